@@ -1,0 +1,62 @@
+//! The transport-agnostic core of an MCP (Model Context Protocol) server.
+//!
+//! It turns one JSON-RPC message into at most one reply. It owns the protocol
+//! (JSON-RPC 2.0 rules, revision negotiation, tool listing and calling) and
+//! nothing else: no I/O, no async runtime. The stdio server (`mcp-local`) and
+//! the Lambda function (`mcp-lambda`) are thin adapters around [`Server`].
+//!
+//! ```no_run
+//! use mcp_core::{Extensions, Server, ServerInfo, Session, ToolRegistry};
+//!
+//! let server = Server::new(ServerInfo::new("my-server", "1.0.0"), ToolRegistry::new());
+//! let mut session = Session::new(); // one per stdio connection
+//! let line = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#;
+//! if let Some(reply) = server.handle_bytes(&mut session, line, &Extensions::new()) {
+//!     println!("{reply}");
+//! }
+//! ```
+//!
+//! # Protocol revisions
+//!
+//! | revision   | how a client starts | batches | tool fields added | result extras |
+//! |------------|---------------------|---------|-------------------|---------------|
+//! | 2024-11-05 | `initialize` | yes | `name`, `description`, `inputSchema` | - |
+//! | 2025-03-26 | `initialize` | yes | `annotations` | - |
+//! | 2025-06-18 | `initialize` | no  | `title`, `outputSchema` | `structuredContent` |
+//! | 2025-11-25 | `initialize` | no  | (icons, tasks: not used here) | - |
+//! | 2026-07-28 | none: `_meta` envelope on every request, `server/discover` | no | - | `resultType`, `_meta` server info; `ttlMs`/`cacheScope` on lists |
+//!
+//! - `initialize` answers with the client's revision when it is one of the
+//!   four handshake revisions, else with 2025-11-25. On a stateful connection
+//!   (stdio) it fixes the revision; a second one is refused.
+//! - A request whose `params._meta` names `io.modelcontextprotocol/protocolVersion`
+//!   is served statelessly at that revision, whatever the connection negotiated.
+//!   A revision other than 2026-07-28 there is -32022 with
+//!   `data: {"supported": [...], "requested": ...}`; a missing
+//!   `clientCapabilities` is -32602.
+//! - `ping` exists up to 2025-11-25 (and before `initialize`); 2026-07-28 removed it.
+//! - Batches (JSON arrays) are accepted only at 2024-11-05 and 2025-03-26.
+//!
+//! # JSON-RPC rules
+//!
+//! Invalid JSON is -32700 and a malformed message -32600, both with `id: null`;
+//! ids are strings or integers and are echoed exactly; notifications and
+//! responses are never answered; an unknown method is -32601, bad parameters and
+//! unknown tools -32602, a tool that panics -32603. Arguments that do not fit
+//! a tool, and tool failures, are results with `isError: true`.
+
+mod jsonrpc;
+pub mod meta;
+mod server;
+mod tool;
+mod version;
+
+pub use jsonrpc::{
+    ErrorCode, ErrorObject, Message, Params, RequestId, classify, error_response, result_response,
+};
+pub use server::{CacheScope, Server, ServerInfo, Session};
+pub use tool::{
+    Annotations, CallContext, Extensions, RegistryError, Tool, ToolDefinition, ToolError,
+    ToolRegistry,
+};
+pub use version::ProtocolVersion;

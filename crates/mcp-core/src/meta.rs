@@ -1,0 +1,89 @@
+//! The 2026-07-28 per-request envelope (`params._meta`) and result decoration.
+
+use serde_json::{Map, Value};
+
+use crate::ProtocolVersion;
+use crate::jsonrpc::{ErrorCode, ErrorObject};
+
+/// Request `_meta` key: the revision of this request.
+pub const PROTOCOL_VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
+/// Request `_meta` key: the client's capabilities for this request.
+pub const CLIENT_CAPABILITIES_KEY: &str = "io.modelcontextprotocol/clientCapabilities";
+/// Request `_meta` key: the client's `Implementation` (optional).
+pub const CLIENT_INFO_KEY: &str = "io.modelcontextprotocol/clientInfo";
+/// Result `_meta` key: the server's `Implementation`.
+pub const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
+
+/// Whether the request carries a 2026-07-28 envelope (a `_meta` naming a revision).
+pub fn has_envelope(params: &Map<String, Value>) -> bool {
+    params
+        .get("_meta")
+        .and_then(Value::as_object)
+        .is_some_and(|meta| meta.contains_key(PROTOCOL_VERSION_KEY))
+}
+
+/// The -32602 error for a stateless request without its envelope.
+pub fn missing_envelope() -> ErrorObject {
+    ErrorObject::invalid_params(format!(
+        "requests at protocol 2026-07-28 carry `params._meta` with \"{PROTOCOL_VERSION_KEY}\" \
+         and \"{CLIENT_CAPABILITIES_KEY}\""
+    ))
+}
+
+/// Checks the envelope and returns its revision: -32602 for a malformed
+/// envelope, -32022 (listing what is supported) for a revision not served
+/// through the envelope.
+pub fn envelope_version(params: &Map<String, Value>) -> Result<ProtocolVersion, ErrorObject> {
+    let meta = params
+        .get("_meta")
+        .and_then(Value::as_object)
+        .ok_or_else(missing_envelope)?;
+    let (Some(requested), Some(capabilities)) = (
+        meta.get(PROTOCOL_VERSION_KEY),
+        meta.get(CLIENT_CAPABILITIES_KEY),
+    ) else {
+        return Err(missing_envelope());
+    };
+    let Value::String(requested) = requested else {
+        return Err(ErrorObject::invalid_params(format!(
+            "\"{PROTOCOL_VERSION_KEY}\" must be a string"
+        )));
+    };
+    if !capabilities.is_object() {
+        return Err(ErrorObject::invalid_params(format!(
+            "\"{CLIENT_CAPABILITIES_KEY}\" must be an object"
+        )));
+    }
+    match ProtocolVersion::parse(requested) {
+        Some(v) if v.is_stateless() => Ok(v),
+        _ => Err(unsupported_version(requested)),
+    }
+}
+
+/// -32022 UnsupportedProtocolVersion, with the revisions this server serves.
+pub fn unsupported_version(requested: &str) -> ErrorObject {
+    let supported = ProtocolVersion::supported_names();
+    ErrorObject::new(
+        ErrorCode::UNSUPPORTED_PROTOCOL_VERSION,
+        format!(
+            "Unsupported protocol version {requested:?} for a per-request envelope: use 2026-07-28, \
+             or `initialize` with one of {}",
+            supported[1..].join(", ")
+        ),
+    )
+    .with_data(serde_json::json!({ "supported": supported, "requested": requested }))
+}
+
+/// Marks a 2026-07-28 result complete and stamps the server's identity on it.
+pub fn complete(mut result: Value, server_info: Value) -> Value {
+    if let Value::Object(map) = &mut result {
+        map.insert("resultType".into(), Value::from("complete"));
+        let meta = map
+            .entry("_meta")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(meta) = meta {
+            meta.insert(SERVER_INFO_KEY.into(), server_info);
+        }
+    }
+    result
+}

@@ -1,0 +1,218 @@
+//! Rung 1 of the hosting ladder: the project's tools over stdio.
+//!
+//! Newline-delimited JSON-RPC on stdin and stdout, as the MCP stdio transport
+//! defines it. Stdout carries nothing but protocol; logs go to stderr. Every
+//! line is bounded, so an oversized or malformed line costs one error reply
+//! and the server keeps serving.
+//!
+//! ```no_run
+//! let server = mcp_local::server().expect("tools register");
+//! let stdin = std::io::stdin().lock();
+//! mcp_local::serve(&server, stdin, std::io::stdout(), &mcp_local::Config::default())
+//!     .expect("stdio works");
+//! ```
+
+use std::io::{self, BufRead, Write};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use mcp_core::{ErrorObject, Extensions, Server, ServerInfo, Session, error_response};
+use serde_json::Value;
+
+/// The longest line accepted by default (4 MiB): far above any real tool call.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
+
+/// How the stdio server behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Lines longer than this are refused with an error reply and discarded
+    /// without being held in memory.
+    pub max_line_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        }
+    }
+}
+
+/// The stdio server with every portable tool.
+pub fn server() -> anyhow::Result<Server> {
+    let tools = mcp_tools::registry().context("failed to register the tools")?;
+    let mut info = ServerInfo::new("mcp-local", env!("CARGO_PKG_VERSION"));
+    info.title = Some("MCP ladder (local stdio)".into());
+    Ok(Server::new(info, tools).with_instructions(
+        "Local tools that compute over what you pass them; they read no files and reach no network.",
+    ))
+}
+
+/// One line read from the input.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// A whole line, without its terminator.
+    Complete,
+    /// A line over the limit: its bytes were discarded as they arrived.
+    TooLong,
+}
+
+/// Reads one line into `buf` (cleared first), holding at most `max` bytes.
+/// `None` at end of input.
+fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<Line>> {
+    buf.clear();
+    let mut too_long = false;
+    let mut seen_any = false;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(match (seen_any, too_long) {
+                (false, _) => None,
+                (true, true) => Some(Line::TooLong),
+                (true, false) => Some(Line::Complete),
+            });
+        }
+        seen_any = true;
+        let newline = available.iter().position(|&b| b == b'\n');
+        let chunk = &available[..newline.unwrap_or(available.len())];
+        if !too_long {
+            if buf.len() + chunk.len() > max {
+                too_long = true;
+                buf.clear();
+                buf.shrink_to(max.min(64 * 1024));
+            } else {
+                buf.extend_from_slice(chunk);
+            }
+        }
+        let used = chunk.len() + usize::from(newline.is_some());
+        input.consume(used);
+        if newline.is_some() {
+            return Ok(Some(if too_long {
+                Line::TooLong
+            } else {
+                Line::Complete
+            }));
+        }
+    }
+}
+
+/// Serves one connection until end of input.
+pub fn serve(
+    server: &Server,
+    mut input: impl BufRead,
+    mut output: impl Write,
+    config: &Config,
+) -> io::Result<()> {
+    let mut session = Session::new();
+    let extensions = Extensions::new();
+    let mut line = Vec::new();
+    while let Some(kind) = read_line(&mut input, &mut line, config.max_line_bytes)? {
+        let started = Instant::now();
+        let reply = match kind {
+            Line::TooLong => {
+                tracing::warn!(limit = config.max_line_bytes, "refused an oversized line");
+                Some(error_response(
+                    None,
+                    ErrorObject::invalid_request(format!(
+                        "message longer than {} bytes: it was discarded",
+                        config.max_line_bytes
+                    )),
+                ))
+            }
+            Line::Complete => {
+                let text = line.strip_suffix(b"\r").unwrap_or(&line);
+                if text.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                server.handle_bytes(&mut session, text, &extensions)
+            }
+        };
+        if let Some(reply) = reply {
+            write_reply(&mut output, &reply)?;
+        }
+        tracing::debug!(
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "handled a line"
+        );
+    }
+    Ok(())
+}
+
+fn write_reply(output: &mut impl Write, reply: &Value) -> io::Result<()> {
+    let mut bytes = serde_json::to_vec(reply).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    // One write per reply: a line is never interleaved with anything else.
+    output.write_all(&bytes)?;
+    output.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(input: &[u8], max: usize) -> Vec<Value> {
+        let server = server().unwrap();
+        let mut out = Vec::new();
+        serve(
+            &server,
+            input,
+            &mut out,
+            &Config {
+                max_line_bytes: max,
+            },
+        )
+        .unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn oversized_line_is_refused_and_serving_goes_on() {
+        let mut input = vec![b'x'; 100];
+        input.extend_from_slice(b"\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n");
+        let replies = run(&input, 64);
+        assert_eq!(replies.len(), 2);
+        assert_eq!(replies[0]["error"]["code"], -32600);
+        assert_eq!(replies[0]["id"], Value::Null);
+        assert_eq!(
+            replies[1],
+            serde_json::json!({"jsonrpc":"2.0","id":1,"result":{}})
+        );
+    }
+
+    #[test]
+    fn malformed_then_valid_and_crlf_and_blank_lines() {
+        let input = b"{oops\n\n   \r\n{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"ping\"}\r\n";
+        let replies = run(input, 1024);
+        assert_eq!(replies.len(), 2);
+        assert_eq!(replies[0]["error"]["code"], -32700);
+        assert_eq!(replies[1]["id"], "a");
+    }
+
+    #[test]
+    fn last_line_without_newline_is_served() {
+        let replies = run(b"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}", 1024);
+        assert_eq!(replies.len(), 1);
+        assert_eq!(replies[0]["id"], 2);
+    }
+
+    #[test]
+    fn reader_bounds_memory() {
+        let input = vec![b'y'; 10_000];
+        let mut reader = io::BufReader::with_capacity(16, &input[..]);
+        let mut buf = Vec::new();
+        assert_eq!(
+            read_line(&mut reader, &mut buf, 100).unwrap(),
+            Some(Line::TooLong)
+        );
+        assert!(buf.capacity() <= 200, "kept {} bytes", buf.capacity());
+        assert_eq!(read_line(&mut reader, &mut buf, 100).unwrap(), None);
+    }
+}
