@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, Rust unit/property/integration tests, and
+# the end-to-end tests with third-party MCP peers. Installs what they need
+# (a virtualenv in .venv, npm packages in tests/node) on first use.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO"
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (unit, property, integration, doc)"
+cargo test --workspace --locked
+
+step "third-party peers"
+ensure_venv "$REPO/.venv" "$REPO/tests/requirements.txt"
+ensure_node_peers
+cargo build --workspace --locked --bins
+
+step "pytest tests/e2e"
+"$REPO/.venv/bin/python" -m pytest tests/e2e -q -p no:cacheprovider
