@@ -1,0 +1,284 @@
+//! Streamable HTTP (stateless, JSON responses) over a Function URL event.
+//!
+//! Everything HTTP-specific lives here: methods, media types, the
+//! `MCP-Protocol-Version` header, the 2026-07-28 `Mcp-Method`/`Mcp-Name`
+//! headers, `Origin`, the body bound, and the mapping of JSON-RPC outcomes to
+//! status codes. The protocol itself is `mcp-core`'s.
+
+use lambda_http::http::header::{ACCEPT, ALLOW, CONTENT_TYPE, HeaderMap, HeaderValue, ORIGIN};
+use lambda_http::http::{Method, StatusCode};
+use mcp_core::meta::PROTOCOL_VERSION_KEY;
+use mcp_core::{ErrorCode, ErrorObject, Extensions, ProtocolVersion, RequestId, Server, Session};
+use serde_json::Value;
+
+/// Limits and allow-lists of the HTTP front.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// `Origin` values a browser may send; any other present `Origin` is 403.
+    pub allowed_origins: Vec<String>,
+    /// Bodies above this are refused with 413.
+    pub max_body_bytes: usize,
+}
+
+/// Default body bound: 1 MiB, well above any tool call and below Lambda's 6 MB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            allowed_origins: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// `MCP_ALLOWED_ORIGINS` (comma-separated) and `MCP_MAX_BODY_BYTES`.
+    pub fn from_env() -> Self {
+        let allowed_origins = std::env::var("MCP_ALLOWED_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let max_body_bytes = std::env::var("MCP_MAX_BODY_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        HttpConfig {
+            allowed_origins,
+            max_body_bytes,
+        }
+    }
+}
+
+/// The outcome of one HTTP exchange, before it becomes a response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The JSON body; `None` for 202.
+    pub body: Option<Value>,
+    /// The JSON-RPC method, for the log.
+    pub method: Option<String>,
+    /// The tool name of a `tools/call`, for the log.
+    pub tool: Option<String>,
+}
+
+impl Exchange {
+    fn refuse(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::error(
+            status,
+            None,
+            ErrorObject::new(ErrorCode::INVALID_REQUEST, message),
+        )
+    }
+
+    fn error(status: StatusCode, id: Option<&RequestId>, error: ErrorObject) -> Self {
+        let body = mcp_core::error_response(id, error);
+        Exchange {
+            status,
+            body: Some(body),
+            method: None,
+            tool: None,
+        }
+    }
+
+    /// The headers that go with this exchange's status.
+    pub fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if self.body.is_some() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if self.status == StatusCode::METHOD_NOT_ALLOWED {
+            headers.insert(ALLOW, HeaderValue::from_static("POST"));
+        }
+        headers
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<Result<&'h str, ()>> {
+    headers.get(name).map(|v| v.to_str().map_err(|_| ()))
+}
+
+fn media_type(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn accepts_json(accept: &str) -> bool {
+    accept
+        .split(',')
+        .map(media_type)
+        .any(|m| matches!(m.as_str(), "application/json" | "application/*" | "*/*"))
+}
+
+/// Handles one HTTP request of the MCP endpoint.
+pub fn exchange(
+    server: &Server,
+    config: &HttpConfig,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+    extensions: &Extensions,
+) -> Exchange {
+    if method != Method::POST {
+        return Exchange::refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} is not served: this stateless MCP endpoint takes POST only"),
+        );
+    }
+    if let Some(origin) = header(headers, ORIGIN.as_str()) {
+        let allowed = origin.is_ok_and(|o| config.allowed_origins.iter().any(|a| a == o));
+        if !allowed {
+            return Exchange::refuse(
+                StatusCode::FORBIDDEN,
+                "this Origin is not allowed: browsers may call only from MCP_ALLOWED_ORIGINS",
+            );
+        }
+    }
+    let content_type = header(headers, CONTENT_TYPE.as_str())
+        .and_then(Result::ok)
+        .map(media_type);
+    if content_type.as_deref() != Some("application/json") {
+        return Exchange::refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the JSON-RPC message with Content-Type: application/json",
+        );
+    }
+    if header(headers, ACCEPT.as_str()).is_some_and(|accept| !accept.is_ok_and(accepts_json)) {
+        return Exchange::refuse(
+            StatusCode::NOT_ACCEPTABLE,
+            "this endpoint answers with application/json: accept it",
+        );
+    }
+    if body.len() > config.max_body_bytes {
+        return Exchange::refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is over {} bytes", config.max_body_bytes),
+        );
+    }
+    let version = match header(headers, "mcp-protocol-version") {
+        None => ProtocolVersion::HTTP_DEFAULT,
+        Some(raw) => {
+            let raw = raw.unwrap_or("(not text)");
+            match ProtocolVersion::parse(raw) {
+                Some(v) => v,
+                None => {
+                    let error = mcp_core::meta::unsupported_version(raw);
+                    return Exchange::error(StatusCode::BAD_REQUEST, None, error);
+                }
+            }
+        }
+    };
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(e) => {
+            return Exchange::error(StatusCode::BAD_REQUEST, None, ErrorObject::parse_error(e));
+        }
+    };
+    let (method, tool) = describe(&value);
+    let modern = version.is_stateless() || has_envelope(&value);
+    if let (true, Err((id, error))) = (modern, check_modern_headers(&value, headers)) {
+        let mut out = Exchange::error(StatusCode::BAD_REQUEST, id.as_ref(), error);
+        (out.method, out.tool) = (method, tool);
+        return out;
+    }
+    let mut session = Session::stateless(version);
+    let reply = server.handle_value(&mut session, value, extensions);
+    let status = match &reply {
+        None => StatusCode::ACCEPTED,
+        Some(reply) => status_of(reply, modern),
+    };
+    Exchange {
+        status,
+        body: reply,
+        method,
+        tool,
+    }
+}
+
+/// The method and tool name of a single message, for logs.
+fn describe(value: &Value) -> (Option<String>, Option<String>) {
+    let method = value
+        .get("method")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let tool = match method.as_deref() {
+        Some("tools/call") => value["params"]["name"].as_str().map(str::to_owned),
+        _ => None,
+    };
+    (method, tool)
+}
+
+fn has_envelope(value: &Value) -> bool {
+    value
+        .get("params")
+        .and_then(Value::as_object)
+        .is_some_and(mcp_core::meta::has_envelope)
+}
+
+/// 2026-07-28 over HTTP: the routing headers must say what the body says.
+fn check_modern_headers(
+    value: &Value,
+    headers: &HeaderMap,
+) -> Result<(), (Option<RequestId>, ErrorObject)> {
+    let Value::Object(message) = value else {
+        return Ok(()); // a batch: the core refuses it at this revision
+    };
+    let id = message.get("id").and_then(RequestId::from_value);
+    let mismatch = |what: &str| {
+        (
+            id.clone(),
+            ErrorObject::new(
+                ErrorCode::HEADER_MISMATCH,
+                format!("Header mismatch: {what}"),
+            ),
+        )
+    };
+    let get = |name| header(headers, name).and_then(Result::ok);
+    let envelope_version = value["params"]["_meta"][PROTOCOL_VERSION_KEY].as_str();
+    if envelope_version.is_some() && get("mcp-protocol-version") != envelope_version {
+        return Err(mismatch(
+            "the MCP-Protocol-Version header must equal the request's _meta protocol version",
+        ));
+    }
+    let body_method = message.get("method").and_then(Value::as_str);
+    if body_method.is_some() && get("mcp-method") != body_method {
+        return Err(mismatch(
+            "the Mcp-Method header must equal the body's method",
+        ));
+    }
+    if body_method == Some("tools/call") {
+        let name = value["params"]["name"].as_str();
+        if name.is_some() && get("mcp-name") != name {
+            return Err(mismatch(
+                "the Mcp-Name header must equal the tool name in params.name",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Transport-level failures are 4xx; tool and parameter errors stay 200.
+fn status_of(reply: &Value, modern: bool) -> StatusCode {
+    let code = reply["error"]["code"]
+        .as_i64()
+        .and_then(|c| i32::try_from(c).ok())
+        .map(ErrorCode);
+    match code {
+        Some(
+            ErrorCode::PARSE_ERROR
+            | ErrorCode::INVALID_REQUEST
+            | ErrorCode::UNSUPPORTED_PROTOCOL_VERSION
+            | ErrorCode::HEADER_MISMATCH,
+        ) => StatusCode::BAD_REQUEST,
+        Some(ErrorCode::METHOD_NOT_FOUND) if modern => StatusCode::NOT_FOUND,
+        _ => StatusCode::OK,
+    }
+}

@@ -1,0 +1,109 @@
+//! Rung 2 of the hosting ladder: the project's tools as a Lambda function.
+//!
+//! The function (`bootstrap`, for `provided.al2023`) sits behind a Function
+//! URL with `AuthType = AWS_IAM`, so only SigV4-signed callers of the account
+//! that hold `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction` reach it.
+//! It serves stateless Streamable HTTP with JSON responses over the same
+//! `mcp-core` as `mcp-local`, with the portable tools plus
+//! `demo_account_context`, which reports the caller IAM authenticated.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), lambda_http::Error> {
+//! let app: &'static mcp_lambda::App = Box::leak(Box::new(mcp_lambda::App::from_env()?));
+//! lambda_http::run(lambda_http::service_fn(move |req| async move {
+//!     Ok::<_, lambda_http::Error>(app.handle(req))
+//! }))
+//! .await
+//! # }
+//! ```
+
+mod account_context;
+pub mod http;
+
+use std::time::Instant;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use mcp_core::{Extensions, RegistryError, Server, ServerInfo};
+
+pub use account_context::{AccountContext, Caller, DemoAccountContext, FunctionEnv, Invocation};
+pub use http::{Exchange, HttpConfig};
+
+/// The function: the MCP server and its HTTP front, built once per instance.
+#[derive(Debug)]
+pub struct App {
+    server: Server,
+    config: HttpConfig,
+}
+
+impl App {
+    /// Builds the app from the environment Lambda gives the function.
+    pub fn from_env() -> Result<App, RegistryError> {
+        App::new(FunctionEnv::from_env(), HttpConfig::from_env())
+    }
+
+    /// Builds the app from explicit settings (tests).
+    pub fn new(env: FunctionEnv, config: HttpConfig) -> Result<App, RegistryError> {
+        let mut tools = mcp_tools::registry()?;
+        tools.register(DemoAccountContext::new(env))?;
+        let mut info = ServerInfo::new("mcp-lambda", env!("CARGO_PKG_VERSION"));
+        info.title = Some("MCP ladder (Lambda, IAM-bounded)".into());
+        let server = Server::new(info, tools).with_instructions(
+            "Tools running in an AWS Lambda function that only IAM principals of its own \
+             account can call.",
+        );
+        Ok(App { server, config })
+    }
+
+    /// Serves one Function URL request.
+    pub fn handle(&self, req: Request) -> Response<Body> {
+        let started = Instant::now();
+        let lambda = req.lambda_context_ref();
+        let request_id = lambda.map(|c| c.request_id.as_str()).unwrap_or("-");
+        let mut extensions = Extensions::new();
+        extensions.insert(Invocation {
+            invoked_function_arn: lambda.map(|c| c.invoked_function_arn.clone()),
+            caller: caller_of(req.request_context_ref()),
+        });
+        let out = http::exchange(
+            &self.server,
+            &self.config,
+            req.method(),
+            req.headers(),
+            req.body().as_ref(),
+            &extensions,
+        );
+        tracing::info!(
+            request_id,
+            method = out.method.as_deref().unwrap_or("-"),
+            tool = out.tool.as_deref().unwrap_or("-"),
+            status = out.status.as_u16(),
+            duration_us = started.elapsed().as_micros() as u64,
+            "mcp request"
+        );
+        tracing::debug!(request_id, body = %String::from_utf8_lossy(req.body().as_ref()), "request body");
+        let headers = out.headers();
+        let body = match out.body {
+            Some(json) => Body::Text(json.to_string()),
+            None => Body::Empty,
+        };
+        let mut response = Response::new(body);
+        *response.status_mut() = out.status;
+        *response.headers_mut() = headers;
+        response
+    }
+}
+
+/// The IAM caller from a Function URL event (payload format 2.0 arrives as
+/// the API Gateway v2 context).
+fn caller_of(context: Option<&RequestContext>) -> Option<Caller> {
+    let Some(RequestContext::ApiGatewayV2(context)) = context else {
+        return None;
+    };
+    let iam = context.authorizer.as_ref()?.iam.as_ref()?;
+    Some(Caller {
+        account_id: iam.account_id.clone(),
+        user_arn: iam.user_arn.clone(),
+        caller_id: iam.caller_id.clone(),
+    })
+}
