@@ -1,1 +1,186 @@
-fn main() {}
+//! `lambda-emulator`: runs a `bootstrap` behind a local Function URL.
+//! Parses flags, sets up logging on stderr, and hands off to the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, ValueEnum};
+use lambda_emulator::{Auth, Emulator, EmulatorConfig, Verifier, principals};
+use tracing_subscriber::EnvFilter;
+
+/// Run a Lambda `bootstrap` behind a local Function URL that checks SigV4
+/// like AuthType AWS_IAM: unsigned or foreign requests get 403 and the
+/// function never runs.
+///
+/// Callers are the principals of --principals (a JSON file) and, if set, the
+/// standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
+/// (taken as a user of --account holding both invoke permissions).
+/// Prints one JSON line on stdout once it serves: {"functionUrl": ..., "statsUrl": ...};
+/// GET statsUrl tells how many times the function ran.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about)]
+struct Args {
+    /// The function's executable (e.g. target/release/bootstrap).
+    #[arg(long)]
+    bootstrap: PathBuf,
+    /// The function's name.
+    #[arg(long, default_value = "mcp-ladder")]
+    function_name: String,
+    /// The region (env MCP_REGION, then AWS_REGION).
+    #[arg(long)]
+    region: Option<String>,
+    /// The function's account (env MCP_ACCOUNT_ID).
+    #[arg(long)]
+    account: Option<String>,
+    /// aws-iam checks signatures; none serves anyone who can reach the port.
+    #[arg(long, value_enum, default_value_t = AuthMode::AwsIam)]
+    auth: AuthMode,
+    /// A JSON file of principals: {"principals": [{"accessKeyId", "secretAccessKey",
+    /// "sessionToken"?, "accountId", "arn", "userId", "allow"?}]}.
+    #[arg(long)]
+    principals: Option<PathBuf>,
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Function timeout in seconds.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// Function memory in MB (AWS_LAMBDA_FUNCTION_MEMORY_SIZE).
+    #[arg(long, default_value_t = 128)]
+    memory: u32,
+    /// Environment for the function, KEY=VALUE (repeatable).
+    #[arg(long = "env", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AuthMode {
+    AwsIam,
+    None,
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
+}
+
+fn setting(flag: Option<String>, vars: &[&str]) -> Option<String> {
+    flag.or_else(|| {
+        vars.iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+    })
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("lambda-emulator: failed to start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lambda-emulator: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let region = setting(args.region, &["MCP_REGION", "AWS_REGION"])
+        .context("no region: pass --region or export MCP_REGION")?;
+    let account = setting(args.account, &["MCP_ACCOUNT_ID"]).context(
+        "no account: pass --account or export MCP_ACCOUNT_ID (any 12 digits work locally)",
+    )?;
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("the account {account:?} is not 12 digits");
+    }
+    if !args.bootstrap.is_file() {
+        bail!(
+            "{} is not a file: build the function first (cargo build --release -p mcp-lambda)",
+            args.bootstrap.display()
+        );
+    }
+    let mut config = EmulatorConfig::new(&args.bootstrap, &args.function_name, &region, &account);
+    config.port = args.port;
+    config.function.timeout = Duration::from_secs(args.timeout.max(1));
+    config.function.memory_mb = args.memory;
+    config.function.env = args.env;
+    config.auth = match args.auth {
+        AuthMode::None => {
+            tracing::warn!(
+                "--auth none: the URL is OPEN to anyone who can reach the port; use it only for protocol tests"
+            );
+            Auth::None
+        }
+        AuthMode::AwsIam => {
+            let mut principals = match &args.principals {
+                Some(path) => principals::load(path)?,
+                None => Vec::new(),
+            };
+            principals.extend(principals::from_env(&account)?);
+            if principals.is_empty() {
+                tracing::warn!(
+                    "no principals: every request will get 403 (pass --principals or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+                );
+            }
+            Auth::AwsIam {
+                verifier: Verifier::lambda(&region),
+                principals,
+            }
+        }
+    };
+    let emulator = Emulator::start(config).await?;
+    let stats_url = emulator.serve_stats().await?;
+    let ready = serde_json::json!({
+        "functionUrl": emulator.url(),
+        "statsUrl": stats_url,
+        "region": region,
+        "accountId": account,
+        "functionName": args.function_name,
+        "auth": match args.auth { AuthMode::AwsIam => "AWS_IAM", AuthMode::None => "NONE" },
+    });
+    println!("{ready}");
+    tracing::info!(url = %emulator.url(), "serving the Function URL; Ctrl-C stops");
+    let stats = emulator.stats().clone();
+    wait_for_shutdown().await;
+    tracing::info!(
+        invocations = stats.invocations(),
+        instances = stats.instances(),
+        "stopping"
+    );
+    emulator.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}

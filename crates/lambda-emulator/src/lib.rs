@@ -1,0 +1,186 @@
+//! Local AWS emulation for the remote rung: the real `bootstrap` behind a
+//! localhost Function URL that checks SigV4 and the invoke policy the way a
+//! Function URL with `AuthType = AWS_IAM` does, before the function runs.
+//!
+//! - [`runtime`]: a Lambda Runtime API (2018-06-01) that starts `bootstrap` as
+//!   a child process with Lambda's environment, one invocation at a time, with
+//!   a timeout, and a fresh instance after a crash or a timeout.
+//! - [`function_url`]: the HTTP front, building payload format 2.0 events.
+//! - [`sigv4`]: the signature verifier; [`principals`]: who may call.
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use lambda_emulator::{Emulator, EmulatorConfig};
+//! let config = EmulatorConfig::new("target/release/bootstrap", "mcp-ladder", "eu-central-1", "000000000000");
+//! let emulator = Emulator::start(config).await?; // AWS_IAM with no principals: everyone gets 403
+//! println!("{}", emulator.url());
+//! # Ok(()) }
+//! ```
+
+pub mod function_url;
+pub mod principals;
+pub mod runtime;
+pub mod sigv4;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use function_url::{Auth, FunctionUrl};
+pub use principals::Principal;
+pub use runtime::{Function, FunctionSpec, InvokeError, Stats};
+pub use sigv4::Verifier;
+
+/// Locks a std mutex, recovering the data if a panicking thread poisoned it
+/// (every critical section here leaves the data consistent).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Serves HTTP/1.1 on `listener`, one task per connection, Nagle off.
+pub(crate) async fn serve_http<F, Fut>(listener: TcpListener, handler: F)
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
+    serve_http_with_peer(listener, move |req, _| handler(req)).await;
+}
+
+/// [`serve_http`], telling the handler who connected.
+pub(crate) async fn serve_http_with_peer<F, Fut>(listener: TcpListener, handler: F)
+where
+    F: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        // Without this every warm invocation waits ~40 ms on delayed ACKs.
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| handler(req, peer));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Everything the emulator needs to run one function behind one URL.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// The function.
+    pub function: FunctionSpec,
+    /// The URL's auth (`AWS_IAM` by default).
+    pub auth: Auth,
+    /// The URL's port on 127.0.0.1 (0: any free port).
+    pub port: u16,
+}
+
+impl EmulatorConfig {
+    /// A function with Lambda's defaults (128 MB, 10 s) behind an `AWS_IAM`
+    /// URL that nobody may call until principals are added.
+    pub fn new(
+        bootstrap: impl Into<PathBuf>,
+        name: impl Into<String>,
+        region: impl Into<String>,
+        account_id: impl Into<String>,
+    ) -> Self {
+        let region = region.into();
+        EmulatorConfig {
+            function: FunctionSpec {
+                bootstrap: bootstrap.into(),
+                name: name.into(),
+                region: region.clone(),
+                account_id: account_id.into(),
+                memory_mb: 128,
+                timeout: Duration::from_secs(10),
+                env: Vec::new(),
+            },
+            auth: Auth::AwsIam {
+                verifier: Verifier::lambda(region),
+                principals: Vec::new(),
+            },
+            port: 0,
+        }
+    }
+}
+
+/// A running emulator; dropping it stops the URL and the function.
+#[derive(Debug)]
+pub struct Emulator {
+    addr: SocketAddr,
+    url: Arc<FunctionUrl>,
+    server: JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Binds the URL and starts serving. The function starts on first use.
+    pub async fn start(config: EmulatorConfig) -> anyhow::Result<Emulator> {
+        let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let addr = listener.local_addr()?;
+        let url = Arc::new(FunctionUrl {
+            function: Arc::new(Function::new(config.function)),
+            auth: config.auth,
+            url_id: format!("local{:027x}", u128::from(addr.port())),
+        });
+        let server = tokio::spawn(function_url::serve(listener, url.clone()));
+        Ok(Emulator { addr, url, server })
+    }
+
+    /// `http://127.0.0.1:PORT/`.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What ran.
+    pub fn stats(&self) -> &Arc<Stats> {
+        self.url.function.stats()
+    }
+
+    /// Serves `GET /stats` (the counters as JSON) on another 127.0.0.1 port,
+    /// away from the Function URL's namespace; returns its URL.
+    pub async fn serve_stats(&self) -> anyhow::Result<String> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/stats", listener.local_addr()?);
+        let stats = self.stats().clone();
+        tokio::spawn(serve_http(listener, move |_req| {
+            let body = stats.to_json().to_string();
+            async move {
+                let mut response = Response::new(Full::new(Bytes::from(body)));
+                response.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+                Ok::<_, Infallible>(response)
+            }
+        }));
+        Ok(url)
+    }
+
+    /// Stops serving and stops the function.
+    pub async fn shutdown(self) {
+        self.server.abort();
+        self.url.function.stop().await;
+    }
+}

@@ -1,0 +1,457 @@
+//! A Lambda Runtime API (2018-06-01) that runs the real `bootstrap` process.
+//!
+//! Each instance of the function is one child process with its own Runtime
+//! API listener, so a killed instance can never take an event meant for its
+//! successor. Invocations run one at a time per instance, as on Lambda.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as SyncMutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use tokio::sync::{Mutex, Notify, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::{lock, serve_http};
+
+/// What to run and the environment Lambda would give it.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    /// The `bootstrap` executable.
+    pub bootstrap: PathBuf,
+    /// `AWS_LAMBDA_FUNCTION_NAME`.
+    pub name: String,
+    /// `AWS_REGION`.
+    pub region: String,
+    /// The account in the function's ARN.
+    pub account_id: String,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB.
+    pub memory_mb: u32,
+    /// The function timeout.
+    pub timeout: Duration,
+    /// Extra environment variables (the function's configuration).
+    pub env: Vec<(String, String)>,
+}
+
+impl FunctionSpec {
+    /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME`.
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            self.region, self.account_id, self.name
+        )
+    }
+}
+
+/// Why an invocation produced no response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvokeError {
+    /// The function ran longer than its timeout; the instance was stopped.
+    #[error("Task timed out after {0:.2?}")]
+    Timeout(Duration),
+    /// The process exited or could not start; the next call gets a fresh instance.
+    #[error("the function's process stopped: {0}")]
+    Crashed(String),
+    /// The function reported an error through the Runtime API.
+    #[error("the function returned an error ({error_type}): {message}")]
+    Errored {
+        /// `Lambda-Runtime-Function-Error-Type`.
+        error_type: String,
+        /// The error body.
+        message: String,
+    },
+}
+
+/// Counters a test can read to prove what ran.
+#[derive(Debug, Default)]
+pub struct Stats {
+    invocations: AtomicU64,
+    instances: AtomicU64,
+    last_init_us: AtomicU64,
+}
+
+impl Stats {
+    /// Events handed to the function (each `invocation/next` that returned one).
+    pub fn invocations(&self) -> u64 {
+        self.invocations.load(Ordering::SeqCst)
+    }
+
+    /// Processes started.
+    pub fn instances(&self) -> u64 {
+        self.instances.load(Ordering::SeqCst)
+    }
+
+    /// Spawn to first `invocation/next` of the newest instance, in microseconds.
+    pub fn last_init_us(&self) -> u64 {
+        self.last_init_us.load(Ordering::SeqCst)
+    }
+
+    /// The counters as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "invocations": self.invocations(),
+            "instances": self.instances(),
+            "lastInitMicros": self.last_init_us(),
+        })
+    }
+}
+
+enum Outcome {
+    Response(Bytes),
+    Error { error_type: String, message: String },
+}
+
+struct Pending {
+    id: String,
+    payload: Bytes,
+    deadline_ms: u128,
+}
+
+/// The Runtime API state of one instance.
+struct InstanceApi {
+    arn: String,
+    stats: Arc<Stats>,
+    spawned: Instant,
+    first_next: SyncMutex<bool>,
+    slot: SyncMutex<Option<Pending>>,
+    ready: Notify,
+    inflight: SyncMutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    init_error: SyncMutex<Option<String>>,
+}
+
+struct Instance {
+    child: Child,
+    server: JoinHandle<()>,
+    api: Arc<InstanceApi>,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.server.abort();
+        let _ = self.child.start_kill();
+    }
+}
+
+/// A function: its spec, its (at most one) running instance, its counters.
+#[derive(Debug)]
+pub struct Function {
+    spec: FunctionSpec,
+    instance: Mutex<Option<InstanceHandle>>,
+    stats: Arc<Stats>,
+}
+
+/// Keeps `Instance` out of `Debug`.
+struct InstanceHandle(Instance);
+
+impl std::fmt::Debug for InstanceHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Instance(pid {:?})", self.0.child.id())
+    }
+}
+
+fn new_request_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
+    let pid = u64::from(std::process::id());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (t >> 32) as u32,
+        (t >> 16) as u16,
+        (pid & 0xfff) as u16,
+        (n >> 48) as u16 & 0xfff,
+        (n ^ (t << 20)) & 0xffff_ffff_ffff
+    )
+}
+
+impl Function {
+    /// A function that starts its first instance on its first invocation.
+    pub fn new(mut spec: FunctionSpec) -> Self {
+        // The process runs in the executable's folder: make the path absolute.
+        if let Ok(absolute) = std::path::absolute(&spec.bootstrap) {
+            spec.bootstrap = absolute;
+        }
+        Function {
+            spec,
+            instance: Mutex::new(None),
+            stats: Arc::new(Stats::default()),
+        }
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// Its spec.
+    pub fn spec(&self) -> &FunctionSpec {
+        &self.spec
+    }
+
+    /// Stops the running instance, if any.
+    pub async fn stop(&self) {
+        lock_async(&self.instance).await.take();
+    }
+
+    async fn start_instance(&self) -> Result<Instance, InvokeError> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| InvokeError::Crashed(format!("cannot listen for the Runtime API: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| InvokeError::Crashed(e.to_string()))?;
+        let api = Arc::new(InstanceApi {
+            arn: self.spec.arn(),
+            stats: self.stats.clone(),
+            spawned: Instant::now(),
+            first_next: SyncMutex::new(false),
+            slot: SyncMutex::new(None),
+            ready: Notify::new(),
+            inflight: SyncMutex::new(HashMap::new()),
+            init_error: SyncMutex::new(None),
+        });
+        let server = tokio::spawn(serve_http(listener, {
+            let api = api.clone();
+            move |req| {
+                let api = api.clone();
+                async move { Ok::<_, Infallible>(api.route(req).await) }
+            }
+        }));
+        let spec = &self.spec;
+        let mut command = Command::new(&spec.bootstrap);
+        command
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("LANG", "en_US.UTF-8")
+            .env("TZ", ":UTC")
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                spec.memory_mb.to_string(),
+            )
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", spec.name),
+            )
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local/[$LATEST]emulator")
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            .env("AWS_REGION", &spec.region)
+            .env("AWS_DEFAULT_REGION", &spec.region)
+            .env("_HANDLER", "bootstrap")
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(std::io::stderr())) // the emulator's stdout stays machine-readable
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Some(dir) = spec.bootstrap.parent() {
+            command.env("LAMBDA_TASK_ROOT", dir).current_dir(dir);
+        }
+        let child = command.spawn().map_err(|e| {
+            server.abort();
+            InvokeError::Crashed(format!("cannot start {}: {e}", spec.bootstrap.display()))
+        })?;
+        self.stats.instances.fetch_add(1, Ordering::SeqCst);
+        tracing::info!(pid = child.id(), runtime_api = %addr, "started a function instance");
+        Ok(Instance { child, server, api })
+    }
+
+    /// Runs one invocation with `payload` (the event JSON) and returns the
+    /// function's response payload.
+    pub async fn invoke(&self, payload: Bytes) -> Result<Bytes, InvokeError> {
+        let mut guard = lock_async(&self.instance).await; // one invocation at a time
+        let alive = match guard.as_mut() {
+            Some(handle) => matches!(handle.0.child.try_wait(), Ok(None)),
+            None => false,
+        };
+        if !alive {
+            *guard = Some(InstanceHandle(self.start_instance().await?));
+        }
+        let Some(InstanceHandle(instance)) = guard.as_mut() else {
+            return Err(InvokeError::Crashed("no instance".into()));
+        };
+        let id = new_request_id();
+        let (tx, rx) = oneshot::channel();
+        lock(&instance.api.inflight).insert(id.clone(), tx);
+        let deadline = SystemTime::now() + self.spec.timeout;
+        let deadline_ms = deadline
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        *lock(&instance.api.slot) = Some(Pending {
+            id: id.clone(),
+            payload,
+            deadline_ms,
+        });
+        instance.api.ready.notify_one();
+
+        let timeout = self.spec.timeout;
+        let outcome = tokio::select! {
+            reply = rx => match reply {
+                Ok(Outcome::Response(body)) => Ok(body),
+                Ok(Outcome::Error { error_type, message }) => Err(InvokeError::Errored { error_type, message }),
+                Err(_) => Err(InvokeError::Crashed("the Runtime API went away".into())),
+            },
+            status = instance.child.wait() => {
+                let init = lock(&instance.api.init_error).take();
+                let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                Err(InvokeError::Crashed(match init {
+                    Some(init) => format!("init failed ({init}); the process exited with {status}"),
+                    None => format!("the process exited with {status}"),
+                }))
+            },
+            () = tokio::time::sleep(timeout) => Err(InvokeError::Timeout(timeout)),
+        };
+        lock(&instance.api.inflight).remove(&id);
+        lock(&instance.api.slot).take();
+        if matches!(
+            outcome,
+            Err(InvokeError::Crashed(_) | InvokeError::Timeout(_))
+        ) {
+            tracing::warn!(error = ?outcome.as_ref().err(), "stopping the instance; the next call starts a fresh one");
+            guard.take();
+        }
+        outcome
+    }
+}
+
+async fn lock_async<T>(mutex: &Mutex<T>) -> tokio::sync::MutexGuard<'_, T> {
+    mutex.lock().await
+}
+
+fn reply(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+impl InstanceApi {
+    async fn route(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        let path = req.uri().path().to_owned();
+        let method = req.method().clone();
+        let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
+            return reply(
+                StatusCode::NOT_FOUND,
+                r#"{"errorMessage":"unknown Runtime API path"}"#,
+            );
+        };
+        if method == Method::GET && rest == "invocation/next" {
+            return self.next().await;
+        }
+        if method != Method::POST {
+            return reply(
+                StatusCode::METHOD_NOT_ALLOWED,
+                r#"{"errorMessage":"method not allowed"}"#,
+            );
+        }
+        let error_type = req
+            .headers()
+            .get("lambda-runtime-function-error-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("Unhandled")
+            .to_owned();
+        let body = match req.into_body().collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(_) => {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    r#"{"errorMessage":"unreadable body"}"#,
+                );
+            }
+        };
+        if rest == "init/error" {
+            let message = String::from_utf8_lossy(&body).into_owned();
+            tracing::error!(%error_type, %message, "the function failed to initialise");
+            *lock(&self.init_error) = Some(format!("{error_type}: {message}"));
+            return reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#);
+        }
+        let Some((id, kind)) = rest
+            .strip_prefix("invocation/")
+            .and_then(|r| r.split_once('/'))
+        else {
+            return reply(
+                StatusCode::NOT_FOUND,
+                r#"{"errorMessage":"unknown Runtime API path"}"#,
+            );
+        };
+        let Some(waiter) = lock(&self.inflight).remove(id) else {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                r#"{"errorMessage":"unknown or finished request id"}"#,
+            );
+        };
+        let outcome = match kind {
+            "response" => Outcome::Response(body),
+            "error" => Outcome::Error {
+                error_type,
+                message: String::from_utf8_lossy(&body).into_owned(),
+            },
+            _ => {
+                return reply(
+                    StatusCode::NOT_FOUND,
+                    r#"{"errorMessage":"unknown Runtime API path"}"#,
+                );
+            }
+        };
+        let _ = waiter.send(outcome);
+        reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
+    }
+
+    async fn next(&self) -> Response<Full<Bytes>> {
+        {
+            let mut first = lock(&self.first_next);
+            if !*first {
+                *first = true;
+                let init = self.spawned.elapsed().as_micros() as u64;
+                self.stats.last_init_us.store(init, Ordering::SeqCst);
+            }
+        }
+        let pending = loop {
+            if let Some(pending) = lock(&self.slot).take() {
+                break pending;
+            }
+            self.ready.notified().await;
+        };
+        self.stats.invocations.fetch_add(1, Ordering::SeqCst);
+        let mut response = Response::new(Full::new(pending.payload));
+        let headers = response.headers_mut();
+        let mut set = |name: &'static str, value: String| {
+            if let Ok(value) = http::HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        };
+        set("content-type", "application/json".into());
+        set("lambda-runtime-aws-request-id", pending.id.clone());
+        set(
+            "lambda-runtime-deadline-ms",
+            pending.deadline_ms.to_string(),
+        );
+        set("lambda-runtime-invoked-function-arn", self.arn.clone());
+        set(
+            "lambda-runtime-trace-id",
+            format!(
+                "Root=1-{}-{}",
+                &pending.id[..8],
+                pending.id.replace('-', "")[8..32].to_owned()
+            ),
+        );
+        response
+    }
+}
