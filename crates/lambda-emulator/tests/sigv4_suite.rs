@@ -199,7 +199,7 @@ fn any_change_to_a_signed_part_is_refused() {
         };
         tampered.push(("method", raw));
         let mut raw = parse(&signed);
-        raw.path.push_str("x");
+        raw.path.push('x');
         tampered.push(("path", raw));
         let mut raw = parse(&signed);
         raw.query.push_str(if raw.query.is_empty() {
