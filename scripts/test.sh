@@ -12,13 +12,16 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "cargo build --bins (the emulator tests run the real bootstrap)"
+cargo build --workspace --locked --bins
+
 step "cargo test (unit, property, integration, doc)"
 cargo test --workspace --locked
 
 step "third-party peers"
 ensure_venv "$REPO/.venv" "$REPO/tests/requirements.txt"
+ensure_venv "$REPO/.venv-proxy" "$REPO/tests/requirements-proxy.txt"
 ensure_node_peers
-cargo build --workspace --locked --bins
 
 step "pytest tests/e2e"
 "$REPO/.venv/bin/python" -m pytest tests/e2e -q -p no:cacheprovider

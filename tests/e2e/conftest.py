@@ -1,7 +1,12 @@
-"""Shared fixtures: where the binaries and third-party peers are."""
+"""Shared fixtures: where the binaries and third-party peers are, and a running emulator."""
 
+import json
 import os
 import pathlib
+import random
+import subprocess
+import urllib.request
+from dataclasses import dataclass
 
 import pytest
 
@@ -12,12 +17,16 @@ def _target_dir() -> pathlib.Path:
     return pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
 
 
+def _binary(name: str) -> str:
+    path = _target_dir() / "debug" / name
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: build it with `cargo build --workspace --bins` (scripts/test.sh does)")
+    return str(path)
+
+
 @pytest.fixture(scope="session")
 def mcp_local() -> str:
-    path = pathlib.Path(os.environ.get("MCP_LOCAL_BIN", _target_dir() / "debug" / "mcp-local"))
-    if not path.is_file():
-        pytest.fail(f"{path} is missing: build it with `cargo build -p mcp-local` (scripts/test.sh does)")
-    return str(path)
+    return os.environ.get("MCP_LOCAL_BIN") or _binary("mcp-local")
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +36,79 @@ def node_bin() -> pathlib.Path:
     if not (path / "node").exists():
         pytest.fail(f"{path}/node is missing: run scripts/test.sh, which installs the npm peers")
     return path
+
+
+@pytest.fixture(scope="session")
+def proxy_bin() -> str:
+    path = REPO / ".venv-proxy" / "bin" / "mcp-proxy-for-aws"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run scripts/test.sh, which installs it in its own virtualenv")
+    return str(path)
+
+
+@dataclass
+class Emulator:
+    url: str
+    stats_url: str
+    account: str
+    region: str
+    env: dict  # the signing principal's AWS_* variables
+    arn: str
+    process: subprocess.Popen
+
+    def invocations(self) -> int:
+        with urllib.request.urlopen(self.stats_url, timeout=5) as response:
+            return json.load(response)["invocations"]
+
+
+def _start_emulator(auth: str) -> Emulator:
+    account = f"{random.randrange(10**11, 10**12)}"
+    region = "eu-central-1"
+    creds = {
+        "AWS_ACCESS_KEY_ID": f"AKIATEST{random.randrange(10**8, 10**9)}",
+        "AWS_SECRET_ACCESS_KEY": f"test-secret-{random.getrandbits(64):x}",
+        "AWS_REGION": region,
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(creds)
+    env["RUST_LOG"] = "warn"
+    process = subprocess.Popen(
+        [
+            _binary("lambda-emulator"),
+            "--bootstrap", _binary("bootstrap"),
+            "--account", account,
+            "--region", region,
+            "--auth", auth,
+            "--env", "RUST_LOG=warn",
+        ],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    assert process.stdout is not None
+    ready = json.loads(process.stdout.readline())
+    return Emulator(
+        url=ready["functionUrl"],
+        stats_url=ready["statsUrl"],
+        account=account,
+        region=region,
+        env=creds,
+        arn=f"arn:aws:iam::{account}:user/local-developer",
+        process=process,
+    )
+
+
+@pytest.fixture(scope="module")
+def iam_emulator():
+    emulator = _start_emulator("aws-iam")
+    yield emulator
+    emulator.process.terminate()
+    assert emulator.process.wait(timeout=10) == 0
+
+
+@pytest.fixture(scope="module")
+def open_emulator():
+    emulator = _start_emulator("none")
+    yield emulator
+    emulator.process.terminate()
+    assert emulator.process.wait(timeout=10) == 0

@@ -102,6 +102,31 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<Result<&'h str, ()>>
     headers.get(name).map(|v| v.to_str().map_err(|_| ()))
 }
 
+/// The host name of an origin or a `Host` value, without scheme, port or brackets.
+fn host_name(value: &str) -> &str {
+    let rest = value.split_once("://").map_or(value, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
+    authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, _)| host)
+}
+
+fn is_loopback(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "::1")
+}
+
+/// An `Origin` is allowed when it is listed, or when both it and the `Host`
+/// are loopback names: a local page calling a local server (the emulator).
+/// A DNS-rebinding page has a foreign `Host` and origin, so it stays out; on
+/// AWS the `Host` is always the Function URL's own domain.
+fn origin_allowed(origin: &str, host: Option<&str>, allowed: &[String]) -> bool {
+    allowed.iter().any(|a| a == origin)
+        || (is_loopback(host_name(origin)) && host.is_some_and(|h| is_loopback(host_name(h))))
+}
+
 fn media_type(value: &str) -> String {
     value
         .split(';')
@@ -134,8 +159,8 @@ pub fn exchange(
         );
     }
     if let Some(origin) = header(headers, ORIGIN.as_str()) {
-        let allowed = origin.is_ok_and(|o| config.allowed_origins.iter().any(|a| a == o));
-        if !allowed {
+        let host = header(headers, "host").and_then(Result::ok);
+        if !origin.is_ok_and(|o| origin_allowed(o, host, &config.allowed_origins)) {
             return Exchange::refuse(
                 StatusCode::FORBIDDEN,
                 "this Origin is not allowed: browsers may call only from MCP_ALLOWED_ORIGINS",
@@ -280,5 +305,45 @@ fn status_of(reply: &Value, modern: bool) -> StatusCode {
         ) => StatusCode::BAD_REQUEST,
         Some(ErrorCode::METHOD_NOT_FOUND) if modern => StatusCode::NOT_FOUND,
         _ => StatusCode::OK,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        let allowed = vec!["https://app.example".to_owned()];
+        assert!(origin_allowed(
+            "https://app.example",
+            Some("x.lambda-url.eu-central-1.on.aws"),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            "https://evil.example",
+            Some("x.lambda-url.eu-central-1.on.aws"),
+            &allowed
+        ));
+        assert!(origin_allowed(
+            "http://127.0.0.1:8080",
+            Some("127.0.0.1:9000"),
+            &[]
+        ));
+        assert!(origin_allowed("http://[::1]:8080", Some("localhost"), &[]));
+        assert!(!origin_allowed(
+            "http://localhost:8080",
+            Some("x.lambda-url.eu-central-1.on.aws"),
+            &[]
+        ));
+        assert!(
+            !origin_allowed("http://evil.example", Some("evil.example:9000"), &[]),
+            "DNS rebinding"
+        );
+        assert!(!origin_allowed(
+            "http://evil.example",
+            Some("127.0.0.1:9000"),
+            &[]
+        ));
     }
 }

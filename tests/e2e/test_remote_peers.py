@@ -1,0 +1,111 @@
+"""The real `bootstrap` behind the local IAM-checked Function URL, driven by
+third-party clients: botocore's signer, mcp-proxy-for-aws (which signs every
+request) carrying the official Python SDK, curl without a signature, and the
+MCP conformance suite (with --auth none)."""
+
+import json
+import os
+import subprocess
+
+import anyio
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from mcp import Client, StdioServerParameters
+
+from conftest import REPO
+
+CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "demo_account_context", "arguments": {}}}
+
+
+def _post(url: str, body: bytes, headers: dict) -> tuple[int, dict, bytes]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def test_botocore_signature_is_accepted(iam_emulator) -> None:
+    body = json.dumps(CALL).encode()
+    request = AWSRequest(
+        method="POST",
+        url=iam_emulator.url,
+        data=body,
+        headers={"Content-Type": "application/json", "MCP-Protocol-Version": "2025-11-25"},
+    )
+    creds = Credentials(iam_emulator.env["AWS_ACCESS_KEY_ID"], iam_emulator.env["AWS_SECRET_ACCESS_KEY"])
+    SigV4Auth(creds, "lambda", iam_emulator.region).add_auth(request)
+    before = iam_emulator.invocations()
+    status, _, reply = _post(iam_emulator.url, body, dict(request.headers))
+    assert status == 200, reply
+    result = json.loads(reply)["result"]["structuredContent"]
+    assert result["account"] == iam_emulator.account
+    assert result["caller"]["userArn"] == iam_emulator.arn
+    assert iam_emulator.invocations() == before + 1
+
+
+def test_unsigned_curl_gets_403_and_the_function_never_runs(iam_emulator) -> None:
+    before = iam_emulator.invocations()
+    proc = subprocess.run(
+        ["curl", "-sS", "-i", "-X", "POST", iam_emulator.url, "-H", "content-type: application/json",
+         "--data", json.dumps(CALL)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert proc.returncode == 0, proc.stderr
+    head, _, body = proc.stdout.partition("\n\n")  # text mode turned CRLF into LF
+    assert head.startswith("HTTP/1.1 403"), head
+    assert "x-amzn-errortype: accessdeniedexception" in head.lower()
+    assert "not signed" in json.loads(body)["Message"]
+    assert iam_emulator.invocations() == before
+
+
+async def _through_proxy(proxy: str, emulator, mode: str):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(emulator.env)
+    params = StdioServerParameters(
+        command=proxy,
+        args=[emulator.url, "--service", "lambda", "--region", emulator.region, "--log-level", "ERROR"],
+        env=env,
+    )
+    async with Client(params, mode=mode, read_timeout_seconds=60) as client:
+        tools = await client.list_tools()
+        result = await client.call_tool("demo_account_context", {})
+        return [t.name for t in tools.tools], result
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"], ids=["default", "legacy"])
+def test_python_sdk_through_mcp_proxy_for_aws(proxy_bin, iam_emulator, mode: str) -> None:
+    before = iam_emulator.invocations()
+    names, result = anyio.run(_through_proxy, proxy_bin, iam_emulator, mode)
+    assert names == ["word_count", "demo_echo", "demo_account_context"]
+    assert result.is_error is False
+    context = result.structured_content or json.loads(result.content[0].text)
+    assert context["account"] == iam_emulator.account
+    assert context["region"] == iam_emulator.region
+    assert context["caller"]["userArn"] == iam_emulator.arn, "the caller is the principal that signed"
+    assert iam_emulator.invocations() > before, "the proxy's signed requests reached the function"
+
+
+REQUIRED = ["server-initialize", "ping", "tools-list", "dns-rebinding-protection"]
+
+
+def test_conformance_suite(node_bin, open_emulator, tmp_path) -> None:
+    expected = REPO / "tests" / "e2e" / "conformance-expected-failures.yml"
+    listed = expected.read_text()
+    for scenario in REQUIRED:
+        assert f"- {scenario}\n" not in listed, f"{scenario} must pass, not be an expected failure"
+    env = dict(os.environ, PATH=f"{node_bin}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run(
+        [str(node_bin / "node"), str(node_bin / "conformance"), "server", "--url", open_emulator.url,
+         "--expected-failures", str(expected), "-o", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, env=env,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    for scenario in REQUIRED:
+        assert f"✓ {scenario}:" in proc.stdout, f"{scenario} did not pass:\n{proc.stdout[-3000:]}"
