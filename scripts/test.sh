@@ -25,3 +25,6 @@ ensure_node_peers
 
 step "pytest tests/e2e"
 "$REPO/.venv/bin/python" -m pytest tests/e2e -q -p no:cacheprovider
+
+step "the Lambda package builds with cargo-lambda and stays under 2 MB (x86_64)"
+bash "$REPO/scripts/build-lambda.sh" x86_64

@@ -77,6 +77,7 @@ pub struct Stats {
     invocations: AtomicU64,
     instances: AtomicU64,
     last_init_us: AtomicU64,
+    pid: AtomicU64,
 }
 
 impl Stats {
@@ -95,12 +96,18 @@ impl Stats {
         self.last_init_us.load(Ordering::SeqCst)
     }
 
+    /// The process id of the newest instance (0 before the first).
+    pub fn pid(&self) -> u64 {
+        self.pid.load(Ordering::SeqCst)
+    }
+
     /// The counters as JSON.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "invocations": self.invocations(),
             "instances": self.instances(),
             "lastInitMicros": self.last_init_us(),
+            "pid": self.pid(),
         })
     }
 }
@@ -265,6 +272,9 @@ impl Function {
             InvokeError::Crashed(format!("cannot start {}: {e}", spec.bootstrap.display()))
         })?;
         self.stats.instances.fetch_add(1, Ordering::SeqCst);
+        self.stats
+            .pid
+            .store(child.id().map_or(0, u64::from), Ordering::SeqCst);
         tracing::info!(pid = child.id(), runtime_api = %addr, "started a function instance");
         Ok(Instance { child, server, api })
     }

@@ -505,6 +505,51 @@ async fn a_function_over_its_timeout_gives_502_and_is_stopped() {
 }
 
 #[tokio::test]
+async fn an_init_error_is_reported_in_the_502() {
+    let api = "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime";
+    let body = format!(
+        "curl -sf -X POST \"{api}/init/error\" -H 'Lambda-Runtime-Function-Error-Type: Runtime.ConfigError' \\\n  -d '{{\"errorMessage\":\"MCP_ACCOUNT_ID is not set\"}}'\nexit 1"
+    );
+    let emulator = open_emulator(script("init-error", &body), Duration::from_secs(5)).await;
+    let (status, headers, body) = send(request(&emulator.url(), CALL)).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(headers["x-amzn-errortype"], "Function.Crashed");
+    let message = body["Message"].as_str().unwrap();
+    assert!(
+        message.contains("init failed (Runtime.ConfigError"),
+        "{message}"
+    );
+    assert!(message.contains("MCP_ACCOUNT_ID is not set"), "{message}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reported_function_error_is_a_502_and_the_instance_stays() {
+    // One invocation: read the request id from `next`, report an error for it.
+    let api = "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime";
+    let body = format!(
+        "while true; do\n  id=$(curl -sf -D - -o /dev/null \"{api}/invocation/next\" | tr -d '\\r' | sed -n 's/^lambda-runtime-aws-request-id: //Ip')\n  curl -sf -X POST \"{api}/invocation/$id/error\" -H 'Lambda-Runtime-Function-Error-Type: Handler.Failed' -d '{{\"errorMessage\":\"boom\"}}' >/dev/null\ndone"
+    );
+    let emulator = open_emulator(script("reported-error", &body), Duration::from_secs(5)).await;
+    for _ in 0..2 {
+        let (status, headers, body) = send(request(&emulator.url(), CALL)).await;
+        assert_eq!(status, 502, "{body}");
+        assert_eq!(headers["x-amzn-errortype"], "Function.Unhandled");
+        assert!(
+            body["Message"].as_str().unwrap().contains("Handler.Failed"),
+            "{body}"
+        );
+    }
+    assert_eq!(emulator.stats().invocations(), 2);
+    assert_eq!(
+        emulator.stats().instances(),
+        1,
+        "a reported error keeps the instance, as on Lambda"
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
 async fn open_mode_passes_requests_without_an_identity() {
     let emulator = open_emulator(bootstrap(), Duration::from_secs(10)).await;
     let (status, _, body) = send(request(&emulator.url(), CALL)).await;
