@@ -44,7 +44,7 @@ def quantile(values: list[float], q: float) -> float:
 
 def one_round(emulator: str, bootstrap: str, calls: int) -> dict:
     proc = subprocess.Popen(
-        [emulator, "--bootstrap", bootstrap, "--auth", "none", "--account", "000000000000",
+        [emulator, "--bootstrap", bootstrap, "--auth", "none", "--account", "0" * 12,
          "--region", "eu-central-1", "--env", "RUST_LOG=error", "--env", "AWS_LAMBDA_LOG_LEVEL=error"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env={"PATH": "/usr/bin:/bin", "RUST_LOG": "error"},

@@ -30,6 +30,11 @@ def mcp_local() -> str:
 
 
 @pytest.fixture(scope="session")
+def mcp_deploy() -> str:
+    return _binary("mcp-deploy")
+
+
+@pytest.fixture(scope="session")
 def node_bin() -> pathlib.Path:
     """The folder with Node 22 and the npm peers (installed by scripts/test.sh)."""
     path = REPO / "tests" / "node" / "node_modules" / ".bin"

@@ -1,0 +1,484 @@
+//! The stack as typed Rust definitions, synthesised to a CloudFormation
+//! template (the CDK-equivalent). Serialisation is deterministic: maps are
+//! ordered, so the same spec always gives the same bytes.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// A CloudFormation value: a literal or an intrinsic function.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Expr {
+    /// A literal string.
+    Text(String),
+    /// `{"Ref": name}`.
+    Ref {
+        /// The parameter, resource or pseudo parameter.
+        #[serde(rename = "Ref")]
+        name: String,
+    },
+    /// `{"Fn::GetAtt": [resource, attribute]}`.
+    GetAtt {
+        /// `[resource, attribute]`.
+        #[serde(rename = "Fn::GetAtt")]
+        target: [String; 2],
+    },
+    /// `{"Fn::Sub": template}`.
+    Sub {
+        /// The template string.
+        #[serde(rename = "Fn::Sub")]
+        template: String,
+    },
+}
+
+impl Expr {
+    fn text(s: impl Into<String>) -> Self {
+        Expr::Text(s.into())
+    }
+    fn reference(name: &str) -> Self {
+        Expr::Ref { name: name.into() }
+    }
+    fn get_att(resource: &str, attribute: &str) -> Self {
+        Expr::GetAtt {
+            target: [resource.into(), attribute.into()],
+        }
+    }
+    fn sub(template: impl Into<String>) -> Self {
+        Expr::Sub {
+            template: template.into(),
+        }
+    }
+}
+
+/// The function's instruction set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Arch {
+    /// Graviton: cheaper per millisecond, the default.
+    #[default]
+    Arm64,
+    /// Intel/AMD.
+    #[value(name = "x86_64")]
+    X86_64,
+}
+
+impl Arch {
+    /// The name Lambda uses.
+    pub fn lambda_name(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "arm64",
+            Arch::X86_64 => "x86_64",
+        }
+    }
+}
+
+/// What to synthesise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackSpec {
+    /// The function's architecture.
+    pub arch: Arch,
+    /// Principals granted both invoke permissions (account ids or IAM ARNs);
+    /// empty means the deploying account itself.
+    pub principals: Vec<String>,
+    /// Function memory in MB.
+    pub memory_mb: u32,
+    /// Function timeout in seconds.
+    pub timeout_s: u32,
+    /// Log retention in days.
+    pub log_retention_days: u32,
+}
+
+impl Default for StackSpec {
+    fn default() -> Self {
+        StackSpec {
+            arch: Arch::Arm64,
+            principals: Vec::new(),
+            memory_mb: 128,
+            timeout_s: 10,
+            log_retention_days: 14,
+        }
+    }
+}
+
+/// Why a spec cannot be synthesised.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// A wildcard or malformed principal.
+    #[error(
+        "--allow-principal {0:?} is not allowed: name an account id (12 digits) or an IAM ARN \
+         (arn:aws:iam::ACCOUNT:role/NAME); wildcards are never granted"
+    )]
+    Principal(String),
+    /// Out of Lambda's range.
+    #[error("{0}")]
+    Range(String),
+}
+
+/// Checks one principal: an account id or an IAM/STS ARN, never `*`.
+pub fn check_principal(principal: &str) -> Result<(), SpecError> {
+    let is_account = principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit());
+    let is_arn = (principal.starts_with("arn:aws:iam::") || principal.starts_with("arn:aws:sts::"))
+        && principal
+            .split(':')
+            .nth(4)
+            .is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        && principal.split(':').nth(5).is_some_and(|r| !r.is_empty());
+    if principal.contains('*') || !(is_account || is_arn) {
+        return Err(SpecError::Principal(principal.to_owned()));
+    }
+    Ok(())
+}
+
+/// Logical ids, shared with the deploy and teardown code.
+pub mod ids {
+    /// The execution role.
+    pub const ROLE: &str = "McpServerRole";
+    /// The log group.
+    pub const LOG_GROUP: &str = "McpServerLogGroup";
+    /// The function.
+    pub const FUNCTION: &str = "McpServerFunction";
+    /// The Function URL.
+    pub const URL: &str = "McpServerUrl";
+    /// Template parameter: the asset bucket.
+    pub const ASSET_BUCKET: &str = "AssetBucket";
+    /// Template parameter: the asset key.
+    pub const ASSET_KEY: &str = "AssetKey";
+}
+
+/// The tag that names the stack on every taggable resource.
+pub const STACK_TAG: &str = "mcp-ladder:stack";
+
+fn tags() -> Value {
+    json!([{ "Key": STACK_TAG, "Value": Expr::reference("AWS::StackName") }])
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Resource {
+    #[serde(rename = "Type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deletion_policy: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    update_replace_policy: Option<&'static str>,
+    properties: Value,
+}
+
+impl Resource {
+    fn new(kind: &'static str, properties: impl Serialize) -> Self {
+        Resource {
+            kind,
+            deletion_policy: None,
+            update_replace_policy: None,
+            properties: serde_json::to_value(properties).unwrap_or(Value::Null),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Role {
+    assume_role_policy_document: Value,
+    policies: Value,
+    tags: Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LogGroup {
+    log_group_name: Expr,
+    retention_in_days: u32,
+    tags: Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Function {
+    function_name: Expr,
+    description: &'static str,
+    runtime: &'static str,
+    handler: &'static str,
+    architectures: [&'static str; 1],
+    code: Value,
+    role: Expr,
+    memory_size: u32,
+    timeout: u32,
+    environment: Value,
+    logging_config: Value,
+    tags: Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct FunctionUrl {
+    target_function_arn: Expr,
+    auth_type: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Permission {
+    action: &'static str,
+    function_name: Expr,
+    principal: Expr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    function_url_auth_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invoked_via_function_url: Option<bool>,
+}
+
+/// The function's name: derived from the stack so the log group can be named first.
+const FUNCTION_NAME: &str = "${AWS::StackName}-mcp";
+
+/// Synthesises the stack template.
+pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
+    for p in &spec.principals {
+        check_principal(p)?;
+    }
+    if !(128..=10_240).contains(&spec.memory_mb) {
+        return Err(SpecError::Range("memory must be 128 to 10240 MB".into()));
+    }
+    if !(1..=900).contains(&spec.timeout_s) {
+        return Err(SpecError::Range("timeout must be 1 to 900 seconds".into()));
+    }
+    let mut resources: BTreeMap<String, Resource> = BTreeMap::new();
+
+    let log_group_arn = format!(
+        "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/{FUNCTION_NAME}"
+    );
+    resources.insert(
+        ids::ROLE.into(),
+        Resource::new(
+            "AWS::IAM::Role",
+            Role {
+                assume_role_policy_document: json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": Expr::reference("AWS::AccountId")}}
+                    }]
+                }),
+                // Logs only: write to its own log group, nothing else.
+                policies: json!([{
+                    "PolicyName": "write-own-logs",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": Expr::sub(format!("{log_group_arn}:*"))
+                        }]
+                    }
+                }]),
+                tags: tags(),
+            },
+        ),
+    );
+
+    let mut log_group = Resource::new(
+        "AWS::Logs::LogGroup",
+        LogGroup {
+            log_group_name: Expr::sub(format!("/aws/lambda/{FUNCTION_NAME}")),
+            retention_in_days: spec.log_retention_days,
+            tags: tags(),
+        },
+    );
+    // A teardown leaves no log group behind.
+    log_group.deletion_policy = Some("Delete");
+    log_group.update_replace_policy = Some("Delete");
+    resources.insert(ids::LOG_GROUP.into(), log_group);
+
+    let function = Resource::new(
+        "AWS::Lambda::Function",
+        Function {
+            function_name: Expr::sub(FUNCTION_NAME),
+            description: "MCP server (mcp-ladder), reachable only through its AWS_IAM Function URL",
+            runtime: "provided.al2023",
+            handler: "bootstrap",
+            architectures: [spec.arch.lambda_name()],
+            code: json!({
+                "S3Bucket": Expr::reference(ids::ASSET_BUCKET),
+                "S3Key": Expr::reference(ids::ASSET_KEY)
+            }),
+            role: Expr::get_att(ids::ROLE, "Arn"),
+            memory_size: spec.memory_mb,
+            timeout: spec.timeout_s,
+            environment: json!({"Variables": {"MCP_ACCOUNT_ID": Expr::reference("AWS::AccountId")}}),
+            logging_config: json!({"LogFormat": "JSON", "LogGroup": Expr::reference(ids::LOG_GROUP)}),
+            tags: tags(),
+        },
+    );
+    // The Ref to the log group in LoggingConfig orders it first.
+    resources.insert(ids::FUNCTION.into(), function);
+
+    // AWS_IAM: SigV4-signed callers only. No CORS: not browser-facing.
+    resources.insert(
+        ids::URL.into(),
+        Resource::new(
+            "AWS::Lambda::Url",
+            FunctionUrl {
+                target_function_arn: Expr::get_att(ids::FUNCTION, "Arn"),
+                auth_type: "AWS_IAM",
+            },
+        ),
+    );
+
+    let principals: Vec<Expr> = if spec.principals.is_empty() {
+        vec![Expr::reference("AWS::AccountId")]
+    } else {
+        spec.principals.iter().map(Expr::text).collect()
+    };
+    for (i, principal) in principals.into_iter().enumerate() {
+        let suffix = if i == 0 {
+            String::new()
+        } else {
+            (i + 1).to_string()
+        };
+        resources.insert(
+            format!("InvokeFunctionUrlPermission{suffix}"),
+            Resource::new(
+                "AWS::Lambda::Permission",
+                Permission {
+                    action: "lambda:InvokeFunctionUrl",
+                    function_name: Expr::get_att(ids::FUNCTION, "Arn"),
+                    principal: principal.clone(),
+                    function_url_auth_type: Some("AWS_IAM"),
+                    invoked_via_function_url: None,
+                },
+            ),
+        );
+        // Required since October 2025 for URL invocations, scoped to them.
+        resources.insert(
+            format!("InvokeFunctionPermission{suffix}"),
+            Resource::new(
+                "AWS::Lambda::Permission",
+                Permission {
+                    action: "lambda:InvokeFunction",
+                    function_name: Expr::get_att(ids::FUNCTION, "Arn"),
+                    principal,
+                    function_url_auth_type: None,
+                    invoked_via_function_url: Some(true),
+                },
+            ),
+        );
+    }
+
+    Ok(json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "mcp-ladder: an MCP server on Lambda behind a Function URL that only IAM principals of this account can call",
+        "Parameters": {
+            ids::ASSET_BUCKET: {"Type": "String", "Description": "The S3 bucket holding the function package (see `mcp-deploy prepare`)."},
+            ids::ASSET_KEY: {"Type": "String", "Description": "The package's key: assets/<sha256>.zip."}
+        },
+        "Resources": resources,
+        "Outputs": {
+            "FunctionUrl": {"Description": "The IAM-authenticated Function URL", "Value": Expr::get_att(ids::URL, "FunctionUrl")},
+            "FunctionName": {"Value": Expr::reference(ids::FUNCTION)},
+            "AccountId": {"Value": Expr::reference("AWS::AccountId")},
+            "Region": {"Value": Expr::reference("AWS::Region")}
+        }
+    }))
+}
+
+/// The template as pretty JSON with a final newline (the `infra/` format).
+pub fn to_text(template: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(template).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A made-up account id (no real one appears in the repository).
+    fn acct() -> String {
+        "0".repeat(12)
+    }
+
+    #[test]
+    fn principals_are_checked() {
+        let a = acct();
+        for good in [
+            a.clone(),
+            format!("arn:aws:iam::{a}:role/Invoker"),
+            format!("arn:aws:iam::{a}:user/u"),
+        ] {
+            assert_eq!(check_principal(&good), Ok(()), "{good}");
+        }
+        let bad = [
+            "*".to_owned(),
+            "arn:aws:iam::*:role/x".to_owned(),
+            format!("arn:aws:iam::{a}:*"),
+            "lambda.amazonaws.com".to_owned(),
+            "12345".to_owned(),
+            String::new(),
+        ];
+        for bad in bad {
+            assert!(check_principal(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn deterministic_and_account_bounded() {
+        let spec = StackSpec::default();
+        let a = to_text(&synth(&spec).unwrap());
+        let b = to_text(&synth(&spec).unwrap());
+        assert_eq!(a, b);
+        assert!(!a.contains("\"*\""), "no wildcard anywhere");
+        let t = synth(&spec).unwrap();
+        assert_eq!(
+            t["Resources"]["McpServerUrl"]["Properties"]["AuthType"],
+            "AWS_IAM"
+        );
+        assert!(
+            t["Resources"]["McpServerUrl"]["Properties"]
+                .get("Cors")
+                .is_none()
+        );
+        assert_eq!(
+            t["Resources"]["McpServerLogGroup"]["DeletionPolicy"],
+            "Delete"
+        );
+        assert_eq!(
+            t["Resources"]["McpServerFunction"]["Properties"]["Architectures"],
+            json!(["arm64"])
+        );
+        let url_perm = &t["Resources"]["InvokeFunctionUrlPermission"]["Properties"];
+        assert_eq!(url_perm["Principal"], json!({"Ref": "AWS::AccountId"}));
+        assert_eq!(url_perm["FunctionUrlAuthType"], "AWS_IAM");
+        let fn_perm = &t["Resources"]["InvokeFunctionPermission"]["Properties"];
+        assert_eq!(fn_perm["InvokedViaFunctionUrl"], true);
+    }
+
+    #[test]
+    fn named_principals_replace_the_account() {
+        let role = format!("arn:aws:iam::{}:role/A", acct());
+        let spec = StackSpec {
+            arch: Arch::X86_64,
+            principals: vec![role.clone(), acct()],
+            ..StackSpec::default()
+        };
+        let t = synth(&spec).unwrap();
+        assert_eq!(
+            t["Resources"]["InvokeFunctionUrlPermission"]["Properties"]["Principal"],
+            json!(role)
+        );
+        assert_eq!(
+            t["Resources"]["InvokeFunctionPermission2"]["Properties"]["Principal"],
+            json!(acct())
+        );
+        assert_eq!(
+            t["Resources"]["McpServerFunction"]["Properties"]["Architectures"],
+            json!(["x86_64"])
+        );
+        let bad = StackSpec {
+            principals: vec!["*".into()],
+            ..StackSpec::default()
+        };
+        assert!(matches!(synth(&bad), Err(SpecError::Principal(_))));
+    }
+}

@@ -1,0 +1,36 @@
+"""cfn-lint reports nothing on the synthesised templates (the checked-in default and a variant)."""
+
+import pathlib
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def _lint(path: str) -> subprocess.CompletedProcess:
+    cfn_lint = pathlib.Path(sys.executable).parent / "cfn-lint"
+    return subprocess.run([str(cfn_lint), path], capture_output=True, text=True, timeout=300)
+
+
+def test_checked_in_template_is_clean() -> None:
+    proc = _lint(str(REPO / "infra" / "template.json"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_variant_is_clean(mcp_deploy, tmp_path) -> None:
+    out = tmp_path / "variant.json"
+    account = "0" * 12
+    subprocess.run(
+        [mcp_deploy, "synth", "--arch", "x86_64", "--memory", "256",
+         "--allow-principal", f"arn:aws:iam::{account}:role/McpInvoker",
+         "--allow-principal", account, "--output", str(out)],
+        check=True, timeout=60,
+    )
+    proc = _lint(str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_wildcard_principal_is_refused(mcp_deploy) -> None:
+    proc = subprocess.run([mcp_deploy, "synth", "--allow-principal", "*"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "wildcards are never granted" in proc.stderr
