@@ -23,7 +23,7 @@ def test_variant_is_clean(mcp_deploy, tmp_path) -> None:
     subprocess.run(
         [mcp_deploy, "synth", "--arch", "x86_64", "--memory", "256",
          "--allow-principal", f"arn:aws:iam::{account}:role/McpInvoker",
-         "--allow-principal", account, "--output", str(out)],
+         "--allow-principal", account, "--to", str(out)],
         check=True, timeout=60,
     )
     proc = _lint(str(out))

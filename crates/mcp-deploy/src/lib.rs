@@ -1,5 +1,8 @@
-//! The deploy CLI of the hosting ladder (rung 3): a CDK-equivalent stack from
-//! typed Rust definitions ([`template`]), and the commands around it.
+//! The deploy CLI of the hosting ladder: a CDK-equivalent stack from typed
+//! Rust definitions ([`template`]), deployed through CloudFormation change
+//! sets ([`stack`]), proven with a SigV4-signed MCP client and negative
+//! controls ([`client`]), torn down and verified ([`teardown`]), all under a
+//! teardown guard in [`demo`].
 //!
 //! ```no_run
 //! let template = mcp_deploy::template::synth(&mcp_deploy::template::StackSpec::default())
@@ -7,4 +10,11 @@
 //! print!("{}", mcp_deploy::template::to_text(&template));
 //! ```
 
+pub mod aws;
+pub mod client;
+pub mod demo;
+pub mod progress;
+pub mod settings;
+pub mod stack;
+pub mod teardown;
 pub mod template;

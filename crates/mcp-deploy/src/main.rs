@@ -1,19 +1,43 @@
-//! `mcp-deploy`: parses the command line and hands off to the library.
+//! `mcp-deploy`: parses the command line, sets up the runtime, hands off to
+//! the library and maps the outcome to an exit code.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use anyhow::{Context as _, anyhow};
+use clap::{Parser, Subcommand, ValueEnum};
+use mcp_deploy::aws::Aws;
+use mcp_deploy::client::{McpClient, smoke};
+use mcp_deploy::demo::{LocalDemo, credentials, demo_aws, demo_local, package_path};
+use mcp_deploy::progress::Progress;
+use mcp_deploy::settings::{AwsArgs, Settings};
+use mcp_deploy::stack::{self, Outputs};
+use mcp_deploy::teardown::teardown;
 use mcp_deploy::template::{self, Arch, StackSpec};
+use serde_json::Value;
 
 /// Deploy the account-bounded MCP server (a Lambda function behind an AWS_IAM
-/// Function URL), prove the boundary, and tear it down.
+/// Function URL), prove the boundary (signed in, unsigned out), and tear it
+/// down verifying that nothing is left.
+///
+/// Settings: flags, then MCP_PROFILE / MCP_REGION / MCP_ACCOUNT_ID /
+/// MCP_STACK_NAME / AWS_ENDPOINT_URL, then the AWS config files.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
 struct Cli {
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// How results are printed on stdout (progress always goes to stderr).
+    #[arg(long, value_enum, global = true, default_value_t = Output::Text)]
+    output: Output,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Output {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -23,13 +47,55 @@ enum Command {
         #[command(flatten)]
         stack: StackArgs,
         /// Write to this file instead of stdout.
+        #[arg(long = "to", value_name = "FILE")]
+        to: Option<PathBuf>,
+    },
+    /// Create the asset bucket once per account and region (like cdk bootstrap).
+    Prepare,
+    /// Upload the function package and create or update the stack.
+    Deploy {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// The function package (default: target/lambda/<arch>/bootstrap/bootstrap.zip
+        /// from scripts/build-lambda.sh).
         #[arg(long)]
-        output: Option<PathBuf>,
+        zip: Option<PathBuf>,
+        /// Also write the outputs here, like cdk's --outputs-file.
+        #[arg(long)]
+        outputs_file: Option<PathBuf>,
+    },
+    /// Signed client (initialize, tools/list, demo_account_context), then the
+    /// negative controls: unsigned and wrong-region requests must get 403.
+    Smoke,
+    /// Call the deployed server as a signed MCP client.
+    Call {
+        /// The tool to call; without it, list the tools.
+        tool: Option<String>,
+        /// The arguments, as a JSON object.
+        #[arg(long, default_value = "{}")]
+        args: String,
+    },
+    /// Delete the stack and verify every resource it had is gone.
+    Teardown,
+    /// Deploy, smoke-test, tear down and verify, with the teardown guaranteed
+    /// on Ctrl-C, SIGTERM, SIGHUP, errors and panics.
+    Demo {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Run it all on this machine with the local emulator: no AWS account needed.
+        #[arg(long)]
+        local: bool,
+        /// With --local: the function binary (default: bootstrap beside this program).
+        #[arg(long)]
+        bootstrap: Option<PathBuf>,
+        /// The function package (see deploy).
+        #[arg(long)]
+        zip: Option<PathBuf>,
     },
 }
 
 /// What the stack contains.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 struct StackArgs {
     /// The function's architecture.
     #[arg(long, value_enum, default_value_t = Arch::Arm64)]
@@ -61,7 +127,14 @@ impl StackArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("mcp-deploy: failed to start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mcp-deploy: {e:#}");
@@ -70,16 +143,105 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn print(output: Output, text: impl FnOnce() -> String, json: impl serde::Serialize) -> anyhow::Result<()> {
+    match output {
+        Output::Text => println!("{}", text()),
+        Output::Json => println!("{}", serde_json::to_string_pretty(&json)?),
+    }
+    Ok(())
+}
+
+async fn deployed_outputs(aws: &Aws, stack_name: &str) -> anyhow::Result<Outputs> {
+    let stack = stack::describe(aws, stack_name)
+        .await?
+        .ok_or_else(|| anyhow!("stack {stack_name} does not exist: run `mcp-deploy deploy` first"))?;
+    stack::outputs(aws, &stack).await
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::resolve(&cli.aws)?;
+    let progress = Progress::new();
     match cli.command {
-        Command::Synth { stack, output } => {
+        Command::Synth { stack, to } => {
             let text = template::to_text(&template::synth(&stack.spec())?);
-            match output {
-                Some(path) => std::fs::write(&path, text)
-                    .with_context(|| format!("failed to write {}", path.display()))?,
-                None => print!("{text}"),
+            match to {
+                Some(path) => std::fs::write(&path, text).with_context(|| format!("failed to write {}", path.display())),
+                None => {
+                    print!("{text}");
+                    Ok(())
+                }
             }
+        }
+        Command::Prepare => {
+            let aws = Aws::load(&settings).await?;
+            aws.check_account(settings.require_account()?).await?;
+            let bucket = stack::prepare(&aws, &progress).await?;
+            print(cli.output, || bucket.clone(), serde_json::json!({"BucketName": bucket}))
+        }
+        Command::Deploy { stack, zip, outputs_file } => {
+            let aws = Aws::load(&settings).await?;
+            aws.check_account(settings.require_account()?).await?;
+            let spec = stack.spec();
+            let zip = package_path(zip, &spec);
+            let deployed = stack::deploy(&aws, &settings.stack_name, &spec, &zip, &progress).await?;
+            if let Some(path) = outputs_file {
+                stack::write_outputs_file(&path, &settings.stack_name, &deployed.outputs)?;
+            }
+            progress.say(format!("deployment time: {:.2}s", deployed.seconds));
+            let o = deployed.outputs.clone();
+            print(cli.output, || format!("FunctionUrl: {}\nFunctionName: {}", o.function_url, o.function_name), &deployed.outputs)
+        }
+        Command::Smoke => {
+            let aws = Aws::load(&settings).await?;
+            let account = settings.require_account()?.to_owned();
+            aws.check_account(&account).await?;
+            let outputs = deployed_outputs(&aws, &settings.stack_name).await?;
+            let mut client = McpClient::new(&outputs.function_url, &aws.region, credentials(&aws).await?)?;
+            let report = smoke(&mut client, &account, &progress).await?;
+            print(cli.output, || "smoke test passed: signed in, unsigned out".into(), &report)
+        }
+        Command::Call { tool, args } => {
+            let aws = Aws::load(&settings).await?;
+            let outputs = deployed_outputs(&aws, &settings.stack_name).await?;
+            let mut client = McpClient::new(&outputs.function_url, &aws.region, credentials(&aws).await?)?;
+            client.initialize().await?;
+            let result = match tool {
+                None => Value::Array(client.list_tools().await?),
+                Some(tool) => {
+                    let arguments: Value = serde_json::from_str(&args)
+                        .with_context(|| format!("--args is not JSON: {args}"))?;
+                    if !arguments.is_object() {
+                        return Err(anyhow!("--args must be a JSON object, like '{{\"text\": \"hello\"}}'"));
+                    }
+                    client.call_tool(&tool, arguments).await?
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&result)?);
             Ok(())
+        }
+        Command::Teardown => {
+            let aws = Aws::load(&settings).await?;
+            if let Some(account) = &settings.account {
+                aws.check_account(account).await?;
+            }
+            let report = teardown(&aws, &settings.stack_name, &progress).await?;
+            print(cli.output, || "teardown verified".into(), &report)
+        }
+        Command::Demo { stack, local, bootstrap, zip } => {
+            if local {
+                let account = settings.account.clone().unwrap_or_else(|| "0".repeat(12));
+                let region = settings.region.clone().unwrap_or_else(|| "eu-central-1".into());
+                let bootstrap = match bootstrap {
+                    Some(path) => path,
+                    None => std::env::current_exe()?.with_file_name("bootstrap"),
+                };
+                return demo_local(LocalDemo { bootstrap, account, region }).await;
+            }
+            let aws = Aws::load(&settings).await?;
+            let account = settings.require_account()?.to_owned();
+            let spec = stack.spec();
+            let zip = package_path(zip, &spec);
+            demo_aws(aws, settings.stack_name.clone(), account, spec, zip).await
         }
     }
 }

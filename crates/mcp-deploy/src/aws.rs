@@ -1,0 +1,134 @@
+//! One AWS configuration, the service clients made from it, and errors that
+//! say what to do.
+
+use std::error::Error as StdError;
+
+use anyhow::anyhow;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::settings::{Settings, SettingsError};
+
+/// The clients every command uses, from one `SdkConfig`.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    /// The shared configuration (credentials, region, endpoint).
+    pub config: SdkConfig,
+    /// The resolved region.
+    pub region: String,
+    /// CloudFormation.
+    pub cfn: aws_sdk_cloudformation::Client,
+    /// Lambda.
+    pub lambda: aws_sdk_lambda::Client,
+    /// S3 (path-style when the endpoint is overridden).
+    pub s3: aws_sdk_s3::Client,
+    /// STS.
+    pub sts: aws_sdk_sts::Client,
+    /// IAM.
+    pub iam: aws_sdk_iam::Client,
+    /// CloudWatch Logs.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+/// Who the credentials belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The account.
+    pub account: String,
+    /// The caller's ARN.
+    pub arn: String,
+}
+
+impl Aws {
+    /// Loads the configuration: flags and environment first, then the AWS
+    /// config files and the default credential chain.
+    pub async fn load(settings: &Settings) -> anyhow::Result<Aws> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &settings.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &settings.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let config = loader.load().await;
+        let region = config
+            .region()
+            .map(ToString::to_string)
+            .ok_or(SettingsError::Missing { what: "the AWS region", var: "MCP_REGION", flag: "--region" })?;
+        let s3_config = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(settings.endpoint_url.is_some())
+            .build();
+        Ok(Aws {
+            region,
+            cfn: aws_sdk_cloudformation::Client::new(&config),
+            lambda: aws_sdk_lambda::Client::new(&config),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            sts: aws_sdk_sts::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            config,
+        })
+    }
+
+    /// Who the credentials are (STS `GetCallerIdentity`).
+    pub async fn identity(&self) -> anyhow::Result<Identity> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| explain(e, "checking who the credentials belong to (STS GetCallerIdentity)"))?;
+        Ok(Identity {
+            account: out.account().unwrap_or_default().to_owned(),
+            arn: out.arn().unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// Refuses credentials of any other account than `expected`.
+    pub async fn check_account(&self, expected: &str) -> anyhow::Result<Identity> {
+        let identity = self.identity().await?;
+        if identity.account != expected {
+            return Err(anyhow!(
+                "the credentials belong to account {} ({}), not to MCP_ACCOUNT_ID {expected}: \
+                 use a profile of {expected} (MCP_PROFILE or --profile) or fix MCP_ACCOUNT_ID",
+                identity.account,
+                identity.arn
+            ));
+        }
+        Ok(identity)
+    }
+}
+
+/// Turns an SDK error into a message that says what to do.
+pub fn explain<E, R>(err: SdkError<E, R>, action: &str) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let detail = DisplayErrorContext(&err).to_string();
+    match err.code() {
+        Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired") => anyhow!(
+            "{action}: the AWS session has expired: refresh the credentials (for SSO: aws sso login \
+             --profile <MCP_PROFILE>) and run again"
+        ),
+        Some("InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch") => anyhow!(
+            "{action}: AWS does not accept these credentials: check MCP_PROFILE / the AWS_* variables ({detail})"
+        ),
+        Some("Throttling" | "ThrottlingException" | "TooManyRequestsException") => {
+            anyhow!("{action}: AWS is throttling the calls: wait a minute and run again ({detail})")
+        }
+        _ if detail.contains("no credentials") || detail.contains("failed to load credentials") || detail.contains("the credential provider was not enabled") => anyhow!(
+            "{action}: no AWS credentials found: export MCP_PROFILE (a profile in ~/.aws/config) or \
+             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        ),
+        _ => anyhow::Error::new(err).context(format!("{action} failed: {detail}")),
+    }
+}
+
+/// The AWS error code, for matching on "not found" and the like.
+pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    err.code()
+}

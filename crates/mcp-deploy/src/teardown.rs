@@ -1,0 +1,164 @@
+//! `teardown`: delete the stack, then prove every resource it had is gone.
+
+use anyhow::{anyhow, bail};
+use aws_sdk_cloudformation::types::{StackResourceSummary, StackStatus};
+use serde::Serialize;
+
+use crate::aws::{Aws, explain};
+use crate::progress::Progress;
+use crate::stack::{describe, wait};
+
+/// A physical resource recorded before deletion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recorded {
+    /// The logical id.
+    pub logical_id: String,
+    /// The CloudFormation type.
+    pub kind: String,
+    /// The physical id.
+    pub physical_id: String,
+}
+
+/// What the teardown proved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeardownReport {
+    /// The stack's name.
+    pub stack_name: String,
+    /// Its id, when there was a stack.
+    pub stack_id: Option<String>,
+    /// The resources it had.
+    pub resources: Vec<Recorded>,
+    /// One line per verified resource.
+    pub verified: Vec<String>,
+}
+
+async fn record(aws: &Aws, stack_id: &str) -> anyhow::Result<Vec<(Recorded, String)>> {
+    let mut out = Vec::new();
+    let mut pages = aws.cfn.list_stack_resources().stack_name(stack_id).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| explain(e, "listing the stack's resources"))?;
+        for r in page.stack_resource_summaries() {
+            out.push((recorded(r), r.resource_status().map(|s| s.as_str().to_owned()).unwrap_or_default()));
+        }
+    }
+    Ok(out)
+}
+
+fn recorded(r: &StackResourceSummary) -> Recorded {
+    Recorded {
+        logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+        kind: r.resource_type().unwrap_or_default().to_owned(),
+        physical_id: r.physical_resource_id().unwrap_or_default().to_owned(),
+    }
+}
+
+/// Whether one recorded resource is gone: `Ok(true)` gone, `Ok(false)` still
+/// there, `Err` could not tell (which counts as not verified).
+async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
+    let id = r.physical_id.as_str();
+    if id.is_empty() {
+        return Ok(Some(true)); // never created
+    }
+    Ok(Some(match r.kind.as_str() {
+        "AWS::Lambda::Function" => match aws.lambda.get_function().function_name(id).send().await {
+            Ok(_) => false,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => true,
+            Err(e) => return Err(explain(e, &format!("checking function {id}"))),
+        },
+        "AWS::Lambda::Url" => match aws.lambda.get_function_url_config().function_name(id).send().await {
+            Ok(_) => false,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => true,
+            Err(e) => return Err(explain(e, &format!("checking the Function URL of {id}"))),
+        },
+        "AWS::IAM::Role" => match aws.iam.get_role().role_name(id).send().await {
+            Ok(_) => false,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => true,
+            Err(e) => return Err(explain(e, &format!("checking role {id}"))),
+        },
+        "AWS::Logs::LogGroup" => {
+            let out = aws
+                .logs
+                .describe_log_groups()
+                .log_group_name_prefix(id)
+                .send()
+                .await
+                .map_err(|e| explain(e, &format!("checking log group {id}")))?;
+            !out.log_groups().iter().any(|g| g.log_group_name() == Some(id))
+        }
+        // Permissions are statements in the function's policy: they go with it.
+        "AWS::Lambda::Permission" => return Ok(None),
+        _ => return Ok(None),
+    }))
+}
+
+/// Deletes the stack and verifies. Nothing deployed is a success; anything
+/// left, or anything that could not be checked, is an error naming it.
+pub async fn teardown(aws: &Aws, stack_name: &str, progress: &Progress) -> anyhow::Result<TeardownReport> {
+    let Some(stack) = describe(aws, stack_name).await? else {
+        progress.say(format!("nothing deployed: stack {stack_name} does not exist"));
+        return Ok(TeardownReport { stack_name: stack_name.into(), stack_id: None, resources: vec![], verified: vec![] });
+    };
+    let stack_id = stack.stack_id().unwrap_or(stack_name).to_owned();
+    let status = stack.stack_status().cloned().unwrap_or_else(|| StackStatus::from("UNKNOWN"));
+    if status.as_str().ends_with("_IN_PROGRESS") && status != StackStatus::DeleteInProgress && status != StackStatus::ReviewInProgress {
+        progress.say(format!("stack {stack_name} is {}: waiting for it to settle before deleting", status.as_str()));
+        let _ = wait(aws, &stack_id, StackStatus::from("NEVER"), progress).await; // ends at any settled state
+    }
+    let before = record(aws, &stack_id).await?;
+    let resources: Vec<Recorded> = before.iter().map(|(r, _)| r.clone()).collect();
+    for r in &resources {
+        progress.say(format!("recorded {} {} {}", r.kind, r.logical_id, r.physical_id));
+    }
+    progress.stage("deleting-stack").await;
+    progress.say(format!("deleting stack {stack_name}"));
+    aws.cfn.delete_stack().stack_name(&stack_id).send().await.map_err(|e| explain(e, "deleting the stack"))?;
+    if let Err(e) = wait(aws, &stack_id, StackStatus::DeleteComplete, progress).await {
+        let after = record(aws, &stack_id).await.unwrap_or_default();
+        let failed: Vec<String> = after
+            .iter()
+            .filter(|(_, s)| s != "DELETE_COMPLETE")
+            .map(|(r, s)| format!("{} {} ({}) is {s}", r.kind, r.logical_id, r.physical_id))
+            .collect();
+        bail!(
+            "the stack did not delete ({e}). Still there:\n  {}\nFix what blocks them (see the \
+             stack events), then run `mcp-deploy teardown` again; or retain them with `aws \
+             cloudformation delete-stack --stack-name {stack_id} --retain-resources <logical ids>` \
+             and delete them by hand",
+            failed.join("\n  ")
+        );
+    }
+    progress.stage("verifying").await;
+    let mut verified = Vec::new();
+    let mut remaining = Vec::new();
+    for r in &resources {
+        match is_gone(aws, r).await {
+            Ok(Some(true)) => {
+                let line = format!("verified: {} {} is gone", r.kind, r.physical_id);
+                progress.story(format!("[teardown] {line}"));
+                verified.push(line);
+            }
+            Ok(Some(false)) => remaining.push(format!("{} {} ({}) still exists", r.kind, r.physical_id, r.logical_id)),
+            Ok(None) => progress.say(format!("{} {} goes with its function", r.kind, r.logical_id)),
+            Err(e) => remaining.push(format!("{} {} could not be verified: {e:#}", r.kind, r.physical_id)),
+        }
+    }
+    let final_status = describe(aws, &stack_id)
+        .await?
+        .and_then(|s| s.stack_status().map(|s| s.as_str().to_owned()))
+        .ok_or_else(|| anyhow!("stack {stack_id} cannot be looked up by its id"))?;
+    progress.story(format!("[teardown] stack status: {final_status}"));
+    if final_status != "DELETE_COMPLETE" {
+        remaining.push(format!("stack {stack_id} is {final_status}, not DELETE_COMPLETE"));
+    }
+    if !remaining.is_empty() {
+        bail!(
+            "teardown is NOT clean; these remain:\n  {}\nDelete them by hand (they are named above) or run \
+             `mcp-deploy teardown` again",
+            remaining.join("\n  ")
+        );
+    }
+    progress.story("[teardown] clean.");
+    Ok(TeardownReport { stack_name: stack_name.into(), stack_id: Some(stack_id), resources, verified })
+}

@@ -1,0 +1,12 @@
+"""Starts moto's server with the test-side extensions loaded.
+
+Usage: python run_moto.py PORT   (binds 127.0.0.1 only)
+"""
+
+import sys
+
+import mcp_moto.lambda_url  # noqa: F401 - registers AWS::Lambda::Url before any stack is parsed
+from moto.server import main
+
+if __name__ == "__main__":
+    main(["-H", "127.0.0.1", "-p", sys.argv[1]])
