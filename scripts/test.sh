@@ -21,6 +21,7 @@ cargo test --workspace --locked
 step "third-party peers"
 ensure_venv "$REPO/.venv" "$REPO/tests/requirements.txt"
 ensure_venv "$REPO/.venv-proxy" "$REPO/tests/requirements-proxy.txt"
+ensure_venv "$REPO/.venv-moto" "$REPO/tests/requirements-moto.txt"
 ensure_node_peers
 
 step "pytest tests/e2e"

@@ -57,7 +57,11 @@ impl Aws {
         let region = config
             .region()
             .map(ToString::to_string)
-            .ok_or(SettingsError::Missing { what: "the AWS region", var: "MCP_REGION", flag: "--region" })?;
+            .ok_or(SettingsError::Missing {
+                what: "the AWS region",
+                var: "MCP_REGION",
+                flag: "--region",
+            })?;
         let s3_config = aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(settings.endpoint_url.is_some())
             .build();
@@ -75,12 +79,12 @@ impl Aws {
 
     /// Who the credentials are (STS `GetCallerIdentity`).
     pub async fn identity(&self) -> anyhow::Result<Identity> {
-        let out = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| explain(e, "checking who the credentials belong to (STS GetCallerIdentity)"))?;
+        let out = self.sts.get_caller_identity().send().await.map_err(|e| {
+            explain(
+                e,
+                "checking who the credentials belong to (STS GetCallerIdentity)",
+            )
+        })?;
         Ok(Identity {
             account: out.account().unwrap_or_default().to_owned(),
             arn: out.arn().unwrap_or_default().to_owned(),
@@ -108,22 +112,32 @@ where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let detail = DisplayErrorContext(&err).to_string();
+    let detail = match (err.code(), err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        _ => DisplayErrorContext(&err).to_string(),
+    };
     match err.code() {
         Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired") => anyhow!(
             "{action}: the AWS session has expired: refresh the credentials (for SSO: aws sso login \
              --profile <MCP_PROFILE>) and run again"
         ),
-        Some("InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch") => anyhow!(
-            "{action}: AWS does not accept these credentials: check MCP_PROFILE / the AWS_* variables ({detail})"
-        ),
+        Some("InvalidClientTokenId" | "UnrecognizedClientException" | "SignatureDoesNotMatch") => {
+            anyhow!(
+                "{action}: AWS does not accept these credentials: check MCP_PROFILE / the AWS_* variables ({detail})"
+            )
+        }
         Some("Throttling" | "ThrottlingException" | "TooManyRequestsException") => {
             anyhow!("{action}: AWS is throttling the calls: wait a minute and run again ({detail})")
         }
-        _ if detail.contains("no credentials") || detail.contains("failed to load credentials") || detail.contains("the credential provider was not enabled") => anyhow!(
-            "{action}: no AWS credentials found: export MCP_PROFILE (a profile in ~/.aws/config) or \
+        _ if detail.contains("no credentials")
+            || detail.contains("failed to load credentials")
+            || detail.contains("the credential provider was not enabled") =>
+        {
+            anyhow!(
+                "{action}: no AWS credentials found: export MCP_PROFILE (a profile in ~/.aws/config) or \
              AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        ),
+            )
+        }
         _ => anyhow::Error::new(err).context(format!("{action} failed: {detail}")),
     }
 }

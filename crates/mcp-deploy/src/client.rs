@@ -41,7 +41,13 @@ impl McpClient {
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .context("failed to build the HTTP client")?;
-        Ok(McpClient { http, url: url.to_owned(), region: region.to_owned(), credentials, next_id: 1 })
+        Ok(McpClient {
+            http,
+            url: url.to_owned(),
+            region: region.to_owned(),
+            credentials,
+            next_id: 1,
+        })
     }
 
     async fn post(&self, body: &Value, signing: Signing<'_>) -> anyhow::Result<(u16, Value)> {
@@ -77,7 +83,9 @@ impl McpClient {
                 SignableBody::Bytes(&bytes),
             )
             .context("cannot sign this request")?;
-            let (instructions, _) = sign(signable, &params).context("signing failed")?.into_parts();
+            let (instructions, _) = sign(signable, &params)
+                .context("signing failed")?
+                .into_parts();
             instructions.apply_to_request_http1x(&mut request);
         }
         let request = reqwest::Request::try_from(request.map(reqwest::Body::from))
@@ -98,7 +106,9 @@ impl McpClient {
         let id = self.next_id;
         self.next_id += 1;
         let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let (status, reply) = self.post(&body, Signing::Region(&self.region.clone())).await?;
+        let (status, reply) = self
+            .post(&body, Signing::Region(&self.region.clone()))
+            .await?;
         match status {
             200 => {}
             403 => bail!(
@@ -112,7 +122,10 @@ impl McpClient {
         if let Some(error) = reply.get("error") {
             bail!("{method} failed: {error}");
         }
-        reply.get("result").cloned().ok_or_else(|| anyhow!("{method}: no result in {reply}"))
+        reply
+            .get("result")
+            .cloned()
+            .ok_or_else(|| anyhow!("{method}: no result in {reply}"))
     }
 
     /// `initialize`: the server's identity.
@@ -130,12 +143,17 @@ impl McpClient {
     /// `tools/list`: the tool definitions.
     pub async fn list_tools(&mut self) -> anyhow::Result<Vec<Value>> {
         let result = self.request("tools/list", json!({})).await?;
-        Ok(result.get("tools").and_then(Value::as_array).cloned().unwrap_or_default())
+        Ok(result
+            .get("tools")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default())
     }
 
     /// `tools/call`: the whole result (`structuredContent`, `content`, `isError`).
     pub async fn call_tool(&mut self, name: &str, arguments: Value) -> anyhow::Result<Value> {
-        self.request("tools/call", json!({"name": name, "arguments": arguments})).await
+        self.request("tools/call", json!({"name": name, "arguments": arguments}))
+            .await
     }
 
     /// The status an unsigned request gets.
@@ -189,11 +207,19 @@ pub async fn smoke(
     if result.get("isError") == Some(&Value::Bool(true)) {
         bail!("demo_account_context failed: {result}");
     }
-    let context = result.get("structuredContent").cloned().unwrap_or(Value::Null);
+    let context = result
+        .get("structuredContent")
+        .cloned()
+        .unwrap_or(Value::Null);
     progress.story(format!("tools/call demo_account_context -> {context}"));
-    let account = context.get("account").and_then(Value::as_str).unwrap_or_default();
+    let account = context
+        .get("account")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if account != expected_account {
-        bail!("the function reports account {account:?}, not MCP_ACCOUNT_ID {expected_account}: this is not the stack you deployed");
+        bail!(
+            "the function reports account {account:?}, not MCP_ACCOUNT_ID {expected_account}: this is not the stack you deployed"
+        );
     }
     progress.story(
         "OK: a SigV4-signed, in-account client reached the remote MCP server, listed its tools, and invoked one.",
@@ -209,11 +235,26 @@ pub async fn smoke(
              not protected by AWS_IAM. Tear it down and check the stack's AuthType"
         );
     }
-    let other = if client.region == "us-east-1" { "eu-west-1" } else { "us-east-1" };
+    let other = if client.region == "us-east-1" {
+        "eu-west-1"
+    } else {
+        "us-east-1"
+    };
     let wrong_region_status = client.wrong_region_status(other).await?;
-    progress.story(format!("signed for {other} instead of {}: status {wrong_region_status}", client.region));
+    progress.story(format!(
+        "signed for {other} instead of {}: status {wrong_region_status}",
+        client.region
+    ));
     if wrong_region_status != 403 {
-        bail!("NEGATIVE CONTROL FAILED: a request signed for the wrong region got {wrong_region_status}, not 403");
+        bail!(
+            "NEGATIVE CONTROL FAILED: a request signed for the wrong region got {wrong_region_status}, not 403"
+        );
     }
-    Ok(SmokeReport { server_info, tools, account_context: context, unsigned_status, wrong_region_status })
+    Ok(SmokeReport {
+        server_info,
+        tools,
+        account_context: context,
+        unsigned_status,
+        wrong_region_status,
+    })
 }

@@ -29,7 +29,12 @@ enum Stop {
 /// is armed before `work` starts. A signal during `cleanup` does not abandon
 /// it silently: the first is answered with a warning, a second one within 10 s
 /// abandons it and says what to run.
-pub async fn guarded<W, C, CF>(progress: &Progress, work: W, cleanup: C, what_remains: &str) -> anyhow::Result<()>
+pub async fn guarded<W, C, CF>(
+    progress: &Progress,
+    work: W,
+    cleanup: C,
+    what_remains: &str,
+) -> anyhow::Result<()>
 where
     W: Future<Output = anyhow::Result<()>> + Send + 'static,
     C: FnOnce() -> CF,
@@ -56,9 +61,15 @@ where
     }
     match &stop {
         Stop::Finished(Ok(())) => {}
-        Stop::Finished(Err(e)) => progress.story(format!(">>> TRAP: the run failed ({e:#}): running teardown")),
-        Stop::Signal(name) => progress.story(format!(">>> TRAP: {name} received: running teardown")),
-        Stop::Panicked(msg) => progress.story(format!(">>> TRAP: a panic ({msg}): running teardown")),
+        Stop::Finished(Err(e)) => progress.story(format!(
+            ">>> TRAP: the run failed ({e:#}): running teardown"
+        )),
+        Stop::Signal(name) => {
+            progress.story(format!(">>> TRAP: {name} received: running teardown"))
+        }
+        Stop::Panicked(msg) => {
+            progress.story(format!(">>> TRAP: a panic ({msg}): running teardown"))
+        }
     }
 
     let mut cleaning = std::pin::pin!(cleanup());
@@ -72,7 +83,9 @@ where
         }
         let now = tokio::time::Instant::now();
         if warned_at.is_some_and(|t| now.duration_since(t) < Duration::from_secs(10)) {
-            bail!("teardown ABANDONED by a second signal: {what_remains} may still exist: run `mcp-deploy teardown`");
+            bail!(
+                "teardown ABANDONED by a second signal: {what_remains} may still exist: run `mcp-deploy teardown`"
+            );
         }
         progress.story(format!(
             ">>> teardown is running and will verify what is left; signal again within 10 s to abandon it \
@@ -83,8 +96,12 @@ where
     match (stop, cleaned) {
         (Stop::Finished(Ok(())), Ok(())) => Ok(()),
         (_, Err(e)) => Err(e.context("the teardown failed")),
-        (Stop::Finished(Err(e)), Ok(())) => Err(e.context("the demo failed (torn down and verified)")),
-        (Stop::Signal(name), Ok(())) => Err(anyhow!("interrupted by {name} (torn down and verified)")),
+        (Stop::Finished(Err(e)), Ok(())) => {
+            Err(e.context("the demo failed (torn down and verified)"))
+        }
+        (Stop::Signal(name), Ok(())) => {
+            Err(anyhow!("interrupted by {name} (torn down and verified)"))
+        }
         (Stop::Panicked(msg), Ok(())) => Err(anyhow!("panicked: {msg} (torn down and verified)")),
     }
 }
@@ -100,20 +117,34 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 /// The function package for `deploy`: `--zip`, or the one `scripts/build-lambda.sh` built.
 pub fn package_path(zip: Option<PathBuf>, spec: &StackSpec) -> PathBuf {
     zip.unwrap_or_else(|| {
-        PathBuf::from(format!("target/lambda/{}/bootstrap/bootstrap.zip", spec.arch.lambda_name()))
+        PathBuf::from(format!(
+            "target/lambda/{}/bootstrap/bootstrap.zip",
+            spec.arch.lambda_name()
+        ))
     })
 }
 
 /// The credentials the SDK would sign with.
 pub async fn credentials(aws: &Aws) -> anyhow::Result<Credentials> {
     let provider = aws.config.credentials_provider().ok_or_else(|| {
-        anyhow!("no AWS credentials: export MCP_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        anyhow!(
+            "no AWS credentials: export MCP_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
     })?;
-    provider.provide_credentials().await.map_err(|e| anyhow!("cannot load AWS credentials: {e}"))
+    provider
+        .provide_credentials()
+        .await
+        .map_err(|e| anyhow!("cannot load AWS credentials: {e}"))
 }
 
 /// `demo` against AWS (or an emulated control plane).
-pub async fn demo_aws(aws: Aws, stack_name: String, account: String, spec: StackSpec, zip: PathBuf) -> anyhow::Result<()> {
+pub async fn demo_aws(
+    aws: Aws,
+    stack_name: String,
+    account: String,
+    spec: StackSpec,
+    zip: PathBuf,
+) -> anyhow::Result<()> {
     let progress = Progress::new();
     let work = {
         let (aws, stack_name, account) = (aws.clone(), stack_name.clone(), account.clone());
@@ -125,13 +156,23 @@ pub async fn demo_aws(aws: Aws, stack_name: String, account: String, spec: Stack
             progress.story(format!("  {stack_name}"));
             progress.story(format!("  Deployment time: {:.2}s", deployed.seconds));
             progress.story(format!("  FunctionUrl: {}", deployed.outputs.function_url));
-            let mut client = McpClient::new(&deployed.outputs.function_url, &aws.region, credentials(&aws).await?)?;
+            let mut client = McpClient::new(
+                &deployed.outputs.function_url,
+                &aws.region,
+                credentials(&aws).await?,
+            )?;
             smoke(&mut client, &account, &progress).await?;
             Ok(())
         }
     };
     let what = format!("stack {stack_name} and its resources");
-    guarded(&progress, work, || async { teardown(&aws, &stack_name, &progress).await.map(|_| ()) }, &what).await
+    guarded(
+        &progress,
+        work,
+        || async { teardown(&aws, &stack_name, &progress).await.map(|_| ()) },
+        &what,
+    )
+    .await
 }
 
 /// Settings of `demo --local`.
@@ -158,7 +199,13 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
         );
     }
     // A throwaway principal of the function's account, holding both invoke permissions.
-    let nonce = format!("{:016x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    let nonce = format!(
+        "{:016x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    );
     let principal = Principal {
         access_key_id: format!("AKIALOCAL{}", &nonce[..11].to_uppercase()),
         secret_access_key: format!("local-{nonce}"),
@@ -168,24 +215,47 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
         user_id: "AIDALOCALMCPDEPLOY".into(),
         allow: INVOKE_ACTIONS.iter().map(|a| (*a).to_owned()).collect(),
     };
-    let credentials = Credentials::new(&principal.access_key_id, &principal.secret_access_key, None, None, "mcp-deploy-local");
+    let credentials = Credentials::new(
+        &principal.access_key_id,
+        &principal.secret_access_key,
+        None,
+        None,
+        "mcp-deploy-local",
+    );
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Emulator>();
     let work = {
         let local = local.clone();
         async move {
             progress.stage("deploying").await;
             let started = std::time::Instant::now();
-            let mut config = EmulatorConfig::new(&local.bootstrap, "mcp-ladder-local", &local.region, &local.account);
-            config.function.env.push(("MCP_ACCOUNT_ID".into(), local.account.clone()));
-            config.function.env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "warn".into()));
-            config.auth = Auth::AwsIam { verifier: Verifier::lambda(&local.region), principals: vec![principal] };
+            let mut config = EmulatorConfig::new(
+                &local.bootstrap,
+                "mcp-ladder-local",
+                &local.region,
+                &local.account,
+            );
+            config
+                .function
+                .env
+                .push(("MCP_ACCOUNT_ID".into(), local.account.clone()));
+            config
+                .function
+                .env
+                .push(("AWS_LAMBDA_LOG_LEVEL".into(), "warn".into()));
+            config.auth = Auth::AwsIam {
+                verifier: Verifier::lambda(&local.region),
+                principals: vec![principal],
+            };
             let emulator = Emulator::start(config).await?;
             let url = emulator.url();
             if ready_tx.send(emulator).is_err() {
                 bail!("the teardown guard went away");
             }
             progress.story("  local Function URL (AuthType AWS_IAM, emulated)");
-            progress.story(format!("  Deployment time: {:.2}s", started.elapsed().as_secs_f64()));
+            progress.story(format!(
+                "  Deployment time: {:.2}s",
+                started.elapsed().as_secs_f64()
+            ));
             progress.story(format!("  FunctionUrl: {url}"));
             progress.stage("stack-ready").await;
             let mut client = McpClient::new(&url, &local.region, credentials)?;
@@ -210,11 +280,19 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
                 bail!("teardown is NOT clean: the function process {pid} is still running");
             }
         }
-        progress.story(format!("[teardown] verified: function process {pid} is gone"));
+        if pid == 0 {
+            progress.story("[teardown] verified: no function process was ever started");
+        } else {
+            progress.story(format!(
+                "[teardown] verified: function process {pid} is gone"
+            ));
+        }
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
             bail!("teardown is NOT clean: {addr} still accepts connections");
         }
-        progress.story(format!("[teardown] verified: http://{addr}/ refuses connections"));
+        progress.story(format!(
+            "[teardown] verified: http://{addr}/ refuses connections"
+        ));
         progress.story("[teardown] stack status: DELETE_COMPLETE (emulated)");
         progress.story("[teardown] clean.");
         Ok(())

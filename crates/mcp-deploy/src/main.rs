@@ -127,7 +127,11 @@ impl StackArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("mcp-deploy: failed to start the async runtime: {e}");
@@ -143,7 +147,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn print(output: Output, text: impl FnOnce() -> String, json: impl serde::Serialize) -> anyhow::Result<()> {
+fn print(
+    output: Output,
+    text: impl FnOnce() -> String,
+    json: impl serde::Serialize,
+) -> anyhow::Result<()> {
     match output {
         Output::Text => println!("{}", text()),
         Output::Json => println!("{}", serde_json::to_string_pretty(&json)?),
@@ -152,9 +160,9 @@ fn print(output: Output, text: impl FnOnce() -> String, json: impl serde::Serial
 }
 
 async fn deployed_outputs(aws: &Aws, stack_name: &str) -> anyhow::Result<Outputs> {
-    let stack = stack::describe(aws, stack_name)
-        .await?
-        .ok_or_else(|| anyhow!("stack {stack_name} does not exist: run `mcp-deploy deploy` first"))?;
+    let stack = stack::describe(aws, stack_name).await?.ok_or_else(|| {
+        anyhow!("stack {stack_name} does not exist: run `mcp-deploy deploy` first")
+    })?;
     stack::outputs(aws, &stack).await
 }
 
@@ -165,7 +173,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Synth { stack, to } => {
             let text = template::to_text(&template::synth(&stack.spec())?);
             match to {
-                Some(path) => std::fs::write(&path, text).with_context(|| format!("failed to write {}", path.display())),
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("failed to write {}", path.display())),
                 None => {
                     print!("{text}");
                     Ok(())
@@ -176,34 +185,58 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let aws = Aws::load(&settings).await?;
             aws.check_account(settings.require_account()?).await?;
             let bucket = stack::prepare(&aws, &progress).await?;
-            print(cli.output, || bucket.clone(), serde_json::json!({"BucketName": bucket}))
+            print(
+                cli.output,
+                || bucket.clone(),
+                serde_json::json!({"BucketName": bucket}),
+            )
         }
-        Command::Deploy { stack, zip, outputs_file } => {
+        Command::Deploy {
+            stack,
+            zip,
+            outputs_file,
+        } => {
             let aws = Aws::load(&settings).await?;
             aws.check_account(settings.require_account()?).await?;
             let spec = stack.spec();
             let zip = package_path(zip, &spec);
-            let deployed = stack::deploy(&aws, &settings.stack_name, &spec, &zip, &progress).await?;
+            let deployed =
+                stack::deploy(&aws, &settings.stack_name, &spec, &zip, &progress).await?;
             if let Some(path) = outputs_file {
                 stack::write_outputs_file(&path, &settings.stack_name, &deployed.outputs)?;
             }
             progress.say(format!("deployment time: {:.2}s", deployed.seconds));
             let o = deployed.outputs.clone();
-            print(cli.output, || format!("FunctionUrl: {}\nFunctionName: {}", o.function_url, o.function_name), &deployed.outputs)
+            print(
+                cli.output,
+                || {
+                    format!(
+                        "FunctionUrl: {}\nFunctionName: {}",
+                        o.function_url, o.function_name
+                    )
+                },
+                &deployed.outputs,
+            )
         }
         Command::Smoke => {
             let aws = Aws::load(&settings).await?;
             let account = settings.require_account()?.to_owned();
             aws.check_account(&account).await?;
             let outputs = deployed_outputs(&aws, &settings.stack_name).await?;
-            let mut client = McpClient::new(&outputs.function_url, &aws.region, credentials(&aws).await?)?;
+            let mut client =
+                McpClient::new(&outputs.function_url, &aws.region, credentials(&aws).await?)?;
             let report = smoke(&mut client, &account, &progress).await?;
-            print(cli.output, || "smoke test passed: signed in, unsigned out".into(), &report)
+            print(
+                cli.output,
+                || "smoke test passed: signed in, unsigned out".into(),
+                &report,
+            )
         }
         Command::Call { tool, args } => {
             let aws = Aws::load(&settings).await?;
             let outputs = deployed_outputs(&aws, &settings.stack_name).await?;
-            let mut client = McpClient::new(&outputs.function_url, &aws.region, credentials(&aws).await?)?;
+            let mut client =
+                McpClient::new(&outputs.function_url, &aws.region, credentials(&aws).await?)?;
             client.initialize().await?;
             let result = match tool {
                 None => Value::Array(client.list_tools().await?),
@@ -211,7 +244,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let arguments: Value = serde_json::from_str(&args)
                         .with_context(|| format!("--args is not JSON: {args}"))?;
                     if !arguments.is_object() {
-                        return Err(anyhow!("--args must be a JSON object, like '{{\"text\": \"hello\"}}'"));
+                        return Err(anyhow!(
+                            "--args must be a JSON object, like '{{\"text\": \"hello\"}}'"
+                        ));
                     }
                     client.call_tool(&tool, arguments).await?
                 }
@@ -227,15 +262,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = teardown(&aws, &settings.stack_name, &progress).await?;
             print(cli.output, || "teardown verified".into(), &report)
         }
-        Command::Demo { stack, local, bootstrap, zip } => {
+        Command::Demo {
+            stack,
+            local,
+            bootstrap,
+            zip,
+        } => {
             if local {
                 let account = settings.account.clone().unwrap_or_else(|| "0".repeat(12));
-                let region = settings.region.clone().unwrap_or_else(|| "eu-central-1".into());
+                let region = settings
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| "eu-central-1".into());
                 let bootstrap = match bootstrap {
                     Some(path) => path,
                     None => std::env::current_exe()?.with_file_name("bootstrap"),
                 };
-                return demo_local(LocalDemo { bootstrap, account, region }).await;
+                return demo_local(LocalDemo {
+                    bootstrap,
+                    account,
+                    region,
+                })
+                .await;
             }
             let aws = Aws::load(&settings).await?;
             let account = settings.require_account()?.to_owned();

@@ -18,7 +18,9 @@ impl Default for Progress {
 impl Progress {
     /// Starts the clock.
     pub fn new() -> Self {
-        Progress { started: Instant::now() }
+        Progress {
+            started: Instant::now(),
+        }
     }
 
     /// Seconds since the start.

@@ -78,25 +78,41 @@ impl Settings {
     /// Flags over environment.
     pub fn resolve(args: &AwsArgs) -> Result<Settings, SettingsError> {
         let account = args.account.clone().or_else(|| env("MCP_ACCOUNT_ID"));
-        if let Some(account) = account.as_ref().filter(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit())) {
+        if let Some(account) = account
+            .as_ref()
+            .filter(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
             return Err(SettingsError::Invalid(format!(
                 "the account {account:?} is not a 12-digit AWS account id: check MCP_ACCOUNT_ID or --account"
             )));
         }
-        let stack_name = args.stack_name.clone().or_else(|| env("MCP_STACK_NAME")).unwrap_or_else(|| DEFAULT_STACK_NAME.into());
+        let stack_name = args
+            .stack_name
+            .clone()
+            .or_else(|| env("MCP_STACK_NAME"))
+            .unwrap_or_else(|| DEFAULT_STACK_NAME.into());
         let valid = stack_name.len() <= 100
             && stack_name.starts_with(|c: char| c.is_ascii_alphabetic())
-            && stack_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            && stack_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
         if !valid {
             return Err(SettingsError::Invalid(format!(
                 "the stack name {stack_name:?} is not valid: use letters, digits and '-', starting with a letter"
             )));
         }
         Ok(Settings {
-            profile: args.profile.clone().or_else(|| env("MCP_PROFILE")).or_else(|| env("AWS_PROFILE")),
+            profile: args
+                .profile
+                .clone()
+                .or_else(|| env("MCP_PROFILE"))
+                .or_else(|| env("AWS_PROFILE")),
             region: args.region.clone().or_else(|| env("MCP_REGION")),
             account,
-            endpoint_url: args.endpoint_url.clone().or_else(|| env("AWS_ENDPOINT_URL")),
+            endpoint_url: args
+                .endpoint_url
+                .clone()
+                .or_else(|| env("AWS_ENDPOINT_URL")),
             stack_name,
         })
     }

@@ -36,11 +36,21 @@ pub struct TeardownReport {
 
 async fn record(aws: &Aws, stack_id: &str) -> anyhow::Result<Vec<(Recorded, String)>> {
     let mut out = Vec::new();
-    let mut pages = aws.cfn.list_stack_resources().stack_name(stack_id).into_paginator().send();
+    let mut pages = aws
+        .cfn
+        .list_stack_resources()
+        .stack_name(stack_id)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| explain(e, "listing the stack's resources"))?;
         for r in page.stack_resource_summaries() {
-            out.push((recorded(r), r.resource_status().map(|s| s.as_str().to_owned()).unwrap_or_default()));
+            out.push((
+                recorded(r),
+                r.resource_status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+            ));
         }
     }
     Ok(out)
@@ -58,23 +68,47 @@ fn recorded(r: &StackResourceSummary) -> Recorded {
 /// there, `Err` could not tell (which counts as not verified).
 async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
     let id = r.physical_id.as_str();
+    if r.kind == "AWS::Lambda::Permission" {
+        return Ok(None); // a statement in the function's policy: it goes with the function
+    }
     if id.is_empty() {
         return Ok(Some(true)); // never created
     }
     Ok(Some(match r.kind.as_str() {
         "AWS::Lambda::Function" => match aws.lambda.get_function().function_name(id).send().await {
             Ok(_) => false,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => true,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                true
+            }
             Err(e) => return Err(explain(e, &format!("checking function {id}"))),
         },
-        "AWS::Lambda::Url" => match aws.lambda.get_function_url_config().function_name(id).send().await {
+        "AWS::Lambda::Url" => match aws
+            .lambda
+            .get_function_url_config()
+            .function_name(id)
+            .send()
+            .await
+        {
             Ok(_) => false,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => true,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                true
+            }
             Err(e) => return Err(explain(e, &format!("checking the Function URL of {id}"))),
         },
         "AWS::IAM::Role" => match aws.iam.get_role().role_name(id).send().await {
             Ok(_) => false,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => true,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                true
+            }
             Err(e) => return Err(explain(e, &format!("checking role {id}"))),
         },
         "AWS::Logs::LogGroup" => {
@@ -85,35 +119,63 @@ async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
                 .send()
                 .await
                 .map_err(|e| explain(e, &format!("checking log group {id}")))?;
-            !out.log_groups().iter().any(|g| g.log_group_name() == Some(id))
+            !out.log_groups()
+                .iter()
+                .any(|g| g.log_group_name() == Some(id))
         }
-        // Permissions are statements in the function's policy: they go with it.
-        "AWS::Lambda::Permission" => return Ok(None),
         _ => return Ok(None),
     }))
 }
 
 /// Deletes the stack and verifies. Nothing deployed is a success; anything
 /// left, or anything that could not be checked, is an error naming it.
-pub async fn teardown(aws: &Aws, stack_name: &str, progress: &Progress) -> anyhow::Result<TeardownReport> {
+pub async fn teardown(
+    aws: &Aws,
+    stack_name: &str,
+    progress: &Progress,
+) -> anyhow::Result<TeardownReport> {
     let Some(stack) = describe(aws, stack_name).await? else {
-        progress.say(format!("nothing deployed: stack {stack_name} does not exist"));
-        return Ok(TeardownReport { stack_name: stack_name.into(), stack_id: None, resources: vec![], verified: vec![] });
+        progress.say(format!(
+            "nothing deployed: stack {stack_name} does not exist"
+        ));
+        return Ok(TeardownReport {
+            stack_name: stack_name.into(),
+            stack_id: None,
+            resources: vec![],
+            verified: vec![],
+        });
     };
     let stack_id = stack.stack_id().unwrap_or(stack_name).to_owned();
-    let status = stack.stack_status().cloned().unwrap_or_else(|| StackStatus::from("UNKNOWN"));
-    if status.as_str().ends_with("_IN_PROGRESS") && status != StackStatus::DeleteInProgress && status != StackStatus::ReviewInProgress {
-        progress.say(format!("stack {stack_name} is {}: waiting for it to settle before deleting", status.as_str()));
+    let status = stack
+        .stack_status()
+        .cloned()
+        .unwrap_or_else(|| StackStatus::from("UNKNOWN"));
+    if status.as_str().ends_with("_IN_PROGRESS")
+        && status != StackStatus::DeleteInProgress
+        && status != StackStatus::ReviewInProgress
+    {
+        progress.say(format!(
+            "stack {stack_name} is {}: waiting for it to settle before deleting",
+            status.as_str()
+        ));
         let _ = wait(aws, &stack_id, StackStatus::from("NEVER"), progress).await; // ends at any settled state
     }
     let before = record(aws, &stack_id).await?;
     let resources: Vec<Recorded> = before.iter().map(|(r, _)| r.clone()).collect();
     for r in &resources {
-        progress.say(format!("recorded {} {} {}", r.kind, r.logical_id, r.physical_id));
+        progress.say(format!(
+            "recorded {} {} {}",
+            r.kind, r.logical_id, r.physical_id
+        ));
     }
     progress.stage("deleting-stack").await;
     progress.say(format!("deleting stack {stack_name}"));
-    aws.cfn.delete_stack().stack_name(&stack_id).send().await.map_err(|e| explain(e, "deleting the stack"))?;
+    aws.cfn
+        .delete_stack()
+        .stack_name(&stack_id)
+        .send()
+        .await
+        .map_err(|e| explain(e, "deleting the stack"))?;
     if let Err(e) = wait(aws, &stack_id, StackStatus::DeleteComplete, progress).await {
         let after = record(aws, &stack_id).await.unwrap_or_default();
         let failed: Vec<String> = after
@@ -139,9 +201,18 @@ pub async fn teardown(aws: &Aws, stack_name: &str, progress: &Progress) -> anyho
                 progress.story(format!("[teardown] {line}"));
                 verified.push(line);
             }
-            Ok(Some(false)) => remaining.push(format!("{} {} ({}) still exists", r.kind, r.physical_id, r.logical_id)),
-            Ok(None) => progress.say(format!("{} {} goes with its function", r.kind, r.logical_id)),
-            Err(e) => remaining.push(format!("{} {} could not be verified: {e:#}", r.kind, r.physical_id)),
+            Ok(Some(false)) => remaining.push(format!(
+                "{} {} ({}) still exists",
+                r.kind, r.physical_id, r.logical_id
+            )),
+            Ok(None) => progress.say(format!(
+                "{} {} goes with its function",
+                r.kind, r.logical_id
+            )),
+            Err(e) => remaining.push(format!(
+                "{} {} could not be verified: {e:#}",
+                r.kind, r.physical_id
+            )),
         }
     }
     let final_status = describe(aws, &stack_id)
@@ -150,7 +221,9 @@ pub async fn teardown(aws: &Aws, stack_name: &str, progress: &Progress) -> anyho
         .ok_or_else(|| anyhow!("stack {stack_id} cannot be looked up by its id"))?;
     progress.story(format!("[teardown] stack status: {final_status}"));
     if final_status != "DELETE_COMPLETE" {
-        remaining.push(format!("stack {stack_id} is {final_status}, not DELETE_COMPLETE"));
+        remaining.push(format!(
+            "stack {stack_id} is {final_status}, not DELETE_COMPLETE"
+        ));
     }
     if !remaining.is_empty() {
         bail!(
@@ -160,5 +233,10 @@ pub async fn teardown(aws: &Aws, stack_name: &str, progress: &Progress) -> anyho
         );
     }
     progress.story("[teardown] clean.");
-    Ok(TeardownReport { stack_name: stack_name.into(), stack_id: Some(stack_id), resources, verified })
+    Ok(TeardownReport {
+        stack_name: stack_name.into(),
+        stack_id: Some(stack_id),
+        resources,
+        verified,
+    })
 }

@@ -67,6 +67,7 @@ class LambdaFunctionUrl(CloudFormationModel):
         target = props["TargetFunctionArn"]
         config = backend.create_function_url_config(target, {"AuthType": props.get("AuthType", "AWS_IAM")})
         url = os.environ.get("MCP_MOTO_FUNCTION_URL") or config.url
+        config.url = url  # GetFunctionUrlConfig then agrees with the stack's attribute
         function_arn = config.function.function_arn
         return cls(account_id, region_name, function_arn, props.get("AuthType", "AWS_IAM"), url)
 

@@ -1,0 +1,255 @@
+"""mcp-deploy against an emulated AWS: moto 5.2.5 (with the AWS::Lambda::Url
+extension in tests/moto) as the control plane, and the local emulator running
+the real bootstrap as the data plane behind the stack's FunctionUrl.
+
+Where moto differs from AWS the tests check what AWS does: moto returns no
+Outputs for stacks made through change sets, so mcp-deploy derives them from
+the stack's resources exactly as the template defines them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import time
+import zipfile
+
+import boto3
+import pytest
+
+from conftest import REPO, _start_emulator
+
+REGION = "eu-central-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def data_plane():
+    """The emulator that serves every stack's FunctionUrl."""
+    emulator = _start_emulator("aws-iam")
+    yield emulator
+    emulator.process.terminate()
+    emulator.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def moto(data_plane):
+    python = REPO / ".venv-moto" / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"{python} is missing: run scripts/test.sh, which installs moto in its own virtualenv")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"MOTO_ACCOUNT_ID": data_plane.account, "MCP_MOTO_FUNCTION_URL": data_plane.url})
+    process = subprocess.Popen(
+        [str(python), "run_moto.py", str(port)], cwd=REPO / "tests" / "moto", env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("moto did not start within 60 s")
+    yield endpoint
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def env(moto, data_plane, tmp_path_factory) -> dict:
+    """The environment mcp-deploy runs with: the data plane's signing
+    principal as credentials, moto as the endpoint, nothing from ~/.aws."""
+    home = tmp_path_factory.mktemp("home")
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MCP_"))}
+    e.update(data_plane.env)
+    e.update({
+        "AWS_ENDPOINT_URL": moto,
+        "AWS_CONFIG_FILE": str(home / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
+        "MCP_REGION": REGION,
+        "MCP_ACCOUNT_ID": data_plane.account,
+        "MCP_DEPLOY_POLL_MS": "100",
+        "HOME": str(home),
+    })
+    return e
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory) -> str:
+    """moto never runs the code, so any zip with a bootstrap will do."""
+    path = tmp_path_factory.mktemp("pkg") / "bootstrap.zip"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("bootstrap", "#!/bin/sh\n")
+    path.write_bytes(buf.getvalue())
+    return str(path)
+
+
+def _aws(moto: str, service: str):
+    return boto3.client(service, endpoint_url=moto, region_name=REGION,
+                        aws_access_key_id="x", aws_secret_access_key="y")
+
+
+def run(mcp_deploy: str, env: dict, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([mcp_deploy, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _stack_name() -> str:
+    return f"McpTest{random.getrandbits(32):08x}"
+
+
+def assert_clean(moto: str, stack: str) -> None:
+    """Nothing of the stack is left: no live stack, function, role or log group."""
+    cfn, lam, iam, logs = (_aws(moto, s) for s in ("cloudformation", "lambda", "iam", "logs"))
+    for summary in cfn.list_stacks()["StackSummaries"]:
+        if summary["StackName"] == stack:
+            assert summary["StackStatus"] == "DELETE_COMPLETE", summary
+    names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
+    assert f"{stack}-mcp" not in names, names
+    roles = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(stack)]
+    assert roles == [], roles
+    groups = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{stack}")["logGroups"]
+    assert groups == [], groups
+
+
+def test_prepare_is_idempotent(mcp_deploy, env, moto) -> None:
+    first = run(mcp_deploy, env, "prepare", "--output", "json")
+    assert first.returncode == 0, first.stderr
+    bucket = json.loads(first.stdout)["BucketName"]
+    second = run(mcp_deploy, env, "prepare")
+    assert second.returncode == 0, second.stderr
+    assert "already prepared" in second.stderr
+    _aws(moto, "s3").head_bucket(Bucket=bucket)
+
+
+def test_deploy_redeploy_teardown(mcp_deploy, env, moto, package, tmp_path) -> None:
+    assert run(mcp_deploy, env, "prepare").returncode == 0
+    stack = _stack_name()
+    outputs_file = tmp_path / "outputs.json"
+    deployed = run(mcp_deploy, env, "deploy", "--stack-name", stack, "--zip", package,
+                   "--outputs-file", str(outputs_file), "--output", "json")
+    assert deployed.returncode == 0, deployed.stderr
+    cfn = _aws(moto, "cloudformation")
+    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    assert described["StackStatus"] == "CREATE_COMPLETE"
+    outputs = json.loads(outputs_file.read_text())[stack]
+    assert set(outputs) >= {"FunctionUrl", "FunctionName", "AccountId", "Region"}
+    assert outputs["FunctionName"] == f"{stack}-mcp"
+    assert outputs["AccountId"] == env["MCP_ACCOUNT_ID"] and outputs["Region"] == REGION
+    url = _aws(moto, "lambda").get_function_url_config(FunctionName=outputs["FunctionName"])
+    assert url["AuthType"] == "AWS_IAM"
+    assert "Deployment" in deployed.stderr or "deployment time" in deployed.stderr
+
+    again = run(mcp_deploy, env, "deploy", "--stack-name", stack, "--zip", package)
+    assert again.returncode == 0, again.stderr
+    assert "no changes" in again.stderr
+
+    down = run(mcp_deploy, env, "teardown", "--stack-name", stack)
+    assert down.returncode == 0, down.stderr
+    assert "clean." in down.stderr
+    assert f"verified: AWS::Lambda::Function {stack}-mcp is gone" in down.stderr
+    assert cfn.describe_stacks(StackName=described["StackId"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    assert_clean(moto, stack)
+
+
+def test_teardown_with_nothing_deployed_succeeds(mcp_deploy, env) -> None:
+    proc = run(mcp_deploy, env, "teardown", "--stack-name", _stack_name())
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing deployed" in proc.stderr
+
+
+def test_a_surviving_resource_fails_the_teardown_by_name(mcp_deploy, env, moto, package) -> None:
+    assert run(mcp_deploy, env, "prepare").returncode == 0
+    stack = _stack_name()
+    assert run(mcp_deploy, env, "deploy", "--stack-name", stack, "--zip", package).returncode == 0
+    # Pause the teardown after the stack is deleted and put the log group back,
+    # as a resource that survived the deletion would be.
+    proc = subprocess.Popen([mcp_deploy, "teardown", "--stack-name", stack],
+                            env=dict(env, MCP_DEPLOY_TEST_PAUSE_AT="verifying"),
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "stage: verifying" in line:
+            _aws(moto, "logs").create_log_group(logGroupName=f"/aws/lambda/{stack}-mcp")
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1
+    assert "NOT clean" in rest
+    assert f"AWS::Logs::LogGroup /aws/lambda/{stack}-mcp (McpServerLogGroup) still exists" in rest
+    _aws(moto, "logs").delete_log_group(logGroupName=f"/aws/lambda/{stack}-mcp")
+
+
+def test_credentials_of_another_account_are_refused(mcp_deploy, env, package) -> None:
+    other = str((int(env["MCP_ACCOUNT_ID"]) + 1) % 10**12).zfill(12)
+    proc = run(mcp_deploy, dict(env, MCP_ACCOUNT_ID=other), "deploy", "--stack-name", _stack_name(), "--zip", package)
+    assert proc.returncode == 1
+    assert f"not to MCP_ACCOUNT_ID {other}" in proc.stderr
+
+
+def test_missing_settings_name_the_variable_and_the_flag(mcp_deploy, env, package) -> None:
+    no_account = {k: v for k, v in env.items() if k != "MCP_ACCOUNT_ID"}
+    proc = run(mcp_deploy, no_account, "deploy", "--zip", package)
+    assert proc.returncode == 1
+    assert "export MCP_ACCOUNT_ID or pass --account" in proc.stderr
+    no_region = {k: v for k, v in env.items() if k not in ("MCP_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")}
+    proc = run(mcp_deploy, no_region, "deploy", "--zip", package)
+    assert proc.returncode == 1
+    assert "export MCP_REGION or pass --region" in proc.stderr
+
+
+def test_demo_against_the_emulated_account(mcp_deploy, env, moto, package, data_plane) -> None:
+    stack = _stack_name()
+    before = data_plane.invocations()
+    proc = run(mcp_deploy, env, "demo", "--stack-name", stack, "--zip", package, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for line in ["initialize -> ", "tools/list -> ", "tools/call demo_account_context -> ",
+                 "unsigned POST status: 403", "stack status: DELETE_COMPLETE", "clean."]:
+        assert line in proc.stderr, f"{line!r} missing from:\n{proc.stderr}"
+    assert data_plane.invocations() > before
+    assert_clean(moto, stack)
+
+
+STAGES = ["checking-account", "stack-in-progress", "stack-ready", "smoke", "deleting-stack"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("stage", STAGES)
+def test_demo_killed_at_any_point_leaves_nothing(mcp_deploy, env, moto, package, stage, sig) -> None:
+    stack = _stack_name()
+    proc = subprocess.Popen([mcp_deploy, "demo", "--stack-name", stack, "--zip", package],
+                            env=dict(env, MCP_DEPLOY_TEST_PAUSE_AT=stage), stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if f"stage: {stage}" in line:
+            proc.send_signal(sig)
+            break
+    rest = proc.stderr.read()
+    code = proc.wait(timeout=120)
+    output = "".join(seen) + rest
+    assert f"stage: {stage}" in output, output
+    if stage == "deleting-stack":
+        # A signal during the teardown does not stop it: it warns and goes on.
+        assert "signal again within 10 s to abandon it" in output, output
+        assert code == 0, output
+    else:
+        assert code == 1, output
+        assert f"{sig.name} received: running teardown" in output, output
+    assert "clean." in output or "nothing deployed" in output, output
+    assert_clean(moto, stack)
