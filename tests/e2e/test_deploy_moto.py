@@ -253,3 +253,30 @@ def test_demo_killed_at_any_point_leaves_nothing(mcp_deploy, env, moto, package,
         assert f"{sig.name} received: running teardown" in output, output
     assert "clean." in output or "nothing deployed" in output, output
     assert_clean(moto, stack)
+
+
+def test_demo_local_end_to_end(mcp_deploy) -> None:
+    """The README's main command: no AWS at all, the emulator plays AWS."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MCP_"))}
+    proc = subprocess.run([mcp_deploy, "demo", "--local"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for line in ["initialize -> ", "tools/list -> [\"word_count\", \"demo_echo\", \"demo_account_context\"]",
+                 "tools/call demo_account_context -> ", "unsigned POST status: 403",
+                 "verified: function process", "refuses connections", "clean."]:
+        assert line in proc.stderr, f"{line!r} missing from:\n{proc.stderr}"
+
+
+@pytest.mark.parametrize("stage", ["deploying", "smoke"])
+def test_demo_local_interrupted_still_tears_down(mcp_deploy, stage) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MCP_"))}
+    proc = subprocess.Popen([mcp_deploy, "demo", "--local"], env=dict(env, MCP_DEPLOY_TEST_PAUSE_AT=stage),
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if f"stage: {stage}" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1
+    assert "SIGTERM received: running teardown" in rest
+    assert "clean." in rest or "nothing deployed" in rest, rest
