@@ -17,29 +17,21 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import statistics
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
 
+from benchlib import fmt, quantile, vm_hwm_kb
+
 CALL = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                    "params": {"name": "demo_echo", "arguments": {"message": "hello"}}}).encode()
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": "2025-11-25"}
 
 
-def vm_hwm_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise SystemExit("no VmHWM in /proc/PID/status: this benchmark needs Linux")
 
 
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def one_round(emulator: str, bootstrap: str, calls: int) -> dict:
@@ -93,8 +85,6 @@ FIGURES = [
 ]
 
 
-def fmt(values: list[float]) -> str:
-    return f"{statistics.median(values):.3g} ({min(values):.3g}–{max(values):.3g})"
 
 
 def main() -> int:

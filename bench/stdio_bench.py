@@ -17,10 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
+
+from benchlib import fmt, quantile, vm_hwm_kb
 
 INIT = {
     "jsonrpc": "2.0",
@@ -75,19 +76,8 @@ def session(cmd: list[str], calls: int) -> dict:
     }
 
 
-def vm_hwm_kb(pid: int) -> int:
-    """Peak RSS of the running process. (wait4's ru_maxrss would include the
-    parent's memory copied by fork before exec, about 14 MB of Python.)"""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise SystemExit("no VmHWM in /proc/PID/status: this benchmark needs Linux")
 
 
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def measure(cmd: list[str], calls: int) -> dict:
@@ -111,8 +101,6 @@ FIGURES = [
 ]
 
 
-def fmt(values: list[float]) -> str:
-    return f"{statistics.median(values):.3g} ({min(values):.3g}–{max(values):.3g})"
 
 
 def main() -> int:
