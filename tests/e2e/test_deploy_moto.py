@@ -280,3 +280,37 @@ def test_demo_local_interrupted_still_tears_down(mcp_deploy, stage) -> None:
     assert proc.wait(timeout=60) == 1
     assert "SIGTERM received: running teardown" in rest
     assert "clean." in rest or "nothing deployed" in rest, rest
+
+
+@pytest.mark.parametrize("fault", ["stack-ready:panic", "smoke:error"])
+def test_demo_with_a_panic_or_an_error_still_tears_down(mcp_deploy, env, moto, package, fault) -> None:
+    stack = _stack_name()
+    proc = run(mcp_deploy, dict(env, MCP_DEPLOY_TEST_FAULT=fault), "demo", "--stack-name", stack, "--zip", package)
+    assert proc.returncode == 1, proc.stderr
+    kind = fault.split(":")[1]
+    assert (">>> TRAP: a panic" if kind == "panic" else ">>> TRAP: the run failed") in proc.stderr, proc.stderr
+    assert "clean." in proc.stderr, proc.stderr
+    assert_clean(moto, stack)
+
+
+def test_smoke_and_call_against_a_deployed_stack(mcp_deploy, env, moto, package) -> None:
+    assert run(mcp_deploy, env, "prepare").returncode == 0
+    stack = _stack_name()
+    assert run(mcp_deploy, env, "deploy", "--stack-name", stack, "--zip", package).returncode == 0
+    try:
+        smoke = run(mcp_deploy, env, "smoke", "--stack-name", stack, "--output", "json")
+        assert smoke.returncode == 0, smoke.stderr
+        report = json.loads(smoke.stdout)
+        assert report["unsignedStatus"] == 403 and report["wrongRegionStatus"] == 403
+        assert report["accountContext"]["account"] == env["MCP_ACCOUNT_ID"]
+        listed = run(mcp_deploy, env, "call", "--stack-name", stack)
+        assert listed.returncode == 0, listed.stderr
+        assert [t["name"] for t in json.loads(listed.stdout)] == ["word_count", "demo_echo", "demo_account_context"]
+        called = run(mcp_deploy, env, "call", "word_count", "--args", '{"text": "one two three"}', "--stack-name", stack)
+        assert called.returncode == 0, called.stderr
+        assert json.loads(called.stdout)["structuredContent"] == {"words": 3, "characters": 13}
+        bad = run(mcp_deploy, env, "call", "word_count", "--args", "[1]", "--stack-name", stack)
+        assert bad.returncode == 1 and "must be a JSON object" in bad.stderr
+    finally:
+        assert run(mcp_deploy, env, "teardown", "--stack-name", stack).returncode == 0
+    assert_clean(moto, stack)

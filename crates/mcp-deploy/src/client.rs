@@ -193,7 +193,7 @@ pub async fn smoke(
     progress: &Progress,
 ) -> anyhow::Result<SmokeReport> {
     progress.story(">>> DEMO: SigV4-signed in-account client");
-    progress.stage("smoke").await;
+    progress.stage("smoke").await?;
     let server_info = client.initialize().await?;
     progress.story(format!("initialize -> {server_info}"));
     let tools: Vec<String> = client
@@ -226,7 +226,7 @@ pub async fn smoke(
     );
 
     progress.story(">>> DEMO: negative control - an unsigned request must get 403");
-    progress.stage("negative-control").await;
+    progress.stage("negative-control").await?;
     let unsigned_status = client.unsigned_status().await?;
     progress.story(format!("unsigned POST status: {unsigned_status}"));
     if unsigned_status != 403 {

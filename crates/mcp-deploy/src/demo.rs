@@ -149,7 +149,7 @@ pub async fn demo_aws(
     let work = {
         let (aws, stack_name, account) = (aws.clone(), stack_name.clone(), account.clone());
         async move {
-            progress.stage("checking-account").await;
+            progress.stage("checking-account").await?;
             aws.check_account(&account).await?;
             stack::prepare(&aws, &progress).await?;
             let deployed = stack::deploy(&aws, &stack_name, &spec, &zip, &progress).await?;
@@ -226,7 +226,7 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
     let work = {
         let local = local.clone();
         async move {
-            progress.stage("deploying").await;
+            progress.stage("deploying").await?;
             let started = std::time::Instant::now();
             let mut config = EmulatorConfig::new(
                 &local.bootstrap,
@@ -257,7 +257,7 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             ));
             progress.story(format!("  FunctionUrl: {url}"));
-            progress.stage("stack-ready").await;
+            progress.stage("stack-ready").await?;
             let mut client = McpClient::new(&url, &local.region, credentials)?;
             smoke(&mut client, &local.account, &progress).await?;
             Ok(())
@@ -268,7 +268,7 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
             progress.say("nothing deployed: the emulator never started");
             return Ok(());
         };
-        progress.stage("deleting-stack").await;
+        progress.stage("deleting-stack").await?;
         let addr = emulator.addr();
         let pid = emulator.stats().pid();
         emulator.shutdown().await;

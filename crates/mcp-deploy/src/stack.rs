@@ -416,7 +416,7 @@ pub async fn deploy(
         } else {
             "updating-stack"
         })
-        .await;
+        .await?;
     progress.say(format!(
         "{verb} stack {stack_name} through change set {change_set_name}"
     ));
@@ -520,14 +520,14 @@ pub async fn deploy(
         .send()
         .await
         .map_err(|e| explain(e, "executing the change set"))?;
-    progress.stage("stack-in-progress").await;
+    progress.stage("stack-in-progress").await?;
     let want = if kind == ChangeSetType::Create {
         StackStatus::CreateComplete
     } else {
         StackStatus::UpdateComplete
     };
     let stack = wait(aws, &stack_id, want, progress).await?;
-    progress.stage("stack-ready").await;
+    progress.stage("stack-ready").await?;
     Ok(Deployed {
         outputs: outputs(aws, &stack).await?,
         changed: true,

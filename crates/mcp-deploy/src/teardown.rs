@@ -168,7 +168,7 @@ pub async fn teardown(
             r.kind, r.logical_id, r.physical_id
         ));
     }
-    progress.stage("deleting-stack").await;
+    progress.stage("deleting-stack").await?;
     progress.say(format!("deleting stack {stack_name}"));
     aws.cfn
         .delete_stack()
@@ -191,7 +191,7 @@ pub async fn teardown(
             failed.join("\n  ")
         );
     }
-    progress.stage("verifying").await;
+    progress.stage("verifying").await?;
     let mut verified = Vec::new();
     let mut remaining = Vec::new();
     for r in &resources {
