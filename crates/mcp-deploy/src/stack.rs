@@ -61,13 +61,8 @@ fn status_of(stack: &Stack) -> StackStatus {
 }
 
 /// Waits until the stack leaves its `*_IN_PROGRESS` state, printing new
-/// events. Returns the final status; `want` decides success.
-pub async fn wait(
-    aws: &Aws,
-    stack_id: &str,
-    want: StackStatus,
-    progress: &Progress,
-) -> anyhow::Result<Stack> {
+/// events, and returns it in its settled state.
+pub async fn settle(aws: &Aws, stack_id: &str, progress: &Progress) -> anyhow::Result<Stack> {
     let deadline = Instant::now() + STACK_WAIT;
     let mut seen: HashSet<String> = HashSet::new();
     let since =
@@ -78,20 +73,30 @@ pub async fn wait(
             .await?
             .ok_or_else(|| anyhow!("stack {stack_id} vanished while waiting"))?;
         let status = status_of(&stack);
-        if status == want {
+        if !status.as_str().ends_with("_IN_PROGRESS") || status == StackStatus::ReviewInProgress {
             return Ok(stack);
         }
-        if status.as_str().ends_with("_IN_PROGRESS") {
-            if Instant::now() > deadline {
-                bail!(
-                    "stack {stack_id} is still {} after {} minutes: check the CloudFormation console",
-                    status.as_str(),
-                    STACK_WAIT.as_secs() / 60
-                );
-            }
-            tokio::time::sleep(poll_interval()).await;
-            continue;
+        if Instant::now() > deadline {
+            bail!(
+                "stack {stack_id} is still {} after {} minutes: check the CloudFormation console",
+                status.as_str(),
+                STACK_WAIT.as_secs() / 60
+            );
         }
+        tokio::time::sleep(poll_interval()).await;
+    }
+}
+
+/// [`settle`], then insists on the `want` state.
+pub async fn wait(
+    aws: &Aws,
+    stack_id: &str,
+    want: StackStatus,
+    progress: &Progress,
+) -> anyhow::Result<Stack> {
+    let stack = settle(aws, stack_id, progress).await?;
+    let status = status_of(&stack);
+    if status != want {
         let reason = stack.stack_status_reason().unwrap_or("no reason given");
         bail!(
             "stack {} ended {} (wanted {}): {reason}",
@@ -100,6 +105,7 @@ pub async fn wait(
             want.as_str()
         );
     }
+    Ok(stack)
 }
 
 async fn print_new_events(

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::aws::{Aws, explain};
 use crate::progress::Progress;
-use crate::stack::{describe, wait};
+use crate::stack::{describe, settle, wait};
 
 /// A physical resource recorded before deletion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -158,7 +158,7 @@ pub async fn teardown(
             "stack {stack_name} is {}: waiting for it to settle before deleting",
             status.as_str()
         ));
-        let _ = wait(aws, &stack_id, StackStatus::from("NEVER"), progress).await; // ends at any settled state
+        settle(aws, &stack_id, progress).await?;
     }
     let before = record(aws, &stack_id).await?;
     let resources: Vec<Recorded> = before.iter().map(|(r, _)| r.clone()).collect();
