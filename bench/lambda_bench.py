@@ -8,17 +8,25 @@ requests over one keep-alive connection. Figures per round:
 - cold request: wall time of the first request, init included;
 - warm p50/p99: wall time of each warm request through the local Function URL;
 - peak RSS: VmHWM of the function's process after the warm requests.
+With --instructions (valgrind installed), the repeatable figures too: the
+instructions of a process that served 1 request (init), and per request
+((instructions after 1+K requests - after 1) / K).
 
-Usage: lambda_bench.py --emulator PATH --function NAME=BOOTSTRAP [--function ...]
+Usage: lambda_bench.py --emulator PATH --function NAME=EXECUTABLE [...]
+                       [--ratio A/B ...] [--package NAME=ZIP ...] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import http.client
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -30,38 +38,39 @@ CALL = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": "2025-11-25"}
 
 
-
-
-
-
-def one_round(emulator: str, bootstrap: str, calls: int) -> dict:
+def start(emulator: str, bootstrap: str, timeout_s: int = 10) -> tuple[subprocess.Popen, dict]:
     proc = subprocess.Popen(
         [emulator, "--bootstrap", bootstrap, "--auth", "none", "--account", "0" * 12,
-         "--region", "eu-central-1", "--env", "RUST_LOG=error", "--env", "AWS_LAMBDA_LOG_LEVEL=error"],
+         "--region", "eu-central-1", "--timeout", str(timeout_s),
+         "--env", "RUST_LOG=error", "--env", "AWS_LAMBDA_LOG_LEVEL=error"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env={"PATH": "/usr/bin:/bin", "RUST_LOG": "error"},
     )
+    assert proc.stdout is not None
+    return proc, json.loads(proc.stdout.readline())
+
+
+def request(conn: http.client.HTTPConnection, name: str) -> None:
+    conn.request("POST", "/", CALL, HEADERS)
+    response = conn.getresponse()
+    body = response.read()
+    if response.status != 200 or b'"echo' not in body:
+        raise SystemExit(f"{name}: bad reply {response.status}: {body[:200]!r}")
+
+
+def one_round(emulator: str, name: str, bootstrap: str, calls: int) -> dict:
+    proc, ready = start(emulator, bootstrap)
     try:
-        assert proc.stdout is not None
-        ready = json.loads(proc.stdout.readline())
         url = urllib.parse.urlsplit(ready["functionUrl"])
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
         t0 = time.perf_counter()
-        conn.request("POST", "/", CALL, HEADERS)
-        first = conn.getresponse()
-        body = first.read()
+        request(conn, name)
         cold = time.perf_counter() - t0
-        if first.status != 200 or b'"echo' not in body:
-            raise SystemExit(f"{bootstrap}: bad reply {first.status}: {body[:200]!r}")
         latencies = []
         for _ in range(calls):
             t0 = time.perf_counter()
-            conn.request("POST", "/", CALL, HEADERS)
-            response = conn.getresponse()
-            response.read()
+            request(conn, name)
             latencies.append(time.perf_counter() - t0)
-            if response.status != 200:
-                raise SystemExit(f"{bootstrap}: warm call failed with {response.status}")
         with urllib.request.urlopen(ready["statsUrl"], timeout=5) as r:
             stats = json.load(r)
         return {
@@ -76,6 +85,42 @@ def one_round(emulator: str, bootstrap: str, calls: int) -> dict:
         proc.wait(timeout=10)
 
 
+def instructions(emulator: str, name: str, bootstrap: str, requests: int) -> int:
+    """Instructions of every process of the function after serving `requests`."""
+    valgrind = shutil.which("valgrind")
+    assert valgrind
+    with tempfile.TemporaryDirectory() as tmp:
+        wrapper = os.path.join(tmp, "bootstrap")
+        with open(wrapper, "w") as f:
+            f.write(f"#!/bin/sh\nexec {valgrind} --tool=callgrind --trace-children=yes -q "
+                    f"--callgrind-out-file={tmp}/callgrind.%p {os.path.abspath(bootstrap)}\n")
+        os.chmod(wrapper, 0o755)
+        proc, ready = start(emulator, wrapper, timeout_s=300)
+        try:
+            url = urllib.parse.urlsplit(ready["functionUrl"])
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=300)
+            for _ in range(requests):
+                request(conn, name)
+            with urllib.request.urlopen(ready["statsUrl"], timeout=5) as r:
+                pid = json.load(r)["pid"]
+            # The emulator stops a function with SIGKILL, after which callgrind
+            # writes nothing: ask the running process for its totals instead.
+            subprocess.run(["callgrind_control", "-d", str(pid)], check=True, capture_output=True, timeout=120)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                totals = []
+                for path in glob.glob(f"{tmp}/callgrind.*"):
+                    with open(path) as f:
+                        totals += [int(line.split()[1]) for line in f if line.startswith(("summary:", "totals:"))]
+                if totals:
+                    return sum(totals)
+                time.sleep(0.5)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+        raise SystemExit(f"{name}: callgrind wrote no totals")
+
+
 FIGURES = [
     ("init_ms", "init: spawn to first invocation/next (ms)"),
     ("cold_request_ms", "first request, init included (ms)"),
@@ -85,34 +130,63 @@ FIGURES = [
 ]
 
 
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--emulator", required=True)
-    parser.add_argument("--function", action="append", required=True, help="NAME=PATH of a bootstrap")
+    parser.add_argument("--function", action="append", required=True, help="NAME=EXECUTABLE")
+    parser.add_argument("--ratio", action="append", default=[], help="A/B: report A's figures over B's")
+    parser.add_argument("--package", action="append", default=[], help="NAME=ZIP: report its size")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--instructions", type=int, default=0, metavar="K",
+                        help="also count instructions with valgrind: init, and per request over K requests")
+    parser.add_argument("--json", help="write the raw figures here")
     args = parser.parse_args()
     functions = dict(f.split("=", 1) for f in args.function)
+    ratios = [tuple(r.split("/", 1)) for r in args.ratio] or [(n, next(iter(functions))) for n in list(functions)[1:]]
     runs: dict[str, list[dict]] = {name: [] for name in functions}
     for r in range(args.rounds):
-        for name, path in functions.items():
-            runs[name].append(one_round(args.emulator, path, args.calls))
-        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+        for name, path in functions.items():  # A B A B ...
+            runs[name].append(one_round(args.emulator, name, path, args.calls))
+        print(f"lambda round {r + 1}/{args.rounds} done", file=sys.stderr)
+    counted: dict[str, dict] = {}
+    if args.instructions:
+        if not shutil.which("valgrind"):
+            print("valgrind is not installed: no instruction counts", file=sys.stderr)
+        else:
+            for name, path in functions.items():
+                one = instructions(args.emulator, name, path, 1)
+                many = instructions(args.emulator, name, path, 1 + args.instructions)
+                counted[name] = {"init_instructions": one, "per_request_instructions": (many - one) / args.instructions}
+                print(f"instructions of {name}: {counted[name]}", file=sys.stderr)
+    packages = {name: os.path.getsize(path) for name, path in (p.split("=", 1) for p in args.package)}
+
     names = list(functions)
-    base = names[0]
-    header = "| figure | " + " | ".join(names + [f"{n} / {base}" for n in names[1:]]) + " |"
-    print(f"Lambda via the emulator: {args.rounds} rounds, {args.calls} warm calls each; median (min–max)\n")
-    print(header)
-    print("|" + "---|" * (2 * len(names)))
+    print(f"Lambda on the local Runtime API emulator: {args.rounds} rounds, {args.calls} warm calls each; "
+          "median (min–max); ratios pair by pair\n")
+    print("| figure | " + " | ".join(names + [f"{a} / {b}" for a, b in ratios]) + " |")
+    print("|" + "---|" * (1 + len(names) + len(ratios)))
     for key, label in FIGURES:
         cells = [fmt([run[key] for run in runs[n]]) for n in names]
-        ratios = []
-        for n in names[1:]:
-            pairs = [a[key] / b[key] for a, b in zip(runs[n], runs[base]) if b[key] > 0]
-            ratios.append(fmt(pairs) if pairs else "n/a")
-        print(f"| {label} | " + " | ".join(cells + ratios) + " |")
+        for a, b in ratios:
+            pairs = [x[key] / y[key] for x, y in zip(runs[a], runs[b]) if y[key] > 0]
+            cells.append(fmt(pairs) if pairs else "n/a")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    for key, label in [("init_instructions", "instructions to serve 1 request (init)"),
+                       ("per_request_instructions", f"instructions per warm request (over {args.instructions})")]:
+        if counted:
+            cells = [f"{counted[n][key]:,.0f}" if n in counted else "n/a" for n in names]
+            cells += [f"{counted[a][key] / counted[b][key]:.3g}" if a in counted and b in counted else "n/a"
+                      for a, b in ratios]
+            print(f"| {label} | " + " | ".join(cells) + " |")
+    if packages:
+        cells = [f"{packages[n] / 1024:,.0f} KiB" if n in packages else "n/a" for n in names]
+        cells += [f"{packages[a] / packages[b]:.3g}" if a in packages and b in packages else "n/a" for a, b in ratios]
+        print("| package, zipped | " + " | ".join(cells) + " |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rounds": args.rounds, "calls": args.calls, "runs": runs, "instructions": counted,
+                       "packages": packages, "ratios": ratios}, f, indent=1)
     return 0
 
 

@@ -80,6 +80,13 @@ def session(cmd: list[str], calls: int) -> dict:
 
 
 
+def exec_floor_ms() -> float:
+    """The floor: spawning a trivial binary and waiting for it to exit."""
+    start = time.perf_counter()
+    subprocess.run(["/bin/true"], check=True)
+    return (time.perf_counter() - start) * 1e3
+
+
 def measure(cmd: list[str], calls: int) -> dict:
     idle = session(cmd, 0)
     busy = session(cmd, calls)
@@ -115,9 +122,11 @@ def main() -> int:
     fastmcp = [args.python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fastmcp_word_count.py")]
     peers = {"mcp-local": [args.mcp_local], "FastMCP": fastmcp}
     runs: dict[str, list[dict]] = {name: [] for name in peers}
+    floor: list[float] = []
     for r in range(args.rounds):
         for name, cmd in peers.items():  # A B A B ...
             runs[name].append(measure(cmd, args.calls))
+        floor.append(exec_floor_ms())
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
 
     lines = [
@@ -133,10 +142,13 @@ def main() -> int:
         ratios = [a / b for a, b in zip(ours, theirs) if b > 0]
         ratio = fmt(ratios) if ratios else "n/a"
         lines.append(f"| {label} | {fmt(ours)} | {fmt(theirs)} | {ratio} |")
+    ours = [run["spawn_to_first_reply_ms"] for run in runs["mcp-local"]]
+    lines.append(f"| floor: exec of /bin/true to its exit (ms) | {fmt(floor)} | | "
+                 f"mcp-local / floor: {fmt([a / b for a, b in zip(ours, floor)])} |")
     print("\n".join(lines))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rounds": args.rounds, "calls": args.calls, "runs": runs}, f, indent=1)
+            json.dump({"rounds": args.rounds, "calls": args.calls, "runs": runs, "floor_exec_ms": floor}, f, indent=1)
     return 0
 
 

@@ -22,6 +22,7 @@ step "third-party peers"
 ensure_venv "$REPO/.venv" "$REPO/tests/requirements.txt"
 ensure_venv "$REPO/.venv-proxy" "$REPO/tests/requirements-proxy.txt"
 ensure_venv "$REPO/.venv-moto" "$REPO/tests/requirements-moto.txt"
+ensure_venv "$REPO/.venv-bench" "$REPO/bench/requirements.txt"
 ensure_node_peers
 
 step "pytest tests/e2e"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Measures this project against what a user would otherwise pick, side by side
+# in one run, and writes docs/benchmarks.md and docs/benchmarks.svg.
+#   scripts/bench.sh [--rounds N] [--calls N] [--instructions K] [--out DIR]
+# Defaults: 5 rounds, 1,000 calls, instruction counts over 100 requests when
+# valgrind is installed, output in docs/. BENCH_PROFILE=debug uses debug builds
+# (for the test that checks this command works; not for figures).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO"
+
+rounds=5 calls=1000 out="$REPO/docs" instructions=100
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    --calls) calls="$2"; shift 2 ;;
+    --instructions) instructions="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    *) die "unknown option $1 (see the header of scripts/bench.sh)" ;;
+  esac
+done
+command -v valgrind >/dev/null || { instructions=0; echo "valgrind not installed: no instruction counts (Debian: apt-get install valgrind)" >&2; }
+
+profile="${BENCH_PROFILE:-release}"
+step "cargo build ($profile): mcp-local, bootstrap, lambda-emulator, lambda-floor"
+if [[ "$profile" == release ]]; then
+  cargo build --release --locked -p mcp-local -p mcp-lambda -p lambda-emulator -p lambda-floor
+else
+  cargo build --locked -p mcp-local -p mcp-lambda -p lambda-emulator -p lambda-floor
+fi
+bin="$CARGO_TARGET_DIR/$profile"
+ensure_venv "$REPO/.venv-bench" "$REPO/bench/requirements.txt"
+python="$REPO/.venv-bench/bin/python"
+
+work="$CARGO_TARGET_DIR/bench"
+rm -rf "$work" && mkdir -p "$work/python-fn" "$work/packages"
+cp bench/python_lambda/handler.py "$work/python-fn/"
+printf '#!/bin/sh\ncd "$(dirname "$0")" || exit 1\nexec %s -m awslambdaric handler.handler\n' "$python" >"$work/python-fn/bootstrap"
+chmod +x "$work/python-fn/bootstrap"
+# The packages as Lambda would receive them (deflate, like cargo-lambda's zip).
+"$python" - "$work/packages" "$bin/bootstrap" "$work/python-fn/handler.py" "$bin/lambda-floor" <<'PY'
+import sys, zipfile
+out, rust, handler, floor = sys.argv[1:]
+for name, path, arcname in [("rust", rust, "bootstrap"), ("python", handler, "handler.py"), ("floor", floor, "bootstrap")]:
+    with zipfile.ZipFile(f"{out}/{name}.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.write(path, arcname)
+PY
+
+step "stdio: mcp-local against FastMCP"
+"$python" bench/stdio_bench.py --mcp-local "$bin/mcp-local" --python "$python" \
+  --rounds "$rounds" --calls "$calls" --json "$work/stdio.json"
+
+step "Lambda: bootstrap against a Python handler under awslambdaric, and the lambda_http floor"
+"$python" bench/lambda_bench.py --emulator "$bin/lambda-emulator" \
+  --function "rust=$bin/bootstrap" --function "python=$work/python-fn/bootstrap" --function "floor=$bin/lambda-floor" \
+  --ratio rust/python --ratio rust/floor \
+  --package "rust=$work/packages/rust.zip" --package "python=$work/packages/python.zip" --package "floor=$work/packages/floor.zip" \
+  --rounds "$rounds" --calls "$calls" --instructions "$instructions" --json "$work/lambda.json"
+
+machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(date -u +%Y-%m-%d)"
+"$python" bench/report.py --stdio "$work/stdio.json" --lambda "$work/lambda.json" --out "$out" --machine "$machine"
