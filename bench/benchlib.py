@@ -21,5 +21,8 @@ def quantile(values: list[float], q: float) -> float:
 
 
 def fmt(values: list[float]) -> str:
-    """median (min–max)"""
+    """median (min–max); "n/a" when nothing could be measured (e.g. CPU deltas of 0
+    over a tiny number of calls)."""
+    if not values:
+        return "n/a"
     return f"{statistics.median(values):.3g} ({min(values):.3g}–{max(values):.3g})"

@@ -103,17 +103,19 @@ def _start_emulator(auth: str) -> Emulator:
     )
 
 
-@pytest.fixture(scope="module")
-def iam_emulator():
-    emulator = _start_emulator("aws-iam")
+def running_emulator(auth: str):
+    """A fixture body: an emulator for the module, stopped cleanly (exit 0) after it."""
+    emulator = _start_emulator(auth)
     yield emulator
     emulator.process.terminate()
     assert emulator.process.wait(timeout=10) == 0
+
+
+@pytest.fixture(scope="module")
+def iam_emulator():
+    yield from running_emulator("aws-iam")
 
 
 @pytest.fixture(scope="module")
 def open_emulator():
-    emulator = _start_emulator("none")
-    yield emulator
-    emulator.process.terminate()
-    assert emulator.process.wait(timeout=10) == 0
+    yield from running_emulator("none")

@@ -22,7 +22,7 @@ import zipfile
 import boto3
 import pytest
 
-from conftest import REPO, _start_emulator
+from conftest import REPO, running_emulator
 
 REGION = "eu-central-1"
 
@@ -36,10 +36,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def data_plane():
     """The emulator that serves every stack's FunctionUrl."""
-    emulator = _start_emulator("aws-iam")
-    yield emulator
-    emulator.process.terminate()
-    emulator.process.wait(timeout=10)
+    yield from running_emulator("aws-iam")
 
 
 @pytest.fixture(scope="module")
