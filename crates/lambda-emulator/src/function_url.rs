@@ -19,7 +19,7 @@ use time::macros::format_description;
 
 use crate::principals::Principal;
 use crate::runtime::{Function, InvokeError};
-use crate::sigv4::{Credential, RequestParts, Verifier};
+use crate::sigv4::{RequestParts, Verifier};
 
 /// How the URL authenticates callers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,31 +126,25 @@ impl FunctionUrl {
                     headers: &headers,
                     body: &body,
                 };
-                let lookup = |key: &str| principals.iter().find(|p| p.access_key_id == key);
-                let credentials: Vec<Credential> =
-                    principals.iter().map(Principal::credential).collect();
                 let verified = verifier.verify(&request, SystemTime::now(), |key| {
-                    credentials.iter().find(|c| c.access_key_id == key)
+                    principals.iter().find(|p| p.access_key_id == key)
                 });
                 match verified {
                     Err(denial) => {
                         tracing::warn!(%denial, "refused a request before the function ran");
                         return forbidden(&denial.to_string());
                     }
-                    Ok(credential) => {
-                        let Some(principal) = lookup(&credential.access_key_id) else {
-                            return forbidden("the access key is not known here");
-                        };
+                    Ok(principal) => {
                         if let Some(reason) = principal.refusal(&self.function.spec().account_id) {
                             tracing::warn!(%reason, "refused a signed request by policy");
                             return forbidden(&reason);
                         }
-                        Some(principal.clone())
+                        Some(principal)
                     }
                 }
             }
         };
-        let event = self.event(&parts, &headers, &body, peer, caller.as_ref());
+        let event = self.event(&parts, &headers, &body, peer, caller);
         match self.function.invoke(Bytes::from(event.to_string())).await {
             Ok(payload) => function_response(&payload),
             Err(error) => {

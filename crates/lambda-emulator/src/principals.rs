@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::sigv4::Credential;
+use crate::sigv4::Secret;
 
 /// The two actions AWS requires for a Function URL with `AuthType = AWS_IAM`.
 pub const INVOKE_ACTIONS: [&str; 2] = ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"];
@@ -37,16 +37,16 @@ fn all_invoke_actions() -> Vec<String> {
     INVOKE_ACTIONS.iter().map(|a| (*a).to_owned()).collect()
 }
 
-impl Principal {
-    /// Its signing credential.
-    pub fn credential(&self) -> Credential {
-        Credential {
-            access_key_id: self.access_key_id.clone(),
-            secret_access_key: self.secret_access_key.clone(),
-            session_token: self.session_token.clone(),
-        }
+impl Secret for Principal {
+    fn secret_access_key(&self) -> &str {
+        &self.secret_access_key
     }
+    fn session_token(&self) -> Option<&str> {
+        self.session_token.as_deref()
+    }
+}
 
+impl Principal {
     /// Why this principal may not invoke a function of `account`, if it may not.
     pub fn refusal(&self, account: &str) -> Option<String> {
         if self.account_id != account {

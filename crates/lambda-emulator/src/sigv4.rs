@@ -65,6 +65,25 @@ pub struct Credential {
     pub session_token: Option<String>,
 }
 
+/// What the verifier needs of a signer: its secret and, for temporary
+/// credentials, its session token. Lets callers look up their own records
+/// (principals) without copying secrets per request.
+pub trait Secret {
+    /// The secret access key.
+    fn secret_access_key(&self) -> &str;
+    /// The session token of temporary credentials.
+    fn session_token(&self) -> Option<&str>;
+}
+
+impl Secret for Credential {
+    fn secret_access_key(&self) -> &str {
+        &self.secret_access_key
+    }
+    fn session_token(&self) -> Option<&str> {
+        self.session_token.as_deref()
+    }
+}
+
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credential")
@@ -301,14 +320,14 @@ impl Verifier {
         }
     }
 
-    /// Checks the signature of `req` at time `now`; `lookup` finds the secret
-    /// of an access key. Returns the access key id that signed.
-    pub fn verify<'c>(
+    /// Checks the signature of `req` at time `now`; `lookup` finds the signer
+    /// of an access key. Returns that signer.
+    pub fn verify<'c, S: Secret + ?Sized>(
         &self,
         req: &RequestParts<'_>,
         now: SystemTime,
-        lookup: impl Fn(&str) -> Option<&'c Credential>,
-    ) -> Result<&'c Credential, Denial> {
+        lookup: impl Fn(&str) -> Option<&'c S>,
+    ) -> Result<&'c S, Denial> {
         if percent_decode_str(req.query)
             .decode_utf8_lossy()
             .contains("X-Amz-Signature=")
@@ -359,12 +378,9 @@ impl Verifier {
         if declared.is_some_and(|d| d != hex::encode(Sha256::digest(req.body))) {
             return Err(Denial::PayloadHash);
         }
-        let credential = lookup(&auth.access_key_id)
+        let signer = lookup(&auth.access_key_id)
             .ok_or_else(|| Denial::UnknownAccessKey(auth.access_key_id.clone()))?;
-        let token_ok = match (
-            &credential.session_token,
-            req.header("x-amz-security-token"),
-        ) {
+        let token_ok = match (signer.session_token(), req.header("x-amz-security-token")) {
             (None, None) => true,
             (Some(want), Some(got)) => bool::from(want.as_bytes().ct_eq(got.as_bytes())),
             _ => false,
@@ -375,14 +391,14 @@ impl Verifier {
         let canonical = canonical_request(req, &auth.signed_headers)?;
         let to_sign = string_to_sign(amz_date, &auth.scope, &canonical);
         let key = aws_sigv4::sign::v4::generate_signing_key(
-            &credential.secret_access_key,
+            signer.secret_access_key(),
             signed_at,
             &self.region,
             &self.service,
         );
         let expected = aws_sigv4::sign::v4::calculate_signature(key, to_sign.as_bytes());
         if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
-            Ok(credential)
+            Ok(signer)
         } else {
             Err(Denial::Signature)
         }
