@@ -156,11 +156,11 @@ pub enum Params {
 }
 
 impl Params {
-    /// The named parameters, treating an absent member as empty.
-    pub fn object(&self) -> Option<&Map<String, Value>> {
-        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    /// The named parameters, treating an absent member as empty; `None` for
+    /// positional ones.
+    pub fn into_object(self) -> Option<Map<String, Value>> {
         match self {
-            Params::None => Some(EMPTY.get_or_init(Map::new)),
+            Params::None => Some(Map::new()),
             Params::Object(map) => Some(map),
             Params::Array(_) => None,
         }

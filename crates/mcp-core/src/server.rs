@@ -202,7 +202,7 @@ impl Server {
                 None
             }
             Ok(Message::Request { id, method, params }) => {
-                Some(self.handle_request(session, &id, &method, &params, extensions, in_batch))
+                Some(self.handle_request(session, &id, &method, params, extensions, in_batch))
             }
         }
     }
@@ -218,7 +218,7 @@ impl Server {
         session: &mut Session,
         id: &RequestId,
         method: &str,
-        params: &Params,
+        params: Params,
         extensions: &Extensions,
         in_batch: bool,
     ) -> Value {
@@ -232,20 +232,20 @@ impl Server {
         &self,
         session: &mut Session,
         method: &str,
-        params: &Params,
+        params: Params,
         extensions: &Extensions,
         in_batch: bool,
     ) -> Result<Value, ErrorObject> {
-        let Some(params) = params.object() else {
+        let Some(params) = params.into_object() else {
             return Err(ErrorObject::invalid_params(
                 "MCP parameters are named: send `params` as an object, not an array",
             ));
         };
         if method == "initialize" {
-            return self.initialize(session, params, in_batch);
+            return self.initialize(session, &params, in_batch);
         }
-        if method == "server/discover" || meta::has_envelope(params) {
-            let version = meta::envelope_version(params)?;
+        if method == "server/discover" || meta::has_envelope(&params) {
+            let version = meta::envelope_version(&params)?;
             let result = self.method(method, params, version, extensions)?;
             return Ok(meta::complete(result, self.info.to_wire(version)));
         }
@@ -266,12 +266,12 @@ impl Server {
     fn method(
         &self,
         method: &str,
-        params: &Map<String, Value>,
+        params: Map<String, Value>,
         version: ProtocolVersion,
         extensions: &Extensions,
     ) -> Result<Value, ErrorObject> {
         match method {
-            "tools/list" => self.list_tools(params, version),
+            "tools/list" => self.list_tools(&params, version),
             "tools/call" => self.call_tool(params, version, extensions),
             "ping" if !version.is_stateless() => Ok(json!({})),
             "server/discover" => Ok(self.discover()),
@@ -363,18 +363,20 @@ impl Server {
 
     fn call_tool(
         &self,
-        params: &Map<String, Value>,
+        mut params: Map<String, Value>,
         version: ProtocolVersion,
         extensions: &Extensions,
     ) -> Result<Value, ErrorObject> {
+        // The arguments are moved into the tool, not copied.
+        let arguments = params.remove("arguments");
         let Some(name) = params.get("name").and_then(Value::as_str) else {
             return Err(ErrorObject::invalid_params(
                 "`tools/call` needs `name` (a string)",
             ));
         };
-        let arguments = match params.get("arguments") {
+        let arguments = match arguments {
             None | Some(Value::Null) => Value::Object(Map::new()),
-            Some(args @ Value::Object(_)) => args.clone(),
+            Some(args @ Value::Object(_)) => args,
             Some(_) => {
                 return Err(ErrorObject::invalid_params(
                     "`arguments` must be an object of named arguments",
