@@ -1,6 +1,7 @@
 //! `teardown`: delete the stack, then prove every resource it had is gone.
 
 use anyhow::{anyhow, bail};
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::types::{StackResourceSummary, StackStatus};
 use serde::Serialize;
 
@@ -64,6 +65,24 @@ fn recorded(r: &StackResourceSummary) -> Recorded {
     }
 }
 
+/// A lookup's verdict: found is `false`, the service's "not found" is `true`,
+/// any other error (expired credentials, throttling) is an error.
+fn gone<T, E, R>(
+    lookup: Result<T, SdkError<E, R>>,
+    not_found: impl Fn(&E) -> bool,
+    action: &str,
+) -> anyhow::Result<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match lookup {
+        Ok(_) => Ok(false),
+        Err(e) if e.as_service_error().is_some_and(&not_found) => Ok(true),
+        Err(e) => Err(explain(e, action)),
+    }
+}
+
 /// Whether one recorded resource is gone: `Ok(true)` gone, `Ok(false)` still
 /// there, `Err` could not tell (which counts as not verified).
 async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
@@ -75,42 +94,25 @@ async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
         return Ok(Some(true)); // never created
     }
     Ok(Some(match r.kind.as_str() {
-        "AWS::Lambda::Function" => match aws.lambda.get_function().function_name(id).send().await {
-            Ok(_) => false,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                true
-            }
-            Err(e) => return Err(explain(e, &format!("checking function {id}"))),
-        },
-        "AWS::Lambda::Url" => match aws
-            .lambda
-            .get_function_url_config()
-            .function_name(id)
-            .send()
-            .await
-        {
-            Ok(_) => false,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                true
-            }
-            Err(e) => return Err(explain(e, &format!("checking the Function URL of {id}"))),
-        },
-        "AWS::IAM::Role" => match aws.iam.get_role().role_name(id).send().await {
-            Ok(_) => false,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
-            {
-                true
-            }
-            Err(e) => return Err(explain(e, &format!("checking role {id}"))),
-        },
+        "AWS::Lambda::Function" => gone(
+            aws.lambda.get_function().function_name(id).send().await,
+            |e| e.is_resource_not_found_exception(),
+            &format!("checking function {id}"),
+        )?,
+        "AWS::Lambda::Url" => gone(
+            aws.lambda
+                .get_function_url_config()
+                .function_name(id)
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+            &format!("checking the Function URL of {id}"),
+        )?,
+        "AWS::IAM::Role" => gone(
+            aws.iam.get_role().role_name(id).send().await,
+            |e| e.is_no_such_entity_exception(),
+            &format!("checking role {id}"),
+        )?,
         "AWS::Logs::LogGroup" => {
             let out = aws
                 .logs
