@@ -13,6 +13,8 @@ import statistics
 import sys
 
 from benchlib import fmt
+from lambda_bench import FIGURES as LAMBDA_FIGURES
+from stdio_bench import FIGURES as STDIO_FIGURES
 
 
 def med(values: list[float]) -> float:
@@ -77,22 +79,14 @@ def main() -> int:
     counted, packages = lam.get("instructions", {}), lam.get("packages", {})
 
     stdio_rows = []
-    for key, label in [("spawn_to_first_reply_ms", "spawn to first reply (ms)"),
-                       ("cpu_per_call_us", "CPU per tools/call (µs)"),
-                       ("call_p50_us", "tools/call round trip p50 (µs)"),
-                       ("call_p99_us", "tools/call round trip p99 (µs)"),
-                       ("peak_rss_mb", "peak RSS (MB)")]:
+    for key, label in STDIO_FIGURES:
         stdio_rows.append([label, fmt([r[key] for r in sruns["mcp-local"]]), fmt([r[key] for r in sruns["FastMCP"]]),
                            fmt(pair_ratios(sruns, "mcp-local", "FastMCP", key))])
     floor = stdio["floor_exec_ms"]
     stdio_rows.append(["floor: exec of /bin/true to its exit (ms)", fmt(floor), "", ""])
 
     lam_rows = []
-    for key, label in [("init_ms", "init: spawn to first invocation/next (ms)"),
-                       ("cold_request_ms", "first request, init included (ms)"),
-                       ("warm_p50_us", "warm round trip p50 (µs)"),
-                       ("warm_p99_us", "warm round trip p99 (µs)"),
-                       ("peak_rss_mb", "peak RSS (MB)")]:
+    for key, label in LAMBDA_FIGURES:
         lam_rows.append([label] + [fmt([r[key] for r in lruns[n]]) for n in ("rust", "python", "floor")]
                         + [fmt(pair_ratios(lruns, "rust", "python", key)), fmt(pair_ratios(lruns, "rust", "floor", key))])
     if counted:

@@ -108,8 +108,6 @@ FIGURES = [
 ]
 
 
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mcp-local", required=True, help="path to the release mcp-local binary")
