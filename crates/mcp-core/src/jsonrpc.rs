@@ -6,11 +6,11 @@
 
 use std::fmt;
 
-use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// A JSON-RPC error code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ErrorCode(pub i32);
 
@@ -38,14 +38,14 @@ impl fmt::Display for ErrorCode {
 }
 
 /// The `error` member of a JSON-RPC error response.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorObject {
     /// The error code.
     pub code: ErrorCode,
     /// A short description a person or a model can act on.
     pub message: String,
     /// Structured detail, where the specification defines one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
 }
 
@@ -104,7 +104,8 @@ impl ErrorObject {
 }
 
 /// A validated request id: a string or an integer, kept exactly as received.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
 pub struct RequestId(Value);
 
 impl RequestId {
@@ -213,20 +214,10 @@ pub fn classify(value: Value) -> Result<Message, ErrorObject> {
     })
 }
 
-/// A success response.
-pub fn result_response(id: &RequestId, result: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "id": id.as_value(), "result": result })
-}
-
-/// An error response; `id` is `None` when the request's id is unknown.
-pub fn error_response(id: Option<&RequestId>, error: ErrorObject) -> Value {
-    let id = id.map_or(Value::Null, |id| id.as_value().clone());
-    json!({ "jsonrpc": "2.0", "id": id, "error": error })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn ids_are_kept_exactly() {
@@ -266,14 +257,5 @@ mod tests {
             let err = classify(bad.clone()).unwrap_err();
             assert_eq!(err.code, ErrorCode::INVALID_REQUEST, "{bad}");
         }
-    }
-
-    #[test]
-    fn error_response_shape() {
-        let v = error_response(None, ErrorObject::parse_error("eof"));
-        assert_eq!(
-            v,
-            json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: eof"}})
-        );
     }
 }

@@ -2,18 +2,21 @@
 //!
 //! It turns one JSON-RPC message into at most one reply. It owns the protocol
 //! (JSON-RPC 2.0 rules, revision negotiation, tool listing and calling) and
-//! nothing else: no I/O, no async runtime. The stdio server (`mcp-local`) and
+//! its typed wire model ([`model`]), and nothing else: no I/O, no async
+//! runtime. Tools are async; the transport drives the futures on its runtime. The stdio server (`mcp-local`) and
 //! the Lambda function (`mcp-lambda`) are thin adapters around [`Server`].
 //!
 //! ```no_run
-//! use mcp_core::{Extensions, Server, ServerInfo, Session, ToolRegistry};
+//! use mcp_core::{RequestContext, Server, ServerInfo, Session, ToolRegistry};
 //!
+//! # async fn run() {
 //! let server = Server::new(ServerInfo::new("my-server", "1.0.0"), ToolRegistry::new());
 //! let mut session = Session::new(); // one per stdio connection
 //! let line = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#;
-//! if let Some(reply) = server.handle_bytes(&mut session, line, &Extensions::new()) {
-//!     println!("{reply}");
+//! if let Some(reply) = server.handle_bytes(&mut session, line, &RequestContext::default()).await {
+//!     println!("{}", reply.to_value());
 //! }
+//! # }
 //! ```
 //!
 //! # Protocol revisions
@@ -45,18 +48,23 @@
 //! unknown tools -32602, a tool that panics -32603. Arguments that do not fit
 //! a tool, and tool failures, are results with `isError: true`.
 
+mod context;
 mod jsonrpc;
 pub mod meta;
+pub mod model;
 mod server;
+pub mod testing;
 mod tool;
 mod version;
 
-pub use jsonrpc::{
-    ErrorCode, ErrorObject, Message, Params, RequestId, classify, error_response, result_response,
+pub use context::{
+    AuthScheme, CallContext, Cancellation, Cancelled, Discard, Extensions, Identity, LogLevel,
+    Notify, RequestContext,
 };
-pub use server::{CacheScope, Server, ServerInfo, Session};
+pub use jsonrpc::{ErrorCode, ErrorObject, Message, Params, RequestId, classify};
+pub use model::{CacheScope, Reply, Response};
+pub use server::{Server, ServerInfo, Session, request_id_of};
 pub use tool::{
-    Annotations, CallContext, Extensions, RegistryError, Tool, ToolDefinition, ToolError,
-    ToolRegistry,
+    Annotations, NoArgs, RegistryError, Tool, ToolDefinition, ToolError, ToolRegistry, schema_of,
 };
 pub use version::ProtocolVersion;

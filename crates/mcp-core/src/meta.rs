@@ -73,17 +73,3 @@ pub fn unsupported_version(requested: &str) -> ErrorObject {
     )
     .with_data(serde_json::json!({ "supported": supported, "requested": requested }))
 }
-
-/// Marks a 2026-07-28 result complete and stamps the server's identity on it.
-pub fn complete(mut result: Value, server_info: Value) -> Value {
-    if let Value::Object(map) = &mut result {
-        map.insert("resultType".into(), Value::from("complete"));
-        let meta = map
-            .entry("_meta")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(meta) = meta {
-            meta.insert(SERVER_INFO_KEY.into(), server_info);
-        }
-    }
-    result
-}

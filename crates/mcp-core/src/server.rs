@@ -1,55 +1,29 @@
 //! Request dispatch: one message in, at most one reply out.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
+use crate::context::RequestContext;
 use crate::jsonrpc::{self, ErrorCode, ErrorObject, Message, Params, RequestId};
-use crate::tool::{CallContext, CallOutcome, Extensions, ToolRegistry};
+use crate::model::{
+    CacheScope, CallToolResult, Content, DiscoverResult, EmptyResult, Implementation,
+    InitializeResult, ListToolsResult, Reply, Response, ResultEnvelope, ServerCapabilities,
+    ServerResult, ToolsCapability,
+};
+use crate::tool::{CallOutcome, ToolRegistry};
 use crate::{ProtocolVersion, meta};
 
 /// Who this server says it is (`serverInfo`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerInfo {
-    /// A programmatic name.
-    pub name: String,
-    /// The server's version.
-    pub version: String,
-    /// A display name (sent from 2025-06-18 on).
-    pub title: Option<String>,
-}
+pub type ServerInfo = Implementation;
 
-impl ServerInfo {
-    /// Name and version.
-    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
-        ServerInfo {
-            name: name.into(),
-            version: version.into(),
-            title: None,
-        }
-    }
-
-    fn to_wire(&self, version: ProtocolVersion) -> Value {
-        let mut info = json!({ "name": self.name, "version": self.version });
-        if let (Some(title), true) = (&self.title, version.has_structured_output()) {
-            info["title"] = Value::String(title.clone());
-        }
-        info
-    }
-}
-
-/// Whether a cached list may be shared between users (2026-07-28 `cacheScope`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheScope {
-    /// Any cache may serve it to anyone.
-    Public,
-    /// Only the requesting client may cache it.
-    Private,
-}
-
-impl CacheScope {
-    fn as_str(self) -> &'static str {
-        match self {
-            CacheScope::Public => "public",
-            CacheScope::Private => "private",
+impl Implementation {
+    /// The identity as the given revision shows it (`title` from 2025-06-18 on).
+    fn for_version(&self, version: ProtocolVersion) -> Implementation {
+        Implementation {
+            title: self
+                .title
+                .clone()
+                .filter(|_| version.has_structured_output()),
+            ..self.clone()
         }
     }
 }
@@ -136,33 +110,39 @@ impl Server {
 
     /// Handles one raw message (a stdio line, an HTTP body): the reply, or
     /// `None` when JSON-RPC asks for none (notifications, responses).
-    pub fn handle_bytes(
+    pub async fn handle_bytes(
         &self,
         session: &mut Session,
         input: &[u8],
-        extensions: &Extensions,
-    ) -> Option<Value> {
+        request: &RequestContext,
+    ) -> Option<Reply> {
         match serde_json::from_slice::<Value>(input) {
-            Ok(value) => self.handle_value(session, value, extensions),
-            Err(e) => Some(jsonrpc::error_response(None, ErrorObject::parse_error(e))),
+            Ok(value) => self.handle_value(session, value, request).await,
+            Err(e) => Some(Reply::One(Response::error(
+                None,
+                ErrorObject::parse_error(e),
+            ))),
         }
     }
 
     /// Handles one parsed message or batch.
-    pub fn handle_value(
+    pub async fn handle_value(
         &self,
         session: &mut Session,
         value: Value,
-        extensions: &Extensions,
-    ) -> Option<Value> {
+        request: &RequestContext,
+    ) -> Option<Reply> {
         let Value::Array(items) = value else {
-            return self.handle_single(session, value, extensions, false);
+            return self
+                .handle_single(session, value, request, false)
+                .await
+                .map(Reply::One);
         };
         let refuse = |why: String| {
-            Some(jsonrpc::error_response(
+            Some(Reply::One(Response::error(
                 None,
                 ErrorObject::invalid_request(why),
-            ))
+            )))
         };
         if items.is_empty() {
             return refuse("an empty batch".into());
@@ -180,74 +160,64 @@ impl Server {
                 );
             }
         }
-        let replies: Vec<Value> = items
-            .into_iter()
-            .filter_map(|item| self.handle_single(session, item, extensions, true))
-            .collect();
-        (!replies.is_empty()).then_some(Value::Array(replies))
+        let mut replies = Vec::new();
+        for item in items {
+            if let Some(reply) = self.handle_single(session, item, request, true).await {
+                replies.push(reply);
+            }
+        }
+        (!replies.is_empty()).then_some(Reply::Batch(replies))
     }
 
-    fn handle_single(
+    async fn handle_single(
         &self,
         session: &mut Session,
         value: Value,
-        extensions: &Extensions,
+        request: &RequestContext,
         in_batch: bool,
-    ) -> Option<Value> {
+    ) -> Option<Response> {
         match jsonrpc::classify(value) {
-            Err(error) => Some(jsonrpc::error_response(None, error)),
+            Err(error) => Some(Response::error(None, error)),
             Ok(Message::Response) => None,
-            Ok(Message::Notification { method, .. }) => {
-                self.handle_notification(session, &method);
-                None
-            }
+            // `notifications/initialized`, `notifications/cancelled` and
+            // unknown notifications need no action here: a transport that runs
+            // calls concurrently cancels them through the request's
+            // cancellation, and JSON-RPC forbids replying to any notification.
+            Ok(Message::Notification { .. }) => None,
             Ok(Message::Request { id, method, params }) => {
-                Some(self.handle_request(session, &id, &method, params, extensions, in_batch))
+                let body = self
+                    .dispatch(session, &method, params, request, in_batch)
+                    .await;
+                Some(Response { id: Some(id), body })
             }
         }
     }
 
-    fn handle_notification(&self, _session: &mut Session, _method: &str) {
-        // `notifications/initialized`, `notifications/cancelled` and unknown
-        // notifications need no action: calls finish before the next message
-        // is read, and JSON-RPC forbids replying to any notification.
-    }
-
-    fn handle_request(
-        &self,
-        session: &mut Session,
-        id: &RequestId,
-        method: &str,
-        params: Params,
-        extensions: &Extensions,
-        in_batch: bool,
-    ) -> Value {
-        match self.dispatch(session, method, params, extensions, in_batch) {
-            Ok(result) => jsonrpc::result_response(id, result),
-            Err(error) => jsonrpc::error_response(Some(id), error),
-        }
-    }
-
-    fn dispatch(
+    async fn dispatch(
         &self,
         session: &mut Session,
         method: &str,
         params: Params,
-        extensions: &Extensions,
+        request: &RequestContext,
         in_batch: bool,
-    ) -> Result<Value, ErrorObject> {
+    ) -> Result<ResultEnvelope, ErrorObject> {
         let Some(params) = params.into_object() else {
             return Err(ErrorObject::invalid_params(
                 "MCP parameters are named: send `params` as an object, not an array",
             ));
         };
         if method == "initialize" {
-            return self.initialize(session, &params, in_batch);
+            return self
+                .initialize(session, &params, in_batch)
+                .map(ResultEnvelope::plain);
         }
         if method == "server/discover" || meta::has_envelope(&params) {
             let version = meta::envelope_version(&params)?;
-            let result = self.method(method, params, version, extensions)?;
-            return Ok(meta::complete(result, self.info.to_wire(version)));
+            let result = self.method(method, params, version, request).await?;
+            return Ok(ResultEnvelope::complete(
+                result,
+                self.info.for_version(version),
+            ));
         }
         let version = match session.version {
             Some(v) if v.is_stateless() => return Err(meta::missing_envelope()),
@@ -260,27 +230,38 @@ impl Server {
                 ));
             }
         };
-        self.method(method, params, version, extensions)
+        self.method(method, params, version, request)
+            .await
+            .map(ResultEnvelope::plain)
     }
 
-    fn method(
+    async fn method(
         &self,
         method: &str,
         params: Map<String, Value>,
         version: ProtocolVersion,
-        extensions: &Extensions,
-    ) -> Result<Value, ErrorObject> {
+        request: &RequestContext,
+    ) -> Result<ServerResult, ErrorObject> {
         match method {
-            "tools/list" => self.list_tools(&params, version),
-            "tools/call" => self.call_tool(params, version, extensions),
-            "ping" if !version.is_stateless() => Ok(json!({})),
-            "server/discover" => Ok(self.discover()),
+            "tools/list" => self
+                .list_tools(&params, version)
+                .map(ServerResult::ListTools),
+            "tools/call" => self
+                .call_tool(params, version, request)
+                .await
+                .map(ServerResult::CallTool),
+            "ping" if !version.is_stateless() => Ok(ServerResult::Empty(EmptyResult {})),
+            "server/discover" => Ok(ServerResult::Discover(self.discover())),
             _ => Err(ErrorObject::method_not_found(method)),
         }
     }
 
-    fn capabilities() -> Value {
-        json!({ "tools": { "listChanged": false } })
+    fn capabilities() -> ServerCapabilities {
+        ServerCapabilities {
+            tools: Some(ToolsCapability {
+                list_changed: false,
+            }),
+        }
     }
 
     fn initialize(
@@ -288,7 +269,7 @@ impl Server {
         session: &mut Session,
         params: &Map<String, Value>,
         in_batch: bool,
-    ) -> Result<Value, ErrorObject> {
+    ) -> Result<ServerResult, ErrorObject> {
         if in_batch {
             return Err(ErrorObject::invalid_request(
                 "`initialize` must not be part of a batch",
@@ -313,60 +294,57 @@ impl Server {
         if !session.stateless {
             session.version = Some(version);
         }
-        let mut result = json!({
-            "protocolVersion": version.as_str(),
-            "capabilities": Self::capabilities(),
-            "serverInfo": self.info.to_wire(version),
-        });
-        if let Some(instructions) = &self.instructions {
-            result["instructions"] = Value::String(instructions.clone());
-        }
-        Ok(result)
+        Ok(ServerResult::Initialize(InitializeResult {
+            protocol_version: version.as_str().to_owned(),
+            capabilities: Self::capabilities(),
+            server_info: self.info.for_version(version),
+            instructions: self.instructions.clone(),
+        }))
     }
 
-    fn discover(&self) -> Value {
-        let mut result = json!({
-            "supportedVersions": ProtocolVersion::supported_names(),
-            "capabilities": Self::capabilities(),
-            "ttlMs": self.list_ttl_ms,
-            "cacheScope": self.list_cache_scope.as_str(),
-        });
-        if let Some(instructions) = &self.instructions {
-            result["instructions"] = Value::String(instructions.clone());
+    fn discover(&self) -> DiscoverResult {
+        DiscoverResult {
+            supported_versions: ProtocolVersion::supported_names()
+                .iter()
+                .map(|v| (*v).to_owned())
+                .collect(),
+            capabilities: Self::capabilities(),
+            instructions: self.instructions.clone(),
+            ttl_ms: self.list_ttl_ms,
+            cache_scope: self.list_cache_scope,
         }
-        result
     }
 
     fn list_tools(
         &self,
         params: &Map<String, Value>,
         version: ProtocolVersion,
-    ) -> Result<Value, ErrorObject> {
+    ) -> Result<ListToolsResult, ErrorObject> {
         if let Some(cursor) = params.get("cursor") {
             // Every tool fits on one page, so no cursor was ever handed out.
             return Err(ErrorObject::invalid_params(format!(
                 "unknown cursor {cursor}: `tools/list` has a single page; call it without a cursor"
             )));
         }
-        let tools: Vec<Value> = self
-            .tools
-            .definitions()
-            .map(|d| d.to_wire(version))
-            .collect();
-        let mut result = json!({ "tools": tools });
-        if version.is_stateless() {
-            result["ttlMs"] = json!(self.list_ttl_ms);
-            result["cacheScope"] = json!(self.list_cache_scope.as_str());
-        }
-        Ok(result)
+        let stateless = version.is_stateless();
+        Ok(ListToolsResult {
+            tools: self
+                .tools
+                .definitions()
+                .map(|d| d.to_wire(version))
+                .collect(),
+            next_cursor: None,
+            ttl_ms: stateless.then_some(self.list_ttl_ms),
+            cache_scope: stateless.then_some(self.list_cache_scope),
+        })
     }
 
-    fn call_tool(
+    async fn call_tool(
         &self,
         mut params: Map<String, Value>,
         version: ProtocolVersion,
-        extensions: &Extensions,
-    ) -> Result<Value, ErrorObject> {
+        request: &RequestContext,
+    ) -> Result<CallToolResult, ErrorObject> {
         // The arguments are moved into the tool, not copied.
         let arguments = params.remove("arguments");
         let Some(name) = params.get("name").and_then(Value::as_str) else {
@@ -383,11 +361,11 @@ impl Server {
                 ));
             }
         };
-        let cx = CallContext {
-            protocol_version: version,
-            extensions,
-        };
-        let Some(outcome) = self.tools.call(name, arguments, &cx) else {
+        let progress_token = params
+            .get("_meta")
+            .and_then(|meta| meta.get("progressToken"));
+        let cx = request.call(version, progress_token);
+        let Some(call) = self.tools.call(name, arguments, cx) else {
             let known: Vec<&str> = self.tools.definitions().map(|d| d.name()).collect();
             return Err(ErrorObject::new(
                 ErrorCode::INVALID_PARAMS,
@@ -397,36 +375,32 @@ impl Server {
                 ),
             ));
         };
-        Ok(match outcome.map_err(ErrorObject::internal)? {
+        Ok(match call.await.map_err(ErrorObject::internal)? {
             CallOutcome::Output(output) => tool_result(output, version),
             CallOutcome::BadArguments(why) => {
                 let schema = self
                     .tools
-                    .input_schema(name)
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                tool_error(format!(
+                    .definition(name)
+                    .map_or(&Value::Null, |d| d.input_schema());
+                CallToolResult::error(format!(
                     "Invalid arguments for tool `{name}`: {why}. Call it again with arguments \
                      that match its inputSchema: {schema}"
                 ))
             }
-            CallOutcome::ToolError(message) => tool_error(message),
+            CallOutcome::ToolError(message) => CallToolResult::error(message),
         })
     }
 }
 
-fn tool_result(output: Value, version: ProtocolVersion) -> Value {
-    let text = output.to_string();
-    let mut result = json!({
-        "content": [{ "type": "text", "text": text }],
-        "isError": false,
-    });
-    if version.has_structured_output() {
-        result["structuredContent"] = output;
+fn tool_result(output: Value, version: ProtocolVersion) -> CallToolResult {
+    CallToolResult {
+        content: vec![Content::text(output.to_string())],
+        structured_content: version.has_structured_output().then_some(output),
+        is_error: false,
     }
-    result
 }
 
-fn tool_error(message: String) -> Value {
-    json!({ "content": [{ "type": "text", "text": message }], "isError": true })
+/// The id of a request, for transports that answer before the core sees it.
+pub fn request_id_of(value: &Value) -> Option<RequestId> {
+    value.get("id").and_then(RequestId::from_value)
 }

@@ -1,60 +1,105 @@
 //! The tool trait, tool metadata and the registry that dispatches calls.
 
-use std::any::Any;
 use std::fmt;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use serde::Serialize;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::ProtocolVersion;
+use crate::context::CallContext;
+use crate::model::ToolInfo;
 
 /// A tool a model can call.
 ///
 /// Arguments arrive as a typed value deserialised with serde, so arguments
 /// that do not fit give the model an `isError` result naming what was wrong;
-/// the output is serialised into `structuredContent` and a text block.
+/// the output is serialised into `structuredContent` and a text block. Both
+/// JSON Schemas (`inputSchema`, `outputSchema`) are derived from the types
+/// with `schemars`, so the schema a client sees and the parser cannot differ.
+///
+/// `call` is async: a tool may query a database or call an AWS API. A tool
+/// that only computes writes an `async fn` with a plain body.
 ///
 /// ```
 /// use mcp_core::{Annotations, CallContext, Tool, ToolDefinition, ToolError};
+/// use schemars::JsonSchema;
 /// use serde::{Deserialize, Serialize};
-/// use serde_json::json;
 ///
 /// struct Shout;
 ///
-/// #[derive(Deserialize)]
+/// #[derive(Deserialize, JsonSchema)]
 /// #[serde(deny_unknown_fields)]
-/// struct Args { text: String }
+/// struct Args {
+///     /// The text to shout.
+///     text: String,
+/// }
 ///
-/// #[derive(Serialize)]
+/// #[derive(Serialize, JsonSchema)]
 /// struct Loud { text: String }
 ///
 /// impl Tool for Shout {
 ///     type Args = Args;
 ///     type Output = Loud;
 ///     fn definition(&self) -> ToolDefinition {
-///         ToolDefinition::new("shout", "Upper-cases text.")
-///             .input_schema(json!({"type": "object",
-///                 "properties": {"text": {"type": "string"}}, "required": ["text"]}))
-///             .annotations(Annotations::read_only())
+///         ToolDefinition::new("shout", "Upper-cases text.").annotations(Annotations::read_only())
 ///     }
-///     fn call(&self, args: Args, _cx: &CallContext<'_>) -> Result<Loud, ToolError> {
+///     async fn call(&self, args: Args, _cx: &CallContext<'_>) -> Result<Loud, ToolError> {
 ///         Ok(Loud { text: args.text.to_uppercase() })
 ///     }
 /// }
 /// ```
 pub trait Tool: Send + Sync + 'static {
-    /// The arguments, deserialised from `tools/call` `arguments` (an absent member is `{}`).
-    type Args: DeserializeOwned;
-    /// The result; it must serialise to a JSON object.
-    type Output: Serialize;
+    /// The arguments, deserialised from `tools/call` `arguments` (an absent
+    /// member is `{}`); its schema is the tool's `inputSchema`.
+    type Args: DeserializeOwned + JsonSchema + Send;
+    /// The result; it must serialise to a JSON object; its schema is the
+    /// tool's `outputSchema`.
+    type Output: Serialize + JsonSchema;
 
-    /// Name, description, schemas and annotations; called once, at registration.
+    /// Name, description, title and annotations; called once, at registration.
     fn definition(&self) -> ToolDefinition;
 
     /// Runs the tool. An `Err` becomes a result with `isError: true`.
-    fn call(&self, args: Self::Args, cx: &CallContext<'_>) -> Result<Self::Output, ToolError>;
+    fn call(
+        &self,
+        args: Self::Args,
+        cx: &CallContext<'_>,
+    ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send;
+}
+
+/// The arguments of a tool that takes none: `{}` (unknown members are refused).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+/// The JSON Schema of `T` as MCP carries it: inlined, without `$schema` or a
+/// top-level `title` or `description`.
+pub fn schema_of<T: JsonSchema>() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.meta_schema = None;
+        })
+        .into_generator();
+    let mut schema = generator.into_root_schema_for::<T>().to_value();
+    if let Value::Object(map) = &mut schema {
+        // The tool's own title and description say what it is; the type's
+        // doc comment is for Rust readers.
+        map.remove("title");
+        map.remove("description");
+        // A closed object with no members still lists none, as clients expect.
+        if map.get("additionalProperties") == Some(&Value::Bool(false)) {
+            map.entry("properties")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        }
+    }
+    schema
 }
 
 /// A tool failure the model should see: a result with `isError: true`.
@@ -86,20 +131,20 @@ impl fmt::Display for ToolError {
 impl std::error::Error for ToolError {}
 
 /// Behaviour hints for clients (2025-03-26 on). They are hints, not guarantees.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Annotations {
     /// The tool does not modify its environment.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_only_hint: Option<bool>,
     /// The tool may perform destructive updates.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destructive_hint: Option<bool>,
     /// Calling again with the same arguments has no further effect.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotent_hint: Option<bool>,
     /// The tool reaches outside a closed set of entities (the web, other services).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_world_hint: Option<bool>,
 }
 
@@ -115,26 +160,27 @@ impl Annotations {
     }
 }
 
-/// What `tools/list` says about a tool.
+/// What `tools/list` says about a tool. The schemas are derived from the
+/// tool's types when it is registered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolDefinition {
     name: String,
     title: Option<String>,
     description: String,
     input_schema: Value,
-    output_schema: Option<Value>,
+    output_schema: Value,
     annotations: Annotations,
 }
 
 impl ToolDefinition {
-    /// A tool taking no arguments, until [`ToolDefinition::input_schema`] says otherwise.
+    /// A tool's name and what it does, for the model.
     pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
         ToolDefinition {
             name: name.into(),
             title: None,
             description: description.into(),
-            input_schema: json!({"type": "object", "properties": {}, "additionalProperties": false}),
-            output_schema: None,
+            input_schema: Value::Null,
+            output_schema: Value::Null,
             annotations: Annotations::default(),
         }
     }
@@ -142,18 +188,6 @@ impl ToolDefinition {
     /// A human-readable name (2025-06-18 on).
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.title = Some(title.into());
-        self
-    }
-
-    /// The JSON Schema of the arguments (an object schema).
-    pub fn input_schema(mut self, schema: Value) -> Self {
-        self.input_schema = schema;
-        self
-    }
-
-    /// The JSON Schema of `structuredContent` (an object schema, 2025-06-18 on).
-    pub fn output_schema(mut self, schema: Value) -> Self {
-        self.output_schema = Some(schema);
         self
     }
 
@@ -168,26 +202,39 @@ impl ToolDefinition {
         &self.name
     }
 
+    /// The tool's description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The behaviour hints.
+    pub fn hints(&self) -> &Annotations {
+        &self.annotations
+    }
+
+    /// The JSON Schema of the arguments (derived from the tool's `Args`).
+    pub fn input_schema(&self) -> &Value {
+        &self.input_schema
+    }
+
+    /// The JSON Schema of `structuredContent` (derived from the tool's `Output`).
+    pub fn output_schema(&self) -> &Value {
+        &self.output_schema
+    }
+
     /// The tool's `tools/list` entry as the given revision defines it.
-    pub fn to_wire(&self, version: ProtocolVersion) -> Value {
-        let mut tool = Map::new();
-        tool.insert("name".into(), Value::String(self.name.clone()));
-        if let (true, Some(title)) = (version.has_structured_output(), &self.title) {
-            tool.insert("title".into(), Value::String(title.clone()));
+    pub fn to_wire(&self, version: ProtocolVersion) -> ToolInfo {
+        let modern = version.has_structured_output();
+        ToolInfo {
+            name: self.name.clone(),
+            title: self.title.clone().filter(|_| modern),
+            description: Some(self.description.clone()),
+            input_schema: self.input_schema.clone(),
+            output_schema: modern.then(|| self.output_schema.clone()),
+            annotations: (version.has_tool_annotations()
+                && self.annotations != Annotations::default())
+            .then(|| self.annotations.clone()),
         }
-        tool.insert(
-            "description".into(),
-            Value::String(self.description.clone()),
-        );
-        tool.insert("inputSchema".into(), self.input_schema.clone());
-        if let (true, Some(schema)) = (version.has_structured_output(), &self.output_schema) {
-            tool.insert("outputSchema".into(), schema.clone());
-        }
-        if version.has_tool_annotations() && self.annotations != Annotations::default() {
-            let annotations = serde_json::to_value(&self.annotations).unwrap_or(Value::Null);
-            tool.insert("annotations".into(), annotations);
-        }
-        Value::Object(tool)
     }
 
     fn validate(&self) -> Result<(), RegistryError> {
@@ -197,10 +244,10 @@ impl ToolDefinition {
             return Err(RegistryError::InvalidName(name.clone()));
         }
         for (which, schema) in [
-            ("inputSchema", Some(&self.input_schema)),
-            ("outputSchema", self.output_schema.as_ref()),
+            ("inputSchema", &self.input_schema),
+            ("outputSchema", &self.output_schema),
         ] {
-            if schema.is_some_and(|s| s.get("type") != Some(&Value::from("object"))) {
+            if schema.get("type") != Some(&Value::from("object")) {
                 return Err(RegistryError::NotAnObjectSchema {
                     tool: name.clone(),
                     which,
@@ -221,53 +268,15 @@ pub enum RegistryError {
     #[error("a tool named {0:?} is already registered")]
     Duplicate(String),
     /// MCP requires object schemas for arguments and structured results.
-    #[error("tool {tool:?}: {which} must be a JSON Schema with \"type\": \"object\"")]
+    #[error(
+        "tool {tool:?}: {which} must be a JSON Schema with \"type\": \"object\" (use a struct, or a map)"
+    )]
     NotAnObjectSchema {
         /// The tool.
         tool: String,
         /// `inputSchema` or `outputSchema`.
         which: &'static str,
     },
-}
-
-/// Values a transport attaches to a request for tools to read (for example
-/// the IAM identity of the caller of a Function URL).
-#[derive(Default)]
-pub struct Extensions {
-    items: Vec<Box<dyn Any + Send + Sync>>,
-}
-
-impl Extensions {
-    /// An empty set.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a value, replacing one of the same type.
-    pub fn insert<T: Any + Send + Sync>(&mut self, value: T) {
-        self.items.retain(|item| !item.is::<T>());
-        self.items.push(Box::new(value));
-    }
-
-    /// The value of type `T`, if the transport attached one.
-    pub fn get<T: Any>(&self) -> Option<&T> {
-        self.items.iter().find_map(|item| item.downcast_ref::<T>())
-    }
-}
-
-impl fmt::Debug for Extensions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Extensions({} items)", self.items.len())
-    }
-}
-
-/// What a tool knows about the request that called it.
-#[derive(Debug, Clone, Copy)]
-pub struct CallContext<'a> {
-    /// The revision the request was made at.
-    pub protocol_version: ProtocolVersion,
-    /// Values the transport attached.
-    pub extensions: &'a Extensions,
 }
 
 /// How a call ended, before it is put on the wire.
@@ -281,25 +290,64 @@ pub(crate) enum CallOutcome {
     ToolError(String),
 }
 
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
 trait ErasedTool: Send + Sync {
-    fn call_json(&self, args: Value, cx: &CallContext<'_>) -> Result<CallOutcome, String>;
+    fn call_json<'a>(
+        &'a self,
+        args: Value,
+        cx: CallContext<'a>,
+    ) -> BoxFuture<'a, Result<CallOutcome, String>>;
+
+    fn parse_args(&self, args: Value) -> Result<(), String>;
 }
 
 struct Typed<T>(T);
 
 impl<T: Tool> ErasedTool for Typed<T> {
-    fn call_json(&self, args: Value, cx: &CallContext<'_>) -> Result<CallOutcome, String> {
-        let args: T::Args = match serde_json::from_value(args) {
-            Ok(args) => args,
-            Err(e) => return Ok(CallOutcome::BadArguments(e.to_string())),
-        };
-        match self.0.call(args, cx) {
-            Ok(output) => match serde_json::to_value(output) {
-                Ok(value @ Value::Object(_)) => Ok(CallOutcome::Output(value)),
-                Ok(_) => Err("tool output is not a JSON object".into()),
-                Err(e) => Err(format!("tool output could not be serialised: {e}")),
-            },
-            Err(e) => Ok(CallOutcome::ToolError(e.message)),
+    fn call_json<'a>(
+        &'a self,
+        args: Value,
+        cx: CallContext<'a>,
+    ) -> BoxFuture<'a, Result<CallOutcome, String>> {
+        Box::pin(async move {
+            let args: T::Args = match serde_json::from_value(args) {
+                Ok(args) => args,
+                Err(e) => return Ok(CallOutcome::BadArguments(e.to_string())),
+            };
+            match self.0.call(args, &cx).await {
+                Ok(output) => match serde_json::to_value(output) {
+                    Ok(value @ Value::Object(_)) => Ok(CallOutcome::Output(value)),
+                    Ok(_) => Err("tool output is not a JSON object".into()),
+                    Err(e) => Err(format!("tool output could not be serialised: {e}")),
+                },
+                Err(e) => Ok(CallOutcome::ToolError(e.message)),
+            }
+        })
+    }
+
+    fn parse_args(&self, args: Value) -> Result<(), String> {
+        serde_json::from_value::<T::Args>(args)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// A tool's call, with a panic inside the tool turned into an error.
+pub(crate) struct ToolCall<'a> {
+    name: &'a str,
+    future: BoxFuture<'a, Result<CallOutcome, String>>,
+}
+
+impl Future for ToolCall<'_> {
+    type Output = Result<CallOutcome, String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let future = &mut this.future;
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(_) => Poll::Ready(Err(format!("tool {:?} panicked", this.name))),
         }
     }
 }
@@ -329,9 +377,11 @@ impl ToolRegistry {
         Self::default()
     }
 
-    /// Adds a tool after checking its name and schemas.
+    /// Adds a tool after deriving its schemas and checking its name and schemas.
     pub fn register<T: Tool>(&mut self, tool: T) -> Result<&mut Self, RegistryError> {
-        let definition = tool.definition();
+        let mut definition = tool.definition();
+        definition.input_schema = schema_of::<T::Args>();
+        definition.output_schema = schema_of::<T::Output>();
         definition.validate()?;
         if self.get(definition.name()).is_some() {
             return Err(RegistryError::Duplicate(definition.name.clone()));
@@ -362,29 +412,38 @@ impl ToolRegistry {
         self.entries.iter().find(|e| e.definition.name == name)
     }
 
-    /// Calls a tool by name. `None`: no such tool. `Some(Err)`: the tool broke
-    /// (its output could not be serialised, or it panicked) - an internal error.
-    pub(crate) fn call(
-        &self,
-        name: &str,
-        args: Value,
-        cx: &CallContext<'_>,
-    ) -> Option<Result<CallOutcome, String>> {
-        let entry = self.get(name)?;
-        let outcome = catch_unwind(AssertUnwindSafe(|| entry.tool.call_json(args, cx)))
-            .unwrap_or_else(|_| Err(format!("tool {name:?} panicked")));
-        Some(outcome)
+    /// The definition of a tool, by name.
+    pub fn definition(&self, name: &str) -> Option<&ToolDefinition> {
+        self.get(name).map(|e| &e.definition)
     }
 
-    /// The input schema of a tool, for argument error messages.
-    pub(crate) fn input_schema(&self, name: &str) -> Option<&Value> {
-        self.get(name).map(|e| &e.definition.input_schema)
+    /// Whether `args` deserialise into the tool's arguments type, without
+    /// running it (`None`: no such tool). Tests use it to prove that a schema
+    /// and its type agree.
+    pub fn parse_args(&self, name: &str, args: Value) -> Option<Result<(), String>> {
+        self.get(name).map(|e| e.tool.parse_args(args))
+    }
+
+    /// Calls a tool by name. `None`: no such tool. The future's `Err`: the
+    /// tool broke (its output could not be serialised, or it panicked).
+    pub(crate) fn call<'a>(
+        &'a self,
+        name: &'a str,
+        args: Value,
+        cx: CallContext<'a>,
+    ) -> Option<ToolCall<'a>> {
+        let entry = self.get(name)?;
+        Some(ToolCall {
+            name,
+            future: entry.tool.call_json(args, cx),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Map, json};
 
     struct Named(&'static str);
     impl Tool for Named {
@@ -393,7 +452,11 @@ mod tests {
         fn definition(&self) -> ToolDefinition {
             ToolDefinition::new(self.0, "test")
         }
-        fn call(&self, args: Self::Args, _: &CallContext<'_>) -> Result<Self::Output, ToolError> {
+        async fn call(
+            &self,
+            args: Self::Args,
+            _: &CallContext<'_>,
+        ) -> Result<Self::Output, ToolError> {
             Ok(args)
         }
     }
@@ -417,31 +480,50 @@ mod tests {
         assert_eq!(reg.len(), 1);
     }
 
+    struct NotAnObject;
+    impl Tool for NotAnObject {
+        type Args = Map<String, Value>;
+        type Output = Vec<String>;
+        fn definition(&self) -> ToolDefinition {
+            ToolDefinition::new("list", "returns a list")
+        }
+        async fn call(&self, _: Self::Args, _: &CallContext<'_>) -> Result<Vec<String>, ToolError> {
+            Ok(vec![])
+        }
+    }
+
     #[test]
-    fn extensions_by_type() {
-        let mut ext = Extensions::new();
-        ext.insert(5u32);
-        ext.insert("caller".to_string());
-        ext.insert(7u32);
-        assert_eq!(ext.get::<u32>(), Some(&7));
-        assert_eq!(ext.get::<String>().map(String::as_str), Some("caller"));
-        assert_eq!(ext.get::<i8>(), None);
+    fn outputs_must_be_objects() {
+        assert_eq!(
+            ToolRegistry::new().register(NotAnObject).err(),
+            Some(RegistryError::NotAnObjectSchema {
+                tool: "list".into(),
+                which: "outputSchema"
+            })
+        );
     }
 
     #[test]
     fn wire_shape_follows_revision() {
-        let def = ToolDefinition::new("t", "d")
+        let mut reg = ToolRegistry::new();
+        reg.register(Named("t")).unwrap_or_else(|e| panic!("{e}"));
+        let def = reg
+            .definition("t")
+            .cloned()
+            .unwrap_or_else(|| ToolDefinition::new("x", "x"))
             .title("T")
-            .output_schema(json!({"type": "object"}))
             .annotations(Annotations::read_only());
         let old = def.to_wire(ProtocolVersion::V2024_11_05);
-        assert!(old.get("title").is_none() && old.get("annotations").is_none());
-        assert!(old.get("outputSchema").is_none());
+        assert!(old.title.is_none() && old.annotations.is_none());
+        assert!(old.output_schema.is_none());
         let mid = def.to_wire(ProtocolVersion::V2025_03_26);
-        assert!(mid.get("annotations").is_some() && mid.get("outputSchema").is_none());
+        assert!(mid.annotations.is_some() && mid.output_schema.is_none());
         let new = def.to_wire(ProtocolVersion::V2025_06_18);
-        assert_eq!(new["title"], "T");
-        assert_eq!(new["annotations"]["readOnlyHint"], true);
-        assert_eq!(new["outputSchema"], json!({"type": "object"}));
+        assert_eq!(new.title.as_deref(), Some("T"));
+        assert_eq!(new.annotations.and_then(|a| a.read_only_hint), Some(true));
+        assert_eq!(
+            new.output_schema,
+            Some(json!({"type": "object", "additionalProperties": true}))
+        );
     }
 }

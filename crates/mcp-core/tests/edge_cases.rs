@@ -7,22 +7,23 @@
 )]
 
 use mcp_core::{
-    Annotations, CallContext, Extensions, ProtocolVersion, Server, ServerInfo, Session, Tool,
-    ToolDefinition, ToolError, ToolRegistry,
+    Annotations, CallContext, NoArgs, ProtocolVersion, RequestContext, Server, ServerInfo, Session,
+    Tool, ToolDefinition, ToolError, ToolRegistry,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 struct Add;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AddArgs {
     a: i64,
     b: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Sum {
     sum: i64,
 }
@@ -33,11 +34,9 @@ impl Tool for Add {
     fn definition(&self) -> ToolDefinition {
         ToolDefinition::new("add", "Add two integers.")
             .title("Add")
-            .input_schema(json!({"type": "object", "required": ["a", "b"]}))
-            .output_schema(json!({"type": "object"}))
             .annotations(Annotations::read_only())
     }
-    fn call(&self, args: AddArgs, _: &CallContext<'_>) -> Result<Sum, ToolError> {
+    async fn call(&self, args: AddArgs, _: &CallContext<'_>) -> Result<Sum, ToolError> {
         args.a
             .checked_add(args.b)
             .map(|sum| Sum { sum })
@@ -48,12 +47,12 @@ impl Tool for Add {
 struct Fail;
 
 impl Tool for Fail {
-    type Args = serde_json::Map<String, Value>;
+    type Args = NoArgs;
     type Output = Sum;
     fn definition(&self) -> ToolDefinition {
         ToolDefinition::new("fail", "Always fails.")
     }
-    fn call(&self, _: Self::Args, _: &CallContext<'_>) -> Result<Sum, ToolError> {
+    async fn call(&self, _: Self::Args, _: &CallContext<'_>) -> Result<Sum, ToolError> {
         Err(ToolError::new("the backend is down: try again in a minute"))
     }
 }
@@ -61,14 +60,22 @@ impl Tool for Fail {
 struct Boom;
 
 impl Tool for Boom {
-    type Args = serde_json::Map<String, Value>;
+    type Args = NoArgs;
     type Output = Sum;
     fn definition(&self) -> ToolDefinition {
         ToolDefinition::new("boom", "Panics.")
     }
-    fn call(&self, _: Self::Args, _: &CallContext<'_>) -> Result<Sum, ToolError> {
+    async fn call(&self, _: Self::Args, _: &CallContext<'_>) -> Result<Sum, ToolError> {
         panic!("a bug in a tool")
     }
+}
+
+/// Drives a future to completion on a current-thread runtime (the core has none).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime builds")
+        .block_on(future)
 }
 
 fn server() -> Server {
@@ -102,9 +109,9 @@ fn session(server: &Server, state: State) -> Session {
             let mut s = Session::new();
             let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize",
                 "params":{"protocolVersion": v, "capabilities": {}, "clientInfo": {"name":"t","version":"0"}}});
-            let reply = server
-                .handle_value(&mut s, init, &Extensions::new())
-                .unwrap();
+            let reply = block_on(server.handle_value(&mut s, init, &RequestContext::default()))
+                .unwrap()
+                .to_value();
             assert_eq!(reply["result"]["protocolVersion"], v);
             s
         }
@@ -136,18 +143,23 @@ fn server_info_meta() -> Value {
 fn tools_wire(version: &str) -> Value {
     let annotations = json!({"readOnlyHint":true,"destructiveHint":false,"idempotentHint":true,"openWorldHint":false});
     let no_args = json!({"type":"object","properties":{},"additionalProperties":false});
+    // Derived from `AddArgs` and `Sum` by schemars.
+    let add_args = json!({"type":"object","additionalProperties":false,"required":["a","b"],
+        "properties":{"a":{"type":"integer","format":"int64"},"b":{"type":"integer","format":"int64"}}});
+    let sum = json!({"type":"object","required":["sum"],
+        "properties":{"sum":{"type":"integer","format":"int64"}}});
     match version {
         "2024-11-05" => json!([
-            {"name":"add","description":"Add two integers.","inputSchema":{"type":"object","required":["a","b"]}},
+            {"name":"add","description":"Add two integers.","inputSchema":add_args},
             {"name":"fail","description":"Always fails.","inputSchema":no_args},
             {"name":"boom","description":"Panics.","inputSchema":no_args},
         ]),
         _ => json!([
             {"name":"add","title":"Add","description":"Add two integers.",
-             "inputSchema":{"type":"object","required":["a","b"]},"outputSchema":{"type":"object"},
+             "inputSchema":add_args,"outputSchema":sum,
              "annotations":annotations},
-            {"name":"fail","description":"Always fails.","inputSchema":no_args},
-            {"name":"boom","description":"Panics.","inputSchema":no_args},
+            {"name":"fail","description":"Always fails.","inputSchema":no_args,"outputSchema":sum},
+            {"name":"boom","description":"Panics.","inputSchema":no_args,"outputSchema":sum},
         ]),
     }
 }
@@ -682,7 +694,7 @@ fn cases() -> Vec<Case> {
             r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"add"}}"#,
             ok(
                 json!(7),
-                json!({"content":[{"type":"text","text":"Invalid arguments for tool `add`: missing field `a`. Call it again with arguments that match its inputSchema: {\"required\":[\"a\",\"b\"],\"type\":\"object\"}"}],"isError":true}),
+                json!({"content":[{"type":"text","text":"Invalid arguments for tool `add`: missing field `a`. Call it again with arguments that match its inputSchema: {\"additionalProperties\":false,\"properties\":{\"a\":{\"format\":\"int64\",\"type\":\"integer\"},\"b\":{\"format\":\"int64\",\"type\":\"integer\"}},\"required\":[\"a\",\"b\"],\"type\":\"object\"}"}],"isError":true}),
             ),
         ),
         case(
@@ -691,7 +703,7 @@ fn cases() -> Vec<Case> {
             call("add", r#"{"a":1,"b":2,"c":3}"#),
             ok(
                 json!(7),
-                json!({"content":[{"type":"text","text":"Invalid arguments for tool `add`: unknown field `c`, expected `a` or `b`. Call it again with arguments that match its inputSchema: {\"required\":[\"a\",\"b\"],\"type\":\"object\"}"}],"isError":true}),
+                json!({"content":[{"type":"text","text":"Invalid arguments for tool `add`: unknown field `c`, expected `a` or `b`. Call it again with arguments that match its inputSchema: {\"additionalProperties\":false,\"properties\":{\"a\":{\"format\":\"int64\",\"type\":\"integer\"},\"b\":{\"format\":\"int64\",\"type\":\"integer\"}},\"required\":[\"a\",\"b\"],\"type\":\"object\"}"}],"isError":true}),
             ),
         ),
         case(
@@ -700,7 +712,7 @@ fn cases() -> Vec<Case> {
             call("add", r#"{"a":"1","b":2}"#),
             ok(
                 json!(7),
-                json!({"content":[{"type":"text","text":"Invalid arguments for tool `add`: invalid type: string \"1\", expected i64. Call it again with arguments that match its inputSchema: {\"required\":[\"a\",\"b\"],\"type\":\"object\"}"}],"isError":true}),
+                json!({"content":[{"type":"text","text":"Invalid arguments for tool `add`: invalid type: string \"1\", expected i64. Call it again with arguments that match its inputSchema: {\"additionalProperties\":false,\"properties\":{\"a\":{\"format\":\"int64\",\"type\":\"integer\"},\"b\":{\"format\":\"int64\",\"type\":\"integer\"}},\"required\":[\"a\",\"b\"],\"type\":\"object\"}"}],"isError":true}),
             ),
         ),
         case(
@@ -768,7 +780,9 @@ fn every_edge_case_gets_exactly_its_reply() {
     let mut failures = Vec::new();
     for case in &cases {
         let mut session = session(&server, case.state);
-        let got = server.handle_bytes(&mut session, &case.input, &Extensions::new());
+        let got =
+            block_on(server.handle_bytes(&mut session, &case.input, &RequestContext::default()))
+                .map(|reply| reply.to_value());
         if got != case.expect {
             failures.push(format!(
                 "{} ({:?})\n  input: {}\n  want:  {}\n  got:   {}",
@@ -797,19 +811,19 @@ fn initialize_fixes_the_revision_of_a_stdio_session() {
         .filter(|v| !v.is_stateless())
     {
         let mut s = Session::new();
-        server.handle_bytes(
+        block_on(server.handle_bytes(
             &mut s,
             initialize(version.as_str()).as_bytes(),
-            &Extensions::new(),
-        );
+            &RequestContext::default(),
+        ));
         assert_eq!(s.protocol_version(), Some(version));
     }
     let mut s = Session::stateless(ProtocolVersion::V2025_03_26);
-    server.handle_bytes(
+    block_on(server.handle_bytes(
         &mut s,
         initialize("2025-11-25").as_bytes(),
-        &Extensions::new(),
-    );
+        &RequestContext::default(),
+    ));
     assert_eq!(
         s.protocol_version(),
         Some(ProtocolVersion::V2025_03_26),

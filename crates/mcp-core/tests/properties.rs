@@ -1,9 +1,17 @@
 //! Property tests: whatever arrives, the core does not panic and answers with
 //! a well-formed JSON-RPC reply or with nothing.
 
-use mcp_core::{Extensions, ProtocolVersion, Server, ServerInfo, Session, ToolRegistry};
+use mcp_core::{ProtocolVersion, RequestContext, Server, ServerInfo, Session, ToolRegistry};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
+
+/// Drives a future to completion on a current-thread runtime (the core has none).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime builds")
+        .block_on(future)
+}
 
 fn server() -> Server {
     Server::new(ServerInfo::new("prop", "0"), ToolRegistry::new())
@@ -36,7 +44,8 @@ fn assert_response(reply: &Value) {
     assert_eq!(obj.len(), 3, "{reply}");
 }
 
-fn assert_well_formed(reply: Option<Value>) {
+fn assert_well_formed(reply: Option<mcp_core::Reply>) {
+    let reply = reply.map(|r| r.to_value());
     match reply {
         None => {}
         Some(Value::Array(items)) => {
@@ -128,13 +137,13 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(mut session in sessions(), bytes in prop::collection::vec(any::<u8>(), 0..256)) {
-        assert_well_formed(server().handle_bytes(&mut session, &bytes, &Extensions::new()));
+        assert_well_formed(block_on(server().handle_bytes(&mut session, &bytes, &RequestContext::default())));
     }
 
     #[test]
     fn arbitrary_json_never_panics(mut session in sessions(), value in arb_json()) {
         let bytes = serde_json::to_vec(&value).unwrap();
-        assert_well_formed(server().handle_bytes(&mut session, &bytes, &Extensions::new()));
+        assert_well_formed(block_on(server().handle_bytes(&mut session, &bytes, &RequestContext::default())));
     }
 
     #[test]
@@ -145,7 +154,7 @@ proptest! {
         let server = server();
         for message in messages {
             let is_request = message.get("id").is_some();
-            let reply = server.handle_value(&mut session, message, &Extensions::new());
+            let reply = block_on(server.handle_value(&mut session, message, &RequestContext::default()));
             if is_request {
                 prop_assert!(reply.is_some(), "a request always gets a reply");
             }
@@ -157,6 +166,10 @@ proptest! {
 #[test]
 fn deep_nesting_is_a_parse_error_not_a_stack_overflow() {
     let deep = "[".repeat(100_000);
-    let reply = server().handle_bytes(&mut Session::new(), deep.as_bytes(), &Extensions::new());
-    assert_eq!(reply.unwrap()["error"]["code"], -32700);
+    let reply = block_on(server().handle_bytes(
+        &mut Session::new(),
+        deep.as_bytes(),
+        &RequestContext::default(),
+    ));
+    assert_eq!(reply.unwrap().to_value()["error"]["code"], -32700);
 }

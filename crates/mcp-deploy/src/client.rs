@@ -1,19 +1,28 @@
 //! A SigV4-signing MCP client for a Function URL with `AuthType = AWS_IAM`,
 //! and the smoke test built on it: signed in, unsigned out.
+//!
+//! The client speaks the core's wire model ([`mcp_core::model`]). Like the
+//! official SDK it tries protocol 2026-07-28 first (`server/discover`, then
+//! stateless requests with the `_meta` envelope) and falls back to the
+//! `initialize` handshake at the newest handshake revision.
 
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, anyhow, bail};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4::SigningParams;
+use mcp_core::ProtocolVersion;
+use mcp_core::meta::{CLIENT_CAPABILITIES_KEY, CLIENT_INFO_KEY, PROTOCOL_VERSION_KEY};
+use mcp_core::model::{
+    CallToolParams, CallToolResult, ClientRequest, ClientResponse, DiscoverResult, Implementation,
+    InitializeParams, InitializeResult, ListToolsParams, ListToolsResult, ResultMeta, ToolInfo,
+};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
 
 use crate::progress::Progress;
-
-/// The revision the client speaks (stateless over HTTP, with `initialize`).
-const PROTOCOL: &str = "2025-11-25";
 
 /// How a request is authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +33,10 @@ enum Signing<'a> {
     None,
 }
 
+/// How long the first request retries a 403, a 5xx or a refused connection:
+/// right after a deploy, AWS may not have propagated the URL's permissions yet.
+pub const CONNECT_RETRY: Duration = Duration::from_secs(30);
+
 /// An MCP client for one Function URL.
 #[derive(Debug, Clone)]
 pub struct McpClient {
@@ -32,13 +45,25 @@ pub struct McpClient {
     region: String,
     credentials: Credentials,
     next_id: u64,
+    version: ProtocolVersion,
+    connect_retry: Duration,
+}
+
+/// What `connect` learnt about the server.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connected {
+    /// The revision spoken from now on.
+    pub protocol_version: String,
+    /// Who the server says it is.
+    pub server_info: Implementation,
 }
 
 impl McpClient {
     /// A client signing with `credentials` for `region`.
     pub fn new(url: &str, region: &str, credentials: Credentials) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
+            .timeout(Duration::from_secs(60))
             .build()
             .context("failed to build the HTTP client")?;
         Ok(McpClient {
@@ -47,18 +72,38 @@ impl McpClient {
             region: region.to_owned(),
             credentials,
             next_id: 1,
+            version: ProtocolVersion::LATEST_HANDSHAKE,
+            connect_retry: CONNECT_RETRY,
         })
     }
 
-    async fn post(&self, body: &Value, signing: Signing<'_>) -> anyhow::Result<(u16, Value)> {
-        let bytes = serde_json::to_vec(body)?;
+    /// How long [`McpClient::connect`] retries transient refusals.
+    pub fn with_connect_retry(mut self, window: Duration) -> Self {
+        self.connect_retry = window;
+        self
+    }
+
+    /// The revision in use.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    async fn post(
+        &self,
+        body: &[u8],
+        headers: &[(&str, &str)],
+        signing: Signing<'_>,
+    ) -> anyhow::Result<(u16, Value)> {
         let mut request = http::Request::builder()
             .method("POST")
             .uri(&self.url)
             .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", PROTOCOL)
-            .body(bytes.clone())
+            .header("accept", "application/json, text/event-stream");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut request = request
+            .body(body.to_vec())
             .context("the Function URL is not a valid URL")?;
         if let Signing::Region(region) = signing {
             let identity = self.credentials.clone().into();
@@ -80,7 +125,7 @@ impl McpClient {
                 "POST",
                 self.url.as_str(),
                 headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-                SignableBody::Bytes(&bytes),
+                SignableBody::Bytes(body),
             )
             .context("cannot sign this request")?;
             let (instructions, _) = sign(signable, &params)
@@ -101,80 +146,244 @@ impl McpClient {
         Ok((status, json))
     }
 
-    /// One signed JSON-RPC request; its `result`, or an error that says why not.
-    pub async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+    /// One signed request at `version`: the HTTP status and the parsed response.
+    async fn exchange(
+        &mut self,
+        version: ProtocolVersion,
+        method: &str,
+        tool: Option<&str>,
+        mut params: Map<String, Value>,
+    ) -> anyhow::Result<(u16, Value)> {
         let id = self.next_id;
         self.next_id += 1;
-        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let (status, reply) = self
-            .post(&body, Signing::Region(&self.region.clone()))
-            .await?;
-        match status {
-            200 => {}
-            403 => bail!(
-                "the Function URL refused the signed {method} (403: {}): the caller needs both \
-                 lambda:InvokeFunctionUrl and lambda:InvokeFunction on the function, and must be \
-                 of its account",
-                reply
-            ),
-            other => bail!("{method} got HTTP {other}: {reply}"),
+        if version.is_stateless() {
+            params.insert(
+                "_meta".into(),
+                json!({
+                    PROTOCOL_VERSION_KEY: version.as_str(),
+                    CLIENT_CAPABILITIES_KEY: {},
+                    CLIENT_INFO_KEY: client_info(),
+                }),
+            );
         }
-        if let Some(error) = reply.get("error") {
-            bail!("{method} failed: {error}");
+        let body = serde_json::to_vec(&ClientRequest::new(id, method, params))?;
+        let mut headers = vec![("mcp-protocol-version", version.as_str())];
+        if version.is_stateless() {
+            headers.push(("mcp-method", method));
+            if let Some(tool) = tool {
+                headers.push(("mcp-name", tool));
+            }
         }
-        reply
-            .get("result")
-            .cloned()
-            .ok_or_else(|| anyhow!("{method}: no result in {reply}"))
+        let region = self.region.clone();
+        self.post(&body, &headers, Signing::Region(&region)).await
     }
 
-    /// `initialize`: the server's identity.
-    pub async fn initialize(&mut self) -> anyhow::Result<Value> {
-        let result = self
-            .request(
-                "initialize",
-                json!({"protocolVersion": PROTOCOL, "capabilities": {},
-                       "clientInfo": {"name": "mcp-deploy", "version": env!("CARGO_PKG_VERSION")}}),
-            )
-            .await?;
-        Ok(result.get("serverInfo").cloned().unwrap_or(Value::Null))
+    /// One signed request at the negotiated revision; its typed `result`, or
+    /// an error that says why not.
+    async fn request<P: Serialize, R: DeserializeOwned>(
+        &mut self,
+        method: &str,
+        tool: Option<&str>,
+        params: P,
+    ) -> anyhow::Result<R> {
+        let params = match serde_json::to_value(params)? {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        let (status, reply) = self.exchange(self.version, method, tool, params).await?;
+        result_of(method, status, reply)
+    }
+
+    /// Learns the server's revision and identity: `server/discover` at
+    /// 2026-07-28 first, then the `initialize` handshake. Retries 403s, 5xx
+    /// and refused connections for the connect window (IAM propagation).
+    pub async fn connect(&mut self) -> anyhow::Result<Connected> {
+        let deadline = Instant::now() + self.connect_retry;
+        let mut pause = Duration::from_millis(250);
+        loop {
+            match self.try_connect().await {
+                Ok(connected) => return Ok(connected),
+                Err(e) if e.transient && Instant::now() + pause < deadline => {
+                    note_retry(&e.error);
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(4));
+                }
+                Err(e) => return Err(e.error),
+            }
+        }
+    }
+
+    async fn try_connect(&mut self) -> Result<Connected, ConnectError> {
+        let modern = ProtocolVersion::V2026_07_28;
+        let (status, reply) = self
+            .exchange(modern, "server/discover", None, Map::new())
+            .await
+            .map_err(ConnectError::transient)?;
+        if is_transient(status) {
+            return Err(ConnectError::refused("server/discover", status, &reply));
+        }
+        if status == 200 {
+            let meta = reply["result"]["_meta"].clone();
+            let discovered = result_of::<DiscoverResult>("server/discover", status, reply);
+            let info = serde_json::from_value::<ResultMeta>(meta).map(|m| m.server_info);
+            if let (Ok(discovered), Ok(server_info)) = (discovered, info)
+                && discovered
+                    .supported_versions
+                    .iter()
+                    .any(|v| v == modern.as_str())
+            {
+                self.version = modern;
+                return Ok(Connected {
+                    protocol_version: modern.as_str().to_owned(),
+                    server_info,
+                });
+            }
+        }
+        // The server does not speak 2026-07-28: the handshake, as the SDK falls back.
+        let handshake = ProtocolVersion::LATEST_HANDSHAKE;
+        let params = InitializeParams {
+            protocol_version: handshake.as_str().to_owned(),
+            capabilities: Map::new(),
+            client_info: client_info(),
+        };
+        let params = match serde_json::to_value(params) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        let (status, reply) = self
+            .exchange(handshake, "initialize", None, params)
+            .await
+            .map_err(ConnectError::transient)?;
+        if is_transient(status) {
+            return Err(ConnectError::refused("initialize", status, &reply));
+        }
+        let result: InitializeResult =
+            result_of("initialize", status, reply).map_err(ConnectError::fatal)?;
+        self.version = ProtocolVersion::parse(&result.protocol_version)
+            .filter(|v| !v.is_stateless())
+            .ok_or_else(|| {
+                ConnectError::fatal(anyhow!(
+                    "the server answered initialize with protocol {:?}, which this client does not speak",
+                    result.protocol_version
+                ))
+            })?;
+        Ok(Connected {
+            protocol_version: result.protocol_version,
+            server_info: result.server_info,
+        })
     }
 
     /// `tools/list`: the tool definitions.
-    pub async fn list_tools(&mut self) -> anyhow::Result<Vec<Value>> {
-        let result = self.request("tools/list", json!({})).await?;
-        Ok(result
-            .get("tools")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default())
+    pub async fn list_tools(&mut self) -> anyhow::Result<Vec<ToolInfo>> {
+        let result: ListToolsResult = self
+            .request("tools/list", None, ListToolsParams::default())
+            .await?;
+        Ok(result.tools)
     }
 
     /// `tools/call`: the whole result (`structuredContent`, `content`, `isError`).
-    pub async fn call_tool(&mut self, name: &str, arguments: Value) -> anyhow::Result<Value> {
-        self.request("tools/call", json!({"name": name, "arguments": arguments}))
-            .await
+    pub async fn call_tool(
+        &mut self,
+        name: &str,
+        arguments: Map<String, Value>,
+    ) -> anyhow::Result<CallToolResult> {
+        let params = CallToolParams {
+            name: name.to_owned(),
+            arguments,
+        };
+        self.request("tools/call", Some(name), params).await
     }
 
     /// The status an unsigned request gets.
     pub async fn unsigned_status(&self) -> anyhow::Result<u16> {
-        let body = json!({"jsonrpc": "2.0", "id": 0, "method": "tools/list"});
-        Ok(self.post(&body, Signing::None).await?.0)
+        let body = serde_json::to_vec(&ClientRequest::new(0, "tools/list", json!({})))?;
+        let headers = [("mcp-protocol-version", self.version.as_str())];
+        Ok(self.post(&body, &headers, Signing::None).await?.0)
     }
 
     /// The status a request signed for another region gets.
     pub async fn wrong_region_status(&self, region: &str) -> anyhow::Result<u16> {
-        let body = json!({"jsonrpc": "2.0", "id": 0, "method": "tools/list"});
-        Ok(self.post(&body, Signing::Region(region)).await?.0)
+        let body = serde_json::to_vec(&ClientRequest::new(0, "tools/list", json!({})))?;
+        let headers = [("mcp-protocol-version", self.version.as_str())];
+        Ok(self.post(&body, &headers, Signing::Region(region)).await?.0)
     }
+}
+
+fn client_info() -> Implementation {
+    Implementation::new("mcp-deploy", env!("CARGO_PKG_VERSION"))
+}
+
+/// Statuses worth retrying right after a deploy.
+fn is_transient(status: u16) -> bool {
+    status == 403 || status >= 500
+}
+
+/// A connect attempt's failure, and whether waiting may help.
+#[derive(Debug)]
+struct ConnectError {
+    error: anyhow::Error,
+    transient: bool,
+}
+
+impl ConnectError {
+    fn transient(error: anyhow::Error) -> Self {
+        ConnectError {
+            error,
+            transient: true,
+        }
+    }
+
+    fn fatal(error: anyhow::Error) -> Self {
+        ConnectError {
+            error,
+            transient: false,
+        }
+    }
+
+    fn refused(method: &str, status: u16, reply: &Value) -> Self {
+        ConnectError::transient(http_failure(method, status, reply))
+    }
+}
+
+/// Progress for a retry, on stderr (the client has no logger of its own).
+fn note_retry(error: &anyhow::Error) {
+    eprintln!("  (not ready yet, retrying: {error:#})");
+}
+
+fn http_failure(method: &str, status: u16, reply: &Value) -> anyhow::Error {
+    match status {
+        403 => anyhow!(
+            "the Function URL refused the signed {method} (403: {reply}): the caller needs both \
+             lambda:InvokeFunctionUrl and lambda:InvokeFunction on the function, and must be \
+             of its account"
+        ),
+        other => anyhow!("{method} got HTTP {other}: {reply}"),
+    }
+}
+
+/// The typed result of a response, or an error naming the method.
+fn result_of<R: DeserializeOwned>(method: &str, status: u16, reply: Value) -> anyhow::Result<R> {
+    if status != 200 {
+        return Err(http_failure(method, status, &reply));
+    }
+    let response: ClientResponse = serde_json::from_value(reply.clone())
+        .with_context(|| format!("{method}: the reply is not JSON-RPC: {reply}"))?;
+    if let Some(error) = response.error {
+        bail!("{method} failed: {} {}", error.code, error.message);
+    }
+    let result = response
+        .result
+        .ok_or_else(|| anyhow!("{method}: no result in {reply}"))?;
+    serde_json::from_value(result.clone())
+        .with_context(|| format!("{method}: unexpected result {result}"))
 }
 
 /// What the smoke test saw.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SmokeReport {
-    /// `serverInfo` from `initialize`.
-    pub server_info: Value,
+    /// The revision and `serverInfo` (from `server/discover` or `initialize`).
+    pub connected: Connected,
     /// Tool names from `tools/list`.
     pub tools: Vec<String>,
     /// `demo_account_context`'s structured result.
@@ -194,23 +403,32 @@ pub async fn smoke(
 ) -> anyhow::Result<SmokeReport> {
     progress.story(">>> DEMO: SigV4-signed in-account client");
     progress.stage("smoke").await?;
-    let server_info = client.initialize().await?;
-    progress.story(format!("initialize -> {server_info}"));
+    let connected = client.connect().await?;
+    progress.story(format!(
+        "initialize -> {} (protocol {}{})",
+        serde_json::to_string(&connected.server_info)?,
+        connected.protocol_version,
+        if client.protocol_version().is_stateless() {
+            ", stateless: server/discover"
+        } else {
+            ""
+        }
+    ));
     let tools: Vec<String> = client
         .list_tools()
         .await?
-        .iter()
-        .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
+        .into_iter()
+        .map(|t| t.name)
         .collect();
     progress.story(format!("tools/list -> {tools:?}"));
-    let result = client.call_tool("demo_account_context", json!({})).await?;
-    if result.get("isError") == Some(&Value::Bool(true)) {
-        bail!("demo_account_context failed: {result}");
+    let result = client.call_tool("demo_account_context", Map::new()).await?;
+    if result.is_error {
+        bail!(
+            "demo_account_context failed: {}",
+            serde_json::to_string(&result.content)?
+        );
     }
-    let context = result
-        .get("structuredContent")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let context = result.structured_content.unwrap_or(Value::Null);
     progress.story(format!("tools/call demo_account_context -> {context}"));
     let account = context
         .get("account")
@@ -251,7 +469,7 @@ pub async fn smoke(
         );
     }
     Ok(SmokeReport {
-        server_info,
+        connected,
         tools,
         account_context: context,
         unsigned_status,

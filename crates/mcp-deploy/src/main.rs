@@ -227,18 +227,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let outputs = deployed_outputs(&aws, &settings.stack_name).await?;
             let mut client =
                 McpClient::new(&outputs.function_url, &aws.region, credentials(&aws).await?)?;
-            client.initialize().await?;
+            client.connect().await?;
             let result = match tool {
-                None => Value::Array(client.list_tools().await?),
+                None => serde_json::to_value(client.list_tools().await?)?,
                 Some(tool) => {
                     let arguments: Value = serde_json::from_str(&args)
                         .with_context(|| format!("--args is not JSON: {args}"))?;
-                    if !arguments.is_object() {
+                    let Value::Object(arguments) = arguments else {
                         return Err(anyhow!(
                             "--args must be a JSON object, like '{{\"text\": \"hello\"}}'"
                         ));
-                    }
-                    client.call_tool(&tool, arguments).await?
+                    };
+                    serde_json::to_value(client.call_tool(&tool, arguments).await?)?
                 }
             };
             println!("{}", serde_json::to_string_pretty(&result)?);

@@ -1,12 +1,12 @@
 //! `demo_account_context`: where the function runs and who called it.
 
-use mcp_core::{Annotations, CallContext, Tool, ToolDefinition, ToolError};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use mcp_core::{Annotations, CallContext, NoArgs, Tool, ToolDefinition, ToolError};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 /// The IAM identity of the caller, as the Function URL's `AWS_IAM` authorizer
 /// reported it in `requestContext.authorizer.iam`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Caller {
     /// The caller's account.
@@ -62,13 +62,8 @@ impl DemoAccountContext {
     }
 }
 
-/// `demo_account_context` takes no arguments.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoArgs {}
-
 /// The result of `demo_account_context`.
-#[derive(Debug, PartialEq, Eq, Serialize)]
+#[derive(Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct AccountContext {
     /// The account the function runs in.
     pub account: Option<String>,
@@ -100,35 +95,17 @@ impl Tool for DemoAccountContext {
     type Output = AccountContext;
 
     fn definition(&self) -> ToolDefinition {
-        let text_or_null = json!({"type": ["string", "null"]});
         ToolDefinition::new(
             "demo_account_context",
             "Report the AWS account, region and function this MCP server runs in, and the IAM \
              identity that signed this call: proof that the call stayed inside the account.",
         )
         .title("Account context")
-        .output_schema(json!({
-            "type": "object",
-            "properties": {
-                "account": text_or_null,
-                "region": text_or_null,
-                "function": text_or_null,
-                "caller": {
-                    "type": ["object", "null"],
-                    "properties": {
-                        "accountId": text_or_null,
-                        "userArn": text_or_null,
-                        "callerId": text_or_null
-                    }
-                }
-            },
-            "required": ["account", "region", "function", "caller"]
-        }))
         .annotations(Annotations::read_only())
     }
 
-    fn call(&self, _: NoArgs, cx: &CallContext<'_>) -> Result<AccountContext, ToolError> {
-        let Some(invocation) = cx.extensions.get::<Invocation>() else {
+    async fn call(&self, _: NoArgs, cx: &CallContext<'_>) -> Result<AccountContext, ToolError> {
+        let Some(invocation) = cx.extensions().get::<Invocation>() else {
             return Err(ToolError::new(
                 "demo_account_context runs only inside the Lambda function (there is no \
                  invocation to report on here)",

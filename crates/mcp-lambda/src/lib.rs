@@ -7,27 +7,33 @@
 //! `mcp-core` as `mcp-local`, with the portable tools plus
 //! `demo_account_context`, which reports the caller IAM authenticated.
 //!
+//! This crate holds only adapters: a Lambda event becomes request parts for
+//! `mcp-http` (the Streamable HTTP rules) and `mcp-core` (the protocol); a new
+//! event source (API Gateway REST, gateway invocations) is another adapter.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), lambda_http::Error> {
 //! let app: &'static mcp_lambda::App = Box::leak(Box::new(mcp_lambda::App::from_env()?));
 //! lambda_http::run(lambda_http::service_fn(move |req| async move {
-//!     Ok::<_, lambda_http::Error>(app.handle(req))
+//!     Ok::<_, lambda_http::Error>(app.handle(req).await)
 //! }))
 //! .await
 //! # }
 //! ```
 
 mod account_context;
-pub mod http;
 
 use std::time::Instant;
 
-use lambda_http::request::RequestContext;
+use lambda_http::request::RequestContext as EventContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use mcp_core::{Extensions, RegistryError, Server, ServerInfo};
+use mcp_core::{
+    AuthScheme, Extensions, Identity, RegistryError, RequestContext, Server, ServerInfo,
+};
+use mcp_http::{RequestParts, TrustFront};
 
 pub use account_context::{AccountContext, Caller, DemoAccountContext, FunctionEnv, Invocation};
-pub use http::{Exchange, HttpConfig};
+pub use mcp_http::{Exchange, HttpConfig};
 
 /// The function: the MCP server and its HTTP front, built once per instance.
 #[derive(Debug)]
@@ -56,23 +62,31 @@ impl App {
     }
 
     /// Serves one Function URL request.
-    pub fn handle(&self, req: Request) -> Response<Body> {
+    pub async fn handle(&self, req: Request) -> Response<Body> {
         let started = Instant::now();
         let lambda = req.lambda_context_ref();
         let request_id = lambda.map(|c| c.request_id.as_str()).unwrap_or("-");
+        let caller = caller_of(req.request_context_ref());
+        let identity = caller.as_ref().and_then(identity_of);
         let mut extensions = Extensions::new();
         extensions.insert(Invocation {
             invoked_function_arn: lambda.map(|c| c.invoked_function_arn.clone()),
-            caller: caller_of(req.request_context_ref()),
+            caller,
         });
-        let out = http::exchange(
+        let parts = RequestParts {
+            method: req.method(),
+            headers: req.headers(),
+            body: req.body().as_ref(),
+            front_identity: identity.as_ref(),
+        };
+        let out = mcp_http::exchange(
             &self.server,
             &self.config,
-            req.method(),
-            req.headers(),
-            req.body().as_ref(),
-            &extensions,
-        );
+            &TrustFront,
+            parts,
+            RequestContext::with_extensions(extensions),
+        )
+        .await;
         tracing::info!(
             request_id,
             method = out.method.as_deref().unwrap_or("-"),
@@ -84,7 +98,10 @@ impl App {
         tracing::debug!(request_id, body = %String::from_utf8_lossy(req.body().as_ref()), "request body");
         let headers = out.headers();
         let body = match out.body {
-            Some(json) => Body::Text(json.to_string()),
+            // serde_json writes UTF-8, so the text form always applies.
+            Some(json) => {
+                String::from_utf8(json).map_or_else(|e| Body::Binary(e.into_bytes()), Body::Text)
+            }
             None => Body::Empty,
         };
         let mut response = Response::new(body);
@@ -96,8 +113,8 @@ impl App {
 
 /// The IAM caller from a Function URL event (payload format 2.0 arrives as
 /// the API Gateway v2 context).
-fn caller_of(context: Option<&RequestContext>) -> Option<Caller> {
-    let Some(RequestContext::ApiGatewayV2(context)) = context else {
+fn caller_of(context: Option<&EventContext>) -> Option<Caller> {
+    let Some(EventContext::ApiGatewayV2(context)) = context else {
         return None;
     };
     let iam = context.authorizer.as_ref()?.iam.as_ref()?;
@@ -105,5 +122,15 @@ fn caller_of(context: Option<&RequestContext>) -> Option<Caller> {
         account_id: iam.account_id.clone(),
         user_arn: iam.user_arn.clone(),
         caller_id: iam.caller_id.clone(),
+    })
+}
+
+/// The identity AWS authenticated: the signing principal's ARN and account.
+fn identity_of(caller: &Caller) -> Option<Identity> {
+    Some(Identity {
+        scheme: AuthScheme::AwsIam,
+        principal: caller.user_arn.clone()?,
+        account: caller.account_id.clone(),
+        scopes: None,
     })
 }

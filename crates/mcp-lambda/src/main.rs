@@ -24,6 +24,6 @@ fn main() -> Result<(), Error> {
         .enable_all()
         .build()?
         .block_on(lambda_http::run(service_fn(move |req| async move {
-            Ok::<_, Error>(app.handle(req))
+            Ok::<_, Error>(app.handle(req).await)
         })))
 }

@@ -45,7 +45,10 @@ fn send_with(app: &App, event: &Value) -> (u16, Response<Body>, Value) {
     let request = lambda_http::request::from_str(&event.to_string())
         .unwrap()
         .with_lambda_context(context);
-    let response = app.handle(request);
+    let response = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime builds")
+        .block_on(app.handle(request));
     let status = response.status().as_u16();
     let body = match response.body() {
         Body::Empty => Value::Null,

@@ -16,8 +16,7 @@ use std::io::{self, BufRead, Write};
 use std::time::Instant;
 
 use anyhow::Context as _;
-use mcp_core::{ErrorObject, Extensions, Server, ServerInfo, Session, error_response};
-use serde_json::Value;
+use mcp_core::{ErrorObject, Reply, RequestContext, Response, Server, ServerInfo, Session};
 
 /// The longest line accepted by default (4 MiB): far above any real tool call.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
@@ -101,34 +100,40 @@ fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Res
 }
 
 /// Serves one connection until end of input.
+///
+/// Lines are read on this thread; each message's tool calls run on a
+/// current-thread tokio runtime, so tools can do asynchronous I/O.
 pub fn serve(
     server: &Server,
     mut input: impl BufRead,
     mut output: impl Write,
     config: &Config,
 ) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let mut session = Session::new();
-    let extensions = Extensions::new();
+    let request = RequestContext::default();
     let mut line = Vec::new();
     while let Some(kind) = read_line(&mut input, &mut line, config.max_line_bytes)? {
         let started = Instant::now();
         let reply = match kind {
             Line::TooLong => {
                 tracing::warn!(limit = config.max_line_bytes, "refused an oversized line");
-                Some(error_response(
+                Some(Reply::One(Response::error(
                     None,
                     ErrorObject::invalid_request(format!(
                         "message longer than {} bytes: it was discarded",
                         config.max_line_bytes
                     )),
-                ))
+                )))
             }
             Line::Complete => {
                 let text = line.strip_suffix(b"\r").unwrap_or(&line);
                 if text.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                server.handle_bytes(&mut session, text, &extensions)
+                runtime.block_on(server.handle_bytes(&mut session, text, &request))
             }
         };
         if let Some(reply) = reply {
@@ -142,8 +147,8 @@ pub fn serve(
     Ok(())
 }
 
-fn write_reply(output: &mut impl Write, reply: &Value) -> io::Result<()> {
-    let mut bytes = serde_json::to_vec(reply).map_err(io::Error::other)?;
+fn write_reply(output: &mut impl Write, reply: &Reply) -> io::Result<()> {
+    let mut bytes = reply.to_vec();
     bytes.push(b'\n');
     // One write per reply: a line is never interleaved with anything else.
     output.write_all(&bytes)?;
@@ -153,6 +158,7 @@ fn write_reply(output: &mut impl Write, reply: &Value) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn run(input: &[u8], max: usize) -> Vec<Value> {
         let server = server().unwrap();

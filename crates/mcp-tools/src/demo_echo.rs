@@ -1,15 +1,15 @@
 //! `demo_echo`: returns its message, to prove a round trip.
 
 use mcp_core::{Annotations, CallContext, Tool, ToolDefinition, ToolError};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// Echoes a message back.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DemoEcho;
 
 /// The arguments of `demo_echo`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EchoArgs {
     /// What to echo.
@@ -17,7 +17,8 @@ pub struct EchoArgs {
 }
 
 /// The result of `demo_echo`.
-#[derive(Debug, PartialEq, Eq, Serialize)]
+#[derive(Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Echo {
     /// The message, unchanged.
     pub echo: String,
@@ -30,22 +31,10 @@ impl Tool for DemoEcho {
     fn definition(&self) -> ToolDefinition {
         ToolDefinition::new("demo_echo", "Return the given message unchanged.")
             .title("Echo")
-            .input_schema(json!({
-                "type": "object",
-                "properties": { "message": { "type": "string", "description": "What to echo." } },
-                "required": ["message"],
-                "additionalProperties": false
-            }))
-            .output_schema(json!({
-                "type": "object",
-                "properties": { "echo": { "type": "string" } },
-                "required": ["echo"],
-                "additionalProperties": false
-            }))
             .annotations(Annotations::read_only())
     }
 
-    fn call(&self, args: EchoArgs, _cx: &CallContext<'_>) -> Result<Echo, ToolError> {
+    async fn call(&self, args: EchoArgs, _cx: &CallContext<'_>) -> Result<Echo, ToolError> {
         Ok(Echo { echo: args.message })
     }
 }
@@ -53,15 +42,12 @@ impl Tool for DemoEcho {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcp_core::{Extensions, ProtocolVersion};
+    use mcp_core::{ProtocolVersion, RequestContext};
 
-    #[test]
-    fn echoes() {
-        let ext = Extensions::new();
-        let cx = CallContext {
-            protocol_version: ProtocolVersion::V2025_11_25,
-            extensions: &ext,
-        };
+    #[tokio::test]
+    async fn echoes() {
+        let request = RequestContext::default();
+        let cx = request.call(ProtocolVersion::V2025_11_25, None);
         let out = DemoEcho
             .call(
                 EchoArgs {
@@ -69,6 +55,7 @@ mod tests {
                 },
                 &cx,
             )
+            .await
             .unwrap();
         assert_eq!(
             out,

@@ -1,15 +1,15 @@
 //! `word_count`: words and characters of a text.
 
 use mcp_core::{Annotations, CallContext, Tool, ToolDefinition, ToolError};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// Counts words (split on Unicode whitespace) and characters (Unicode scalar values).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WordCount;
 
 /// The arguments of `word_count`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WordCountArgs {
     /// The text to count.
@@ -17,7 +17,8 @@ pub struct WordCountArgs {
 }
 
 /// The result of `word_count`.
-#[derive(Debug, PartialEq, Eq, Serialize)]
+#[derive(Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Counts {
     /// Runs of non-whitespace characters.
     pub words: usize,
@@ -37,27 +38,10 @@ impl Tool for WordCount {
              changes nothing.",
         )
         .title("Word count")
-        .input_schema(json!({
-            "type": "object",
-            "properties": {
-                "text": { "type": "string", "description": "The text to count." }
-            },
-            "required": ["text"],
-            "additionalProperties": false
-        }))
-        .output_schema(json!({
-            "type": "object",
-            "properties": {
-                "words": { "type": "integer", "minimum": 0 },
-                "characters": { "type": "integer", "minimum": 0 }
-            },
-            "required": ["words", "characters"],
-            "additionalProperties": false
-        }))
         .annotations(Annotations::read_only())
     }
 
-    fn call(&self, args: WordCountArgs, _cx: &CallContext<'_>) -> Result<Counts, ToolError> {
+    async fn call(&self, args: WordCountArgs, _cx: &CallContext<'_>) -> Result<Counts, ToolError> {
         Ok(count(&args.text))
     }
 }

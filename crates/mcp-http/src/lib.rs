@@ -1,14 +1,40 @@
-//! Streamable HTTP (stateless, JSON responses) over a Function URL event.
+//! Streamable HTTP (stateless, JSON responses) for the MCP core, with no
+//! knowledge of where the request came from.
 //!
+//! A front (the Lambda Function URL adapter today; API Gateway REST events
+//! and an SSE stream next) turns its event into [`RequestParts`], and this
+//! crate turns those into an [`Exchange`]: a status, headers and a body.
 //! Everything HTTP-specific lives here: methods, media types, the
 //! `MCP-Protocol-Version` header, the 2026-07-28 `Mcp-Method`/`Mcp-Name`
-//! headers, `Origin`, the body bound, and the mapping of JSON-RPC outcomes to
-//! status codes. The protocol itself is `mcp-core`'s.
+//! headers, `Origin`, the body bound, authentication through an
+//! [`Authenticator`], and the mapping of typed JSON-RPC errors to status
+//! codes. The protocol itself is `mcp-core`'s.
+//!
+//! ```no_run
+//! # async fn run() {
+//! use http::{HeaderMap, Method};
+//! use mcp_core::{RequestContext, Server, ServerInfo, ToolRegistry};
+//! use mcp_http::{HttpConfig, RequestParts, TrustFront, exchange};
+//!
+//! let server = Server::new(ServerInfo::new("s", "1"), ToolRegistry::new());
+//! let headers = HeaderMap::new();
+//! let parts = RequestParts { method: &Method::POST, headers: &headers, body: b"{}", front_identity: None };
+//! let out = exchange(&server, &HttpConfig::default(), &TrustFront, parts, RequestContext::default()).await;
+//! println!("{} {:?}", out.status, out.body);
+//! # }
+//! ```
 
-use lambda_http::http::header::{ACCEPT, ALLOW, CONTENT_TYPE, HeaderMap, HeaderValue, ORIGIN};
-use lambda_http::http::{Method, StatusCode};
+mod auth;
+
+pub use auth::{AuthError, Authenticator, BoxFuture, TrustFront};
+
+use http::header::{ACCEPT, ALLOW, CONTENT_TYPE, HeaderMap, HeaderValue, ORIGIN, WWW_AUTHENTICATE};
+use http::{Method, StatusCode};
 use mcp_core::meta::PROTOCOL_VERSION_KEY;
-use mcp_core::{ErrorCode, ErrorObject, Extensions, ProtocolVersion, RequestId, Server, Session};
+use mcp_core::{
+    ErrorCode, ErrorObject, Identity, ProtocolVersion, Reply, RequestContext, RequestId, Response,
+    Server, Session,
+};
 use serde_json::Value;
 
 /// Limits and allow-lists of the HTTP front.
@@ -59,7 +85,9 @@ pub struct Exchange {
     /// The HTTP status.
     pub status: StatusCode,
     /// The JSON body; `None` for 202.
-    pub body: Option<Value>,
+    pub body: Option<Vec<u8>>,
+    /// The authentication challenge of a 401 or 403 from the authenticator.
+    pub www_authenticate: Option<HeaderValue>,
     /// The JSON-RPC method, for the log.
     pub method: Option<String>,
     /// The tool name of a `tools/call`, for the log.
@@ -75,14 +103,28 @@ impl Exchange {
         )
     }
 
-    fn error(status: StatusCode, id: Option<&RequestId>, error: ErrorObject) -> Self {
-        let body = mcp_core::error_response(id, error);
+    fn error(status: StatusCode, id: Option<RequestId>, error: ErrorObject) -> Self {
+        let body = Reply::One(Response::error(id, error)).to_vec();
         Exchange {
             status,
             body: Some(body),
+            www_authenticate: None,
             method: None,
             tool: None,
         }
+    }
+
+    fn unauthorized(refusal: AuthError) -> Self {
+        let mut out = Self::refuse(refusal.status, refusal.message);
+        out.www_authenticate = refusal.challenge;
+        out
+    }
+
+    /// The JSON body as a value (tests, logs).
+    pub fn json(&self) -> Option<Value> {
+        self.body
+            .as_deref()
+            .and_then(|b| serde_json::from_slice(b).ok())
     }
 
     /// The headers that go with this exchange's status.
@@ -93,6 +135,9 @@ impl Exchange {
         }
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
             headers.insert(ALLOW, HeaderValue::from_static("POST"));
+        }
+        if let Some(challenge) = &self.www_authenticate {
+            headers.insert(WWW_AUTHENTICATE, challenge.clone());
         }
         headers
     }
@@ -143,23 +188,45 @@ fn accepts_json(accept: &str) -> bool {
         .any(|m| matches!(m.as_str(), "application/json" | "application/*" | "*/*"))
 }
 
+/// One HTTP request as a front hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestParts<'a> {
+    /// The HTTP method.
+    pub method: &'a Method,
+    /// The headers.
+    pub headers: &'a HeaderMap,
+    /// The body, decoded (no base64).
+    pub body: &'a [u8],
+    /// Who the front says is calling, when the front authenticated them
+    /// (the IAM context of a Function URL with `AuthType AWS_IAM`).
+    pub front_identity: Option<&'a Identity>,
+}
+
+impl RequestParts<'_> {
+    fn header(&self, name: &str) -> Option<Result<&str, ()>> {
+        header(self.headers, name)
+    }
+}
+
 /// Handles one HTTP request of the MCP endpoint.
-pub fn exchange(
+pub async fn exchange(
     server: &Server,
     config: &HttpConfig,
-    method: &Method,
-    headers: &HeaderMap,
-    body: &[u8],
-    extensions: &Extensions,
+    auth: &dyn Authenticator,
+    request: RequestParts<'_>,
+    mut context: RequestContext,
 ) -> Exchange {
-    if method != Method::POST {
+    if request.method != Method::POST {
         return Exchange::refuse(
             StatusCode::METHOD_NOT_ALLOWED,
-            format!("{method} is not served: this stateless MCP endpoint takes POST only"),
+            format!(
+                "{} is not served: this stateless MCP endpoint takes POST only",
+                request.method
+            ),
         );
     }
-    if let Some(origin) = header(headers, ORIGIN.as_str()) {
-        let host = header(headers, "host").and_then(Result::ok);
+    if let Some(origin) = request.header(ORIGIN.as_str()) {
+        let host = request.header("host").and_then(Result::ok);
         if !origin.is_ok_and(|o| origin_allowed(o, host, &config.allowed_origins)) {
             return Exchange::refuse(
                 StatusCode::FORBIDDEN,
@@ -167,7 +234,12 @@ pub fn exchange(
             );
         }
     }
-    let content_type = header(headers, CONTENT_TYPE.as_str())
+    match auth.authenticate(&request).await {
+        Ok(identity) => context.identity = identity,
+        Err(refusal) => return Exchange::unauthorized(refusal),
+    }
+    let content_type = request
+        .header(CONTENT_TYPE.as_str())
         .and_then(Result::ok)
         .map(media_type);
     if content_type.as_deref() != Some("application/json") {
@@ -176,19 +248,22 @@ pub fn exchange(
             "send the JSON-RPC message with Content-Type: application/json",
         );
     }
-    if header(headers, ACCEPT.as_str()).is_some_and(|accept| !accept.is_ok_and(accepts_json)) {
+    if request
+        .header(ACCEPT.as_str())
+        .is_some_and(|accept| !accept.is_ok_and(accepts_json))
+    {
         return Exchange::refuse(
             StatusCode::NOT_ACCEPTABLE,
             "this endpoint answers with application/json: accept it",
         );
     }
-    if body.len() > config.max_body_bytes {
+    if request.body.len() > config.max_body_bytes {
         return Exchange::refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the body is over {} bytes", config.max_body_bytes),
         );
     }
-    let version = match header(headers, "mcp-protocol-version") {
+    let version = match request.header("mcp-protocol-version") {
         None => ProtocolVersion::HTTP_DEFAULT,
         Some(raw) => {
             let raw = raw.unwrap_or("(not text)");
@@ -201,7 +276,7 @@ pub fn exchange(
             }
         }
     };
-    let value: Value = match serde_json::from_slice(body) {
+    let value: Value = match serde_json::from_slice(request.body) {
         Ok(value) => value,
         Err(e) => {
             return Exchange::error(StatusCode::BAD_REQUEST, None, ErrorObject::parse_error(e));
@@ -209,20 +284,21 @@ pub fn exchange(
     };
     let (method, tool) = describe(&value);
     let modern = version.is_stateless() || has_envelope(&value);
-    if let (true, Err((id, error))) = (modern, check_modern_headers(&value, headers)) {
-        let mut out = Exchange::error(StatusCode::BAD_REQUEST, id.as_ref(), error);
+    if let (true, Err((id, error))) = (modern, check_modern_headers(&value, request.headers)) {
+        let mut out = Exchange::error(StatusCode::BAD_REQUEST, id, error);
         (out.method, out.tool) = (method, tool);
         return out;
     }
     let mut session = Session::stateless(version);
-    let reply = server.handle_value(&mut session, value, extensions);
+    let reply = server.handle_value(&mut session, value, &context).await;
     let status = match &reply {
         None => StatusCode::ACCEPTED,
         Some(reply) => status_of(reply, modern),
     };
     Exchange {
         status,
-        body: reply,
+        www_authenticate: None,
+        body: reply.map(|r| r.to_vec()),
         method,
         tool,
     }
@@ -291,12 +367,8 @@ fn check_modern_headers(
 }
 
 /// Transport-level failures are 4xx; tool and parameter errors stay 200.
-fn status_of(reply: &Value, modern: bool) -> StatusCode {
-    let code = reply["error"]["code"]
-        .as_i64()
-        .and_then(|c| i32::try_from(c).ok())
-        .map(ErrorCode);
-    match code {
+fn status_of(reply: &Reply, modern: bool) -> StatusCode {
+    match reply.error_code() {
         Some(
             ErrorCode::PARSE_ERROR
             | ErrorCode::INVALID_REQUEST

@@ -1,0 +1,374 @@
+//! What a transport hands the core with each request, and what a tool sees of
+//! it: the caller's identity and scopes, values the front attached, a
+//! cancellation signal and a sink for progress and log notifications.
+//!
+//! None of it needs an async runtime: cancellation is a flag with wakers, and
+//! the sink is a trait the transport implements (stdio lines, an SSE stream).
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use serde_json::Value;
+
+use crate::ProtocolVersion;
+
+/// Values a transport attaches to a request for tools to read (for example
+/// the IAM identity of the caller of a Function URL).
+#[derive(Default)]
+pub struct Extensions {
+    items: Vec<Box<dyn Any + Send + Sync>>,
+}
+
+impl Extensions {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a value, replacing one of the same type.
+    pub fn insert<T: Any + Send + Sync>(&mut self, value: T) {
+        self.items.retain(|item| !item.is::<T>());
+        self.items.push(Box::new(value));
+    }
+
+    /// The value of type `T`, if the transport attached one.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.items.iter().find_map(|item| item.downcast_ref::<T>())
+    }
+}
+
+impl fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Extensions({} items)", self.items.len())
+    }
+}
+
+/// How the caller was authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthScheme {
+    /// A local connection: the user who started the process.
+    Local,
+    /// SigV4, checked by AWS before the function ran (Function URL `AWS_IAM`).
+    AwsIam,
+    /// An OAuth bearer token this server validated.
+    Bearer,
+}
+
+/// Who made a request, as the transport authenticated them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// How they were authenticated.
+    pub scheme: AuthScheme,
+    /// The principal: an IAM ARN, a token's `sub`.
+    pub principal: String,
+    /// The AWS account, when the scheme has one.
+    pub account: Option<String>,
+    /// The scopes granted; `None` when the scheme has no scopes (IAM, local),
+    /// in which case the scheme's own policy already decided.
+    pub scopes: Option<Vec<String>>,
+}
+
+impl Identity {
+    /// Whether the identity holds `scope` (always, for schemes without scopes).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes
+            .as_ref()
+            .is_none_or(|scopes| scopes.iter().any(|s| s == scope))
+    }
+}
+
+#[derive(Default)]
+struct CancelState {
+    cancelled: AtomicBool,
+    wakers: Mutex<Vec<Waker>>,
+}
+
+/// A cancellation signal shared by the transport and the tool: the transport
+/// cancels (the client sent `notifications/cancelled`, or closed the stream),
+/// the tool checks [`Cancellation::is_cancelled`] or awaits
+/// [`Cancellation::cancelled`].
+#[derive(Clone, Default)]
+pub struct Cancellation(Arc<CancelState>);
+
+impl fmt::Debug for Cancellation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Cancellation({})", self.is_cancelled())
+    }
+}
+
+impl Cancellation {
+    /// A signal not yet raised.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Raises the signal and wakes every waiter.
+    pub fn cancel(&self) {
+        self.0.cancelled.store(true, Ordering::SeqCst);
+        let wakers = std::mem::take(&mut *self.wakers());
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    /// Whether the signal was raised.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// A future that completes once the signal is raised.
+    pub fn cancelled(&self) -> Cancelled<'_> {
+        Cancelled(self)
+    }
+
+    fn wakers(&self) -> std::sync::MutexGuard<'_, Vec<Waker>> {
+        // A waker list stays valid even if a holder panicked.
+        self.0
+            .wakers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The future of [`Cancellation::cancelled`].
+#[derive(Debug)]
+pub struct Cancelled<'a>(&'a Cancellation);
+
+impl Future for Cancelled<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0.is_cancelled() {
+            return Poll::Ready(());
+        }
+        {
+            let mut wakers = self.0.wakers();
+            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                wakers.push(cx.waker().clone());
+            }
+        }
+        // Raised between the first check and the registration: do not sleep.
+        if self.0.is_cancelled() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Log levels of `notifications/message` (RFC 5424 names, as MCP uses them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Detailed debugging.
+    Debug,
+    /// Normal operation.
+    Info,
+    /// Normal but significant.
+    Notice,
+    /// Something to look at.
+    Warning,
+    /// An error.
+    Error,
+}
+
+/// Where a tool's progress and log notifications go. The transport decides:
+/// interleaved lines on stdio, events of an SSE response over HTTP, nothing
+/// when the client cannot receive them.
+pub trait Notify: Send + Sync {
+    /// `notifications/progress` for the request's `progressToken`.
+    fn progress(&self, token: &Value, progress: f64, total: Option<f64>, message: Option<&str>);
+    /// `notifications/message`.
+    fn log(&self, level: LogLevel, data: &Value);
+}
+
+/// A sink that drops everything: the default until a transport streams.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Discard;
+
+impl Notify for Discard {
+    fn progress(&self, _: &Value, _: f64, _: Option<f64>, _: Option<&str>) {}
+    fn log(&self, _: LogLevel, _: &Value) {}
+}
+
+/// What the transport hands the server with one message.
+pub struct RequestContext {
+    /// Values the front attached (the Lambda invocation, for example).
+    pub extensions: Extensions,
+    /// Who is calling, when the transport authenticated them.
+    pub identity: Option<Identity>,
+    /// Raised when the client gives up on the request.
+    pub cancellation: Cancellation,
+    /// Where notifications go.
+    pub notify: Arc<dyn Notify>,
+}
+
+impl Default for RequestContext {
+    fn default() -> Self {
+        RequestContext {
+            extensions: Extensions::new(),
+            identity: None,
+            cancellation: Cancellation::new(),
+            notify: Arc::new(Discard),
+        }
+    }
+}
+
+impl fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("extensions", &self.extensions)
+            .field("identity", &self.identity)
+            .field("cancellation", &self.cancellation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestContext {
+    /// A context with the given extensions.
+    pub fn with_extensions(extensions: Extensions) -> Self {
+        RequestContext {
+            extensions,
+            ..Self::default()
+        }
+    }
+
+    /// The context a tool sees for one call.
+    pub fn call<'a>(
+        &'a self,
+        protocol_version: ProtocolVersion,
+        progress_token: Option<&'a Value>,
+    ) -> CallContext<'a> {
+        CallContext {
+            protocol_version,
+            request: self,
+            progress_token,
+        }
+    }
+}
+
+/// What a tool knows about the request that called it.
+#[derive(Clone, Copy)]
+pub struct CallContext<'a> {
+    protocol_version: ProtocolVersion,
+    request: &'a RequestContext,
+    progress_token: Option<&'a Value>,
+}
+
+impl fmt::Debug for CallContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallContext")
+            .field("protocol_version", &self.protocol_version)
+            .field("identity", &self.request.identity)
+            .field("progress_token", &self.progress_token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> CallContext<'a> {
+    /// The revision the request was made at.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.protocol_version
+    }
+
+    /// Values the transport attached.
+    pub fn extensions(&self) -> &'a Extensions {
+        &self.request.extensions
+    }
+
+    /// Who is calling, when the transport authenticated them.
+    pub fn identity(&self) -> Option<&'a Identity> {
+        self.request.identity.as_ref()
+    }
+
+    /// Raised when the client gives up; long tools should stop then.
+    pub fn cancellation(&self) -> &'a Cancellation {
+        &self.request.cancellation
+    }
+
+    /// Reports progress, when the client asked for it (a `progressToken`).
+    pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        if let Some(token) = self.progress_token {
+            self.request
+                .notify
+                .progress(token, progress, total, message);
+        }
+    }
+
+    /// Sends a log message to the client.
+    pub fn log(&self, level: LogLevel, data: &Value) {
+        self.request.notify.log(level, data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    #[test]
+    fn extensions_by_type() {
+        let mut ext = Extensions::new();
+        ext.insert(5u32);
+        ext.insert("caller".to_string());
+        ext.insert(7u32);
+        assert_eq!(ext.get::<u32>(), Some(&7));
+        assert_eq!(ext.get::<String>().map(String::as_str), Some("caller"));
+        assert_eq!(ext.get::<i8>(), None);
+    }
+
+    #[test]
+    fn cancellation_wakes_a_waiter() {
+        let signal = Cancellation::new();
+        let mut fut = std::pin::pin!(signal.cancelled());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(signal.wakers().len(), 1);
+        signal.clone().cancel();
+        assert!(signal.is_cancelled());
+        assert!(fut.as_mut().poll(&mut cx).is_ready());
+        assert!(signal.wakers().is_empty());
+    }
+
+    #[test]
+    fn scopes_only_limit_scoped_schemes() {
+        let mut id = Identity {
+            scheme: AuthScheme::AwsIam,
+            principal: "arn:aws:iam::000000000000:user/u".into(),
+            account: None,
+            scopes: None,
+        };
+        assert!(id.has_scope("mcp:write"));
+        id.scopes = Some(vec!["mcp:read".into()]);
+        assert!(id.has_scope("mcp:read") && !id.has_scope("mcp:write"));
+    }
+
+    struct Count(std::sync::atomic::AtomicUsize);
+    impl Notify for Count {
+        fn progress(&self, _: &Value, _: f64, _: Option<f64>, _: Option<&str>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        fn log(&self, _: LogLevel, _: &Value) {}
+    }
+
+    #[test]
+    fn progress_needs_a_token() {
+        let sink = Arc::new(Count(Default::default()));
+        let request = RequestContext {
+            notify: sink.clone(),
+            ..RequestContext::default()
+        };
+        request
+            .call(ProtocolVersion::V2025_11_25, None)
+            .progress(1.0, None, None);
+        let token = Value::from(7);
+        request
+            .call(ProtocolVersion::V2025_11_25, Some(&token))
+            .progress(1.0, Some(2.0), Some("half"));
+        assert_eq!(sink.0.load(Ordering::SeqCst), 1);
+    }
+}

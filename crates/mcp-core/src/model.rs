@@ -1,0 +1,435 @@
+//! The typed wire model: the JSON-RPC envelope and the MCP request and result
+//! shapes this core speaks, shared by the server, the HTTP layer and clients.
+//!
+//! Every type serialises to exactly what the revision it was built for
+//! defines: fields a revision lacks are `None` and are skipped. Results are
+//! built per revision by the server ([`crate::Server`]); a client deserialises
+//! the same types (unknown fields are ignored, as the specification asks).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::jsonrpc::{ErrorCode, ErrorObject, RequestId};
+use crate::tool::Annotations;
+
+/// An implementation's identity (`serverInfo`, `clientInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Implementation {
+    /// A programmatic name.
+    pub name: String,
+    /// The implementation's version.
+    pub version: String,
+    /// A display name (2025-06-18 on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+impl Implementation {
+    /// Name and version.
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+        Implementation {
+            name: name.into(),
+            version: version.into(),
+            title: None,
+        }
+    }
+}
+
+/// What the server offers (`capabilities`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerCapabilities {
+    /// Tools, when offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<ToolsCapability>,
+}
+
+/// The tools capability.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolsCapability {
+    /// Whether the server announces changes to the list.
+    #[serde(default)]
+    pub list_changed: bool,
+}
+
+/// Whether a cached list may be shared between users (2026-07-28 `cacheScope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheScope {
+    /// Any cache may serve it to anyone.
+    Public,
+    /// Only the requesting client may cache it.
+    Private,
+}
+
+/// `initialize` parameters (2024-11-05 to 2025-11-25).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InitializeParams {
+    /// The revision the client asks for.
+    pub protocol_version: String,
+    /// The client's capabilities.
+    #[serde(default)]
+    pub capabilities: Map<String, Value>,
+    /// Who the client is.
+    pub client_info: Implementation,
+}
+
+/// The `initialize` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InitializeResult {
+    /// The revision the server chose.
+    pub protocol_version: String,
+    /// What the server offers.
+    pub capabilities: ServerCapabilities,
+    /// Who the server is.
+    pub server_info: Implementation,
+    /// Guidance for the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+}
+
+/// The `server/discover` result (2026-07-28).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoverResult {
+    /// Every revision the server serves, newest first.
+    pub supported_versions: Vec<String>,
+    /// What the server offers.
+    pub capabilities: ServerCapabilities,
+    /// Guidance for the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// How long the answer may be cached.
+    pub ttl_ms: u64,
+    /// Who may share the cached answer.
+    pub cache_scope: CacheScope,
+}
+
+/// `tools/list` parameters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListToolsParams {
+    /// A cursor from a previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// One tool as `tools/list` describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolInfo {
+    /// The name to call it by.
+    pub name: String,
+    /// A display name (2025-06-18 on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// What it does, for the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The JSON Schema of its arguments.
+    pub input_schema: Value,
+    /// The JSON Schema of `structuredContent` (2025-06-18 on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<Value>,
+    /// Behaviour hints (2025-03-26 on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Annotations>,
+}
+
+/// The `tools/list` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListToolsResult {
+    /// The tools, in the server's order.
+    pub tools: Vec<ToolInfo>,
+    /// The next page, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// 2026-07-28: how long the list may be cached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
+    /// 2026-07-28: who may share the cached list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_scope: Option<CacheScope>,
+}
+
+/// `tools/call` parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallToolParams {
+    /// The tool.
+    pub name: String,
+    /// Its arguments.
+    #[serde(default)]
+    pub arguments: Map<String, Value>,
+}
+
+/// One content block of a tool result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Content {
+    /// Text.
+    Text {
+        /// The text.
+        text: String,
+    },
+}
+
+impl Content {
+    /// A text block.
+    pub fn text(text: impl Into<String>) -> Self {
+        Content::Text { text: text.into() }
+    }
+}
+
+/// The `tools/call` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallToolResult {
+    /// What the model reads.
+    pub content: Vec<Content>,
+    /// The same, as JSON matching the tool's `outputSchema` (2025-06-18 on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structured_content: Option<Value>,
+    /// Whether the tool failed (a failure the model can act on).
+    #[serde(default)]
+    pub is_error: bool,
+}
+
+impl CallToolResult {
+    /// A failure for the model.
+    pub fn error(message: impl Into<String>) -> Self {
+        CallToolResult {
+            content: vec![Content::text(message)],
+            structured_content: None,
+            is_error: true,
+        }
+    }
+}
+
+/// A result with no members (`ping`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmptyResult {}
+
+/// Every result this server sends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ServerResult {
+    /// `initialize`.
+    Initialize(InitializeResult),
+    /// `server/discover`.
+    Discover(DiscoverResult),
+    /// `tools/list`.
+    ListTools(ListToolsResult),
+    /// `tools/call`.
+    CallTool(CallToolResult),
+    /// `ping`.
+    Empty(EmptyResult),
+}
+
+/// A result with, at 2026-07-28, its `resultType` and the server's identity in `_meta`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResultEnvelope {
+    /// The result.
+    #[serde(flatten)]
+    pub result: ServerResult,
+    /// 2026-07-28: always `"complete"` here.
+    #[serde(rename = "resultType", skip_serializing_if = "Option::is_none")]
+    pub result_type: Option<&'static str>,
+    /// 2026-07-28: the server's identity.
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    pub meta: Option<ResultMeta>,
+}
+
+impl ResultEnvelope {
+    /// A result of a handshake revision: nothing added.
+    pub fn plain(result: ServerResult) -> Self {
+        ResultEnvelope {
+            result,
+            result_type: None,
+            meta: None,
+        }
+    }
+
+    /// A complete 2026-07-28 result, stamped with the server's identity.
+    pub fn complete(result: ServerResult, server_info: Implementation) -> Self {
+        ResultEnvelope {
+            result,
+            result_type: Some("complete"),
+            meta: Some(ResultMeta { server_info }),
+        }
+    }
+}
+
+/// The `_meta` of a 2026-07-28 result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultMeta {
+    /// The server's identity.
+    #[serde(rename = "io.modelcontextprotocol/serverInfo")]
+    pub server_info: Implementation,
+}
+
+/// One JSON-RPC response: a result or an error, for a known or unknown id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// The request's id; `None` (sent as `null`) when it could not be read.
+    pub id: Option<RequestId>,
+    /// The outcome.
+    pub body: Result<ResultEnvelope, ErrorObject>,
+}
+
+impl Response {
+    /// A success.
+    pub fn result(id: RequestId, result: ResultEnvelope) -> Self {
+        Response {
+            id: Some(id),
+            body: Ok(result),
+        }
+    }
+
+    /// A failure.
+    pub fn error(id: Option<RequestId>, error: ErrorObject) -> Self {
+        Response {
+            id,
+            body: Err(error),
+        }
+    }
+
+    /// The error code, when this is an error.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        self.body.as_ref().err().map(|e| e.code)
+    }
+}
+
+impl Serialize for Response {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("jsonrpc", "2.0")?;
+        map.serialize_entry("id", &self.id)?;
+        match &self.body {
+            Ok(result) => map.serialize_entry("result", result)?,
+            Err(error) => map.serialize_entry("error", error)?,
+        }
+        map.end()
+    }
+}
+
+/// What the server sends back for one message: a response, or a batch of them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one reply per message, moved a few times: boxing would cost an allocation per request"
+)]
+pub enum Reply {
+    /// The reply to a single message.
+    One(Response),
+    /// The replies to a batch (never empty).
+    Batch(Vec<Response>),
+}
+
+impl Reply {
+    /// The error code of a single error reply (a batch has none of its own).
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        match self {
+            Reply::One(response) => response.error_code(),
+            Reply::Batch(_) => None,
+        }
+    }
+
+    /// The reply as a JSON value (tests, logs).
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The reply as compact JSON bytes.
+    pub fn to_vec(&self) -> Vec<u8> {
+        // Serialising these types cannot fail: every map key is a string.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// A request as a client sends it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClientRequest<'a, P> {
+    /// Always `"2.0"`.
+    pub jsonrpc: &'static str,
+    /// The id, echoed in the response.
+    pub id: u64,
+    /// The method.
+    pub method: &'a str,
+    /// The parameters.
+    pub params: P,
+}
+
+impl<'a, P: Serialize> ClientRequest<'a, P> {
+    /// A request.
+    pub fn new(id: u64, method: &'a str, params: P) -> Self {
+        ClientRequest {
+            jsonrpc: "2.0",
+            id,
+            method,
+            params,
+        }
+    }
+}
+
+/// A response as a client reads it, with the result still untyped.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ClientResponse {
+    /// The echoed id.
+    #[serde(default)]
+    pub id: Value,
+    /// The result, on success.
+    #[serde(default)]
+    pub result: Option<Value>,
+    /// The error, on failure.
+    #[serde(default)]
+    pub error: Option<ErrorObject>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn responses_serialise_as_json_rpc() {
+        let ok = Response::result(
+            RequestId::from(3),
+            ResultEnvelope::plain(ServerResult::Empty(EmptyResult {})),
+        );
+        assert_eq!(
+            serde_json::to_value(&ok).unwrap_or_default(),
+            json!({"jsonrpc":"2.0","id":3,"result":{}})
+        );
+        let err = Response::error(None, ErrorObject::parse_error("eof"));
+        assert_eq!(err.error_code(), Some(ErrorCode::PARSE_ERROR));
+        assert_eq!(
+            serde_json::to_value(&err).unwrap_or_default(),
+            json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: eof"}})
+        );
+    }
+
+    #[test]
+    fn complete_results_carry_type_and_server_info() {
+        let result = ResultEnvelope::complete(
+            ServerResult::CallTool(CallToolResult::error("no")),
+            Implementation::new("s", "1"),
+        );
+        let v = serde_json::to_value(&result).unwrap_or_default();
+        assert_eq!(v["resultType"], "complete");
+        assert_eq!(
+            v["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+            "s"
+        );
+        assert_eq!(v["isError"], true);
+        let back: CallToolResult = serde_json::from_value(v).unwrap_or_else(|_| CallToolResult {
+            content: vec![],
+            structured_content: None,
+            is_error: false,
+        });
+        assert_eq!(back, CallToolResult::error("no"));
+    }
+}
