@@ -25,6 +25,9 @@ ensure_venv "$REPO/.venv-moto" "$REPO/tests/requirements-moto.txt"
 ensure_venv "$REPO/.venv-bench" "$REPO/bench/requirements.txt"
 ensure_node_peers
 
+step "mcp-deploy with its test hooks (the end-to-end tests steer it through them)"
+cargo build --locked -p mcp-deploy --features test-hooks
+
 step "pytest tests/e2e"
 "$REPO/.venv/bin/python" -m pytest tests/e2e -q -p no:cacheprovider
 

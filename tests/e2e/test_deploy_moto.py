@@ -80,7 +80,9 @@ def env(moto, data_plane, tmp_path_factory) -> dict:
         "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
         "MCP_REGION": REGION,
         "MCP_ACCOUNT_ID": data_plane.account,
+        # Test hooks (the test build of mcp-deploy has them; a release has not).
         "MCP_DEPLOY_POLL_MS": "100",
+        "MCP_DEPLOY_TEST_VERIFY_S": "3",
         "HOME": str(home),
     })
     return e
@@ -188,7 +190,88 @@ def test_a_surviving_resource_fails_the_teardown_by_name(mcp_deploy, env, moto, 
     assert proc.wait(timeout=60) == 1
     assert "NOT clean" in rest
     assert f"AWS::Logs::LogGroup /aws/lambda/{stack}-mcp (McpServerLogGroup) still exists" in rest
+    # A rerun looks again, though the stack is gone: the names it implies are
+    # checked, so the survivor still fails the run (audit item 5).
+    again = run(mcp_deploy, env, "teardown", "--stack-name", stack)
+    assert again.returncode == 1, again.stderr
+    assert "no longer exists, but resources named after it do" in again.stderr
+    assert f"AWS::Logs::LogGroup /aws/lambda/{stack}-mcp (McpServerLogGroup) still exists" in again.stderr
     _aws(moto, "logs").delete_log_group(logGroupName=f"/aws/lambda/{stack}-mcp")
+    clean = run(mcp_deploy, env, "teardown", "--stack-name", stack)
+    assert clean.returncode == 0, clean.stderr
+    assert "nothing deployed" in clean.stderr
+
+
+def test_prepare_reuses_the_bucket_its_deleted_stack_left(mcp_deploy, env, moto, package) -> None:
+    """The bucket is retained when the asset stack is deleted; prepare must
+    then reuse it instead of failing on "already exists" (audit item 2)."""
+    first = run(mcp_deploy, env, "prepare", "--output", "json")
+    assert first.returncode == 0, first.stderr
+    bucket = json.loads(first.stdout)["BucketName"]
+    cfn = _aws(moto, "cloudformation")
+    cfn.delete_stack(StackName="McpLadderAssets")
+    _aws(moto, "s3").head_bucket(Bucket=bucket)  # retained
+    again = run(mcp_deploy, env, "prepare", "--output", "json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["BucketName"] == bucket
+    assert "reusing asset bucket" in again.stderr
+    stack = _stack_name()
+    deployed = run(mcp_deploy, env, "deploy", "--stack-name", stack, "--zip", package)
+    assert deployed.returncode == 0, deployed.stderr
+    assert run(mcp_deploy, env, "teardown", "--stack-name", stack).returncode == 0
+    assert_clean(moto, stack)
+
+
+def _other_account(moto: str, account: str) -> dict:
+    """Credentials that act in another account: moto's AssumeRole into a role
+    ARN of that account id returns them."""
+    sts = boto3.client("sts", endpoint_url=moto, region_name=REGION,
+                       aws_access_key_id="x", aws_secret_access_key="y")
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/other", RoleSessionName="t")["Credentials"]
+    return {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": creds["SessionToken"]}
+
+
+def test_demo_with_another_accounts_credentials_deletes_nothing(mcp_deploy, env, moto) -> None:
+    """Audit item 1: credentials of account B with MCP_ACCOUNT_ID=A fail the
+    account check before the guard is armed, and B's stack of the same name
+    survives."""
+    other = str((int(env["MCP_ACCOUNT_ID"]) + 7) % 10**12).zfill(12)
+    creds = _other_account(moto, other)
+    stack = _stack_name()
+    cfn_b = boto3.client("cloudformation", endpoint_url=moto, region_name=REGION,
+                         aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+                         aws_session_token=creds["AWS_SESSION_TOKEN"])
+    template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    cfn_b.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    sts_b = boto3.client("sts", endpoint_url=moto, region_name=REGION,
+                         aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+                         aws_session_token=creds["AWS_SESSION_TOKEN"])
+    assert sts_b.get_caller_identity()["Account"] == other
+    proc = run(mcp_deploy, dict(env, **creds), "demo", "--stack-name", stack, "--zip", "unused.zip")
+    assert proc.returncode == 1, proc.stderr
+    assert f"not to MCP_ACCOUNT_ID {env['MCP_ACCOUNT_ID']}" in proc.stderr, proc.stderr
+    assert "TRAP" not in proc.stderr and "deleting stack" not in proc.stderr, proc.stderr
+    status = cfn_b.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+    assert status == "CREATE_COMPLETE", status
+    cfn_b.delete_stack(StackName=stack)
+
+
+def test_a_signal_before_the_guard_is_armed_creates_nothing(mcp_deploy, env, moto, package) -> None:
+    stack = _stack_name()
+    proc = subprocess.Popen([mcp_deploy, "demo", "--stack-name", stack, "--zip", package],
+                            env=dict(env, MCP_DEPLOY_TEST_PAUSE_AT="checking-account"),
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "stage: checking-account" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    proc.stderr.read()
+    assert proc.wait(timeout=60) != 0
+    assert_clean(moto, stack)
 
 
 def test_credentials_of_another_account_are_refused(mcp_deploy, env, package) -> None:
@@ -221,7 +304,7 @@ def test_demo_against_the_emulated_account(mcp_deploy, env, moto, package, data_
     assert_clean(moto, stack)
 
 
-STAGES = ["checking-account", "stack-in-progress", "stack-ready", "smoke", "deleting-stack"]
+STAGES = ["preparing", "stack-in-progress", "stack-ready", "smoke", "deleting-stack"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

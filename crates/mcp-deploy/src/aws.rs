@@ -7,6 +7,7 @@ use anyhow::anyhow;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
+use crate::hooks::Timing;
 use crate::settings::{Settings, SettingsError};
 
 /// The clients every command uses, from one `SdkConfig`.
@@ -28,6 +29,19 @@ pub struct Aws {
     pub iam: aws_sdk_iam::Client,
     /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// Poll intervals and verification windows.
+    pub timing: Timing,
+}
+
+/// Whether a command must prove the credentials' account first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountCheck {
+    /// Commands that create or delete: `MCP_ACCOUNT_ID` must be set and match.
+    Required,
+    /// Commands that only read or clean up: checked when `MCP_ACCOUNT_ID` is set.
+    IfSet,
+    /// No check (the local emulator).
+    Skip,
 }
 
 /// Who the credentials belong to.
@@ -73,6 +87,7 @@ impl Aws {
             sts: aws_sdk_sts::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            timing: Timing::from_env(),
             config,
         })
     }
@@ -89,6 +104,23 @@ impl Aws {
             account: out.account().unwrap_or_default().to_owned(),
             arn: out.arn().unwrap_or_default().to_owned(),
         })
+    }
+
+    /// The one connect step every command takes: the configuration, then
+    /// (when `check` asks for it) proof that the credentials belong to the
+    /// expected account, before anything else is called.
+    pub async fn connect(settings: &Settings, check: AccountCheck) -> anyhow::Result<Aws> {
+        let aws = Aws::load(settings).await?;
+        match (check, &settings.account) {
+            (AccountCheck::Required, _) => {
+                aws.check_account(settings.require_account()?).await?;
+            }
+            (AccountCheck::IfSet, Some(account)) => {
+                aws.check_account(account).await?;
+            }
+            (AccountCheck::IfSet | AccountCheck::Skip, _) => {}
+        }
+        Ok(aws)
     }
 
     /// Refuses credentials of any other account than `expected`.
@@ -116,6 +148,12 @@ where
         (Some(code), Some(message)) => format!("{code}: {message}"),
         _ => DisplayErrorContext(&err).to_string(),
     };
+    if is_expired_sso(&detail) {
+        return anyhow!(
+            "{action}: the AWS SSO session has expired: run `aws sso login --profile <MCP_PROFILE>` \
+             and run again ({detail})"
+        );
+    }
     match err.code() {
         Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired") => anyhow!(
             "{action}: the AWS session has expired: refresh the credentials (for SSO: aws sso login \
@@ -142,7 +180,30 @@ where
     }
 }
 
+/// An expired SSO session arrives as a credentials-provider error whose text
+/// names SSO, not as `ExpiredToken` (audit item 9).
+fn is_expired_sso(detail: &str) -> bool {
+    let text = detail.to_ascii_lowercase();
+    text.contains("sso")
+        && (text.contains("expired") || text.contains("refresh") || text.contains("invalid_grant"))
+}
+
 /// The AWS error code, for matching on "not found" and the like.
 pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     err.code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_sso_sessions_are_recognised() {
+        assert!(is_expired_sso(
+            "failed to load credentials: the SSO session has expired or is invalid"
+        ));
+        assert!(is_expired_sso("SSO Token refresh failed: invalid_grant"));
+        assert!(!is_expired_sso("AccessDenied: not authorized"));
+        assert!(!is_expired_sso("the token has expired"));
+    }
 }

@@ -1,118 +1,22 @@
 //! `demo`: deploy, prove the boundary, tear down and verify, with the
 //! teardown guaranteed on SIGINT, SIGTERM, SIGHUP, errors and panics.
 
-use std::future::Future;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials as _;
-use tokio::signal::unix::{SignalKind, signal};
 
+use crate::assets;
 use crate::aws::Aws;
 use crate::client::{McpClient, smoke};
+use crate::guard::guarded;
 use crate::progress::Progress;
 use crate::stack;
-use crate::teardown::teardown;
+use crate::teardown::{Target, teardown};
 use crate::template::StackSpec;
-
-/// Why the work stopped before its end.
-#[derive(Debug)]
-enum Stop {
-    Finished(anyhow::Result<()>),
-    Signal(&'static str),
-    Panicked(String),
-}
-
-/// Runs `work` under the guard, then `cleanup` whatever happened. The guard
-/// is armed before `work` starts. A signal during `cleanup` does not abandon
-/// it silently: the first is answered with a warning, a second one within 10 s
-/// abandons it and says what to run.
-pub async fn guarded<W, C, CF>(
-    progress: &Progress,
-    work: W,
-    cleanup: C,
-    what_remains: &str,
-) -> anyhow::Result<()>
-where
-    W: Future<Output = anyhow::Result<()>> + Send + 'static,
-    C: FnOnce() -> CF,
-    CF: Future<Output = anyhow::Result<()>>,
-{
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    progress.say("teardown guard armed: Ctrl-C, SIGTERM, SIGHUP, an error or a panic all lead to a verified teardown");
-    let mut task = tokio::spawn(work);
-    let stop = tokio::select! {
-        joined = &mut task => match joined {
-            Ok(result) => Stop::Finished(result),
-            Err(e) if e.is_panic() => Stop::Panicked(panic_message(e.into_panic())),
-            Err(e) => Stop::Panicked(e.to_string()),
-        },
-        _ = int.recv() => Stop::Signal("SIGINT"),
-        _ = term.recv() => Stop::Signal("SIGTERM"),
-        _ = hup.recv() => Stop::Signal("SIGHUP"),
-    };
-    if let Stop::Signal(_) = stop {
-        task.abort();
-        let _ = task.await; // the work is stopped before anything is deleted
-    }
-    match &stop {
-        Stop::Finished(Ok(())) => {}
-        Stop::Finished(Err(e)) => progress.story(format!(
-            ">>> TRAP: the run failed ({e:#}): running teardown"
-        )),
-        Stop::Signal(name) => {
-            progress.story(format!(">>> TRAP: {name} received: running teardown"))
-        }
-        Stop::Panicked(msg) => {
-            progress.story(format!(">>> TRAP: a panic ({msg}): running teardown"))
-        }
-    }
-
-    let mut cleaning = std::pin::pin!(cleanup());
-    let mut warned_at: Option<tokio::time::Instant> = None;
-    let cleaned = loop {
-        tokio::select! {
-            result = &mut cleaning => break result,
-            _ = int.recv() => {},
-            _ = term.recv() => {},
-            _ = hup.recv() => {},
-        }
-        let now = tokio::time::Instant::now();
-        if warned_at.is_some_and(|t| now.duration_since(t) < Duration::from_secs(10)) {
-            bail!(
-                "teardown ABANDONED by a second signal: {what_remains} may still exist: run `mcp-deploy teardown`"
-            );
-        }
-        progress.story(format!(
-            ">>> teardown is running and will verify what is left; signal again within 10 s to abandon it \
-             (then {what_remains} may remain)"
-        ));
-        warned_at = Some(now);
-    };
-    match (stop, cleaned) {
-        (Stop::Finished(Ok(())), Ok(())) => Ok(()),
-        (_, Err(e)) => Err(e.context("the teardown failed")),
-        (Stop::Finished(Err(e)), Ok(())) => {
-            Err(e.context("the demo failed (torn down and verified)"))
-        }
-        (Stop::Signal(name), Ok(())) => {
-            Err(anyhow!("interrupted by {name} (torn down and verified)"))
-        }
-        (Stop::Panicked(msg), Ok(())) => Err(anyhow!("panicked: {msg} (torn down and verified)")),
-    }
-}
-
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
-}
 
 /// The function package for `deploy`: `--zip`, or the one `scripts/build-lambda.sh` built.
 pub fn package_path(zip: Option<PathBuf>, spec: &StackSpec) -> PathBuf {
@@ -138,6 +42,11 @@ pub async fn credentials(aws: &Aws) -> anyhow::Result<Credentials> {
 }
 
 /// `demo` against AWS (or an emulated control plane).
+///
+/// The credentials' account is checked before the guard is armed, and the
+/// guard deletes only the stack this run created or updated, by its id: a
+/// failed check or an early Ctrl-C never touches a same-named stack of
+/// another account (audit item 1).
 pub async fn demo_aws(
     aws: Aws,
     stack_name: String,
@@ -146,13 +55,24 @@ pub async fn demo_aws(
     zip: PathBuf,
 ) -> anyhow::Result<()> {
     let progress = Progress::new();
+    progress.stage("checking-account").await?;
+    aws.check_account(&account).await?;
+    let touched: Arc<Mutex<Option<String>>> = Arc::default();
     let work = {
-        let (aws, stack_name, account) = (aws.clone(), stack_name.clone(), account.clone());
+        let (aws, stack_name, account, touched) = (
+            aws.clone(),
+            stack_name.clone(),
+            account.clone(),
+            touched.clone(),
+        );
         async move {
-            progress.stage("checking-account").await?;
-            aws.check_account(&account).await?;
-            stack::prepare(&aws, &progress).await?;
-            let deployed = stack::deploy(&aws, &stack_name, &spec, &zip, &progress).await?;
+            progress.stage("preparing").await?;
+            assets::prepare(&aws, &account, &progress).await?;
+            let record = |id: &str| {
+                *touched.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.to_owned());
+            };
+            let deployed =
+                stack::deploy(&aws, &stack_name, &spec, &zip, &account, &progress, &record).await?;
             progress.story(format!("  {stack_name}"));
             progress.story(format!("  Deployment time: {:.2}s", deployed.seconds));
             progress.story(format!("  FunctionUrl: {}", deployed.outputs.function_url));
@@ -166,13 +86,22 @@ pub async fn demo_aws(
         }
     };
     let what = format!("stack {stack_name} and its resources");
-    guarded(
-        &progress,
-        work,
-        || async { teardown(&aws, &stack_name, &progress).await.map(|_| ()) },
-        &what,
-    )
-    .await
+    let cleanup = || async {
+        let id = touched.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(id) = id else {
+            progress.say(format!(
+                "nothing deployed: this run created no stack (a stack named {stack_name} that it \
+                 did not create is left alone)"
+            ));
+            return Ok(());
+        };
+        let target = Target::Id {
+            name: &stack_name,
+            id: &id,
+        };
+        teardown(&aws, target, &progress).await.map(|_| ())
+    };
+    guarded(&progress, work, cleanup, &what).await
 }
 
 /// Settings of `demo --local`.

@@ -10,9 +10,12 @@
 //! print!("{}", mcp_deploy::template::to_text(&template));
 //! ```
 
+pub mod assets;
 pub mod aws;
 pub mod client;
 pub mod demo;
+pub mod guard;
+pub mod hooks;
 pub mod progress;
 pub mod settings;
 pub mod stack;

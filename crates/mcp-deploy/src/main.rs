@@ -6,13 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
 use clap::{Parser, Subcommand, ValueEnum};
-use mcp_deploy::aws::Aws;
+use mcp_deploy::assets;
+use mcp_deploy::aws::{AccountCheck, Aws};
 use mcp_deploy::client::{McpClient, smoke};
 use mcp_deploy::demo::{LocalDemo, credentials, demo_aws, demo_local, package_path};
 use mcp_deploy::progress::Progress;
 use mcp_deploy::settings::{AwsArgs, Settings};
 use mcp_deploy::stack::{self, Outputs};
-use mcp_deploy::teardown::teardown;
+use mcp_deploy::teardown::{Target, teardown};
 use mcp_deploy::template::{self, Arch, StackSpec};
 use serde_json::Value;
 
@@ -21,7 +22,8 @@ use serde_json::Value;
 /// down verifying that nothing is left.
 ///
 /// Settings: flags, then MCP_PROFILE / MCP_REGION / MCP_ACCOUNT_ID /
-/// MCP_STACK_NAME / AWS_ENDPOINT_URL, then the AWS config files.
+/// MCP_STACK_NAME / AWS_ENDPOINT_URL (shown with each flag below), then the
+/// AWS config files.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
 struct Cli {
@@ -172,9 +174,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Prepare => {
-            let aws = Aws::load(&settings).await?;
-            aws.check_account(settings.require_account()?).await?;
-            let bucket = stack::prepare(&aws, &progress).await?;
+            let aws = Aws::connect(&settings, AccountCheck::Required).await?;
+            let bucket = assets::prepare(&aws, settings.require_account()?, &progress).await?;
             print(
                 cli.output,
                 || bucket.clone(),
@@ -186,12 +187,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             zip,
             outputs_file,
         } => {
-            let aws = Aws::load(&settings).await?;
-            aws.check_account(settings.require_account()?).await?;
+            let aws = Aws::connect(&settings, AccountCheck::Required).await?;
             let spec = stack.spec();
             let zip = package_path(zip, &spec);
-            let deployed =
-                stack::deploy(&aws, &settings.stack_name, &spec, &zip, &progress).await?;
+            let account = settings.require_account()?;
+            let deployed = stack::deploy(
+                &aws,
+                &settings.stack_name,
+                &spec,
+                &zip,
+                account,
+                &progress,
+                &|_| {},
+            )
+            .await?;
             if let Some(path) = outputs_file {
                 stack::write_outputs_file(&path, &settings.stack_name, &deployed.outputs)?;
             }
@@ -209,13 +218,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
         }
         Command::Smoke => {
-            let aws = Aws::load(&settings).await?;
-            let account = settings.require_account()?.to_owned();
-            aws.check_account(&account).await?;
+            let aws = Aws::connect(&settings, AccountCheck::Required).await?;
+            let account = settings.require_account()?;
             let outputs = deployed_outputs(&aws, &settings.stack_name).await?;
             let mut client =
                 McpClient::new(&outputs.function_url, &aws.region, credentials(&aws).await?)?;
-            let report = smoke(&mut client, &account, &progress).await?;
+            let report = smoke(&mut client, account, &progress).await?;
             print(
                 cli.output,
                 || "smoke test passed: signed in, unsigned out".into(),
@@ -223,7 +231,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
         }
         Command::Call { tool, args } => {
-            let aws = Aws::load(&settings).await?;
+            let aws = Aws::connect(&settings, AccountCheck::IfSet).await?;
             let outputs = deployed_outputs(&aws, &settings.stack_name).await?;
             let mut client =
                 McpClient::new(&outputs.function_url, &aws.region, credentials(&aws).await?)?;
@@ -245,11 +253,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Teardown => {
-            let aws = Aws::load(&settings).await?;
-            if let Some(account) = &settings.account {
-                aws.check_account(account).await?;
-            }
-            let report = teardown(&aws, &settings.stack_name, &progress).await?;
+            let aws = Aws::connect(&settings, AccountCheck::IfSet).await?;
+            let target = Target::Name(&settings.stack_name);
+            let report = teardown(&aws, target, &progress).await?;
             print(cli.output, || "teardown verified".into(), &report)
         }
         Command::Demo {
@@ -275,7 +281,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 })
                 .await;
             }
-            let aws = Aws::load(&settings).await?;
+            // The demo checks the account itself, before arming its guard.
+            let aws = Aws::connect(&settings, AccountCheck::Skip).await?;
             let account = settings.require_account()?.to_owned();
             let spec = stack.spec();
             let zip = package_path(zip, &spec);

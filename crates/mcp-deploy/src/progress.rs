@@ -40,27 +40,10 @@ impl Progress {
         let _ = writeln!(err, "{}", message.as_ref());
     }
 
-    /// A marker a test can wait for: `stage: NAME`. Test hooks, for proving
-    /// the teardown guard: `MCP_DEPLOY_TEST_PAUSE_AT=NAME` sleeps a few seconds
-    /// there (so a signal lands inside the stage); `MCP_DEPLOY_TEST_FAULT=NAME:panic`
-    /// or `NAME:error` panics or fails there.
+    /// A marker a test can wait for: `stage: NAME`; test builds run their
+    /// hooks here (see [`crate::hooks`]).
     pub async fn stage(&self, name: &str) -> anyhow::Result<()> {
         self.say(format!("stage: {name}"));
-        if std::env::var("MCP_DEPLOY_TEST_PAUSE_AT").is_ok_and(|s| s == name) {
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-        }
-        match std::env::var("MCP_DEPLOY_TEST_FAULT")
-            .ok()
-            .as_deref()
-            .and_then(|f| f.split_once(':'))
-        {
-            Some((stage, "panic")) if stage == name => {
-                panic!("test fault: a panic at stage {name}")
-            }
-            Some((stage, "error")) if stage == name => {
-                anyhow::bail!("test fault: an error at stage {name}")
-            }
-            _ => Ok(()),
-        }
+        crate::hooks::at_stage(name).await
     }
 }

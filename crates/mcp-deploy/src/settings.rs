@@ -2,23 +2,25 @@
 
 use std::fmt;
 
+use crate::template::MAX_STACK_NAME;
+
 /// The AWS flags every command shares.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AwsArgs {
-    /// AWS profile (env MCP_PROFILE, then AWS_PROFILE).
-    #[arg(long, global = true)]
+    /// AWS profile (else AWS_PROFILE, else the default chain).
+    #[arg(long, global = true, env = "MCP_PROFILE")]
     pub profile: Option<String>,
-    /// AWS region (env MCP_REGION, then the profile's region).
-    #[arg(long, global = true)]
+    /// AWS region (else the profile's region).
+    #[arg(long, global = true, env = "MCP_REGION")]
     pub region: Option<String>,
-    /// The account the credentials must belong to (env MCP_ACCOUNT_ID).
-    #[arg(long, global = true)]
+    /// The account the credentials must belong to.
+    #[arg(long, global = true, env = "MCP_ACCOUNT_ID")]
     pub account: Option<String>,
-    /// Send AWS API calls here instead (env AWS_ENDPOINT_URL), e.g. an emulator.
-    #[arg(long, global = true)]
+    /// Send AWS API calls here instead, e.g. an emulator.
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
-    /// The stack's name (env MCP_STACK_NAME).
-    #[arg(long, global = true)]
+    /// The stack's name.
+    #[arg(long, global = true, env = "MCP_STACK_NAME")]
     pub stack_name: Option<String>,
 }
 
@@ -43,8 +45,9 @@ pub enum SettingsError {
     Invalid(String),
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// A value that is present and not blank (an exported empty variable is unset).
+fn given(value: &Option<String>) -> Option<String> {
+    value.clone().filter(|v| !v.trim().is_empty())
 }
 
 /// Settings after resolution (the region may still come from the profile).
@@ -75,9 +78,9 @@ impl fmt::Debug for Settings {
 }
 
 impl Settings {
-    /// Flags over environment.
+    /// Checks the flags (clap has already filled them from the environment).
     pub fn resolve(args: &AwsArgs) -> Result<Settings, SettingsError> {
-        let account = args.account.clone().or_else(|| env("MCP_ACCOUNT_ID"));
+        let account = given(&args.account);
         if let Some(account) = account
             .as_ref()
             .filter(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
@@ -86,33 +89,24 @@ impl Settings {
                 "the account {account:?} is not a 12-digit AWS account id: check MCP_ACCOUNT_ID or --account"
             )));
         }
-        let stack_name = args
-            .stack_name
-            .clone()
-            .or_else(|| env("MCP_STACK_NAME"))
-            .unwrap_or_else(|| DEFAULT_STACK_NAME.into());
-        let valid = stack_name.len() <= 100
+        let stack_name = given(&args.stack_name).unwrap_or_else(|| DEFAULT_STACK_NAME.into());
+        let valid = stack_name.len() <= MAX_STACK_NAME
             && stack_name.starts_with(|c: char| c.is_ascii_alphabetic())
             && stack_name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-');
         if !valid {
             return Err(SettingsError::Invalid(format!(
-                "the stack name {stack_name:?} is not valid: use letters, digits and '-', starting with a letter"
+                "the stack name {stack_name:?} is not valid: use up to {MAX_STACK_NAME} letters, digits \
+                 and '-', starting with a letter (the function is named <stack>-mcp, and Lambda \
+                 allows 64 characters)"
             )));
         }
         Ok(Settings {
-            profile: args
-                .profile
-                .clone()
-                .or_else(|| env("MCP_PROFILE"))
-                .or_else(|| env("AWS_PROFILE")),
-            region: args.region.clone().or_else(|| env("MCP_REGION")),
+            profile: given(&args.profile),
+            region: given(&args.region),
             account,
-            endpoint_url: args
-                .endpoint_url
-                .clone()
-                .or_else(|| env("AWS_ENDPOINT_URL")),
+            endpoint_url: given(&args.endpoint_url),
             stack_name,
         })
     }
@@ -124,5 +118,52 @@ impl Settings {
             var: "MCP_ACCOUNT_ID",
             flag: "--account",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(stack: &str) -> AwsArgs {
+        AwsArgs {
+            stack_name: Some(stack.into()),
+            ..AwsArgs::default()
+        }
+    }
+
+    #[test]
+    fn stack_names_leave_room_for_the_function_name() {
+        let longest = format!("A{}", "b".repeat(MAX_STACK_NAME - 1));
+        let settings = Settings::resolve(&args(&longest)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            crate::template::function_name(&settings.stack_name).len(),
+            64
+        );
+        let too_long = format!("{longest}c");
+        let err = Settings::resolve(&args(&too_long))
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("up to 60")));
+        for bad in ["1abc", "has_underscore", "a b"] {
+            assert!(Settings::resolve(&args(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn blank_values_are_unset_and_accounts_are_twelve_digits() {
+        let blank = AwsArgs {
+            account: Some(" ".into()),
+            region: Some(String::new()),
+            ..AwsArgs::default()
+        };
+        let settings = Settings::resolve(&blank).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((settings.account, settings.region), (None, None));
+        assert_eq!(settings.stack_name, DEFAULT_STACK_NAME);
+        let short = AwsArgs {
+            account: Some("12345".into()),
+            ..AwsArgs::default()
+        };
+        assert!(Settings::resolve(&short).is_err());
     }
 }

@@ -1,36 +1,34 @@
-//! CloudFormation: the asset stack (`prepare`), the server stack (`deploy`),
-//! and bounded waits that stream stack events.
+//! CloudFormation: the server stack (`deploy`), its queries, and bounded
+//! waits that stream stack events.
+//!
+//! The decisions are pure functions ([`plan`], [`is_no_changes`]) so they are
+//! tested without AWS; the calls around them are tested against moto and
+//! with canned SDK responses (tests/decisions.rs).
 
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
+use aws_sdk_cloudformation::client::Waiters as _;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata as _;
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeSetStatus, ChangeSetType, Parameter, Stack, StackStatus, Tag,
+    Capability, ChangeSetType, Parameter, Stack, StackEvent, StackStatus, Tag,
 };
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
+use crate::assets;
 use crate::aws::{Aws, explain};
 use crate::progress::Progress;
 use crate::template::{self, STACK_TAG, StackSpec, ids};
 
-/// The stack that holds the asset bucket, one per account and region.
-pub const ASSETS_STACK: &str = "McpLadderAssets";
-
 /// How long a stack operation may take before the CLI gives up waiting.
 const STACK_WAIT: Duration = Duration::from_secs(30 * 60);
 
-fn poll_interval() -> Duration {
-    let ms = std::env::var("MCP_DEPLOY_POLL_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    Duration::from_millis(ms)
-}
+/// How many status checks in a row may fail (throttling, a network blip)
+/// before a wait gives up; the operation itself goes on regardless.
+const STATUS_RETRIES: u32 = 5;
 
 /// The stack, or `None` when it does not exist.
 pub async fn describe(aws: &Aws, name_or_id: &str) -> anyhow::Result<Option<Stack>> {
@@ -53,37 +51,156 @@ pub async fn describe(aws: &Aws, name_or_id: &str) -> anyhow::Result<Option<Stac
     }
 }
 
-fn status_of(stack: &Stack) -> StackStatus {
+/// The stack's status (`UNKNOWN` when AWS gave none).
+pub fn status_of(stack: &Stack) -> StackStatus {
     stack
         .stack_status()
         .cloned()
         .unwrap_or_else(|| StackStatus::from("UNKNOWN"))
 }
 
+/// Whether a status is settled (not `*_IN_PROGRESS`; `REVIEW_IN_PROGRESS`
+/// waits for a change set to run, so it counts as settled).
+pub fn is_settled(status: &StackStatus) -> bool {
+    !status.as_str().ends_with("_IN_PROGRESS") || *status == StackStatus::ReviewInProgress
+}
+
+/// Why a wait ended without the stack reaching the state it wanted.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    /// The stack settled in another state.
+    #[error("stack {stack} ended {status} (wanted {want}): {reason}")]
+    Ended {
+        /// The stack.
+        stack: String,
+        /// Where it ended.
+        status: String,
+        /// What was wanted.
+        want: String,
+        /// CloudFormation's reason.
+        reason: String,
+    },
+    /// Its status could not be read (the operation may still be going on).
+    #[error("the status of stack {stack} could not be read: {cause:#}")]
+    Unknown {
+        /// The stack.
+        stack: String,
+        /// The last error.
+        cause: anyhow::Error,
+    },
+    /// It is still in progress after the time limit.
+    #[error(
+        "stack {stack} is still {status} after {minutes} minutes: check the CloudFormation console"
+    )]
+    TimedOut {
+        /// The stack.
+        stack: String,
+        /// Its status.
+        status: String,
+        /// The limit.
+        minutes: u64,
+    },
+}
+
+/// Stack events not printed yet, newest last. Events are read page by page
+/// until one already seen; the local clock plays no part (audit item 10).
+#[derive(Debug, Default)]
+pub struct EventCursor {
+    seen: HashSet<String>,
+}
+
+impl EventCursor {
+    /// A cursor that skips every event the stack already has.
+    pub async fn after_existing(aws: &Aws, stack_id: &str) -> Self {
+        let mut cursor = EventCursor::default();
+        for event in cursor.fetch(aws, stack_id).await {
+            if let Some(id) = event.event_id() {
+                cursor.seen.insert(id.to_owned());
+            }
+        }
+        cursor
+    }
+
+    async fn fetch(&mut self, aws: &Aws, stack_id: &str) -> Vec<StackEvent> {
+        let mut fresh = Vec::new();
+        let mut pages = aws
+            .cfn
+            .describe_stack_events()
+            .stack_name(stack_id)
+            .into_paginator()
+            .send();
+        'pages: while let Some(Ok(page)) = pages.next().await {
+            // Newest first: stop at the first event already printed.
+            for event in page.stack_events() {
+                match event.event_id() {
+                    Some(id) if self.seen.contains(id) => break 'pages,
+                    _ => fresh.push(event.clone()),
+                }
+            }
+        }
+        fresh.reverse();
+        fresh
+    }
+
+    /// Prints the events that arrived since the last call. Events are
+    /// progress, not truth: a failure to read them is ignored.
+    pub async fn print_new(&mut self, aws: &Aws, stack_id: &str, progress: &Progress) {
+        for event in self.fetch(aws, stack_id).await {
+            if let Some(id) = event.event_id() {
+                self.seen.insert(id.to_owned());
+            }
+            progress.say(format!(
+                "{} {} {}{}",
+                event.logical_resource_id().unwrap_or("-"),
+                event.resource_type().unwrap_or("-"),
+                event.resource_status().map(|s| s.as_str()).unwrap_or("-"),
+                event
+                    .resource_status_reason()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+}
+
 /// Waits until the stack leaves its `*_IN_PROGRESS` state, printing new
-/// events, and returns it in its settled state.
-pub async fn settle(aws: &Aws, stack_id: &str, progress: &Progress) -> anyhow::Result<Stack> {
+/// events, and returns it settled. A status read that fails is retried; a
+/// stack that disappears while deleting is `DELETE_COMPLETE`.
+pub async fn settle(
+    aws: &Aws,
+    stack_id: &str,
+    events: &mut EventCursor,
+    progress: &Progress,
+) -> Result<Option<Stack>, WaitError> {
     let deadline = Instant::now() + STACK_WAIT;
-    let mut seen: HashSet<String> = HashSet::new();
-    let since =
-        aws_smithy_types::DateTime::from(std::time::SystemTime::now() - Duration::from_secs(5));
+    let mut failures = 0;
     loop {
-        print_new_events(aws, stack_id, &since, &mut seen, progress).await;
-        let stack = describe(aws, stack_id)
-            .await?
-            .ok_or_else(|| anyhow!("stack {stack_id} vanished while waiting"))?;
-        let status = status_of(&stack);
-        if !status.as_str().ends_with("_IN_PROGRESS") || status == StackStatus::ReviewInProgress {
-            return Ok(stack);
+        events.print_new(aws, stack_id, progress).await;
+        match describe(aws, stack_id).await {
+            Ok(None) => return Ok(None),
+            Ok(Some(stack)) if is_settled(&status_of(&stack)) => return Ok(Some(stack)),
+            Ok(Some(stack)) if Instant::now() > deadline => {
+                return Err(WaitError::TimedOut {
+                    stack: stack_id.to_owned(),
+                    status: status_of(&stack).as_str().to_owned(),
+                    minutes: STACK_WAIT.as_secs() / 60,
+                });
+            }
+            Ok(Some(_)) => failures = 0,
+            Err(cause) => {
+                failures += 1;
+                if failures >= STATUS_RETRIES {
+                    return Err(WaitError::Unknown {
+                        stack: stack_id.to_owned(),
+                        cause,
+                    });
+                }
+                progress.say(format!(
+                    "could not read the stack's status ({cause:#}); retrying"
+                ));
+            }
         }
-        if Instant::now() > deadline {
-            bail!(
-                "stack {stack_id} is still {} after {} minutes: check the CloudFormation console",
-                status.as_str(),
-                STACK_WAIT.as_secs() / 60
-            );
-        }
-        tokio::time::sleep(poll_interval()).await;
+        tokio::time::sleep(aws.timing.poll * (1 << failures.min(4))).await;
     }
 }
 
@@ -93,101 +210,40 @@ pub async fn wait(
     stack_id: &str,
     want: StackStatus,
     progress: &Progress,
-) -> anyhow::Result<Stack> {
-    let stack = settle(aws, stack_id, progress).await?;
-    let status = status_of(&stack);
-    if status != want {
-        let reason = stack.stack_status_reason().unwrap_or("no reason given");
-        bail!(
-            "stack {} ended {} (wanted {}): {reason}",
-            stack.stack_name().unwrap_or(stack_id),
-            status.as_str(),
-            want.as_str()
-        );
-    }
-    Ok(stack)
+) -> Result<Option<Stack>, WaitError> {
+    let mut events = EventCursor::default();
+    wait_with(aws, stack_id, want, &mut events, progress).await
 }
 
-async fn print_new_events(
+/// [`wait`] with events printed from `events` on.
+pub async fn wait_with(
     aws: &Aws,
     stack_id: &str,
-    since: &aws_smithy_types::DateTime,
-    seen: &mut HashSet<String>,
+    want: StackStatus,
+    events: &mut EventCursor,
     progress: &Progress,
-) {
-    let Ok(out) = aws
-        .cfn
-        .describe_stack_events()
-        .stack_name(stack_id)
-        .send()
-        .await
-    else {
-        return; // events are progress, not truth: the status check decides
-    };
-    let mut fresh: Vec<_> = out
-        .stack_events()
-        .iter()
-        .filter(|e| e.timestamp().is_some_and(|t| t.secs() >= since.secs()))
-        .filter(|e| e.event_id().is_some_and(|id| seen.insert(id.to_owned())))
-        .collect();
-    fresh.reverse(); // oldest first
-    for event in fresh {
-        progress.say(format!(
-            "{} {} {}{}",
-            event.logical_resource_id().unwrap_or("-"),
-            event.resource_type().unwrap_or("-"),
-            event.resource_status().map(|s| s.as_str()).unwrap_or("-"),
-            event
-                .resource_status_reason()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default()
-        ));
+) -> Result<Option<Stack>, WaitError> {
+    let stack = settle(aws, stack_id, events, progress).await?;
+    let status = stack
+        .as_ref()
+        .map_or(StackStatus::DeleteComplete, status_of);
+    if status != want {
+        let reason = stack
+            .as_ref()
+            .and_then(|s| s.stack_status_reason())
+            .unwrap_or("no reason given");
+        return Err(WaitError::Ended {
+            stack: stack
+                .as_ref()
+                .and_then(|s| s.stack_name())
+                .unwrap_or(stack_id)
+                .to_owned(),
+            status: status.as_str().to_owned(),
+            want: want.as_str().to_owned(),
+            reason: reason.to_owned(),
+        });
     }
-}
-
-/// The asset stack's template: an encrypted, private, TLS-only bucket.
-pub fn assets_template() -> serde_json::Value {
-    json!({
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "mcp-ladder assets: function packages, keyed by content hash (like cdk bootstrap)",
-        "Resources": {
-            "AssetBucket": {
-                "Type": "AWS::S3::Bucket",
-                "DeletionPolicy": "Retain",
-                "UpdateReplacePolicy": "Retain",
-                "Properties": {
-                    "BucketName": {"Fn::Sub": "mcp-ladder-assets-${AWS::AccountId}-${AWS::Region}"},
-                    "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                    ]},
-                    "PublicAccessBlockConfiguration": {
-                        "BlockPublicAcls": true, "BlockPublicPolicy": true,
-                        "IgnorePublicAcls": true, "RestrictPublicBuckets": true
-                    },
-                    "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                    "Tags": [{"Key": STACK_TAG, "Value": {"Ref": "AWS::StackName"}}]
-                }
-            },
-            "AssetBucketPolicy": {
-                "Type": "AWS::S3::BucketPolicy",
-                "Properties": {
-                    "Bucket": {"Ref": "AssetBucket"},
-                    "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                        "Sid": "TlsOnly",
-                        "Effect": "Deny",
-                        "Principal": {"AWS": {"Ref": "AWS::AccountId"}},
-                        "Action": "s3:*",
-                        "Resource": [
-                            {"Fn::GetAtt": ["AssetBucket", "Arn"]},
-                            {"Fn::Sub": "${AssetBucket.Arn}/*"}
-                        ],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}}
-                    }]}
-                }
-            }
-        },
-        "Outputs": {"BucketName": {"Value": {"Ref": "AssetBucket"}}}
-    })
+    Ok(stack)
 }
 
 fn output(stack: &Stack, key: &str) -> Option<String> {
@@ -197,60 +253,6 @@ fn output(stack: &Stack, key: &str) -> Option<String> {
         .find(|o| o.output_key() == Some(key))
         .and_then(|o| o.output_value())
         .map(str::to_owned)
-}
-
-/// `prepare`: creates the asset stack once per account and region.
-pub async fn prepare(aws: &Aws, progress: &Progress) -> anyhow::Result<String> {
-    if let Some(stack) = describe(aws, ASSETS_STACK).await? {
-        match status_of(&stack) {
-            StackStatus::CreateComplete | StackStatus::UpdateComplete => {
-                let bucket = output(&stack, "BucketName")
-                    .ok_or_else(|| anyhow!("stack {ASSETS_STACK} has no BucketName output: delete it and run prepare again"))?;
-                progress.say(format!(
-                    "already prepared: asset bucket {bucket} ({ASSETS_STACK})"
-                ));
-                return Ok(bucket);
-            }
-            other => bail!(
-                "stack {ASSETS_STACK} is {}: wait for it or delete it (aws cloudformation delete-stack --stack-name {ASSETS_STACK}), then run prepare again",
-                other.as_str()
-            ),
-        }
-    }
-    progress.say(format!("creating {ASSETS_STACK} (the asset bucket)"));
-    let created = aws
-        .cfn
-        .create_stack()
-        .stack_name(ASSETS_STACK)
-        .template_body(template::to_text(&assets_template()))
-        .tags(Tag::builder().key(STACK_TAG).value(ASSETS_STACK).build())
-        .send()
-        .await
-        .map_err(|e| explain(e, "creating the asset stack"))?;
-    let id = created.stack_id().unwrap_or(ASSETS_STACK).to_owned();
-    let stack = wait(aws, &id, StackStatus::CreateComplete, progress).await?;
-    let bucket = output(&stack, "BucketName")
-        .ok_or_else(|| anyhow!("the asset stack has no BucketName output"))?;
-    progress.say(format!("prepared: asset bucket {bucket}"));
-    Ok(bucket)
-}
-
-/// The asset bucket, or an error that says to run `prepare`.
-pub async fn asset_bucket(aws: &Aws) -> anyhow::Result<String> {
-    let missing = || {
-        anyhow!(
-            "the asset bucket is missing: run `mcp-deploy prepare` once for this account and region (like cdk bootstrap)"
-        )
-    };
-    let stack = describe(aws, ASSETS_STACK).await?.ok_or_else(missing)?;
-    let bucket = output(&stack, "BucketName").ok_or_else(missing)?;
-    aws.s3
-        .head_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .map_err(|_| missing())?;
-    Ok(bucket)
 }
 
 /// What a deployed stack offers (the stack's outputs).
@@ -330,60 +332,79 @@ pub struct Deployed {
     pub seconds: f64,
 }
 
-/// `deploy`: uploads the package and creates or updates the stack through a change set.
+/// What `deploy` does with the stack as it finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// No stack (or one waiting for its first change set): create it.
+    Create,
+    /// A settled stack: update it.
+    Update,
+    /// A stack whose first create failed (`ROLLBACK_COMPLETE`) cannot be
+    /// updated: delete it (by this id), then create it.
+    Replace(String),
+}
+
+/// Decides what `deploy` does; an error says what the user must do first.
+pub fn plan(stack_name: &str, existing: Option<&Stack>) -> anyhow::Result<Plan> {
+    let Some(stack) = existing else {
+        return Ok(Plan::Create);
+    };
+    let id = stack.stack_id().unwrap_or(stack_name).to_owned();
+    match status_of(stack) {
+        StackStatus::ReviewInProgress => Ok(Plan::Create),
+        StackStatus::RollbackComplete => Ok(Plan::Replace(id)),
+        StackStatus::DeleteFailed => bail!(
+            "stack {stack_name} is in DELETE_FAILED: finish the teardown first (mcp-deploy teardown), then deploy"
+        ),
+        s if !is_settled(&s) => bail!(
+            "stack {stack_name} is busy ({}): wait for it to finish and run deploy again",
+            s.as_str()
+        ),
+        _ => Ok(Plan::Update),
+    }
+}
+
+/// Whether a change set failed only because there was nothing to change. AWS
+/// says so in a FAILED change set's reason; moto 5.2.5 refuses the
+/// CreateChangeSet call with the same words.
+pub fn is_no_changes(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
+
+/// A change set, created and described.
+enum ChangeSet {
+    /// Ready to execute.
+    Ready { id: String, stack_id: String },
+    /// Nothing to change.
+    Empty { stack_id: String },
+}
+
+/// `deploy`: uploads the package and creates or updates the stack through a
+/// change set. `on_stack` learns the stack's id as soon as CloudFormation has
+/// one, so a teardown guard deletes exactly the stack this run touched.
 pub async fn deploy(
     aws: &Aws,
     stack_name: &str,
     spec: &StackSpec,
     zip: &Path,
+    account: &str,
     progress: &Progress,
+    on_stack: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<Deployed> {
     let template_body = template::to_text(&template::synth(spec)?);
-    let bucket = asset_bucket(aws).await?;
-    let package = std::fs::read(zip).with_context(|| {
-        format!("cannot read the function package {}: build it with scripts/build-lambda.sh or pass --zip", zip.display())
-    })?;
-    let key = format!("assets/{}.zip", hex::encode(Sha256::digest(&package)));
-    if aws
-        .s3
-        .head_object()
-        .bucket(&bucket)
-        .key(&key)
-        .send()
-        .await
-        .is_ok()
-    {
-        progress.say(format!("package s3://{bucket}/{key} is already uploaded"));
-    } else {
-        progress.say(format!(
-            "uploading {} ({} bytes) to s3://{bucket}/{key}",
-            zip.display(),
-            package.len()
-        ));
-        aws.s3
-            .put_object()
-            .bucket(&bucket)
-            .key(&key)
-            .body(package.into())
-            .send()
-            .await
-            .map_err(|e| explain(e, "uploading the package"))?;
-    }
+    let bucket = assets::asset_bucket(aws, account).await?;
+    let key = assets::upload(aws, &bucket, account, zip, progress).await?;
 
     let started = Instant::now();
     let existing = describe(aws, stack_name).await?;
-    let kind = match existing.as_ref().map(status_of) {
-        None => ChangeSetType::Create,
-        Some(StackStatus::ReviewInProgress) => ChangeSetType::Create,
-        Some(StackStatus::RollbackComplete) => {
+    let kind = match plan(stack_name, existing.as_ref())? {
+        Plan::Create => ChangeSetType::Create,
+        Plan::Update => ChangeSetType::Update,
+        Plan::Replace(id) => {
             progress.say(format!(
                 "stack {stack_name} is in ROLLBACK_COMPLETE (its first create failed): deleting it, then creating it again"
             ));
-            let id = existing
-                .as_ref()
-                .and_then(|s| s.stack_id())
-                .unwrap_or(stack_name)
-                .to_owned();
+            on_stack(&id);
             aws.cfn
                 .delete_stack()
                 .stack_name(&id)
@@ -393,18 +414,85 @@ pub async fn deploy(
             wait(aws, &id, StackStatus::DeleteComplete, progress).await?;
             ChangeSetType::Create
         }
-        Some(StackStatus::DeleteFailed) => bail!(
-            "stack {stack_name} is in DELETE_FAILED: finish the teardown first (mcp-deploy teardown), then deploy"
-        ),
-        Some(s) if s.as_str().ends_with("_IN_PROGRESS") => {
-            bail!(
-                "stack {stack_name} is busy ({}): wait for it to finish and run deploy again",
-                s.as_str()
-            )
-        }
-        Some(_) => ChangeSetType::Update,
     };
-    let change_set_name = format!(
+    let creating = kind == ChangeSetType::Create;
+    progress
+        .stage(if creating {
+            "creating-stack"
+        } else {
+            "updating-stack"
+        })
+        .await?;
+    let mut events = match existing.as_ref().and_then(|s| s.stack_id()) {
+        Some(id) if !creating => EventCursor::after_existing(aws, id).await,
+        _ => EventCursor::default(),
+    };
+    let parameters = [
+        (ids::ASSET_BUCKET, bucket.as_str()),
+        (ids::ASSET_KEY, key.as_str()),
+    ];
+    let change_set = create_change_set(
+        aws,
+        stack_name,
+        kind,
+        &template_body,
+        &parameters,
+        on_stack,
+        progress,
+    )
+    .await?;
+    let stack_id = match change_set {
+        ChangeSet::Empty { stack_id } => {
+            progress.say(format!(
+                "no changes: stack {stack_name} is already up to date"
+            ));
+            let stack = describe(aws, &stack_id)
+                .await?
+                .ok_or_else(|| anyhow!("stack {stack_name} vanished"))?;
+            return Ok(Deployed {
+                outputs: outputs(aws, &stack).await?,
+                changed: false,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+        ChangeSet::Ready { id, stack_id } => {
+            aws.cfn
+                .execute_change_set()
+                .change_set_name(&id)
+                .stack_name(&stack_id)
+                .send()
+                .await
+                .map_err(|e| explain(e, "executing the change set"))?;
+            stack_id
+        }
+    };
+    progress.stage("stack-in-progress").await?;
+    let want = if creating {
+        StackStatus::CreateComplete
+    } else {
+        StackStatus::UpdateComplete
+    };
+    let stack = wait_with(aws, &stack_id, want, &mut events, progress)
+        .await?
+        .ok_or_else(|| anyhow!("stack {stack_name} vanished while deploying"))?;
+    progress.stage("stack-ready").await?;
+    Ok(Deployed {
+        outputs: outputs(aws, &stack).await?,
+        changed: true,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+async fn create_change_set(
+    aws: &Aws,
+    stack_name: &str,
+    kind: ChangeSetType,
+    template_body: &str,
+    parameters: &[(&str, &str)],
+    on_stack: &(dyn Fn(&str) + Sync),
+    progress: &Progress,
+) -> anyhow::Result<ChangeSet> {
+    let name = format!(
         "mcp-deploy-{}",
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -416,149 +504,78 @@ pub async fn deploy(
     } else {
         "updating"
     };
-    progress
-        .stage(if kind == ChangeSetType::Create {
-            "creating-stack"
-        } else {
-            "updating-stack"
-        })
-        .await?;
     progress.say(format!(
-        "{verb} stack {stack_name} through change set {change_set_name}"
+        "{verb} stack {stack_name} through change set {name}"
     ));
-    let change_set = aws
+    let mut request = aws
         .cfn
         .create_change_set()
         .stack_name(stack_name)
-        .change_set_name(&change_set_name)
-        .change_set_type(kind.clone())
+        .change_set_name(&name)
+        .change_set_type(kind)
         .template_body(template_body)
-        .parameters(
-            Parameter::builder()
-                .parameter_key(ids::ASSET_BUCKET)
-                .parameter_value(&bucket)
-                .build(),
-        )
-        .parameters(
-            Parameter::builder()
-                .parameter_key(ids::ASSET_KEY)
-                .parameter_value(&key)
-                .build(),
-        )
         .capabilities(Capability::CapabilityIam)
-        .tags(Tag::builder().key(STACK_TAG).value(stack_name).build())
-        .send()
-        .await;
-    let change_set = match change_set {
+        .tags(Tag::builder().key(STACK_TAG).value(stack_name).build());
+    for (key, value) in parameters {
+        request = request.parameters(
+            Parameter::builder()
+                .parameter_key(*key)
+                .parameter_value(*value)
+                .build(),
+        );
+    }
+    let created = match request.send().await {
         Ok(created) => created,
-        // AWS makes a FAILED change set for "no changes" (handled below);
-        // moto 5.2.5 refuses the CreateChangeSet call itself.
-        Err(e)
-            if e.message()
-                .is_some_and(|m| m.contains("No updates are to be performed")) =>
-        {
-            return no_changes(
-                aws,
-                stack_name,
-                existing
-                    .as_ref()
-                    .and_then(|s| s.stack_id())
-                    .unwrap_or(stack_name),
-                started,
-                progress,
-            )
-            .await;
+        Err(e) if e.message().is_some_and(is_no_changes) => {
+            let stack = describe(aws, stack_name)
+                .await?
+                .ok_or_else(|| anyhow!("stack {stack_name} vanished"))?;
+            let stack_id = stack.stack_id().unwrap_or(stack_name).to_owned();
+            on_stack(&stack_id);
+            return Ok(ChangeSet::Empty { stack_id });
         }
         Err(e) => return Err(explain(e, "creating the change set")),
     };
-    let change_set_id = change_set.id().unwrap_or(&change_set_name).to_owned();
-    let stack_id = change_set.stack_id().unwrap_or(stack_name).to_owned();
-
-    let deadline = Instant::now() + STACK_WAIT;
-    loop {
-        let described = aws
-            .cfn
-            .describe_change_set()
-            .change_set_name(&change_set_id)
-            .stack_name(&stack_id)
-            .send()
-            .await
-            .map_err(|e| explain(e, "describing the change set"))?;
-        match described.status() {
-            Some(ChangeSetStatus::CreateComplete) => break,
-            Some(ChangeSetStatus::Failed) => {
-                let reason = described.status_reason().unwrap_or_default();
-                if reason.contains("didn't contain changes")
-                    || reason.contains("No updates are to be performed")
-                {
-                    let _ = aws
-                        .cfn
-                        .delete_change_set()
-                        .change_set_name(&change_set_id)
-                        .stack_name(&stack_id)
-                        .send()
-                        .await;
-                    progress.say(format!(
-                        "no changes: stack {stack_name} is already up to date"
-                    ));
-                    let stack = describe(aws, &stack_id)
-                        .await?
-                        .ok_or_else(|| anyhow!("stack {stack_name} vanished"))?;
-                    return Ok(Deployed {
-                        outputs: outputs(aws, &stack).await?,
-                        changed: false,
-                        seconds: started.elapsed().as_secs_f64(),
-                    });
-                }
-                bail!("the change set failed: {reason}");
-            }
-            _ if Instant::now() > deadline => bail!(
-                "the change set is not ready after {} minutes",
-                STACK_WAIT.as_secs() / 60
-            ),
-            _ => tokio::time::sleep(poll_interval().min(Duration::from_millis(1000))).await,
-        }
+    let id = created.id().unwrap_or(&name).to_owned();
+    let stack_id = created.stack_id().unwrap_or(stack_name).to_owned();
+    on_stack(&stack_id);
+    let waited = aws
+        .cfn
+        .wait_until_change_set_create_complete()
+        .change_set_name(&id)
+        .stack_name(&stack_id)
+        .wait(STACK_WAIT)
+        .await;
+    if waited.is_ok() {
+        return Ok(ChangeSet::Ready { id, stack_id });
     }
-    aws.cfn
-        .execute_change_set()
-        .change_set_name(&change_set_id)
+    // The waiter stops on FAILED: the reason says whether it was only empty.
+    let described = aws
+        .cfn
+        .describe_change_set()
+        .change_set_name(&id)
         .stack_name(&stack_id)
         .send()
         .await
-        .map_err(|e| explain(e, "executing the change set"))?;
-    progress.stage("stack-in-progress").await?;
-    let want = if kind == ChangeSetType::Create {
-        StackStatus::CreateComplete
-    } else {
-        StackStatus::UpdateComplete
-    };
-    let stack = wait(aws, &stack_id, want, progress).await?;
-    progress.stage("stack-ready").await?;
-    Ok(Deployed {
-        outputs: outputs(aws, &stack).await?,
-        changed: true,
-        seconds: started.elapsed().as_secs_f64(),
-    })
-}
-
-async fn no_changes(
-    aws: &Aws,
-    stack_name: &str,
-    stack_id: &str,
-    started: Instant,
-    progress: &Progress,
-) -> anyhow::Result<Deployed> {
-    progress.say(format!(
-        "no changes: stack {stack_name} is already up to date"
-    ));
-    let stack = describe(aws, stack_id)
-        .await?
-        .ok_or_else(|| anyhow!("stack {stack_name} vanished"))?;
-    Ok(Deployed {
-        outputs: outputs(aws, &stack).await?,
-        changed: false,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+        .map_err(|e| explain(e, "describing the change set"))?;
+    let reason = described.status_reason().unwrap_or_default();
+    if is_no_changes(reason) {
+        let _ = aws
+            .cfn
+            .delete_change_set()
+            .change_set_name(&id)
+            .stack_name(&stack_id)
+            .send()
+            .await;
+        return Ok(ChangeSet::Empty { stack_id });
+    }
+    bail!(
+        "the change set {name} did not become ready ({}): {reason}",
+        described
+            .status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| "no status".into())
+    )
 }
 
 /// Writes `{"<stack>": {outputs}}`, like cdk's `--outputs-file`.
@@ -567,4 +584,47 @@ pub fn write_outputs_file(path: &Path, stack_name: &str, outputs: &Outputs) -> a
     text.push('\n');
     std::fs::write(path, text)
         .with_context(|| format!("failed to write the outputs file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack(status: StackStatus) -> Stack {
+        Stack::builder()
+            .stack_name("S")
+            .stack_id("arn:aws:cloudformation:eu-central-1:000000000000:stack/S/1")
+            .stack_status(status)
+            .creation_time(aws_smithy_types::DateTime::from_secs(0))
+            .build()
+    }
+
+    #[test]
+    fn plans_follow_the_stack_state() {
+        let plan_for = |status| plan("S", Some(&stack(status))).map_err(|e| e.to_string());
+        assert_eq!(plan("S", None).ok(), Some(Plan::Create));
+        assert_eq!(plan_for(StackStatus::ReviewInProgress), Ok(Plan::Create));
+        assert_eq!(plan_for(StackStatus::CreateComplete), Ok(Plan::Update));
+        assert_eq!(
+            plan_for(StackStatus::UpdateRollbackComplete),
+            Ok(Plan::Update)
+        );
+        assert_eq!(
+            plan_for(StackStatus::RollbackComplete),
+            Ok(Plan::Replace(
+                "arn:aws:cloudformation:eu-central-1:000000000000:stack/S/1".into()
+            ))
+        );
+        assert!(plan_for(StackStatus::DeleteFailed).is_err_and(|e| e.contains("DELETE_FAILED")));
+        assert!(plan_for(StackStatus::UpdateInProgress).is_err_and(|e| e.contains("busy")));
+    }
+
+    #[test]
+    fn no_changes_in_both_dialects() {
+        assert!(is_no_changes(
+            "The submitted information didn't contain changes. Submit different information to create a change set."
+        ));
+        assert!(is_no_changes("No updates are to be performed."));
+        assert!(!is_no_changes("Template format error"));
+    }
 }

@@ -1,5 +1,7 @@
 //! `teardown`: delete the stack, then prove every resource it had is gone.
 
+use std::time::{Duration, Instant};
+
 use anyhow::{anyhow, bail};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::types::{StackResourceSummary, StackStatus};
@@ -7,7 +9,8 @@ use serde::Serialize;
 
 use crate::aws::{Aws, explain};
 use crate::progress::Progress;
-use crate::stack::{describe, settle, wait};
+use crate::stack::{EventCursor, WaitError, describe, is_settled, settle, status_of, wait};
+use crate::template::function_name;
 
 /// A physical resource recorded before deletion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -129,75 +132,80 @@ async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
     }))
 }
 
-/// Deletes the stack and verifies. Nothing deployed is a success; anything
-/// left, or anything that could not be checked, is an error naming it.
-pub async fn teardown(
+/// Re-checks one resource until it is gone or the verify window closes:
+/// IAM is eventually consistent and calls can be throttled, so one "still
+/// there" or one failed call is not yet a verdict (audit item 4).
+async fn settle_gone(aws: &Aws, r: &Recorded, deadline: Instant) -> anyhow::Result<Option<bool>> {
+    let mut pause = Duration::from_millis(500);
+    loop {
+        let verdict = is_gone(aws, r).await;
+        let done = matches!(verdict, Ok(None | Some(true))) || Instant::now() + pause > deadline;
+        if done {
+            return verdict;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(8));
+    }
+}
+
+/// The resources whose names follow from the stack's name, so they can be
+/// checked after the stack itself is gone (audit item 5).
+fn deterministic(stack_name: &str) -> [Recorded; 2] {
+    let function = function_name(stack_name);
+    [
+        Recorded {
+            logical_id: crate::template::ids::FUNCTION.into(),
+            kind: "AWS::Lambda::Function".into(),
+            physical_id: function.clone(),
+        },
+        Recorded {
+            logical_id: crate::template::ids::LOG_GROUP.into(),
+            kind: "AWS::Logs::LogGroup".into(),
+            physical_id: format!("/aws/lambda/{function}"),
+        },
+    ]
+}
+
+/// Which stack to tear down.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// The stack of this name, whatever its id (the `teardown` command).
+    Name(&'a str),
+    /// Exactly this stack (the demo's guard: only what this run created).
+    Id {
+        /// The stack's name, for messages and the deterministic names.
+        name: &'a str,
+        /// Its id (an ARN).
+        id: &'a str,
+    },
+}
+
+impl Target<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Target::Name(name) | Target::Id { name, .. } => name,
+        }
+    }
+
+    fn lookup(&self) -> &str {
+        match self {
+            Target::Name(name) => name,
+            Target::Id { id, .. } => id,
+        }
+    }
+}
+
+/// Verifies the resources, each within the verify window.
+async fn verify(
     aws: &Aws,
-    stack_name: &str,
+    resources: &[Recorded],
     progress: &Progress,
-) -> anyhow::Result<TeardownReport> {
-    let Some(stack) = describe(aws, stack_name).await? else {
-        progress.say(format!(
-            "nothing deployed: stack {stack_name} does not exist"
-        ));
-        return Ok(TeardownReport {
-            stack_name: stack_name.into(),
-            stack_id: None,
-            resources: vec![],
-            verified: vec![],
-        });
-    };
-    let stack_id = stack.stack_id().unwrap_or(stack_name).to_owned();
-    let status = stack
-        .stack_status()
-        .cloned()
-        .unwrap_or_else(|| StackStatus::from("UNKNOWN"));
-    if status.as_str().ends_with("_IN_PROGRESS")
-        && status != StackStatus::DeleteInProgress
-        && status != StackStatus::ReviewInProgress
-    {
-        progress.say(format!(
-            "stack {stack_name} is {}: waiting for it to settle before deleting",
-            status.as_str()
-        ));
-        settle(aws, &stack_id, progress).await?;
-    }
-    let before = record(aws, &stack_id).await?;
-    let resources: Vec<Recorded> = before.iter().map(|(r, _)| r.clone()).collect();
-    for r in &resources {
-        progress.say(format!(
-            "recorded {} {} {}",
-            r.kind, r.logical_id, r.physical_id
-        ));
-    }
-    progress.stage("deleting-stack").await?;
-    progress.say(format!("deleting stack {stack_name}"));
-    aws.cfn
-        .delete_stack()
-        .stack_name(&stack_id)
-        .send()
-        .await
-        .map_err(|e| explain(e, "deleting the stack"))?;
-    if let Err(e) = wait(aws, &stack_id, StackStatus::DeleteComplete, progress).await {
-        let after = record(aws, &stack_id).await.unwrap_or_default();
-        let failed: Vec<String> = after
-            .iter()
-            .filter(|(_, s)| s != "DELETE_COMPLETE")
-            .map(|(r, s)| format!("{} {} ({}) is {s}", r.kind, r.logical_id, r.physical_id))
-            .collect();
-        bail!(
-            "the stack did not delete ({e}). Still there:\n  {}\nFix what blocks them (see the \
-             stack events), then run `mcp-deploy teardown` again; or retain them with `aws \
-             cloudformation delete-stack --stack-name {stack_id} --retain-resources <logical ids>` \
-             and delete them by hand",
-            failed.join("\n  ")
-        );
-    }
-    progress.stage("verifying").await?;
+) -> (Vec<String>, Vec<String>) {
+    let deadline = Instant::now() + aws.timing.verify_window;
     let mut verified = Vec::new();
     let mut remaining = Vec::new();
-    for r in &resources {
-        match is_gone(aws, r).await {
+    for r in resources {
+        match settle_gone(aws, r, deadline).await {
             Ok(Some(true)) => {
                 let line = format!("verified: {} {} is gone", r.kind, r.physical_id);
                 progress.story(format!("[teardown] {line}"));
@@ -217,6 +225,107 @@ pub async fn teardown(
             )),
         }
     }
+    (verified, remaining)
+}
+
+fn not_clean(remaining: &[String]) -> anyhow::Error {
+    anyhow!(
+        "teardown is NOT clean; these remain:\n  {}\nDelete them by hand (they are named above) or run \
+         `mcp-deploy teardown` again",
+        remaining.join("\n  ")
+    )
+}
+
+/// Deletes the stack and verifies. Nothing deployed is a success once the
+/// resources with deterministic names are checked too; anything left, or
+/// anything that could not be checked, is an error naming it.
+pub async fn teardown(
+    aws: &Aws,
+    target: Target<'_>,
+    progress: &Progress,
+) -> anyhow::Result<TeardownReport> {
+    let stack_name = target.name().to_owned();
+    let found = describe(aws, target.lookup())
+        .await?
+        .filter(|s| status_of(s) != StackStatus::DeleteComplete);
+    let Some(stack) = found else {
+        // The stack is gone (or never was): what its name implies must be gone too.
+        let resources = deterministic(&stack_name);
+        let (verified, remaining) = verify(aws, &resources, progress).await;
+        if !remaining.is_empty() {
+            return Err(not_clean(&remaining).context(format!(
+                "stack {stack_name} no longer exists, but resources named after it do"
+            )));
+        }
+        progress.say(format!(
+            "nothing deployed: stack {stack_name} does not exist, and neither do its function and log group"
+        ));
+        return Ok(TeardownReport {
+            stack_name,
+            stack_id: None,
+            resources: vec![],
+            verified,
+        });
+    };
+    let stack_id = stack.stack_id().unwrap_or(target.lookup()).to_owned();
+    let status = status_of(&stack);
+    if !is_settled(&status) && status != StackStatus::DeleteInProgress {
+        progress.say(format!(
+            "stack {stack_name} is {}: waiting for it to settle before deleting",
+            status.as_str()
+        ));
+        settle(aws, &stack_id, &mut EventCursor::default(), progress).await?;
+    }
+    let before = record(aws, &stack_id).await?;
+    let mut resources: Vec<Recorded> = before.iter().map(|(r, _)| r.clone()).collect();
+    for r in &resources {
+        progress.say(format!(
+            "recorded {} {} {}",
+            r.kind, r.logical_id, r.physical_id
+        ));
+    }
+    // Whatever the stack recorded, the names it implies are checked as well.
+    for extra in deterministic(&stack_name) {
+        if !resources
+            .iter()
+            .any(|r| r.kind == extra.kind && r.physical_id == extra.physical_id)
+        {
+            resources.push(extra);
+        }
+    }
+    progress.stage("deleting-stack").await?;
+    progress.say(format!("deleting stack {stack_name}"));
+    aws.cfn
+        .delete_stack()
+        .stack_name(&stack_id)
+        .send()
+        .await
+        .map_err(|e| explain(e, "deleting the stack"))?;
+    match wait(aws, &stack_id, StackStatus::DeleteComplete, progress).await {
+        Ok(_) => {}
+        Err(e @ WaitError::Ended { .. }) => {
+            let after = record(aws, &stack_id).await.unwrap_or_default();
+            let failed: Vec<String> = after
+                .iter()
+                .filter(|(_, s)| s != "DELETE_COMPLETE")
+                .map(|(r, s)| format!("{} {} ({}) is {s}", r.kind, r.logical_id, r.physical_id))
+                .collect();
+            bail!(
+                "the stack did not delete ({e}). Still there:\n  {}\nFix what blocks them (see the \
+                 stack events), then run `mcp-deploy teardown` again; or retain them with `aws \
+                 cloudformation delete-stack --stack-name {stack_id} --retain-resources <logical ids>` \
+                 and delete them by hand",
+                failed.join("\n  ")
+            );
+        }
+        Err(e) => bail!(
+            "the deletion of stack {stack_name} was requested, but its progress could not be \
+             followed ({e}); it may still be going on: run `mcp-deploy teardown` again to finish \
+             and verify"
+        ),
+    }
+    progress.stage("verifying").await?;
+    let (verified, mut remaining) = verify(aws, &resources, progress).await;
     let final_status = describe(aws, &stack_id)
         .await?
         .and_then(|s| s.stack_status().map(|s| s.as_str().to_owned()))
@@ -228,15 +337,11 @@ pub async fn teardown(
         ));
     }
     if !remaining.is_empty() {
-        bail!(
-            "teardown is NOT clean; these remain:\n  {}\nDelete them by hand (they are named above) or run \
-             `mcp-deploy teardown` again",
-            remaining.join("\n  ")
-        );
+        return Err(not_clean(&remaining));
     }
     progress.story("[teardown] clean.");
     Ok(TeardownReport {
-        stack_name: stack_name.into(),
+        stack_name,
         stack_id: Some(stack_id),
         resources,
         verified,

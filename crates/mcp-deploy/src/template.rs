@@ -162,6 +162,8 @@ struct Resource {
     deletion_policy: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     update_replace_policy: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    depends_on: Vec<String>,
     properties: Value,
 }
 
@@ -171,6 +173,7 @@ impl Resource {
             kind,
             deletion_policy: None,
             update_replace_policy: None,
+            depends_on: Vec::new(),
             properties: serde_json::to_value(properties).unwrap_or(Value::Null),
         }
     }
@@ -230,6 +233,15 @@ struct Permission {
 
 /// The function's name: derived from the stack so the log group can be named first.
 const FUNCTION_NAME: &str = "${AWS::StackName}-mcp";
+
+/// The function's physical name in a stack of this name.
+pub fn function_name(stack_name: &str) -> String {
+    FUNCTION_NAME.replace("${AWS::StackName}", stack_name)
+}
+
+/// The longest stack name whose function name (`<stack>-mcp`) fits Lambda's
+/// 64 characters (audit item 3).
+pub const MAX_STACK_NAME: usize = 64 - "-mcp".len();
 
 /// Synthesises the stack template.
 pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
@@ -314,18 +326,6 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
     // The Ref to the log group in LoggingConfig orders it first.
     resources.insert(ids::FUNCTION.into(), function);
 
-    // AWS_IAM: SigV4-signed callers only. No CORS: not browser-facing.
-    resources.insert(
-        ids::URL.into(),
-        Resource::new(
-            "AWS::Lambda::Url",
-            FunctionUrl {
-                target_function_arn: Expr::get_att(ids::FUNCTION, "Arn"),
-                auth_type: "AWS_IAM",
-            },
-        ),
-    );
-
     let principals: Vec<Expr> = if spec.principals.is_empty() {
         vec![Expr::reference("AWS::AccountId")]
     } else {
@@ -366,6 +366,23 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
         );
     }
 
+    // AWS_IAM: SigV4-signed callers only. No CORS: not browser-facing. The
+    // URL waits for both permissions: created in parallel, a fresh URL can
+    // answer 403 (or the permissions conflict with 409) for a while.
+    let mut url = Resource::new(
+        "AWS::Lambda::Url",
+        FunctionUrl {
+            target_function_arn: Expr::get_att(ids::FUNCTION, "Arn"),
+            auth_type: "AWS_IAM",
+        },
+    );
+    url.depends_on = resources
+        .iter()
+        .filter(|(_, r)| r.kind == "AWS::Lambda::Permission")
+        .map(|(id, _)| id.clone())
+        .collect();
+    resources.insert(ids::URL.into(), url);
+
     Ok(json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "mcp-ladder: an MCP server on Lambda behind a Function URL that only IAM principals of this account can call",
@@ -385,9 +402,28 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
 
 /// The template as pretty JSON with a final newline (the `infra/` format).
 pub fn to_text(template: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(template).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&sorted(template)).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The value with every object's keys in sorted order. serde_json's map keeps
+/// insertion order when any crate in the build enables `preserve_order` (the
+/// SDK's test utilities do), so the text is made canonical here, not there.
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -452,6 +488,11 @@ mod tests {
         assert_eq!(url_perm["FunctionUrlAuthType"], "AWS_IAM");
         let fn_perm = &t["Resources"]["InvokeFunctionPermission"]["Properties"];
         assert_eq!(fn_perm["InvokedViaFunctionUrl"], true);
+        // The URL appears only once both permissions exist (audit item 6).
+        assert_eq!(
+            t["Resources"]["McpServerUrl"]["DependsOn"],
+            json!(["InvokeFunctionPermission", "InvokeFunctionUrlPermission"])
+        );
     }
 
     #[test]

@@ -284,7 +284,12 @@ pub async fn exchange(
     };
     let (method, tool) = describe(&value);
     let modern = version.is_stateless() || has_envelope(&value);
-    if let (true, Err((id, error))) = (modern, check_modern_headers(&value, request.headers)) {
+    if let (true, Err(what)) = (modern, check_modern_headers(&value, request.headers)) {
+        let error = ErrorObject::new(
+            ErrorCode::HEADER_MISMATCH,
+            format!("Header mismatch: {what}"),
+        );
+        let id = mcp_core::request_id_of(&value);
         let mut out = Exchange::error(StatusCode::BAD_REQUEST, id, error);
         (out.method, out.tool) = (method, tool);
         return out;
@@ -325,42 +330,26 @@ fn has_envelope(value: &Value) -> bool {
 }
 
 /// 2026-07-28 over HTTP: the routing headers must say what the body says.
-fn check_modern_headers(
-    value: &Value,
-    headers: &HeaderMap,
-) -> Result<(), (Option<RequestId>, ErrorObject)> {
+/// The error says which header disagrees.
+fn check_modern_headers(value: &Value, headers: &HeaderMap) -> Result<(), &'static str> {
     let Value::Object(message) = value else {
         return Ok(()); // a batch: the core refuses it at this revision
-    };
-    let id = message.get("id").and_then(RequestId::from_value);
-    let mismatch = |what: &str| {
-        (
-            id.clone(),
-            ErrorObject::new(
-                ErrorCode::HEADER_MISMATCH,
-                format!("Header mismatch: {what}"),
-            ),
-        )
     };
     let get = |name| header(headers, name).and_then(Result::ok);
     let envelope_version = value["params"]["_meta"][PROTOCOL_VERSION_KEY].as_str();
     if envelope_version.is_some() && get("mcp-protocol-version") != envelope_version {
-        return Err(mismatch(
+        return Err(
             "the MCP-Protocol-Version header must equal the request's _meta protocol version",
-        ));
+        );
     }
     let body_method = message.get("method").and_then(Value::as_str);
     if body_method.is_some() && get("mcp-method") != body_method {
-        return Err(mismatch(
-            "the Mcp-Method header must equal the body's method",
-        ));
+        return Err("the Mcp-Method header must equal the body's method");
     }
     if body_method == Some("tools/call") {
         let name = value["params"]["name"].as_str();
         if name.is_some() && get("mcp-name") != name {
-            return Err(mismatch(
-                "the Mcp-Name header must equal the tool name in params.name",
-            ));
+            return Err("the Mcp-Name header must equal the tool name in params.name");
         }
     }
     Ok(())
