@@ -7,16 +7,23 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use aws_lambda_events::event::lambda_function_urls::{
+    LambdaFunctionUrlRequest, LambdaFunctionUrlRequestContext,
+    LambdaFunctionUrlRequestContextAuthorizerDescription,
+    LambdaFunctionUrlRequestContextAuthorizerIamDescription,
+    LambdaFunctionUrlRequestContextHttpDescription, LambdaFunctionUrlResponse,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
+use crate::json_response;
 use crate::principals::Principal;
 use crate::runtime::{Function, InvokeError};
 use crate::sigv4::{RequestParts, Verifier};
@@ -49,20 +56,10 @@ pub struct FunctionUrl {
     pub url_id: String,
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
 fn forbidden(reason: &str) -> Response<Full<Bytes>> {
     let mut response = json_response(
         StatusCode::FORBIDDEN,
-        &json!({"Message": format!("Forbidden. {reason}")}),
+        json!({"Message": format!("Forbidden. {reason}")}).to_string(),
     );
     response.headers_mut().insert(
         "x-amzn-errortype",
@@ -97,7 +94,7 @@ impl FunctionUrl {
             Err(_) => {
                 return json_response(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    &json!({"Message": format!("Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation")}),
+                    json!({"Message": format!("Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation")}).to_string(),
                 );
             }
         };
@@ -155,7 +152,7 @@ impl FunctionUrl {
                 };
                 let mut response = json_response(
                     StatusCode::BAD_GATEWAY,
-                    &json!({"Message": error.to_string()}),
+                    json!({"Message": error.to_string()}).to_string(),
                 );
                 if let Ok(value) = HeaderValue::from_str(error_type) {
                     response.headers_mut().insert("x-amzn-errortype", value);
@@ -165,6 +162,9 @@ impl FunctionUrl {
         }
     }
 
+    /// The payload format 2.0 event, as `aws_lambda_events` types it. The
+    /// type lacks the two constant members `routeKey` and `requestContext.stage`
+    /// that Function URL events carry, so they are added to the JSON.
     fn event(
         &self,
         parts: &http::request::Parts,
@@ -174,7 +174,8 @@ impl FunctionUrl {
         caller: Option<&Principal>,
     ) -> Value {
         let spec = self.function.spec();
-        let mut joined: Map<String, Value> = Map::new();
+        // Lambda joins repeated headers with commas and moves cookies out.
+        let mut joined: Vec<(String, String)> = Vec::new();
         let mut cookies: Vec<String> = Vec::new();
         for (name, value) in headers {
             if name == "cookie" {
@@ -186,110 +187,98 @@ impl FunctionUrl {
                 );
                 continue;
             }
-            match joined.get_mut(name) {
-                Some(Value::String(existing)) => {
+            match joined.iter_mut().find(|(n, _)| n == name) {
+                Some((_, existing)) => {
                     existing.push(',');
                     existing.push_str(value);
                 }
-                _ => {
-                    joined.insert(name.clone(), Value::String(value.clone()));
-                }
+                None => joined.push((name.clone(), value.clone())),
             }
         }
-        let host = joined
-            .get("host")
-            .and_then(Value::as_str)
-            .unwrap_or("localhost")
-            .to_owned();
-        let user_agent = joined.get("user-agent").cloned().unwrap_or(Value::Null);
+        let mut header_map = http::HeaderMap::new();
+        for (name, value) in &joined {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                header_map.insert(name, value);
+            }
+        }
+        let header = |name: &str| {
+            joined
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
         let now = OffsetDateTime::now_utc();
         let time_format =
             format_description!("[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000");
-        let request_id = self.function_request_id();
-        let mut request_context = json!({
-            "accountId": if caller.is_some() { spec.account_id.clone() } else { "anonymous".to_owned() },
-            "apiId": self.url_id,
-            "domainName": host,
-            "domainPrefix": self.url_id,
-            "http": {
-                "method": parts.method.as_str(),
-                "path": parts.uri.path(),
-                "protocol": "HTTP/1.1",
-                "sourceIp": peer.ip().to_string(),
-                "userAgent": user_agent,
-            },
-            "requestId": request_id,
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": now.format(time_format).unwrap_or_default(),
-            "timeEpoch": (now.unix_timestamp_nanos() / 1_000_000) as i64,
-        });
-        if let Some(p) = caller {
-            request_context["authorizer"] = json!({"iam": {
-                "accessKey": p.access_key_id,
-                "accountId": p.account_id,
-                "callerId": p.user_id,
-                "cognitoIdentity": null,
-                "principalOrgId": null,
-                "userArn": p.arn,
-                "userId": p.user_id,
-            }});
-        }
-        let query = parts.uri.query().unwrap_or("");
-        let mut event = json!({
-            "version": "2.0",
-            "routeKey": "$default",
-            "rawPath": parts.uri.path(),
-            "rawQueryString": query,
-            "headers": joined,
-            "requestContext": request_context,
-            "isBase64Encoded": false,
-        });
-        if !cookies.is_empty() {
-            event["cookies"] = json!(cookies);
-        }
-        if !query.is_empty() {
-            let mut params: Map<String, Value> = Map::new();
-            for (k, v) in form_pairs(query) {
-                match params.get_mut(&k) {
-                    Some(Value::String(existing)) => {
-                        existing.push(',');
-                        existing.push_str(&v);
-                    }
-                    _ => {
-                        params.insert(k, Value::String(v));
-                    }
-                }
-            }
-            event["queryStringParameters"] = Value::Object(params);
-        }
-        if !body.is_empty() {
-            let content_type = joined.get("content-type").and_then(Value::as_str);
-            match std::str::from_utf8(body) {
-                Ok(text) if is_text(content_type) => event["body"] = json!(text),
-                _ => {
-                    event["body"] = json!(BASE64.encode(body));
-                    event["isBase64Encoded"] = json!(true);
-                }
-            }
-        }
-        event
-    }
 
-    fn function_request_id(&self) -> String {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        let hex = format!("{nanos:032x}");
-        format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        )
+        let mut http_description = LambdaFunctionUrlRequestContextHttpDescription::default();
+        http_description.method = Some(parts.method.as_str().to_owned());
+        http_description.path = Some(parts.uri.path().to_owned());
+        http_description.protocol = Some("HTTP/1.1".into());
+        http_description.source_ip = Some(peer.ip().to_string());
+        http_description.user_agent = header("user-agent");
+
+        let mut context = LambdaFunctionUrlRequestContext::default();
+        context.account_id = Some(if caller.is_some() {
+            spec.account_id.clone()
+        } else {
+            "anonymous".to_owned()
+        });
+        context.request_id = Some(crate::new_request_id());
+        context.apiid = Some(self.url_id.clone());
+        context.domain_name = Some(header("host").unwrap_or_else(|| "localhost".into()));
+        context.domain_prefix = Some(self.url_id.clone());
+        context.time = Some(now.format(time_format).unwrap_or_default());
+        context.time_epoch = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+        context.http = http_description;
+        context.authorizer = caller.map(|p| {
+            let mut iam = LambdaFunctionUrlRequestContextAuthorizerIamDescription::default();
+            iam.access_key = Some(p.access_key_id.clone());
+            iam.account_id = Some(p.account_id.clone());
+            iam.caller_id = Some(p.user_id.clone());
+            iam.user_arn = Some(p.arn.clone());
+            iam.user_id = Some(p.user_id.clone());
+            let mut authorizer = LambdaFunctionUrlRequestContextAuthorizerDescription::default();
+            authorizer.iam = Some(iam);
+            authorizer
+        });
+
+        let query = parts.uri.query().unwrap_or("");
+        let mut event = LambdaFunctionUrlRequest::default();
+        event.version = Some("2.0".into());
+        event.raw_path = Some(parts.uri.path().to_owned());
+        event.raw_query_string = Some(query.to_owned());
+        event.cookies = (!cookies.is_empty()).then_some(cookies);
+        event.headers = header_map;
+        for (k, v) in form_pairs(query) {
+            event
+                .query_string_parameters
+                .entry(k)
+                .and_modify(|existing| {
+                    existing.push(',');
+                    existing.push_str(&v);
+                })
+                .or_insert(v);
+        }
+        event.request_context = context;
+        if !body.is_empty() {
+            let content_type = header("content-type");
+            match std::str::from_utf8(body) {
+                Ok(text) if is_text(content_type.as_deref()) => event.body = Some(text.to_owned()),
+                _ => {
+                    event.body = Some(BASE64.encode(body));
+                    event.is_base64_encoded = true;
+                }
+            }
+        }
+        let mut value = serde_json::to_value(&event).unwrap_or(Value::Null);
+        value["routeKey"] = json!("$default");
+        value["requestContext"]["routeKey"] = json!("$default");
+        value["requestContext"]["stage"] = json!("$default");
+        value
     }
 }
 
@@ -310,74 +299,50 @@ fn form_pairs(query: &str) -> Vec<(String, String)> {
 }
 
 /// Maps the function's response payload to HTTP, as a Function URL does:
-/// a structured `{statusCode, headers, body, ...}` object, or else the whole
-/// payload as a JSON body with 200.
+/// a structured `{statusCode, headers, body, cookies, isBase64Encoded}`
+/// object, or else the whole payload as a JSON body with 200.
 fn function_response(payload: &[u8]) -> Response<Full<Bytes>> {
-    let value: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
-    let Some(structured) = value.as_object().filter(|o| o.contains_key("statusCode")) else {
-        let mut response = Response::new(Full::new(Bytes::copy_from_slice(payload)));
-        response.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        return response;
+    let structured = serde_json::from_slice::<Value>(payload)
+        .ok()
+        .filter(|v| v.get("statusCode").is_some());
+    let Some(mut structured) = structured else {
+        return json_response(StatusCode::OK, Bytes::copy_from_slice(payload));
     };
-    let status = structured["statusCode"]
-        .as_u64()
-        .and_then(|s| u16::try_from(s).ok())
+    // Both members are optional in what a function returns.
+    for (member, default) in [("isBase64Encoded", json!(false)), ("cookies", json!([]))] {
+        if structured.get(member).is_none_or(Value::is_null) {
+            structured[member] = default;
+        }
+    }
+    let parsed: LambdaFunctionUrlResponse = match serde_json::from_value(structured) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            return json_response(
+                StatusCode::BAD_GATEWAY,
+                json!({"Message": format!("the function's response is not a Function URL response: {e}")})
+                    .to_string(),
+            );
+        }
+    };
+    let status = u16::try_from(parsed.status_code)
+        .ok()
         .and_then(|s| StatusCode::from_u16(s).ok())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = match structured.get("body").and_then(Value::as_str) {
+    let body = match parsed.body {
         None => Bytes::new(),
-        Some(text) if structured.get("isBase64Encoded") == Some(&Value::Bool(true)) => {
+        Some(text) if parsed.is_base64_encoded => {
             Bytes::from(BASE64.decode(text).unwrap_or_default())
         }
-        Some(text) => Bytes::from(text.to_owned()),
+        Some(text) => Bytes::from(text),
     };
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    let mut add = |name: &str, value: &str| {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            headers.append(name, value);
-        }
-    };
-    if let Some(Value::Object(map)) = structured.get("headers") {
-        for (name, value) in map {
-            if let Some(value) = value.as_str() {
-                add(name, value);
-            }
-        }
-    }
-    if let Some(Value::Object(map)) = structured.get("multiValueHeaders") {
-        for (name, values) in map {
-            let single = structured
-                .get("headers")
-                .and_then(|h| h.get(name))
-                .is_some();
-            for value in values
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                if !single {
-                    add(name, value);
-                }
-            }
-        }
-    }
-    for cookie in structured
-        .get("cookies")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(cookie) = cookie.as_str() {
-            add("set-cookie", cookie);
+    *response.headers_mut() = parsed.headers;
+    for cookie in parsed.cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response
+                .headers_mut()
+                .append(http::header::SET_COOKIE, value);
         }
     }
     response
@@ -390,4 +355,29 @@ pub async fn serve(listener: tokio::net::TcpListener, url: Arc<FunctionUrl>) {
         async move { Ok::<_, Infallible>(url.handle(req, peer).await) }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_map_as_a_function_url_maps_them() {
+        let plain = function_response(br#"{"hello":"world"}"#);
+        assert_eq!(plain.status(), StatusCode::OK);
+        assert_eq!(plain.headers()["content-type"], "application/json");
+
+        let minimal = function_response(br#"{"statusCode":201,"body":"made"}"#);
+        assert_eq!(minimal.status(), StatusCode::CREATED);
+
+        let full = function_response(
+            br#"{"statusCode":200,"headers":{"x-a":"1"},"body":"aGk=","isBase64Encoded":true,"cookies":["a=1","b=2"]}"#,
+        );
+        assert_eq!(full.headers()["x-a"], "1");
+        let cookies: Vec<_> = full.headers().get_all("set-cookie").iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+
+        let broken = function_response(br#"{"statusCode":"two hundred"}"#);
+        assert_eq!(broken.status(), StatusCode::BAD_GATEWAY);
+    }
 }

@@ -65,10 +65,20 @@ where
     F: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
 {
+    let mut pause = Duration::from_millis(1);
     loop {
-        let Ok((stream, peer)) = listener.accept().await else {
-            continue;
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of
+                // spinning, and try again.
+                tracing::warn!(%error, "accept failed; retrying in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+                continue;
+            }
         };
+        pause = Duration::from_millis(1);
         // Without this every warm invocation waits ~40 ms on delayed ACKs.
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
@@ -79,6 +89,26 @@ where
                 .await;
         });
     }
+}
+
+/// A request id in Lambda's form (a random UUID).
+pub(crate) fn new_request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A JSON response with the given status: every answer the emulator itself
+/// writes (errors, refusals, stats) goes through here.
+pub(crate) fn json_response(
+    status: http::StatusCode,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// Everything the emulator needs to run one function behind one URL.
@@ -166,14 +196,7 @@ impl Emulator {
         let stats = self.stats().clone();
         tokio::spawn(serve_http(listener, move |_req| {
             let body = stats.to_json().to_string();
-            async move {
-                let mut response = Response::new(Full::new(Bytes::from(body)));
-                response.headers_mut().insert(
-                    http::header::CONTENT_TYPE,
-                    http::HeaderValue::from_static("application/json"),
-                );
-                Ok::<_, Infallible>(response)
-            }
+            async move { Ok::<_, Infallible>(json_response(http::StatusCode::OK, body)) }
         }));
         Ok(url)
     }

@@ -165,24 +165,6 @@ impl std::fmt::Debug for InstanceHandle {
     }
 }
 
-fn new_request_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos() as u64;
-    let pid = u64::from(std::process::id());
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        (t >> 32) as u32,
-        (t >> 16) as u16,
-        (pid & 0xfff) as u16,
-        (n >> 48) as u16 & 0xfff,
-        (n ^ (t << 20)) & 0xffff_ffff_ffff
-    )
-}
-
 impl Function {
     /// A function that starts its first instance on its first invocation.
     pub fn new(mut spec: FunctionSpec) -> Self {
@@ -293,7 +275,7 @@ impl Function {
         let Some(InstanceHandle(instance)) = guard.as_mut() else {
             return Err(InvokeError::Crashed("no instance".into()));
         };
-        let id = new_request_id();
+        let id = crate::new_request_id();
         let (tx, rx) = oneshot::channel();
         lock(&instance.api.inflight).insert(id.clone(), tx);
         let deadline = SystemTime::now() + self.spec.timeout;
@@ -343,13 +325,7 @@ async fn lock_async<T>(mutex: &Mutex<T>) -> tokio::sync::MutexGuard<'_, T> {
 }
 
 fn reply(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response
+    crate::json_response(status, body)
 }
 
 impl InstanceApi {
