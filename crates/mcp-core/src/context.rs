@@ -91,9 +91,11 @@ struct CancelState {
 /// A cancellation signal shared by the transport and the tool: the transport
 /// cancels (the client sent `notifications/cancelled`, or closed the stream),
 /// the tool checks [`Cancellation::is_cancelled`] or awaits
-/// [`Cancellation::cancelled`].
+/// [`Cancellation::cancelled`]. The default is [`Cancellation::never`], which
+/// costs nothing; a transport that can cancel makes one with
+/// [`Cancellation::new`].
 #[derive(Clone, Default)]
-pub struct Cancellation(Arc<CancelState>);
+pub struct Cancellation(Option<Arc<CancelState>>);
 
 impl fmt::Debug for Cancellation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -104,12 +106,18 @@ impl fmt::Debug for Cancellation {
 impl Cancellation {
     /// A signal not yet raised.
     pub fn new() -> Self {
-        Self::default()
+        Cancellation(Some(Arc::default()))
     }
 
-    /// Raises the signal and wakes every waiter.
+    /// A signal that is never raised (a transport that cannot cancel).
+    pub fn never() -> Self {
+        Cancellation(None)
+    }
+
+    /// Raises the signal and wakes every waiter (nothing, for [`Cancellation::never`]).
     pub fn cancel(&self) {
-        self.0.cancelled.store(true, Ordering::SeqCst);
+        let Some(state) = &self.0 else { return };
+        state.cancelled.store(true, Ordering::SeqCst);
         let wakers = std::mem::take(&mut *self.wakers());
         for waker in wakers {
             waker.wake();
@@ -118,7 +126,9 @@ impl Cancellation {
 
     /// Whether the signal was raised.
     pub fn is_cancelled(&self) -> bool {
-        self.0.cancelled.load(Ordering::SeqCst)
+        self.0
+            .as_ref()
+            .is_some_and(|state| state.cancelled.load(Ordering::SeqCst))
     }
 
     /// A future that completes once the signal is raised.
@@ -126,10 +136,14 @@ impl Cancellation {
         Cancelled(self)
     }
 
+    /// The waiters (none can wait on [`Cancellation::never`]: its future
+    /// stays pending without registering).
     fn wakers(&self) -> std::sync::MutexGuard<'_, Vec<Waker>> {
+        static NONE: Mutex<Vec<Waker>> = Mutex::new(Vec::new());
         // A waker list stays valid even if a holder panicked.
         self.0
-            .wakers
+            .as_ref()
+            .map_or(&NONE, |state| &state.wakers)
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -145,6 +159,9 @@ impl Future for Cancelled<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.0.is_cancelled() {
             return Poll::Ready(());
+        }
+        if self.0.0.is_none() {
+            return Poll::Pending; // never raised: nothing will wake it
         }
         {
             let mut wakers = self.0.wakers();
@@ -208,12 +225,16 @@ pub struct RequestContext {
 }
 
 impl Default for RequestContext {
+    /// No extensions, no identity, never cancelled, notifications discarded:
+    /// nothing allocated per request.
     fn default() -> Self {
+        static DISCARD: std::sync::LazyLock<Arc<dyn Notify>> =
+            std::sync::LazyLock::new(|| Arc::new(Discard));
         RequestContext {
             extensions: Extensions::new(),
             identity: None,
-            cancellation: Cancellation::new(),
-            notify: Arc::new(Discard),
+            cancellation: Cancellation::never(),
+            notify: DISCARD.clone(),
         }
     }
 }
@@ -332,6 +353,23 @@ mod tests {
         assert!(signal.is_cancelled());
         assert!(fut.as_mut().poll(&mut cx).is_ready());
         assert!(signal.wakers().is_empty());
+    }
+
+    #[test]
+    fn a_never_signal_stays_down_and_costs_nothing() {
+        let never = RequestContext::default().cancellation;
+        never.cancel();
+        assert!(!never.is_cancelled());
+        let mut fut = std::pin::pin!(never.cancelled());
+        assert!(
+            fut.as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()))
+                .is_pending()
+        );
+        assert!(
+            never.wakers().is_empty(),
+            "nothing registers on a never signal"
+        );
     }
 
     #[test]

@@ -12,6 +12,26 @@ use serde_json::{Map, Value};
 use crate::jsonrpc::{ErrorCode, ErrorObject, RequestId};
 use crate::tool::Annotations;
 
+/// The value with every object's keys in sorted order, whatever the build's
+/// serde_json map keeps (insertion order when any crate in the build enables
+/// `preserve_order`, as the AWS SDK's test utilities do). For JSON that ends up
+/// as text a person or a test compares: schemas, templates.
+pub fn sort_keys(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sort_keys(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sort_keys).collect()),
+        other => other.clone(),
+    }
+}
+
 /// An implementation's identity (`serverInfo`, `clientInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Implementation {
@@ -345,8 +365,13 @@ impl Reply {
 
     /// The reply as compact JSON bytes.
     pub fn to_vec(&self) -> Vec<u8> {
+        // Most replies fit: one allocation instead of a series of regrowths.
+        let mut out = Vec::with_capacity(512);
         // Serialising these types cannot fail: every map key is a string.
-        serde_json::to_vec(self).unwrap_or_default()
+        match serde_json::to_writer(&mut out, self) {
+            Ok(()) => out,
+            Err(_) => Vec::new(),
+        }
     }
 }
 

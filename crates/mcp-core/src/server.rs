@@ -376,7 +376,7 @@ impl Server {
             ));
         };
         Ok(match call.await.map_err(ErrorObject::internal)? {
-            CallOutcome::Output(output) => tool_result(output, version),
+            CallOutcome::Output(output, text) => tool_result(output, text, version),
             CallOutcome::BadArguments(why) => {
                 let schema = self
                     .tools
@@ -392,9 +392,9 @@ impl Server {
     }
 }
 
-fn tool_result(output: Value, version: ProtocolVersion) -> CallToolResult {
+fn tool_result(output: Value, text: String, version: ProtocolVersion) -> CallToolResult {
     CallToolResult {
-        content: vec![Content::text(output.to_string())],
+        content: vec![Content::text(text)],
         structured_content: version.has_structured_output().then_some(output),
         is_error: false,
     }

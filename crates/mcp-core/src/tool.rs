@@ -99,7 +99,7 @@ pub fn schema_of<T: JsonSchema>() -> Value {
                 .or_insert_with(|| Value::Object(serde_json::Map::new()));
         }
     }
-    schema
+    crate::model::sort_keys(&schema)
 }
 
 /// A tool failure the model should see: a result with `isError: true`.
@@ -282,8 +282,9 @@ pub enum RegistryError {
 /// How a call ended, before it is put on the wire.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum CallOutcome {
-    /// The tool's output (a JSON object).
-    Output(Value),
+    /// The tool's output: as JSON (an object), and as text in the output
+    /// type's own field order (the same in every build).
+    Output(Value, String),
     /// Arguments that do not fit the tool's arguments type (`isError: true`).
     BadArguments(String),
     /// A failure for the model (`isError: true`).
@@ -316,11 +317,17 @@ impl<T: Tool> ErasedTool for Typed<T> {
                 Err(e) => return Ok(CallOutcome::BadArguments(e.to_string())),
             };
             match self.0.call(args, &cx).await {
-                Ok(output) => match serde_json::to_value(output) {
-                    Ok(value @ Value::Object(_)) => Ok(CallOutcome::Output(value)),
-                    Ok(_) => Err("tool output is not a JSON object".into()),
-                    Err(e) => Err(format!("tool output could not be serialised: {e}")),
-                },
+                Ok(output) => {
+                    let serialised = serde_json::to_string(&output)
+                        .and_then(|text| Ok((serde_json::to_value(&output)?, text)));
+                    match serialised {
+                        Ok((value @ Value::Object(_), text)) => {
+                            Ok(CallOutcome::Output(value, text))
+                        }
+                        Ok(_) => Err("tool output is not a JSON object".into()),
+                        Err(e) => Err(format!("tool output could not be serialised: {e}")),
+                    }
+                }
                 Err(e) => Ok(CallOutcome::ToolError(e.message)),
             }
         })

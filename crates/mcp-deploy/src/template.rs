@@ -402,28 +402,10 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
 
 /// The template as pretty JSON with a final newline (the `infra/` format).
 pub fn to_text(template: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(&sorted(template)).unwrap_or_default();
+    let mut text =
+        serde_json::to_string_pretty(&mcp_core::model::sort_keys(template)).unwrap_or_default();
     text.push('\n');
     text
-}
-
-/// The value with every object's keys in sorted order. serde_json's map keeps
-/// insertion order when any crate in the build enables `preserve_order` (the
-/// SDK's test utilities do), so the text is made canonical here, not there.
-fn sorted(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sorted(&map[k])))
-                    .collect(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-        other => other.clone(),
-    }
 }
 
 #[cfg(test)]

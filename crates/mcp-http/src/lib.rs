@@ -28,7 +28,9 @@ mod auth;
 
 pub use auth::{AuthError, Authenticator, BoxFuture, TrustFront};
 
-use http::header::{ACCEPT, ALLOW, CONTENT_TYPE, HeaderMap, HeaderValue, ORIGIN, WWW_AUTHENTICATE};
+use http::header::{
+    ACCEPT, ALLOW, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, ORIGIN, WWW_AUTHENTICATE,
+};
 use http::{Method, StatusCode};
 use mcp_core::meta::PROTOCOL_VERSION_KEY;
 use mcp_core::{
@@ -143,9 +145,15 @@ impl Exchange {
     }
 }
 
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<Result<&'h str, ()>> {
+/// A header's value as text (`Err` when it is not). Names are `HeaderName`s
+/// so a lookup hashes a ready name instead of parsing a string each time.
+fn header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Result<&'h str, ()>> {
     headers.get(name).map(|v| v.to_str().map_err(|_| ()))
 }
+
+static MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+static MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+static MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 
 /// The host name of an origin or a `Host` value, without scheme, port or brackets.
 fn host_name(value: &str) -> &str {
@@ -172,20 +180,21 @@ fn origin_allowed(origin: &str, host: Option<&str>, allowed: &[String]) -> bool 
         || (is_loopback(host_name(origin)) && host.is_some_and(|h| is_loopback(host_name(h))))
 }
 
-fn media_type(value: &str) -> String {
-    value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+/// The media type of a `Content-Type` or `Accept` entry, parameters dropped.
+fn media_type(value: &str) -> &str {
+    value.split(';').next().unwrap_or("").trim()
+}
+
+fn is_json(value: &str) -> bool {
+    media_type(value).eq_ignore_ascii_case("application/json")
 }
 
 fn accepts_json(accept: &str) -> bool {
-    accept
-        .split(',')
-        .map(media_type)
-        .any(|m| matches!(m.as_str(), "application/json" | "application/*" | "*/*"))
+    accept.split(',').map(media_type).any(|m| {
+        ["application/json", "application/*", "*/*"]
+            .iter()
+            .any(|ok| m.eq_ignore_ascii_case(ok))
+    })
 }
 
 /// One HTTP request as a front hands it over.
@@ -203,7 +212,7 @@ pub struct RequestParts<'a> {
 }
 
 impl RequestParts<'_> {
-    fn header(&self, name: &str) -> Option<Result<&str, ()>> {
+    fn header(&self, name: &HeaderName) -> Option<Result<&str, ()>> {
         header(self.headers, name)
     }
 }
@@ -225,8 +234,8 @@ pub async fn exchange(
             ),
         );
     }
-    if let Some(origin) = request.header(ORIGIN.as_str()) {
-        let host = request.header("host").and_then(Result::ok);
+    if let Some(origin) = request.header(&ORIGIN) {
+        let host = request.header(&HOST).and_then(Result::ok);
         if !origin.is_ok_and(|o| origin_allowed(o, host, &config.allowed_origins)) {
             return Exchange::refuse(
                 StatusCode::FORBIDDEN,
@@ -238,18 +247,15 @@ pub async fn exchange(
         Ok(identity) => context.identity = identity,
         Err(refusal) => return Exchange::unauthorized(refusal),
     }
-    let content_type = request
-        .header(CONTENT_TYPE.as_str())
-        .and_then(Result::ok)
-        .map(media_type);
-    if content_type.as_deref() != Some("application/json") {
+    let content_type = request.header(&CONTENT_TYPE).and_then(Result::ok);
+    if !content_type.is_some_and(is_json) {
         return Exchange::refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the JSON-RPC message with Content-Type: application/json",
         );
     }
     if request
-        .header(ACCEPT.as_str())
+        .header(&ACCEPT)
         .is_some_and(|accept| !accept.is_ok_and(accepts_json))
     {
         return Exchange::refuse(
@@ -263,7 +269,7 @@ pub async fn exchange(
             format!("the body is over {} bytes", config.max_body_bytes),
         );
     }
-    let version = match request.header("mcp-protocol-version") {
+    let version = match request.header(&MCP_PROTOCOL_VERSION) {
         None => ProtocolVersion::HTTP_DEFAULT,
         Some(raw) => {
             let raw = raw.unwrap_or("(not text)");
@@ -337,18 +343,18 @@ fn check_modern_headers(value: &Value, headers: &HeaderMap) -> Result<(), &'stat
     };
     let get = |name| header(headers, name).and_then(Result::ok);
     let envelope_version = value["params"]["_meta"][PROTOCOL_VERSION_KEY].as_str();
-    if envelope_version.is_some() && get("mcp-protocol-version") != envelope_version {
+    if envelope_version.is_some() && get(&MCP_PROTOCOL_VERSION) != envelope_version {
         return Err(
             "the MCP-Protocol-Version header must equal the request's _meta protocol version",
         );
     }
     let body_method = message.get("method").and_then(Value::as_str);
-    if body_method.is_some() && get("mcp-method") != body_method {
+    if body_method.is_some() && get(&MCP_METHOD) != body_method {
         return Err("the Mcp-Method header must equal the body's method");
     }
     if body_method == Some("tools/call") {
         let name = value["params"]["name"].as_str();
-        if name.is_some() && get("mcp-name") != name {
+        if name.is_some() && get(&MCP_NAME) != name {
             return Err("the Mcp-Name header must equal the tool name in params.name");
         }
     }

@@ -1,6 +1,7 @@
 //! The front-agnostic HTTP layer: authentication runs before the protocol,
 //! its identity reaches the tools, and typed errors decide the status.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -11,10 +12,9 @@ use mcp_core::{
 use mcp_http::{AuthError, Authenticator, BoxFuture, HttpConfig, RequestParts, TrustFront};
 use serde_json::{Map, Value, json};
 
-static CALLS: AtomicUsize = AtomicUsize::new(0);
-
-/// Reports who called, and counts its calls.
-struct WhoAmI;
+/// Reports who called, and counts its calls (a counter per test: tests run
+/// in parallel).
+struct WhoAmI(Arc<AtomicUsize>);
 
 impl Tool for WhoAmI {
     type Args = NoArgs;
@@ -23,7 +23,7 @@ impl Tool for WhoAmI {
         ToolDefinition::new("whoami", "Who is calling.")
     }
     async fn call(&self, _: NoArgs, cx: &CallContext<'_>) -> Result<Self::Output, ToolError> {
-        CALLS.fetch_add(1, Ordering::SeqCst);
+        self.0.fetch_add(1, Ordering::SeqCst);
         let principal = cx.identity().map(|i| i.principal.clone());
         Ok(Map::from_iter([("principal".to_owned(), json!(principal))]))
     }
@@ -49,9 +49,9 @@ impl Authenticator for RefuseAll {
     }
 }
 
-fn server() -> Server {
+fn server(calls: Arc<AtomicUsize>) -> Server {
     let mut tools = ToolRegistry::new();
-    tools.register(WhoAmI).expect("registers");
+    tools.register(WhoAmI(calls)).expect("registers");
     Server::new(ServerInfo::new("t", "0"), tools)
 }
 
@@ -66,6 +66,7 @@ fn headers(version: &str) -> HeaderMap {
 }
 
 async fn post(
+    calls: &Arc<AtomicUsize>,
     auth: &dyn Authenticator,
     identity: Option<&Identity>,
     version: &str,
@@ -79,7 +80,7 @@ async fn post(
         front_identity: identity,
     };
     mcp_http::exchange(
-        &server(),
+        &server(calls.clone()),
         &HttpConfig::default(),
         auth,
         parts,
@@ -93,8 +94,8 @@ const CALL: &str =
 
 #[tokio::test]
 async fn a_refusal_is_a_challenge_and_the_tool_never_runs() {
-    let before = CALLS.load(Ordering::SeqCst);
-    let out = post(&RefuseAll, None, "2025-11-25", CALL).await;
+    let calls = Arc::default();
+    let out = post(&calls, &RefuseAll, None, "2025-11-25", CALL).await;
     assert_eq!(out.status, StatusCode::UNAUTHORIZED);
     let headers = out.headers();
     assert!(
@@ -105,7 +106,7 @@ async fn a_refusal_is_a_challenge_and_the_tool_never_runs() {
     let body = out.json().unwrap_or_default();
     assert_eq!(body["error"]["code"], -32600);
     assert_eq!(body["id"], Value::Null);
-    assert_eq!(CALLS.load(Ordering::SeqCst), before, "the tool ran");
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the tool ran");
 }
 
 #[tokio::test]
@@ -116,8 +117,10 @@ async fn the_fronts_identity_reaches_the_tool() {
         account: Some("000000000000".into()),
         scopes: None,
     };
-    let out = post(&TrustFront, Some(&identity), "2025-11-25", CALL).await;
+    let calls = Arc::default();
+    let out = post(&calls, &TrustFront, Some(&identity), "2025-11-25", CALL).await;
     assert_eq!(out.status, StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
     let body = out.json().unwrap_or_default();
     assert_eq!(
         body["result"]["structuredContent"]["principal"],
@@ -153,7 +156,7 @@ async fn typed_errors_decide_the_status() {
         ),
     ];
     for (version, body, want) in cases {
-        let out = post(&TrustFront, None, version, body).await;
+        let out = post(&Arc::default(), &TrustFront, None, version, body).await;
         assert_eq!(out.status, want, "{body}");
     }
 }

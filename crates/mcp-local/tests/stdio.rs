@@ -113,7 +113,7 @@ fn malformed_session_keeps_stdout_pure_and_serves_on() {
     );
     assert_eq!(
         replies[7]["result"]["content"][0]["text"],
-        r#"{"characters":5,"words":3}"#
+        r#"{"words":3,"characters":5}"#
     );
 
     let mut err = String::new();
