@@ -214,3 +214,28 @@ pub async fn upload(
         .map_err(|e| explain(e, "uploading the package"))?;
     Ok(key)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_refuses_plain_http_to_everyone() {
+        let template = assets_template();
+        let statement = &template["Resources"]["AssetBucketPolicy"]["Properties"]["PolicyDocument"]
+            ["Statement"][0];
+        assert_eq!(statement["Effect"], "Deny");
+        assert_eq!(
+            statement["Principal"], "*",
+            "audit item 8: not only the account"
+        );
+        assert_eq!(
+            statement["Condition"]["Bool"]["aws:SecureTransport"],
+            "false"
+        );
+        assert_eq!(
+            bucket_name("000000000000", "eu-central-1"),
+            "mcp-ladder-assets-000000000000-eu-central-1"
+        );
+    }
+}

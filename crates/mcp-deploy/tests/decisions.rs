@@ -67,6 +67,8 @@ struct Rules {
     cfn: Vec<Rule>,
     s3: Vec<Rule>,
     sts: Vec<Rule>,
+    lambda: Vec<Rule>,
+    logs: Vec<Rule>,
 }
 
 fn aws(rules: &Rules) -> Aws {
@@ -80,14 +82,15 @@ fn aws(rules: &Rules) -> Aws {
     Aws {
         region: REGION.into(),
         cfn: client!(aws_sdk_cloudformation, &rules.cfn),
-        lambda: client!(aws_sdk_lambda, none),
+        lambda: client!(aws_sdk_lambda, &rules.lambda),
         s3: client!(aws_sdk_s3, &rules.s3),
         sts: client!(aws_sdk_sts, &rules.sts),
         iam: client!(aws_sdk_iam, none),
-        logs: client!(aws_sdk_cloudwatchlogs, none),
+        // Long enough for the retries below, short enough for a test.
+        logs: client!(aws_sdk_cloudwatchlogs, &rules.logs),
         timing: Timing {
             poll: Duration::from_millis(1),
-            verify_window: Duration::from_millis(10),
+            verify_window: Duration::from_secs(5),
         },
         config,
     }
@@ -286,5 +289,78 @@ async fn expired_credentials_say_how_to_refresh() {
         err.as_deref()
             .is_some_and(|e| e.contains("session has expired") && e.contains("refresh")),
         "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_function_still_visible_once_is_retried_until_gone() {
+    use aws_sdk_cloudformation::types::StackResourceSummary;
+    use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
+    use aws_sdk_lambda::operation::get_function::{GetFunctionError, GetFunctionOutput};
+    use aws_sdk_lambda::types::error::ResourceNotFoundException;
+
+    let function = format!("{STACK}-mcp");
+    let describe = mock!(aws_sdk_cloudformation::Client::describe_stacks)
+        .sequence()
+        .output(|| described(StackStatus::CreateComplete, 3))
+        .output(|| described(StackStatus::DeleteComplete, 3))
+        .times(5)
+        .build();
+    let resources = {
+        let function = function.clone();
+        mock!(aws_sdk_cloudformation::Client::list_stack_resources).then_output(move || {
+            ListStackResourcesOutput::builder()
+                .stack_resource_summaries(
+                    StackResourceSummary::builder()
+                        .logical_resource_id("McpServerFunction")
+                        .physical_resource_id(&function)
+                        .resource_type("AWS::Lambda::Function")
+                        .resource_status("CREATE_COMPLETE".into())
+                        .last_updated_timestamp(aws_smithy_types::DateTime::from_secs(0))
+                        .build(),
+                )
+                .build()
+        })
+    };
+    // Eventually consistent: the function answers once more, then is gone.
+    let get_function = mock!(aws_sdk_lambda::Client::get_function)
+        .sequence()
+        .output(|| GetFunctionOutput::builder().build())
+        .error(|| {
+            GetFunctionError::ResourceNotFoundException(
+                ResourceNotFoundException::builder().build(),
+            )
+        })
+        .build();
+    let rules = Rules {
+        cfn: vec![
+            describe,
+            resources,
+            mock!(aws_sdk_cloudformation::Client::delete_stack)
+                .then_output(|| DeleteStackOutput::builder().build()),
+            mock!(aws_sdk_cloudformation::Client::describe_stack_events)
+                .then_output(|| DescribeStackEventsOutput::builder().build()),
+        ],
+        lambda: vec![get_function],
+        logs: vec![
+            mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
+                .then_output(|| DescribeLogGroupsOutput::builder().build()),
+        ],
+        ..Rules::default()
+    };
+    let report = teardown(&aws(&rules), Target::Name(STACK), &Progress::new())
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(
+        rules.lambda[0].num_calls(),
+        2,
+        "checked again after a found"
+    );
+    assert!(
+        report.verified.contains(&format!(
+            "verified: AWS::Lambda::Function {function} is gone"
+        )),
+        "{:?}",
+        report.verified
     );
 }
