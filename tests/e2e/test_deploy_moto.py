@@ -227,7 +227,7 @@ def _other_account(moto: str, account: str) -> dict:
     ARN of that account id returns them."""
     sts = boto3.client("sts", endpoint_url=moto, region_name=REGION,
                        aws_access_key_id="x", aws_secret_access_key="y")
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/other", RoleSessionName="t")["Credentials"]
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/other", RoleSessionName="mcp-deploy-test")["Credentials"]
     return {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
             "AWS_SESSION_TOKEN": creds["SessionToken"]}
 
