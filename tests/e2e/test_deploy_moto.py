@@ -222,37 +222,22 @@ def test_prepare_reuses_the_bucket_its_deleted_stack_left(mcp_deploy, env, moto,
     assert_clean(moto, stack)
 
 
-def _other_account(moto: str, account: str) -> dict:
-    """Credentials that act in another account: moto's AssumeRole into a role
-    ARN of that account id returns them."""
-    sts = boto3.client("sts", endpoint_url=moto, region_name=REGION,
-                       aws_access_key_id="x", aws_secret_access_key="y")
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/other", RoleSessionName="mcp-deploy-test")["Credentials"]
-    return {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": creds["SessionToken"]}
-
-
 def test_demo_with_another_accounts_credentials_deletes_nothing(mcp_deploy, env, moto) -> None:
-    """Audit item 1: credentials of account B with MCP_ACCOUNT_ID=A fail the
-    account check before the guard is armed, and B's stack of the same name
-    survives."""
-    other = str((int(env["MCP_ACCOUNT_ID"]) + 7) % 10**12).zfill(12)
-    creds = _other_account(moto, other)
+    """Audit item 1: credentials that act in account B, with MCP_ACCOUNT_ID
+    naming another account, fail the account check before the guard is armed,
+    and B's stack of the same name survives. (The moto fixture pins every
+    request to one account with MOTO_ACCOUNT_ID, so B is that account and the
+    expected account is another one; AssumeRole cannot switch accounts there.)"""
     stack = _stack_name()
-    cfn_b = boto3.client("cloudformation", endpoint_url=moto, region_name=REGION,
-                         aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
-                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
-                         aws_session_token=creds["AWS_SESSION_TOKEN"])
+    cfn_b = _aws(moto, "cloudformation")
+    assert _aws(moto, "sts").get_caller_identity()["Account"] == env["MCP_ACCOUNT_ID"]
     template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
     cfn_b.create_stack(StackName=stack, TemplateBody=json.dumps(template))
-    sts_b = boto3.client("sts", endpoint_url=moto, region_name=REGION,
-                         aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
-                         aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
-                         aws_session_token=creds["AWS_SESSION_TOKEN"])
-    assert sts_b.get_caller_identity()["Account"] == other
-    proc = run(mcp_deploy, dict(env, **creds), "demo", "--stack-name", stack, "--zip", "unused.zip")
+    expected = str((int(env["MCP_ACCOUNT_ID"]) + 7) % 10**12).zfill(12)
+    proc = run(mcp_deploy, dict(env, MCP_ACCOUNT_ID=expected), "demo", "--stack-name", stack,
+               "--zip", "unused.zip")
     assert proc.returncode == 1, proc.stderr
-    assert f"not to MCP_ACCOUNT_ID {env['MCP_ACCOUNT_ID']}" in proc.stderr, proc.stderr
+    assert f"not to MCP_ACCOUNT_ID {expected}" in proc.stderr, proc.stderr
     assert "TRAP" not in proc.stderr and "deleting stack" not in proc.stderr, proc.stderr
     status = cfn_b.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
     assert status == "CREATE_COMPLETE", status
