@@ -9,14 +9,17 @@ cd "$REPO"
 step "cargo fmt --check"
 cargo fmt --all --check
 
-step "cargo clippy --all-targets -- -D warnings"
+step "cargo clippy --all-targets -- -D warnings (and mcp-deploy's test hooks)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --locked -p mcp-deploy --all-targets --features test-hooks -- -D warnings
 
-step "cargo build --bins (the emulator tests run the real bootstrap)"
-cargo build --workspace --locked --bins
-
-step "cargo test (unit, property, integration, doc)"
-cargo test --workspace --locked
+# One build for the tests and the binaries they run: the test graph differs from
+# a plain build's (the SDK's mock utilities change shared features), so building
+# the binaries separately would compile the AWS SDK twice. The binaries come out
+# of this step, mcp-deploy with its test hooks (the end-to-end tests steer it
+# through them; a release build has none).
+step "cargo test (unit, property, integration, doc; builds the binaries too)"
+cargo test --workspace --locked --features mcp-deploy/test-hooks
 
 step "third-party peers"
 ensure_venv "$REPO/.venv" "$REPO/tests/requirements.txt"
@@ -24,9 +27,6 @@ ensure_venv "$REPO/.venv-proxy" "$REPO/tests/requirements-proxy.txt"
 ensure_venv "$REPO/.venv-moto" "$REPO/tests/requirements-moto.txt"
 ensure_venv "$REPO/.venv-bench" "$REPO/bench/requirements.txt"
 ensure_node_peers
-
-step "mcp-deploy with its test hooks (the end-to-end tests steer it through them)"
-cargo build --locked -p mcp-deploy --features test-hooks
 
 step "pytest tests/e2e"
 "$REPO/.venv/bin/python" -m pytest tests/e2e -q -p no:cacheprovider
