@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
 use schemars::JsonSchema;
@@ -167,9 +168,39 @@ pub struct ToolDefinition {
     name: String,
     title: Option<String>,
     description: String,
-    input_schema: Value,
-    output_schema: Value,
+    schemas: Schemas,
     annotations: Annotations,
+}
+
+/// Builds one schema from a type ([`schema_of`] for that type).
+type DeriveSchema = fn() -> Value;
+
+/// A tool's two schemas, derived from its types on first use (a cold start
+/// that never lists tools does not pay for them) and then kept.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Schemas {
+    derive: Option<(DeriveSchema, DeriveSchema)>,
+    input: OnceLock<Value>,
+    output: OnceLock<Value>,
+}
+
+impl Schemas {
+    fn of<T: Tool>() -> Self {
+        Schemas {
+            derive: Some((schema_of::<T::Args>, schema_of::<T::Output>)),
+            ..Schemas::default()
+        }
+    }
+
+    fn input(&self) -> &Value {
+        self.input
+            .get_or_init(|| self.derive.map_or(Value::Null, |(input, _)| input()))
+    }
+
+    fn output(&self) -> &Value {
+        self.output
+            .get_or_init(|| self.derive.map_or(Value::Null, |(_, output)| output()))
+    }
 }
 
 impl ToolDefinition {
@@ -179,8 +210,7 @@ impl ToolDefinition {
             name: name.into(),
             title: None,
             description: description.into(),
-            input_schema: Value::Null,
-            output_schema: Value::Null,
+            schemas: Schemas::default(),
             annotations: Annotations::default(),
         }
     }
@@ -214,12 +244,12 @@ impl ToolDefinition {
 
     /// The JSON Schema of the arguments (derived from the tool's `Args`).
     pub fn input_schema(&self) -> &Value {
-        &self.input_schema
+        self.schemas.input()
     }
 
     /// The JSON Schema of `structuredContent` (derived from the tool's `Output`).
     pub fn output_schema(&self) -> &Value {
-        &self.output_schema
+        self.schemas.output()
     }
 
     /// The tool's `tools/list` entry as the given revision defines it.
@@ -229,23 +259,27 @@ impl ToolDefinition {
             name: self.name.clone(),
             title: self.title.clone().filter(|_| modern),
             description: Some(self.description.clone()),
-            input_schema: self.input_schema.clone(),
-            output_schema: modern.then(|| self.output_schema.clone()),
+            input_schema: self.input_schema().clone(),
+            output_schema: modern.then(|| self.output_schema().clone()),
             annotations: (version.has_tool_annotations()
                 && self.annotations != Annotations::default())
             .then(|| self.annotations.clone()),
         }
     }
 
-    fn validate(&self) -> Result<(), RegistryError> {
+    /// Checks the name, and (`schemas`) that both schemas describe objects.
+    fn validate(&self, schemas: bool) -> Result<(), RegistryError> {
         let name = &self.name;
         let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
         if name.is_empty() || name.len() > 128 || !name.chars().all(valid_char) {
             return Err(RegistryError::InvalidName(name.clone()));
         }
+        if !schemas {
+            return Ok(());
+        }
         for (which, schema) in [
-            ("inputSchema", &self.input_schema),
-            ("outputSchema", &self.output_schema),
+            ("inputSchema", self.input_schema()),
+            ("outputSchema", self.output_schema()),
         ] {
             if schema.get("type") != Some(&Value::from("object")) {
                 return Err(RegistryError::NotAnObjectSchema {
@@ -384,12 +418,14 @@ impl ToolRegistry {
         Self::default()
     }
 
-    /// Adds a tool after deriving its schemas and checking its name and schemas.
+    /// Adds a tool after checking its name and, in debug builds (so in every
+    /// tool crate's tests), that its derived schemas describe objects. A
+    /// release build derives the schemas on first use instead: a Lambda cold
+    /// start that only calls tools never builds them.
     pub fn register<T: Tool>(&mut self, tool: T) -> Result<&mut Self, RegistryError> {
         let mut definition = tool.definition();
-        definition.input_schema = schema_of::<T::Args>();
-        definition.output_schema = schema_of::<T::Output>();
-        definition.validate()?;
+        definition.schemas = Schemas::of::<T>();
+        definition.validate(cfg!(debug_assertions))?;
         if self.get(definition.name()).is_some() {
             return Err(RegistryError::Duplicate(definition.name.clone()));
         }
@@ -500,6 +536,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(debug_assertions)] // release builds check schemas on first use
     fn outputs_must_be_objects() {
         assert_eq!(
             ToolRegistry::new().register(NotAnObject).err(),
