@@ -111,12 +111,22 @@ pub struct EventCursor {
 
 impl EventCursor {
     /// A cursor that skips every event the stack already has.
+    /// Only the newest page is read: later reads stop at the first event
+    /// already seen, which is on it, so a long history is never paged through.
     pub async fn after_existing(aws: &Aws, stack_id: &str) -> Self {
         let mut cursor = EventCursor::default();
-        for event in cursor.fetch(aws, stack_id).await {
-            if let Some(id) = event.event_id() {
-                cursor.seen.insert(id.to_owned());
-            }
+        if let Ok(page) = aws
+            .cfn
+            .describe_stack_events()
+            .stack_name(stack_id)
+            .send()
+            .await
+        {
+            cursor.seen.extend(
+                page.stack_events()
+                    .iter()
+                    .filter_map(|e| e.event_id().map(str::to_owned)),
+            );
         }
         cursor
     }
