@@ -376,7 +376,7 @@ mod tests {
     fn scopes_only_limit_scoped_schemes() {
         let mut id = Identity {
             scheme: AuthScheme::AwsIam,
-            principal: "arn:aws:iam::000000000000:user/u".into(),
+            principal: "local-user".into(),
             account: None,
             scopes: None,
         };

@@ -233,9 +233,10 @@ mod tests {
             statement["Condition"]["Bool"]["aws:SecureTransport"],
             "false"
         );
+        let account = "0".repeat(12);
         assert_eq!(
-            bucket_name("000000000000", "eu-central-1"),
-            "mcp-ladder-assets-000000000000-eu-central-1"
+            bucket_name(&account, "eu-central-1"),
+            format!("mcp-ladder-assets-{account}-eu-central-1")
         );
     }
 }

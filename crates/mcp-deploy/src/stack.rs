@@ -600,10 +600,13 @@ pub fn write_outputs_file(path: &Path, stack_name: &str, outputs: &Outputs) -> a
 mod tests {
     use super::*;
 
+    /// A stack id as CloudFormation returns it (plan() only passes it on).
+    const STACK_ID: &str = "stack/S/1";
+
     fn stack(status: StackStatus) -> Stack {
         Stack::builder()
             .stack_name("S")
-            .stack_id("arn:aws:cloudformation:eu-central-1:000000000000:stack/S/1")
+            .stack_id(STACK_ID)
             .stack_status(status)
             .creation_time(aws_smithy_types::DateTime::from_secs(0))
             .build()
@@ -621,9 +624,7 @@ mod tests {
         );
         assert_eq!(
             plan_for(StackStatus::RollbackComplete),
-            Ok(Plan::Replace(
-                "arn:aws:cloudformation:eu-central-1:000000000000:stack/S/1".into()
-            ))
+            Ok(Plan::Replace(STACK_ID.into()))
         );
         assert!(plan_for(StackStatus::DeleteFailed).is_err_and(|e| e.contains("DELETE_FAILED")));
         assert!(plan_for(StackStatus::UpdateInProgress).is_err_and(|e| e.contains("busy")));

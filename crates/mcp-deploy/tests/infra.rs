@@ -1,21 +1,38 @@
-//! The checked-in template is what the CLI synthesises. Refresh it with
-//! `UPDATE_INFRA=1 cargo test -p mcp-deploy --test infra`.
+//! The checked-in templates are what the CLI synthesises: the server stack
+//! (`infra/template.json`, `mcp-deploy synth`) and the asset stack that
+//! `mcp-deploy prepare` creates (`infra/assets.json`). Refresh them with
+//! `UPDATE_INFRA=1 cargo test -p mcp-deploy --test infra`; cfn-lint checks
+//! every file in `infra/` (tests/e2e/test_template.py).
 
 use std::path::Path;
 
+use mcp_deploy::assets::assets_template;
 use mcp_deploy::template::{StackSpec, synth, to_text};
+
+fn check(file: &str, synthesised: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../infra")
+        .join(file);
+    if std::env::var_os("UPDATE_INFRA").is_some() {
+        std::fs::write(&path, synthesised).expect("infra/ is writable");
+    }
+    let checked_in = std::fs::read_to_string(&path).expect("the checked-in template is readable");
+    assert!(
+        checked_in == synthesised,
+        "infra/{file} differs from what mcp-deploy synthesises: run \
+         UPDATE_INFRA=1 cargo test -p mcp-deploy --test infra, review the diff, commit it"
+    );
+}
 
 #[test]
 fn infra_template_is_current() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.json");
-    let synthesised = to_text(&synth(&StackSpec::default()).unwrap());
-    if std::env::var_os("UPDATE_INFRA").is_some() {
-        std::fs::write(&path, &synthesised).unwrap();
-    }
-    let checked_in = std::fs::read_to_string(&path).unwrap();
-    assert!(
-        checked_in == synthesised,
-        "infra/template.json differs from `mcp-deploy synth`: run \
-         UPDATE_INFRA=1 cargo test -p mcp-deploy --test infra, review the diff, commit it"
+    check(
+        "template.json",
+        &to_text(&synth(&StackSpec::default()).unwrap()),
     );
+}
+
+#[test]
+fn infra_assets_template_is_current() {
+    check("assets.json", &to_text(&assets_template()));
 }

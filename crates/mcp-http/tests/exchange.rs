@@ -111,10 +111,12 @@ async fn a_refusal_is_a_challenge_and_the_tool_never_runs() {
 
 #[tokio::test]
 async fn the_fronts_identity_reaches_the_tool() {
+    let account = "0".repeat(12);
+    let principal = format!("arn:aws:iam::{account}:user/alice");
     let identity = Identity {
         scheme: AuthScheme::AwsIam,
-        principal: "arn:aws:iam::000000000000:user/alice".into(),
-        account: Some("000000000000".into()),
+        principal: principal.clone(),
+        account: Some(account),
         scopes: None,
     };
     let calls = Arc::default();
@@ -122,10 +124,7 @@ async fn the_fronts_identity_reaches_the_tool() {
     assert_eq!(out.status, StatusCode::OK);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     let body = out.json().unwrap_or_default();
-    assert_eq!(
-        body["result"]["structuredContent"]["principal"],
-        "arn:aws:iam::000000000000:user/alice"
-    );
+    assert_eq!(body["result"]["structuredContent"]["principal"], principal);
 }
 
 #[tokio::test]
