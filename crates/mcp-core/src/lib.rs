@@ -49,6 +49,7 @@
 //! a tool, and tool failures, are results with `isError: true`.
 
 mod context;
+mod incoming;
 mod jsonrpc;
 pub mod meta;
 pub mod model;
@@ -61,6 +62,7 @@ pub use context::{
     AuthScheme, CallContext, Cancellation, Cancelled, Discard, Extensions, Identity, LogLevel,
     Notify, RequestContext,
 };
+pub use incoming::Incoming;
 pub use jsonrpc::{ErrorCode, ErrorObject, Message, Params, RequestId, classify};
 pub use model::{CacheScope, Reply, Response};
 pub use server::{Server, ServerInfo, Session, request_id_of};

@@ -16,10 +16,12 @@ pub const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
 
 /// Whether the request carries a 2026-07-28 envelope (a `_meta` naming a revision).
 pub fn has_envelope(params: &Map<String, Value>) -> bool {
-    params
-        .get("_meta")
-        .and_then(Value::as_object)
-        .is_some_and(|meta| meta.contains_key(PROTOCOL_VERSION_KEY))
+    is_envelope(params.get("_meta").and_then(Value::as_object))
+}
+
+/// Whether a request's `_meta` object names a revision (the envelope).
+pub fn is_envelope(meta: Option<&Map<String, Value>>) -> bool {
+    meta.is_some_and(|meta| meta.contains_key(PROTOCOL_VERSION_KEY))
 }
 
 /// The -32602 error for a stateless request without its envelope.
@@ -34,10 +36,14 @@ pub fn missing_envelope() -> ErrorObject {
 /// envelope, -32022 (listing what is supported) for a revision not served
 /// through the envelope.
 pub fn envelope_version(params: &Map<String, Value>) -> Result<ProtocolVersion, ErrorObject> {
-    let meta = params
-        .get("_meta")
-        .and_then(Value::as_object)
-        .ok_or_else(missing_envelope)?;
+    envelope_meta_version(params.get("_meta").and_then(Value::as_object))
+}
+
+/// [`envelope_version`] from the request's `_meta` object.
+pub fn envelope_meta_version(
+    meta: Option<&Map<String, Value>>,
+) -> Result<ProtocolVersion, ErrorObject> {
+    let meta = meta.ok_or_else(missing_envelope)?;
     let (Some(requested), Some(capabilities)) = (
         meta.get(PROTOCOL_VERSION_KEY),
         meta.get(CLIENT_CAPABILITIES_KEY),

@@ -7,6 +7,7 @@
 //! the same types (unknown fields are ignored, as the specification asks).
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::jsonrpc::{ErrorCode, ErrorObject, RequestId};
@@ -202,6 +203,55 @@ impl Content {
     }
 }
 
+/// A JSON value kept as its text: a tool's output, serialised once and
+/// written into the reply as it is (no `Value` tree is built for it).
+#[derive(Debug, Clone)]
+pub struct Json(Box<RawValue>);
+
+impl Json {
+    /// Serialises a value.
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> Result<Json, serde_json::Error> {
+        serde_json::value::to_raw_value(value).map(Json)
+    }
+
+    /// The JSON text, compact.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Whether it is a JSON object.
+    pub fn is_object(&self) -> bool {
+        self.get().starts_with('{')
+    }
+
+    /// As a `Value` (clients, tests).
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.get()).unwrap_or(Value::Null)
+    }
+}
+
+impl PartialEq for Json {
+    /// The same JSON value, whatever the member order.
+    fn eq(&self, other: &Json) -> bool {
+        self.get() == other.get() || self.to_value() == other.to_value()
+    }
+}
+
+impl Serialize for Json {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Json {
+    /// Read through a `Value`, so that it also reads from one
+    /// (`serde_json::from_value`), which a raw value cannot.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Json::of(&value).map_err(serde::de::Error::custom)
+    }
+}
+
 /// The `tools/call` result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -210,7 +260,7 @@ pub struct CallToolResult {
     pub content: Vec<Content>,
     /// The same, as JSON matching the tool's `outputSchema` (2025-06-18 on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub structured_content: Option<Value>,
+    pub structured_content: Option<Json>,
     /// Whether the tool failed (a failure the model can act on).
     #[serde(default)]
     pub is_error: bool,
@@ -361,6 +411,13 @@ impl Reply {
     /// The reply as a JSON value (tests, logs).
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The reply as compact JSON text (an HTTP body).
+    pub fn to_json(&self) -> String {
+        // serde_json writes UTF-8: the check cannot fail, and costs less
+        // than the regrowths `serde_json::to_string` starts with.
+        String::from_utf8(self.to_vec()).unwrap_or_default()
     }
 
     /// The reply as compact JSON bytes.

@@ -3,13 +3,14 @@
 use serde_json::{Map, Value};
 
 use crate::context::RequestContext;
+use crate::incoming::{Incoming, Repr, ToolCallRequest};
 use crate::jsonrpc::{self, ErrorCode, ErrorObject, Message, Params, RequestId};
 use crate::model::{
     CacheScope, CallToolResult, Content, DiscoverResult, EmptyResult, Implementation,
-    InitializeResult, ListToolsResult, Reply, Response, ResultEnvelope, ServerCapabilities,
+    InitializeResult, Json, ListToolsResult, Reply, Response, ResultEnvelope, ServerCapabilities,
     ServerResult, ToolsCapability,
 };
-use crate::tool::{CallOutcome, ToolRegistry};
+use crate::tool::{Arguments, CallOutcome, ToolRegistry};
 use crate::{ProtocolVersion, meta};
 
 /// Who this server says it is (`serverInfo`).
@@ -116,8 +117,8 @@ impl Server {
         input: &[u8],
         request: &RequestContext,
     ) -> Option<Reply> {
-        match serde_json::from_slice::<Value>(input) {
-            Ok(value) => self.handle_value(session, value, request).await,
+        match Incoming::parse(input) {
+            Ok(message) => self.handle(session, message, request).await,
             Err(e) => Some(Reply::One(Response::error(
                 None,
                 ErrorObject::parse_error(e),
@@ -132,6 +133,25 @@ impl Server {
         value: Value,
         request: &RequestContext,
     ) -> Option<Reply> {
+        self.handle(session, Incoming::from_value(value), request)
+            .await
+    }
+
+    /// Handles one message or batch, parsed by [`Incoming::parse`].
+    pub async fn handle(
+        &self,
+        session: &mut Session,
+        message: Incoming<'_>,
+        request: &RequestContext,
+    ) -> Option<Reply> {
+        let value = match message.0 {
+            Repr::Call(call) => {
+                let id = call.id.clone();
+                let body = self.typed_call(session, call, request).await;
+                return Some(Reply::One(Response { id: Some(id), body }));
+            }
+            Repr::Value(value) => value,
+        };
         let Value::Array(items) = value else {
             return self
                 .handle_single(session, value, request, false)
@@ -211,13 +231,25 @@ impl Server {
                 .initialize(session, &params, in_batch)
                 .map(ResultEnvelope::plain);
         }
-        if method == "server/discover" || meta::has_envelope(&params) {
-            let version = meta::envelope_version(&params)?;
-            let result = self.method(method, params, version, request).await?;
-            return Ok(ResultEnvelope::complete(
-                result,
-                self.info.for_version(version),
-            ));
+        let (version, enveloped) = self.version_of(
+            session,
+            method,
+            params.get("_meta").and_then(Value::as_object),
+        )?;
+        let result = self.method(method, params, version, request).await?;
+        Ok(self.envelope(result, version, enveloped))
+    }
+
+    /// The revision a request is served at, and whether it came in the
+    /// 2026-07-28 envelope (`meta` is `params._meta`).
+    fn version_of(
+        &self,
+        session: &Session,
+        method: &str,
+        meta: Option<&Map<String, Value>>,
+    ) -> Result<(ProtocolVersion, bool), ErrorObject> {
+        if method == "server/discover" || meta::is_envelope(meta) {
+            return Ok((meta::envelope_meta_version(meta)?, true));
         }
         let version = match session.version {
             Some(v) if v.is_stateless() => return Err(meta::missing_envelope()),
@@ -230,9 +262,41 @@ impl Server {
                 ));
             }
         };
-        self.method(method, params, version, request)
-            .await
-            .map(ResultEnvelope::plain)
+        Ok((version, false))
+    }
+
+    fn envelope(
+        &self,
+        result: ServerResult,
+        version: ProtocolVersion,
+        enveloped: bool,
+    ) -> ResultEnvelope {
+        if enveloped {
+            ResultEnvelope::complete(result, self.info.for_version(version))
+        } else {
+            ResultEnvelope::plain(result)
+        }
+    }
+
+    /// A `tools/call` read by the typed path: the same steps as `dispatch`
+    /// and `call_tool` take for it.
+    async fn typed_call(
+        &self,
+        session: &Session,
+        call: ToolCallRequest<'_>,
+        request: &RequestContext,
+    ) -> Result<ResultEnvelope, ErrorObject> {
+        let meta = call.meta.as_ref();
+        let (version, enveloped) = self.version_of(session, "tools/call", meta)?;
+        let arguments = match call.arguments {
+            Some(raw) => Arguments::Raw(raw),
+            None => Arguments::Value(Value::Object(Map::new())),
+        };
+        let progress_token = meta.and_then(|meta| meta.get("progressToken"));
+        let result = self
+            .run_tool(&call.name, arguments, progress_token, version, request)
+            .await?;
+        Ok(self.envelope(ServerResult::CallTool(result), version, enveloped))
     }
 
     async fn method(
@@ -364,6 +428,24 @@ impl Server {
         let progress_token = params
             .get("_meta")
             .and_then(|meta| meta.get("progressToken"));
+        self.run_tool(
+            name,
+            Arguments::Value(arguments),
+            progress_token,
+            version,
+            request,
+        )
+        .await
+    }
+
+    async fn run_tool(
+        &self,
+        name: &str,
+        arguments: Arguments<'_>,
+        progress_token: Option<&Value>,
+        version: ProtocolVersion,
+        request: &RequestContext,
+    ) -> Result<CallToolResult, ErrorObject> {
         let cx = request.call(version, progress_token);
         let Some(call) = self.tools.call(name, arguments, cx) else {
             let known: Vec<&str> = self.tools.definitions().map(|d| d.name()).collect();
@@ -376,7 +458,7 @@ impl Server {
             ));
         };
         Ok(match call.await.map_err(ErrorObject::internal)? {
-            CallOutcome::Output(output, text) => tool_result(output, text, version),
+            CallOutcome::Output(output) => tool_result(output, version),
             CallOutcome::BadArguments(why) => {
                 let schema = self
                     .tools
@@ -392,9 +474,9 @@ impl Server {
     }
 }
 
-fn tool_result(output: Value, text: String, version: ProtocolVersion) -> CallToolResult {
+fn tool_result(output: Json, version: ProtocolVersion) -> CallToolResult {
     CallToolResult {
-        content: vec![Content::text(text)],
+        content: vec![Content::text(output.get())],
         structured_content: version.has_structured_output().then_some(output),
         is_error: false,
     }

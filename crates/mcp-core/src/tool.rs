@@ -11,10 +11,11 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::ProtocolVersion;
 use crate::context::CallContext;
-use crate::model::ToolInfo;
+use crate::model::{Json, ToolInfo};
 
 /// A tool a model can call.
 ///
@@ -316,9 +317,10 @@ pub enum RegistryError {
 /// How a call ended, before it is put on the wire.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum CallOutcome {
-    /// The tool's output: as JSON (an object), and as text in the output
-    /// type's own field order (the same in every build).
-    Output(Value, String),
+    /// The tool's output, a JSON object serialised once in the output
+    /// type's own field order (the same in every build): the text block and
+    /// `structuredContent` both come from it.
+    Output(Json),
     /// Arguments that do not fit the tool's arguments type (`isError: true`).
     BadArguments(String),
     /// A failure for the model (`isError: true`).
@@ -327,10 +329,32 @@ pub(crate) enum CallOutcome {
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A call's arguments: a `Value` (the classified path) or the raw JSON object
+/// of the typed path, read straight into the tool's `Args`.
+#[derive(Debug)]
+pub(crate) enum Arguments<'a> {
+    Value(Value),
+    Raw(&'a RawValue),
+}
+
+impl Arguments<'_> {
+    fn parse<T: DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        match self {
+            Arguments::Value(value) => serde_json::from_value(value),
+            // A misfit is read again as a `Value` so that the message (and a
+            // duplicate member, where a `Value` keeps the last) is exactly the
+            // classified path's.
+            Arguments::Raw(raw) => serde_json::from_str(raw.get()).or_else(|_| {
+                serde_json::from_str::<Value>(raw.get()).and_then(serde_json::from_value)
+            }),
+        }
+    }
+}
+
 trait ErasedTool: Send + Sync {
     fn call_json<'a>(
         &'a self,
-        args: Value,
+        args: Arguments<'a>,
         cx: CallContext<'a>,
     ) -> BoxFuture<'a, Result<CallOutcome, String>>;
 
@@ -342,26 +366,20 @@ struct Typed<T>(T);
 impl<T: Tool> ErasedTool for Typed<T> {
     fn call_json<'a>(
         &'a self,
-        args: Value,
+        args: Arguments<'a>,
         cx: CallContext<'a>,
     ) -> BoxFuture<'a, Result<CallOutcome, String>> {
         Box::pin(async move {
-            let args: T::Args = match serde_json::from_value(args) {
+            let args: T::Args = match args.parse() {
                 Ok(args) => args,
                 Err(e) => return Ok(CallOutcome::BadArguments(e.to_string())),
             };
             match self.0.call(args, &cx).await {
-                Ok(output) => {
-                    let serialised = serde_json::to_string(&output)
-                        .and_then(|text| Ok((serde_json::to_value(&output)?, text)));
-                    match serialised {
-                        Ok((value @ Value::Object(_), text)) => {
-                            Ok(CallOutcome::Output(value, text))
-                        }
-                        Ok(_) => Err("tool output is not a JSON object".into()),
-                        Err(e) => Err(format!("tool output could not be serialised: {e}")),
-                    }
-                }
+                Ok(output) => match Json::of(&output) {
+                    Ok(json) if json.is_object() => Ok(CallOutcome::Output(json)),
+                    Ok(_) => Err("tool output is not a JSON object".into()),
+                    Err(e) => Err(format!("tool output could not be serialised: {e}")),
+                },
                 Err(e) => Ok(CallOutcome::ToolError(e.message)),
             }
         })
@@ -472,7 +490,7 @@ impl ToolRegistry {
     pub(crate) fn call<'a>(
         &'a self,
         name: &'a str,
-        args: Value,
+        args: Arguments<'a>,
         cx: CallContext<'a>,
     ) -> Option<ToolCall<'a>> {
         let entry = self.get(name)?;

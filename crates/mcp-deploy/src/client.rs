@@ -428,7 +428,9 @@ pub async fn smoke(
             serde_json::to_string(&result.content)?
         );
     }
-    let context = result.structured_content.unwrap_or(Value::Null);
+    let context = result
+        .structured_content
+        .map_or(Value::Null, |json| json.to_value());
     progress.story(format!("tools/call demo_account_context -> {context}"));
     let account = context
         .get("account")

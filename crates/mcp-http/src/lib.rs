@@ -32,10 +32,9 @@ use http::header::{
     ACCEPT, ALLOW, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, ORIGIN, WWW_AUTHENTICATE,
 };
 use http::{Method, StatusCode};
-use mcp_core::meta::PROTOCOL_VERSION_KEY;
 use mcp_core::{
-    ErrorCode, ErrorObject, Identity, ProtocolVersion, Reply, RequestContext, RequestId, Response,
-    Server, Session,
+    ErrorCode, ErrorObject, Identity, Incoming, ProtocolVersion, Reply, RequestContext, RequestId,
+    Response, Server, Session,
 };
 use serde_json::Value;
 
@@ -87,7 +86,7 @@ pub struct Exchange {
     /// The HTTP status.
     pub status: StatusCode,
     /// The JSON body; `None` for 202.
-    pub body: Option<Vec<u8>>,
+    pub body: Option<String>,
     /// The authentication challenge of a 401 or 403 from the authenticator.
     pub www_authenticate: Option<HeaderValue>,
     /// The JSON-RPC method, for the log.
@@ -106,7 +105,7 @@ impl Exchange {
     }
 
     fn error(status: StatusCode, id: Option<RequestId>, error: ErrorObject) -> Self {
-        let body = Reply::One(Response::error(id, error)).to_vec();
+        let body = Reply::One(Response::error(id, error)).to_json();
         Exchange {
             status,
             body: Some(body),
@@ -126,7 +125,7 @@ impl Exchange {
     pub fn json(&self) -> Option<Value> {
         self.body
             .as_deref()
-            .and_then(|b| serde_json::from_slice(b).ok())
+            .and_then(|b| serde_json::from_str(b).ok())
     }
 
     /// The headers that go with this exchange's status.
@@ -145,15 +144,55 @@ impl Exchange {
     }
 }
 
-/// A header's value as text (`Err` when it is not). Names are `HeaderName`s
-/// so a lookup hashes a ready name instead of parsing a string each time.
-fn header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Result<&'h str, ()>> {
-    headers.get(name).map(|v| v.to_str().map_err(|_| ()))
-}
-
 static MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 static MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
 static MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+
+/// The headers the exchange reads, found in one pass over the request's
+/// headers (the first value of each, as `HeaderMap::get` gives) instead of
+/// one hashed lookup per name.
+#[derive(Default)]
+struct Read<'h> {
+    origin: Option<&'h HeaderValue>,
+    host: Option<&'h HeaderValue>,
+    content_type: Option<&'h HeaderValue>,
+    accept: Option<&'h HeaderValue>,
+    protocol_version: Option<&'h HeaderValue>,
+    mcp_method: Option<&'h HeaderValue>,
+    mcp_name: Option<&'h HeaderValue>,
+}
+
+impl<'h> Read<'h> {
+    fn of(headers: &'h HeaderMap) -> Self {
+        let mut read = Read::default();
+        for (name, value) in headers {
+            let slot = if name == ORIGIN {
+                &mut read.origin
+            } else if name == HOST {
+                &mut read.host
+            } else if name == CONTENT_TYPE {
+                &mut read.content_type
+            } else if name == ACCEPT {
+                &mut read.accept
+            } else if name == MCP_PROTOCOL_VERSION {
+                &mut read.protocol_version
+            } else if name == MCP_METHOD {
+                &mut read.mcp_method
+            } else if name == MCP_NAME {
+                &mut read.mcp_name
+            } else {
+                continue;
+            };
+            slot.get_or_insert(value);
+        }
+        read
+    }
+}
+
+/// A header's value as text (`Err` when it is not).
+fn text(value: Option<&HeaderValue>) -> Option<Result<&str, ()>> {
+    value.map(|v| v.to_str().map_err(|_| ()))
+}
 
 /// The host name of an origin or a `Host` value, without scheme, port or brackets.
 fn host_name(value: &str) -> &str {
@@ -211,12 +250,6 @@ pub struct RequestParts<'a> {
     pub front_identity: Option<&'a Identity>,
 }
 
-impl RequestParts<'_> {
-    fn header(&self, name: &HeaderName) -> Option<Result<&str, ()>> {
-        header(self.headers, name)
-    }
-}
-
 /// Handles one HTTP request of the MCP endpoint.
 pub async fn exchange(
     server: &Server,
@@ -234,8 +267,9 @@ pub async fn exchange(
             ),
         );
     }
-    if let Some(origin) = request.header(&ORIGIN) {
-        let host = request.header(&HOST).and_then(Result::ok);
+    let read = Read::of(request.headers);
+    if let Some(origin) = text(read.origin) {
+        let host = text(read.host).and_then(Result::ok);
         if !origin.is_ok_and(|o| origin_allowed(o, host, &config.allowed_origins)) {
             return Exchange::refuse(
                 StatusCode::FORBIDDEN,
@@ -247,17 +281,14 @@ pub async fn exchange(
         Ok(identity) => context.identity = identity,
         Err(refusal) => return Exchange::unauthorized(refusal),
     }
-    let content_type = request.header(&CONTENT_TYPE).and_then(Result::ok);
+    let content_type = text(read.content_type).and_then(Result::ok);
     if !content_type.is_some_and(is_json) {
         return Exchange::refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the JSON-RPC message with Content-Type: application/json",
         );
     }
-    if request
-        .header(&ACCEPT)
-        .is_some_and(|accept| !accept.is_ok_and(accepts_json))
-    {
+    if text(read.accept).is_some_and(|accept| !accept.is_ok_and(accepts_json)) {
         return Exchange::refuse(
             StatusCode::NOT_ACCEPTABLE,
             "this endpoint answers with application/json: accept it",
@@ -269,7 +300,7 @@ pub async fn exchange(
             format!("the body is over {} bytes", config.max_body_bytes),
         );
     }
-    let version = match request.header(&MCP_PROTOCOL_VERSION) {
+    let version = match text(read.protocol_version) {
         None => ProtocolVersion::HTTP_DEFAULT,
         Some(raw) => {
             let raw = raw.unwrap_or("(not text)");
@@ -282,26 +313,27 @@ pub async fn exchange(
             }
         }
     };
-    let value: Value = match serde_json::from_slice(request.body) {
-        Ok(value) => value,
+    let message = match Incoming::parse(request.body) {
+        Ok(message) => message,
         Err(e) => {
             return Exchange::error(StatusCode::BAD_REQUEST, None, ErrorObject::parse_error(e));
         }
     };
-    let (method, tool) = describe(&value);
-    let modern = version.is_stateless() || has_envelope(&value);
-    if let (true, Err(what)) = (modern, check_modern_headers(&value, request.headers)) {
+    // For the log: the method, and the tool of a `tools/call`.
+    let method = message.method().map(str::to_owned);
+    let tool = message.tool().map(str::to_owned);
+    let modern = version.is_stateless() || message.has_envelope();
+    if let (true, Err(what)) = (modern, check_modern_headers(&message, &read)) {
         let error = ErrorObject::new(
             ErrorCode::HEADER_MISMATCH,
             format!("Header mismatch: {what}"),
         );
-        let id = mcp_core::request_id_of(&value);
-        let mut out = Exchange::error(StatusCode::BAD_REQUEST, id, error);
+        let mut out = Exchange::error(StatusCode::BAD_REQUEST, message.id(), error);
         (out.method, out.tool) = (method, tool);
         return out;
     }
     let mut session = Session::stateless(version);
-    let reply = server.handle_value(&mut session, value, &context).await;
+    let reply = server.handle(&mut session, message, &context).await;
     let status = match &reply {
         None => StatusCode::ACCEPTED,
         Some(reply) => status_of(reply, modern),
@@ -309,52 +341,32 @@ pub async fn exchange(
     Exchange {
         status,
         www_authenticate: None,
-        body: reply.map(|r| r.to_vec()),
+        body: reply.map(|r| r.to_json()),
         method,
         tool,
     }
 }
 
-/// The method and tool name of a single message, for logs.
-fn describe(value: &Value) -> (Option<String>, Option<String>) {
-    let method = value
-        .get("method")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let tool = match method.as_deref() {
-        Some("tools/call") => value["params"]["name"].as_str().map(str::to_owned),
-        _ => None,
-    };
-    (method, tool)
-}
-
-fn has_envelope(value: &Value) -> bool {
-    value
-        .get("params")
-        .and_then(Value::as_object)
-        .is_some_and(mcp_core::meta::has_envelope)
-}
-
 /// 2026-07-28 over HTTP: the routing headers must say what the body says.
 /// The error says which header disagrees.
-fn check_modern_headers(value: &Value, headers: &HeaderMap) -> Result<(), &'static str> {
-    let Value::Object(message) = value else {
+fn check_modern_headers(message: &Incoming<'_>, read: &Read<'_>) -> Result<(), &'static str> {
+    if !message.is_object() {
         return Ok(()); // a batch: the core refuses it at this revision
-    };
-    let get = |name| header(headers, name).and_then(Result::ok);
-    let envelope_version = value["params"]["_meta"][PROTOCOL_VERSION_KEY].as_str();
-    if envelope_version.is_some() && get(&MCP_PROTOCOL_VERSION) != envelope_version {
+    }
+    let get = |value| text(value).and_then(Result::ok);
+    let envelope_version = message.envelope_version();
+    if envelope_version.is_some() && get(read.protocol_version) != envelope_version {
         return Err(
             "the MCP-Protocol-Version header must equal the request's _meta protocol version",
         );
     }
-    let body_method = message.get("method").and_then(Value::as_str);
-    if body_method.is_some() && get(&MCP_METHOD) != body_method {
+    let body_method = message.method();
+    if body_method.is_some() && get(read.mcp_method) != body_method {
         return Err("the Mcp-Method header must equal the body's method");
     }
     if body_method == Some("tools/call") {
-        let name = value["params"]["name"].as_str();
-        if name.is_some() && get(&MCP_NAME) != name {
+        let name = message.tool();
+        if name.is_some() && get(read.mcp_name) != name {
             return Err("the Mcp-Name header must equal the tool name in params.name");
         }
     }

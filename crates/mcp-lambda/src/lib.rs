@@ -97,13 +97,7 @@ impl App {
         );
         tracing::debug!(request_id, body = %String::from_utf8_lossy(req.body().as_ref()), "request body");
         let headers = out.headers();
-        let body = match out.body {
-            // serde_json writes UTF-8, so the text form always applies.
-            Some(json) => {
-                String::from_utf8(json).map_or_else(|e| Body::Binary(e.into_bytes()), Body::Text)
-            }
-            None => Body::Empty,
-        };
+        let body = out.body.map_or(Body::Empty, Body::Text);
         let mut response = Response::new(body);
         *response.status_mut() = out.status;
         *response.headers_mut() = headers;
