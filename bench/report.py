@@ -113,6 +113,8 @@ def main() -> int:
     if counted:
         goals.insert(3, ("warm invocation, instructions per request vs Python",
                          counted["rust"]["per_request_instructions"] / counted["python"]["per_request_instructions"], 0.7))
+        goals.insert(4, ("warm invocation, instructions per request vs the lambda_http floor",
+                         counted["rust"]["per_request_instructions"] / counted["floor"]["per_request_instructions"], 1.15))
     def verdict(ratio: float, goal: float) -> str:
         if ratio != ratio:  # NaN: too few samples to tell
             return "not measured"
