@@ -121,6 +121,8 @@ struct Pending {
     id: String,
     payload: Bytes,
     deadline_ms: u128,
+    /// The caller's client context (JSON text), as `Invoke` passes it on.
+    client_context: Option<String>,
 }
 
 /// The Runtime API state of one instance.
@@ -264,6 +266,16 @@ impl Function {
     /// Runs one invocation with `payload` (the event JSON) and returns the
     /// function's response payload.
     pub async fn invoke(&self, payload: Bytes) -> Result<Bytes, InvokeError> {
+        self.invoke_with(payload, None).await
+    }
+
+    /// [`Function::invoke`] with a client context (decoded JSON text), as a
+    /// direct `Invoke` with `ClientContext` (or AgentCore Gateway) sends it.
+    pub async fn invoke_with(
+        &self,
+        payload: Bytes,
+        client_context: Option<String>,
+    ) -> Result<Bytes, InvokeError> {
         let mut guard = lock_async(&self.instance).await; // one invocation at a time
         let alive = match guard.as_mut() {
             Some(handle) => matches!(handle.0.child.try_wait(), Ok(None)),
@@ -287,6 +299,7 @@ impl Function {
             id: id.clone(),
             payload,
             deadline_ms,
+            client_context,
         });
         instance.api.ready.notify_one();
 
@@ -430,6 +443,9 @@ impl InstanceApi {
             pending.deadline_ms.to_string(),
         );
         set("lambda-runtime-invoked-function-arn", self.arn.clone());
+        if let Some(client_context) = pending.client_context {
+            set("lambda-runtime-client-context", client_context);
+        }
         set(
             "lambda-runtime-trace-id",
             format!(

@@ -22,6 +22,8 @@
 //! ```
 
 mod account_context;
+mod gateway;
+pub mod runtime;
 
 use std::time::Instant;
 
@@ -33,7 +35,9 @@ use mcp_core::{
 use mcp_http::{RequestParts, TrustFront};
 
 pub use account_context::{AccountContext, Caller, DemoAccountContext, FunctionEnv, Invocation};
+pub use gateway::{TARGET_DELIMITER, TOOL_NAME_KEY};
 pub use mcp_http::{Exchange, HttpConfig};
+pub use runtime::{ClientContext, Outcome};
 
 /// The function: the MCP server and its HTTP front, built once per instance.
 #[derive(Debug)]

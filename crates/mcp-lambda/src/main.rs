@@ -1,10 +1,9 @@
-//! `bootstrap`: the Lambda function. Sets up JSON logs and hands every
-//! Function URL request to the library.
+//! `bootstrap`: the Lambda function. Sets up JSON logs and runs the
+//! library's invocation loop (Function URL requests and gateway tool calls).
 
-use lambda_http::{Error, service_fn};
 use tracing_subscriber::filter::LevelFilter;
 
-fn main() -> Result<(), Error> {
+fn main() -> Result<(), mcp_lambda::runtime::Error> {
     // AWS_LAMBDA_LOG_LEVEL is set by Lambda's advanced logging controls.
     let level = ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"]
         .iter()
@@ -19,11 +18,9 @@ fn main() -> Result<(), Error> {
         .without_time() // CloudWatch stamps every line
         .init();
 
-    let app: &'static mcp_lambda::App = Box::leak(Box::new(mcp_lambda::App::from_env()?));
+    let app = mcp_lambda::App::from_env()?;
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(lambda_http::run(service_fn(move |req| async move {
-            Ok::<_, Error>(app.handle(req).await)
-        })))
+        .block_on(mcp_lambda::runtime::run(&app))
 }

@@ -1,0 +1,140 @@
+//! The function as an Amazon Bedrock AgentCore Gateway Lambda target.
+//!
+//! The contract, from AWS's documentation ("AWS Lambda function targets",
+//! section "Lambda function input format", and "Understand how AgentCore
+//! Gateway tools are named") and the awslabs AgentCore samples:
+//! - the gateway invokes the function directly (`Invoke`, no HTTP event);
+//!   the event is the tool's arguments, a flat JSON object;
+//! - the tool is named in the client context:
+//!   `custom.bedrockAgentCoreToolName = "<target>___<tool>"` (the target's
+//!   name, three underscores, the tool's name: the prefix is the function's
+//!   to strip); `custom` also carries `bedrockAgentCoreMessageVersion`,
+//!   `...AwsRequestId`, `...McpMessageId`, `...GatewayId`, `...TargetId`, and
+//!   with header propagation objects (`...PropagatedHeaders`);
+//! - the gateway turns whatever JSON the function returns into the tool
+//!   result's text for the agent; a function error reaches the agent as
+//!   `isError: true` with a generic text, its details only in debug mode.
+//!
+//! So a call that worked returns the tool's output object, and a call that
+//! failed in a way the model can fix (an unknown tool, arguments that do not
+//! fit, the tool's own error) returns `{"isError": true, "content": [{"type":
+//! "text", "text": "<what to do>"}]}` - an MCP-shaped result - instead of a
+//! function error, so that the reason reaches the model whether the gateway
+//! passes such a result through or serialises it as text. Function errors are
+//! kept for what the model cannot fix (an unreadable client context, an event
+//! that is not an object). The tool runs through the same core as over HTTP:
+//! the same argument checks, the same errors, panics caught.
+
+use std::time::Instant;
+
+use lambda_http::lambda_runtime::Context;
+use mcp_core::model::{CallToolResult, Content, ServerResult};
+use mcp_core::{Extensions, ProtocolVersion, Reply, RequestContext, Session};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::runtime::Outcome;
+use crate::{App, Invocation};
+
+/// The client context's `custom` key naming the tool.
+pub const TOOL_NAME_KEY: &str = "bedrockAgentCoreToolName";
+/// Between a gateway target's name and a tool's name.
+pub const TARGET_DELIMITER: &str = "___";
+
+/// A failed call, as the gateway hands it to the agent.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Failure<'a> {
+    is_error: bool,
+    content: &'a [Content],
+}
+
+fn failure(content: &[Content]) -> Outcome {
+    let body = Failure {
+        is_error: true,
+        content,
+    };
+    Outcome::Response(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+impl App {
+    /// The registered tool a gateway's qualified name refers to: the name
+    /// after the target prefix, or the whole name when it is a tool itself.
+    pub fn gateway_tool<'n>(&self, qualified: &'n str) -> &'n str {
+        if self.server.tools().definition(qualified).is_some() {
+            return qualified;
+        }
+        qualified
+            .split_once(TARGET_DELIMITER)
+            .map_or(qualified, |(_, tool)| tool)
+    }
+
+    /// One gateway tool call: `event` is the arguments.
+    pub(crate) async fn gateway_call(
+        &self,
+        qualified: &str,
+        event: &[u8],
+        context: &Context,
+    ) -> Outcome {
+        let started = Instant::now();
+        let tool = self.gateway_tool(qualified);
+        let arguments = match serde_json::from_slice::<Value>(event) {
+            Ok(Value::Null) => json!({}),
+            Ok(arguments @ Value::Object(_)) => arguments,
+            Ok(_) | Err(_) => {
+                return Outcome::error(
+                    "InvalidToolArguments",
+                    format!(
+                        "the gateway's event for tool {qualified:?} is not a JSON object of arguments"
+                    ),
+                );
+            }
+        };
+        let mut extensions = Extensions::new();
+        extensions.insert(Invocation {
+            invoked_function_arn: Some(context.invoked_function_arn.clone()),
+            caller: None,
+        });
+        let request = RequestContext::with_extensions(extensions);
+        let message = json!({
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments},
+        });
+        // The newest handshake revision: structured output, no envelope.
+        let mut session = Session::stateless(ProtocolVersion::LATEST_HANDSHAKE);
+        let reply = self
+            .server
+            .handle_value(&mut session, message, &request)
+            .await;
+        let (outcome, status) = match reply {
+            Some(Reply::One(response)) => match response.body {
+                Ok(envelope) => match envelope.result {
+                    ServerResult::CallTool(result) => answer(result),
+                    _ => (failure(&[Content::text("unexpected result")]), "error"),
+                },
+                Err(error) => (failure(&[Content::text(error.message)]), "error"),
+            },
+            _ => (failure(&[Content::text("the call had no reply")]), "error"),
+        };
+        tracing::info!(
+            request_id = context.request_id.as_str(),
+            front = "gateway",
+            tool,
+            status,
+            duration_us = started.elapsed().as_micros() as u64,
+            "mcp request"
+        );
+        outcome
+    }
+}
+
+fn answer(result: CallToolResult) -> (Outcome, &'static str) {
+    match result.structured_content {
+        Some(output) if !result.is_error => {
+            (Outcome::Response(output.get().as_bytes().to_vec()), "ok")
+        }
+        _ => (failure(&result.content), "tool_error"),
+    }
+}

@@ -1,0 +1,327 @@
+//! The invocation loop: the Lambda Runtime API (2018-06-01), with the client
+//! context read by this crate instead of by `lambda_runtime`.
+//!
+//! Why not `lambda_http::run`: `lambda_runtime` 1.5 parses the
+//! `Lambda-Runtime-Client-Context` header into a struct whose `custom` is a
+//! map of strings, before any handler or layer runs, and ends its loop on a
+//! parse error. The process exits and the invocation times out. The client
+//! context comes from whoever calls `Invoke`, and AgentCore Gateway puts
+//! objects in `custom` when a target propagates headers
+//! (`bedrockAgentCorePropagatedHeaders`), so a gateway could stop a Rust
+//! target. Nothing in `lambda_runtime` can intercept the header, so this loop
+//! does what its loop does - `GET .../invocation/next`, one call, `POST
+//! .../response` or `.../error` - through the same Runtime API client crate
+//! (`lambda_runtime_api_client`), and answers every invocation: an unreadable
+//! client context is an error reply for that invocation, never an exit.
+//!
+//! The events themselves are `lambda_http`'s (a Function URL event becomes
+//! its `Request`), and the `Context` is `lambda_runtime`'s.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlResponse;
+use bytes::Bytes;
+use futures_util::FutureExt as _;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use lambda_http::lambda_runtime::{Config, Context};
+use lambda_http::{Body, RequestExt as _};
+use lambda_runtime_api_client::{Client, body};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::App;
+
+/// The Runtime API's header with the caller's client context (JSON).
+const CLIENT_CONTEXT: &str = "lambda-runtime-client-context";
+/// The Runtime API's header with a Cognito identity (JSON); unused here.
+const COGNITO_IDENTITY: &str = "lambda-runtime-cognito-identity";
+const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
+
+/// Any error of the loop itself (the Runtime API went away).
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The client context of one invocation, read without trusting its shape.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientContext {
+    /// No client context (every Function URL request).
+    Absent,
+    /// A JSON object; `custom` is its `custom` member (empty when absent),
+    /// with values of any JSON type.
+    Present {
+        /// The `custom` member.
+        custom: Map<String, Value>,
+    },
+}
+
+/// A client context that is not the JSON object it must be.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the invocation's client context {0}")]
+pub struct InvalidClientContext(String);
+
+impl ClientContext {
+    /// Reads the `Lambda-Runtime-Client-Context` header's value. Only
+    /// `custom` is read, and only as an object of any values: `client`,
+    /// `env` and other members are not looked at, whatever they hold.
+    pub fn parse(raw: Option<&[u8]>) -> Result<ClientContext, InvalidClientContext> {
+        let Some(raw) = raw.filter(|raw| !raw.is_empty()) else {
+            return Ok(ClientContext::Absent);
+        };
+        let invalid = |why: &str| InvalidClientContext(why.to_owned());
+        let value: Value = serde_json::from_slice(raw)
+            .map_err(|e| InvalidClientContext(format!("is not JSON ({e})")))?;
+        let Value::Object(mut context) = value else {
+            return Err(invalid("is not a JSON object"));
+        };
+        let custom = match context.remove("custom") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(custom)) => custom,
+            Some(_) => return Err(invalid("has a `custom` member that is not an object")),
+        };
+        Ok(ClientContext::Present { custom })
+    }
+
+    /// A string member of `custom`.
+    pub fn custom_str(&self, key: &str) -> Option<&str> {
+        match self {
+            ClientContext::Absent => None,
+            ClientContext::Present { custom } => custom.get(key).and_then(Value::as_str),
+        }
+    }
+}
+
+/// What one invocation answers: a response payload, or an error that Lambda
+/// reports to the caller (`FunctionError`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The response payload (JSON).
+    Response(Vec<u8>),
+    /// An error, as the Runtime API's `.../error` takes it.
+    Error {
+        /// `errorType` (also `Lambda-Runtime-Function-Error-Type`).
+        error_type: &'static str,
+        /// `errorMessage`.
+        message: String,
+    },
+}
+
+impl Outcome {
+    pub(crate) fn error(error_type: &'static str, message: impl Into<String>) -> Self {
+        Outcome::Error {
+            error_type,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody<'a> {
+    error_type: &'a str,
+    error_message: &'a str,
+}
+
+impl App {
+    /// Answers one invocation, given the Runtime API's headers for it and
+    /// its event: a gateway tool call when the client context names a
+    /// gateway tool, else a Function URL request. Never panics on input; a
+    /// panic inside is an error reply.
+    pub async fn invoke(&self, config: &Arc<Config>, headers: &HeaderMap, event: &[u8]) -> Outcome {
+        let run = AssertUnwindSafe(self.dispatch(config, headers, event)).catch_unwind();
+        run.await.unwrap_or_else(|_| {
+            Outcome::error("Runtime.HandlerPanic", "the function panicked; see its log")
+        })
+    }
+
+    async fn dispatch(&self, config: &Arc<Config>, headers: &HeaderMap, event: &[u8]) -> Outcome {
+        let client_context =
+            match ClientContext::parse(headers.get(CLIENT_CONTEXT).map(|v| v.as_bytes())) {
+                Ok(context) => context,
+                Err(e) => return Outcome::error("InvalidClientContext", e.to_string()),
+            };
+        // The two JSON headers are read here or not at all, so that
+        // `lambda_runtime`'s parse of them cannot fail.
+        let mut plain = headers.clone();
+        plain.remove(CLIENT_CONTEXT);
+        plain.remove(COGNITO_IDENTITY);
+        let request_id = request_id(headers).unwrap_or("-");
+        let context = match Context::new(request_id, config.clone(), &plain) {
+            Ok(context) => context,
+            Err(e) => {
+                return Outcome::error(
+                    "InvalidInvocation",
+                    format!("the invocation's headers: {e}"),
+                );
+            }
+        };
+        if let Some(tool) = client_context.custom_str(crate::gateway::TOOL_NAME_KEY) {
+            return self.gateway_call(tool, event, &context).await;
+        }
+        let request = match std::str::from_utf8(event)
+            .ok()
+            .map(lambda_http::request::from_str)
+        {
+            Some(Ok(request)) => request.with_lambda_context(context),
+            _ => {
+                return Outcome::error(
+                    "UnsupportedEvent",
+                    format!(
+                        "this function serves Function URL requests (payload format 2.0) and AgentCore \
+                         Gateway tool calls (client context `custom.{}`); this event is neither",
+                        crate::gateway::TOOL_NAME_KEY
+                    ),
+                );
+            }
+        };
+        let response = self.handle(request).await;
+        Outcome::Response(url_response(response))
+    }
+}
+
+fn request_id(headers: &HeaderMap) -> Option<&str> {
+    headers.get(REQUEST_ID).and_then(|v| v.to_str().ok())
+}
+
+/// A Function URL response (payload format 2.0) as JSON.
+fn url_response(response: http::Response<Body>) -> Vec<u8> {
+    let (parts, body) = response.into_parts();
+    let mut out = LambdaFunctionUrlResponse::default();
+    out.status_code = i64::from(parts.status.as_u16());
+    out.headers = parts.headers;
+    match body {
+        Body::Empty => {}
+        Body::Text(text) => out.body = Some(text),
+        Body::Binary(bytes) => {
+            use base64::Engine as _;
+            out.body = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+            out.is_base64_encoded = true;
+        }
+        _ => {}
+    }
+    serde_json::to_vec(&out).unwrap_or_default()
+}
+
+/// Serves invocations until the Runtime API goes away (on Lambda: until the
+/// instance is stopped). `AWS_LAMBDA_RUNTIME_API` names the API.
+pub async fn run(app: &App) -> Result<(), Error> {
+    let endpoint = std::env::var("AWS_LAMBDA_RUNTIME_API")
+        .map_err(|_| "AWS_LAMBDA_RUNTIME_API is not set: this program runs as a Lambda function")?;
+    let client = Client::builder().with_endpoint(endpoint.parse()?).build()?;
+    let config = Arc::new(Config::from_env());
+    loop {
+        let next = client
+            .call(runtime_request(
+                Method::GET,
+                "/2018-06-01/runtime/invocation/next",
+                Bytes::new(),
+                None,
+            )?)
+            .await?;
+        let (parts, body) = next.into_parts();
+        let event = body.collect().await?.to_bytes();
+        let Some(id) = request_id(&parts.headers).map(str::to_owned) else {
+            return Err(
+                "the Runtime API sent an invocation without Lambda-Runtime-Aws-Request-Id".into(),
+            );
+        };
+        let (path, payload, error_type) = match app.invoke(&config, &parts.headers, &event).await {
+            Outcome::Response(payload) => (
+                format!("/2018-06-01/runtime/invocation/{id}/response"),
+                payload,
+                None,
+            ),
+            Outcome::Error {
+                error_type,
+                message,
+            } => {
+                tracing::error!(request_id = %id, error_type, error = %message, "invocation failed");
+                let body = ErrorBody {
+                    error_type,
+                    error_message: &message,
+                };
+                let payload = serde_json::to_vec(&body).unwrap_or_default();
+                (
+                    format!("/2018-06-01/runtime/invocation/{id}/error"),
+                    payload,
+                    Some(error_type),
+                )
+            }
+        };
+        let answer = client
+            .call(runtime_request(
+                Method::POST,
+                &path,
+                payload.into(),
+                error_type,
+            )?)
+            .await?;
+        if answer.status() != StatusCode::ACCEPTED {
+            tracing::warn!(request_id = %id, status = answer.status().as_u16(), "the Runtime API did not accept the answer");
+        }
+        // The answer's body is read to the end so that the connection is reused.
+        answer.into_body().collect().await?;
+    }
+}
+
+fn runtime_request(
+    method: Method,
+    path: &str,
+    payload: Bytes,
+    error_type: Option<&str>,
+) -> Result<Request<body::Body>, http::Error> {
+    let mut request = lambda_runtime_api_client::build_request()
+        .method(method)
+        .uri(path);
+    if let Some(error_type) = error_type {
+        request = request
+            .header("lambda-runtime-function-error-type", error_type)
+            .header("content-type", "application/json");
+    }
+    request.body(body::Body::from(payload))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Result<ClientContext, InvalidClientContext> {
+        ClientContext::parse(Some(raw.as_bytes()))
+    }
+
+    #[test]
+    fn client_contexts_of_any_shape_are_read_or_refused_by_name() {
+        assert_eq!(ClientContext::parse(None), Ok(ClientContext::Absent));
+        assert_eq!(parse(""), Ok(ClientContext::Absent));
+        // What lambda_runtime 1.5 cannot read (its loop ends on each):
+        let objects = parse(
+            r#"{"custom":{"bedrockAgentCoreToolName":"t___word_count","n":5,
+                "bedrockAgentCorePropagatedHeaders":{"x-a":"1"}}}"#,
+        )
+        .unwrap_or(ClientContext::Absent);
+        assert_eq!(
+            objects.custom_str("bedrockAgentCoreToolName"),
+            Some("t___word_count")
+        );
+        assert_eq!(objects.custom_str("n"), None);
+        let client_null = parse(r#"{"client":null,"custom":{"k":"v"},"env":null}"#);
+        assert_eq!(
+            client_null.map(|c| c.custom_str("k").map(str::to_owned)),
+            Ok(Some("v".into()))
+        );
+        assert_eq!(
+            parse(r#"{"custom":null}"#),
+            Ok(ClientContext::Present { custom: Map::new() })
+        );
+        for (raw, why) in [
+            ("not json", "is not JSON"),
+            ("[1]", "is not a JSON object"),
+            ("\"s\"", "is not a JSON object"),
+            (r#"{"custom":"x"}"#, "not an object"),
+            (r#"{"custom":[1]}"#, "not an object"),
+        ] {
+            let refused = parse(raw).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(refused.contains(why), "{raw}: {refused}");
+        }
+    }
+}
