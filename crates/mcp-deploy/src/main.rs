@@ -52,6 +52,15 @@ enum Command {
         #[arg(long = "to", value_name = "FILE")]
         to: Option<PathBuf>,
     },
+    /// Print the function's tools: as MCP lists them, or as an AgentCore
+    /// Gateway Lambda target's inline tool schemas (for targets registered
+    /// by other means). Keywords the gateway cannot hold are named on stderr.
+    Tools {
+        /// `mcp`: the tools/list definitions; `agentcore`: the gateway's
+        /// inline payload (name, description, inputSchema, outputSchema).
+        #[arg(long, value_enum, default_value_t = ToolFormat::Mcp)]
+        format: ToolFormat,
+    },
     /// Create the asset bucket once per account and region (like cdk bootstrap).
     Prepare,
     /// Upload the function package and create or update the stack.
@@ -94,6 +103,44 @@ enum Command {
         #[arg(long)]
         zip: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ToolFormat {
+    Mcp,
+    Agentcore,
+}
+
+/// The function's tools in the chosen format; what the gateway cannot
+/// check goes to stderr.
+fn print_tools(format: ToolFormat) -> anyhow::Result<()> {
+    let registry = mcp_lambda::registry(mcp_lambda::FunctionEnv::default())?;
+    let json = match format {
+        ToolFormat::Mcp => Value::Array(
+            registry
+                .definitions()
+                .map(|d| {
+                    serde_json::to_value(d.to_wire(mcp_core::ProtocolVersion::LATEST_HANDSHAKE))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        ToolFormat::Agentcore => {
+            let export = mcp_lambda::agentcore::export(&registry).map_err(|refused| {
+                let reasons: Vec<String> = refused.iter().map(ToString::to_string).collect();
+                anyhow!(
+                    "{}; change these tools' argument or output types to plain objects, \
+                     arrays and scalars",
+                    reasons.join("; ")
+                )
+            })?;
+            for dropped in &export.dropped {
+                eprintln!("{dropped}");
+            }
+            mcp_lambda::agentcore::api_payload(&export.tools)
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
 }
 
 /// What the stack contains.
@@ -173,6 +220,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Tools { format } => print_tools(format),
         Command::Prepare => {
             let aws = Aws::connect(&settings, AccountCheck::Required).await?;
             let bucket = assets::prepare(&aws, settings.require_account()?, &progress).await?;

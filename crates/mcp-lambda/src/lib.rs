@@ -22,6 +22,7 @@
 //! ```
 
 mod account_context;
+pub mod agentcore;
 mod gateway;
 pub mod runtime;
 
@@ -31,6 +32,7 @@ use lambda_http::request::RequestContext as EventContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use mcp_core::{
     AuthScheme, Extensions, Identity, RegistryError, RequestContext, Server, ServerInfo,
+    ToolRegistry,
 };
 use mcp_http::{RequestParts, TrustFront};
 
@@ -54,8 +56,7 @@ impl App {
 
     /// Builds the app from explicit settings (tests).
     pub fn new(env: FunctionEnv, config: HttpConfig) -> Result<App, RegistryError> {
-        let mut tools = mcp_tools::registry()?;
-        tools.register(DemoAccountContext::new(env))?;
+        let tools = registry(env)?;
         let mut info = ServerInfo::new("mcp-lambda", env!("CARGO_PKG_VERSION"));
         info.title = Some("MCP ladder (Lambda, IAM-bounded)".into());
         let server = Server::new(info, tools).with_instructions(
@@ -107,6 +108,13 @@ impl App {
         *response.headers_mut() = headers;
         response
     }
+}
+
+/// The tools the function serves: the portable ones and `demo_account_context`.
+pub fn registry(env: FunctionEnv) -> Result<ToolRegistry, RegistryError> {
+    let mut tools = mcp_tools::registry()?;
+    tools.register(DemoAccountContext::new(env))?;
+    Ok(tools)
 }
 
 /// The IAM caller from a Function URL event (payload format 2.0 arrives as
