@@ -14,7 +14,7 @@ def _lint(path: str) -> subprocess.CompletedProcess:
 
 def test_checked_in_templates_are_clean() -> None:
     templates = sorted((REPO / "infra").glob("*.json"))
-    assert {t.name for t in templates} >= {"template.json", "assets.json"}, templates
+    assert {t.name for t in templates} >= {"template.json", "assets.json", "gateway.json"}, templates
     for template in templates:
         proc = _lint(str(template))
         assert proc.returncode == 0, f"{template.name}: {proc.stdout}{proc.stderr}"
@@ -31,6 +31,32 @@ def test_variant_is_clean(mcp_deploy, tmp_path) -> None:
     )
     proc = _lint(str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_gateway_variant_is_clean(mcp_deploy, tmp_path) -> None:
+    """The gateway rung with bearer-token auth and the Function URL kept."""
+    out = tmp_path / "gateway-jwt.json"
+    proc = subprocess.run(
+        [mcp_deploy, "synth", "--rung", "gateway", "--with-function-url", "--gateway-auth", "jwt",
+         "--jwt-discovery-url", "https://issuer.example/.well-known/openid-configuration",
+         "--jwt-audience", "https://mcp.example", "--jwt-client", "agent", "--jwt-scope", "tools:read",
+         "--to", str(out)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    # What the gateway cannot hold is named, and semantic search is announced as final.
+    assert "dropped `additionalProperties: false` at /inputSchema" in proc.stderr
+    assert "SearchType SEMANTIC" in proc.stderr
+    lint = _lint(str(out))
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_gateway_rung_is_not_deployed_half_verified(mcp_deploy) -> None:
+    """Until teardown can verify the gateway is gone, deploy refuses the rung."""
+    proc = subprocess.run([mcp_deploy, "deploy", "--rung", "gateway"], capture_output=True, text=True,
+                          timeout=60, env={"PATH": "/usr/bin:/bin", "MCP_REGION": "eu-central-1"})
+    assert proc.returncode == 1
+    assert "not yet deployed" in proc.stderr, proc.stderr
 
 
 def test_wildcard_principal_is_refused(mcp_deploy) -> None:

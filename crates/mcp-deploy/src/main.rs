@@ -14,7 +14,7 @@ use mcp_deploy::progress::Progress;
 use mcp_deploy::settings::{AwsArgs, Settings};
 use mcp_deploy::stack::{self, Outputs};
 use mcp_deploy::teardown::{Target, teardown};
-use mcp_deploy::template::{self, Arch, StackSpec};
+use mcp_deploy::template::{self, Arch, GatewayAuth, GatewaySpec, StackSpec};
 use serde_json::Value;
 
 /// Deploy the account-bounded MCP server (a Lambda function behind an AWS_IAM
@@ -125,14 +125,8 @@ fn print_tools(format: ToolFormat) -> anyhow::Result<()> {
                 .collect::<Result<_, _>>()?,
         ),
         ToolFormat::Agentcore => {
-            let export = mcp_lambda::agentcore::export(&registry).map_err(|refused| {
-                let reasons: Vec<String> = refused.iter().map(ToString::to_string).collect();
-                anyhow!(
-                    "{}; change these tools' argument or output types to plain objects, \
-                     arrays and scalars",
-                    reasons.join("; ")
-                )
-            })?;
+            let export =
+                mcp_lambda::agentcore::export(&registry).map_err(template::refused_tools)?;
             for dropped in &export.dropped {
                 eprintln!("{dropped}");
             }
@@ -160,18 +154,128 @@ struct StackArgs {
     /// Function timeout in seconds.
     #[arg(long, default_value_t = 10)]
     timeout: u32,
+    /// `url`: the IAM-authenticated Function URL (rung 2). `gateway`: an
+    /// AgentCore Gateway with semantic tool search and the function as its
+    /// Lambda target (rung 3); no Function URL unless --with-function-url.
+    #[arg(long, value_enum, default_value_t = Rung::Url)]
+    rung: Rung,
+    /// With --rung gateway: keep the Function URL as well.
+    #[arg(long)]
+    with_function_url: bool,
+    /// With --rung gateway: who may call it. `iam`: SigV4 (service
+    /// bedrock-agentcore); `jwt`: bearer tokens from --jwt-discovery-url.
+    #[arg(long, value_enum, default_value_t = GatewayAuthArg::Iam)]
+    gateway_auth: GatewayAuthArg,
+    /// With --gateway-auth jwt: the issuer's
+    /// https://.../.well-known/openid-configuration.
+    #[arg(long, value_name = "URL")]
+    jwt_discovery_url: Option<String>,
+    /// With --gateway-auth jwt: an accepted `aud` (repeatable).
+    #[arg(long = "jwt-audience", value_name = "AUDIENCE")]
+    jwt_audiences: Vec<String>,
+    /// With --gateway-auth jwt: an accepted client id (repeatable).
+    #[arg(long = "jwt-client", value_name = "CLIENT_ID")]
+    jwt_clients: Vec<String>,
+    /// With --gateway-auth jwt: an accepted scope (repeatable).
+    #[arg(long = "jwt-scope", value_name = "SCOPE")]
+    jwt_scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Rung {
+    Url,
+    Gateway,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GatewayAuthArg {
+    Iam,
+    Jwt,
 }
 
 impl StackArgs {
-    fn spec(&self) -> StackSpec {
-        StackSpec {
+    fn spec(&self) -> anyhow::Result<StackSpec> {
+        let jwt_flags = self.jwt_discovery_url.is_some()
+            || !self.jwt_audiences.is_empty()
+            || !self.jwt_clients.is_empty()
+            || !self.jwt_scopes.is_empty();
+        let gateway_flags =
+            self.with_function_url || self.gateway_auth != GatewayAuthArg::Iam || jwt_flags;
+        let gateway = match self.rung {
+            Rung::Url if gateway_flags => {
+                return Err(anyhow!(
+                    "--with-function-url, --gateway-auth and --jwt-* apply to --rung gateway only"
+                ));
+            }
+            Rung::Url => None,
+            Rung::Gateway => Some(self.gateway(jwt_flags)?),
+        };
+        Ok(StackSpec {
             arch: self.arch,
             principals: self.allow_principals.clone(),
             memory_mb: self.memory,
             timeout_s: self.timeout,
+            gateway,
             ..StackSpec::default()
-        }
+        })
     }
+
+    fn gateway(&self, jwt_flags: bool) -> anyhow::Result<GatewaySpec> {
+        let auth = match self.gateway_auth {
+            GatewayAuthArg::Iam if jwt_flags => {
+                return Err(anyhow!("--jwt-* flags need --gateway-auth jwt"));
+            }
+            GatewayAuthArg::Iam => GatewayAuth::AwsIam,
+            GatewayAuthArg::Jwt => {
+                let Some(discovery_url) = self.jwt_discovery_url.clone() else {
+                    return Err(anyhow!(
+                        "--gateway-auth jwt needs --jwt-discovery-url \
+                         https://ISSUER/.well-known/openid-configuration"
+                    ));
+                };
+                if !discovery_url.starts_with("https://")
+                    || !discovery_url.ends_with("/.well-known/openid-configuration")
+                {
+                    return Err(anyhow!(
+                        "--jwt-discovery-url {discovery_url:?} must be https://ISSUER/.well-known/openid-configuration"
+                    ));
+                }
+                if self.jwt_audiences.is_empty() && self.jwt_clients.is_empty() {
+                    return Err(anyhow!(
+                        "--gateway-auth jwt needs --jwt-audience or --jwt-client: without either, \
+                         any token of the issuer would be accepted"
+                    ));
+                }
+                GatewayAuth::CustomJwt {
+                    discovery_url,
+                    audiences: self.jwt_audiences.clone(),
+                    clients: self.jwt_clients.clone(),
+                    scopes: self.jwt_scopes.clone(),
+                }
+            }
+        };
+        let (tools, _) = template::gateway_tools()?;
+        Ok(GatewaySpec {
+            auth,
+            function_url: self.with_function_url,
+            tools,
+        })
+    }
+}
+
+/// A spec this version can deploy, smoke-test and tear down verifiably.
+fn deployable(spec: StackSpec) -> anyhow::Result<StackSpec> {
+    if spec.gateway.is_some() {
+        // Teardown cannot yet verify the gateway, its target and its role
+        // are gone, and the smoke test has no gateway client: deploying it
+        // now would break the promise that nothing is left behind.
+        return Err(anyhow!(
+            "--rung gateway can be synthesised (`mcp-deploy synth --rung gateway`, checked in as \
+             infra/gateway.json) but not yet deployed by this tool: its verified teardown and \
+             gateway smoke test are not built"
+        ));
+    }
+    Ok(spec)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -210,7 +314,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let progress = Progress::new();
     match cli.command {
         Command::Synth { stack, to } => {
-            let text = template::to_text(&template::synth(&stack.spec())?);
+            let spec = stack.spec()?;
+            if spec.gateway.is_some() && !template::gateway_name_fits(&settings.stack_name) {
+                return Err(anyhow!(
+                    "the gateway would be named {:?}, which AgentCore refuses: use a stack name \
+                     of letters, digits and single hyphens, at most 46 letters and digits",
+                    template::gateway_name(&settings.stack_name)
+                ));
+            }
+            if spec.gateway.is_some() {
+                for dropped in template::gateway_tools()?.1 {
+                    eprintln!("gateway schema: {dropped}");
+                }
+                eprintln!(
+                    "gateway: semantic tool search (SearchType SEMANTIC) is set at creation; \
+                     a gateway created without it can never have it"
+                );
+            }
+            let text = template::to_text(&template::synth(&spec)?);
             match to {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("failed to write {}", path.display())),
@@ -235,8 +356,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             zip,
             outputs_file,
         } => {
+            let spec = deployable(stack.spec()?)?;
             let aws = Aws::connect(&settings, AccountCheck::Required).await?;
-            let spec = stack.spec();
             let zip = package_path(zip, &spec);
             let account = settings.require_account()?;
             let deployed = stack::deploy(
@@ -312,6 +433,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bootstrap,
             zip,
         } => {
+            let spec = deployable(stack.spec()?)?;
             if local {
                 let account = settings.account.clone().unwrap_or_else(|| "0".repeat(12));
                 let region = settings
@@ -332,7 +454,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // The demo checks the account itself, before arming its guard.
             let aws = Aws::connect(&settings, AccountCheck::Skip).await?;
             let account = settings.require_account()?.to_owned();
-            let spec = stack.spec();
             let zip = package_path(zip, &spec);
             demo_aws(aws, settings.stack_name.clone(), account, spec, zip).await
         }

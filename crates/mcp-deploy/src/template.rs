@@ -87,6 +87,8 @@ pub struct StackSpec {
     pub timeout_s: u32,
     /// Log retention in days.
     pub log_retention_days: u32,
+    /// Put the function behind an AgentCore Gateway too (rung 3).
+    pub gateway: Option<GatewaySpec>,
 }
 
 impl Default for StackSpec {
@@ -97,8 +99,57 @@ impl Default for StackSpec {
             memory_mb: 128,
             timeout_s: 10,
             log_retention_days: 14,
+            gateway: None,
         }
     }
+}
+
+/// An Amazon Bedrock AgentCore Gateway in front of the function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewaySpec {
+    /// Who may call the gateway.
+    pub auth: GatewayAuth,
+    /// Keep the Function URL as well (the function serves both fronts).
+    pub function_url: bool,
+    /// The target's tool schemas (`InlinePayload`, CloudFormation's spelling).
+    pub tools: Value,
+}
+
+/// The gateway's inbound authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayAuth {
+    /// SigV4 (service `bedrock-agentcore`), IAM principals with
+    /// `bedrock-agentcore:InvokeGateway`.
+    AwsIam,
+    /// Bearer JWTs from an OpenID provider.
+    CustomJwt {
+        /// `https://.../.well-known/openid-configuration`.
+        discovery_url: String,
+        /// Accepted `aud` values.
+        audiences: Vec<String>,
+        /// Accepted `client_id` values.
+        clients: Vec<String>,
+        /// Accepted scopes.
+        scopes: Vec<String>,
+    },
+}
+
+/// The gateway target's name: the gateway lists the tools as
+/// `mcp-ladder___<tool>`.
+pub const GATEWAY_TARGET_NAME: &str = "mcp-ladder";
+/// The gateway's name in a stack of this name.
+pub fn gateway_name(stack_name: &str) -> String {
+    format!("{stack_name}-gw")
+}
+
+/// Whether a stack name makes a valid gateway name (`^([0-9a-zA-Z][-]?){1,48}$`).
+pub fn gateway_name_fits(stack_name: &str) -> bool {
+    let name = gateway_name(stack_name);
+    let units = name.bytes().filter(u8::is_ascii_alphanumeric).count();
+    name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !name.contains("--")
+        && !name.starts_with('-')
+        && units <= 48
 }
 
 /// Why a spec cannot be synthesised.
@@ -140,6 +191,12 @@ pub mod ids {
     pub const FUNCTION: &str = "McpServerFunction";
     /// The Function URL.
     pub const URL: &str = "McpServerUrl";
+    /// The gateway's role (may invoke the function, nothing else).
+    pub const GATEWAY_ROLE: &str = "McpGatewayRole";
+    /// The AgentCore Gateway.
+    pub const GATEWAY: &str = "McpGateway";
+    /// The gateway's Lambda target.
+    pub const GATEWAY_TARGET: &str = "McpGatewayTarget";
     /// Template parameter: the asset bucket.
     pub const ASSET_BUCKET: &str = "AssetBucket";
     /// Template parameter: the asset key.
@@ -259,34 +316,14 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
     let log_group_arn = format!(
         "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/{FUNCTION_NAME}"
     );
+    // Logs only: write to its own log group, nothing else.
     resources.insert(
         ids::ROLE.into(),
-        Resource::new(
-            "AWS::IAM::Role",
-            Role {
-                assume_role_policy_document: json!({
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {"StringEquals": {"aws:SourceAccount": Expr::reference("AWS::AccountId")}}
-                    }]
-                }),
-                // Logs only: write to its own log group, nothing else.
-                policies: json!([{
-                    "PolicyName": "write-own-logs",
-                    "PolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [{
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            "Resource": Expr::sub(format!("{log_group_arn}:*"))
-                        }]
-                    }
-                }]),
-                tags: tags(),
-            },
+        service_role(
+            "lambda.amazonaws.com",
+            "write-own-logs",
+            json!(["logs:CreateLogStream", "logs:PutLogEvents"]),
+            Expr::sub(format!("{log_group_arn}:*")),
         ),
     );
 
@@ -326,62 +363,79 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
     // The Ref to the log group in LoggingConfig orders it first.
     resources.insert(ids::FUNCTION.into(), function);
 
-    let principals: Vec<Expr> = if spec.principals.is_empty() {
-        vec![Expr::reference("AWS::AccountId")]
-    } else {
-        spec.principals.iter().map(Expr::text).collect()
-    };
-    for (i, principal) in principals.into_iter().enumerate() {
-        let suffix = if i == 0 {
-            String::new()
+    let url = spec.gateway.as_ref().is_none_or(|g| g.function_url);
+    if url {
+        let principals: Vec<Expr> = if spec.principals.is_empty() {
+            vec![Expr::reference("AWS::AccountId")]
         } else {
-            (i + 1).to_string()
+            spec.principals.iter().map(Expr::text).collect()
         };
-        resources.insert(
-            format!("InvokeFunctionUrlPermission{suffix}"),
-            Resource::new(
-                "AWS::Lambda::Permission",
-                Permission {
-                    action: "lambda:InvokeFunctionUrl",
-                    function_name: Expr::get_att(ids::FUNCTION, "Arn"),
-                    principal: principal.clone(),
-                    function_url_auth_type: Some("AWS_IAM"),
-                    invoked_via_function_url: None,
-                },
-            ),
-        );
-        // Required since October 2025 for URL invocations, scoped to them.
-        resources.insert(
-            format!("InvokeFunctionPermission{suffix}"),
-            Resource::new(
-                "AWS::Lambda::Permission",
-                Permission {
-                    action: "lambda:InvokeFunction",
-                    function_name: Expr::get_att(ids::FUNCTION, "Arn"),
-                    principal,
-                    function_url_auth_type: None,
-                    invoked_via_function_url: Some(true),
-                },
-            ),
-        );
-    }
+        for (i, principal) in principals.into_iter().enumerate() {
+            let suffix = if i == 0 {
+                String::new()
+            } else {
+                (i + 1).to_string()
+            };
+            resources.insert(
+                format!("InvokeFunctionUrlPermission{suffix}"),
+                Resource::new(
+                    "AWS::Lambda::Permission",
+                    Permission {
+                        action: "lambda:InvokeFunctionUrl",
+                        function_name: Expr::get_att(ids::FUNCTION, "Arn"),
+                        principal: principal.clone(),
+                        function_url_auth_type: Some("AWS_IAM"),
+                        invoked_via_function_url: None,
+                    },
+                ),
+            );
+            // Required since October 2025 for URL invocations, scoped to them.
+            resources.insert(
+                format!("InvokeFunctionPermission{suffix}"),
+                Resource::new(
+                    "AWS::Lambda::Permission",
+                    Permission {
+                        action: "lambda:InvokeFunction",
+                        function_name: Expr::get_att(ids::FUNCTION, "Arn"),
+                        principal,
+                        function_url_auth_type: None,
+                        invoked_via_function_url: Some(true),
+                    },
+                ),
+            );
+        }
 
-    // AWS_IAM: SigV4-signed callers only. No CORS: not browser-facing. The
-    // URL waits for both permissions: created in parallel, a fresh URL can
-    // answer 403 (or the permissions conflict with 409) for a while.
-    let mut url = Resource::new(
-        "AWS::Lambda::Url",
-        FunctionUrl {
-            target_function_arn: Expr::get_att(ids::FUNCTION, "Arn"),
-            auth_type: "AWS_IAM",
-        },
-    );
-    url.depends_on = resources
-        .iter()
-        .filter(|(_, r)| r.kind == "AWS::Lambda::Permission")
-        .map(|(id, _)| id.clone())
-        .collect();
-    resources.insert(ids::URL.into(), url);
+        // AWS_IAM: SigV4-signed callers only. No CORS: not browser-facing. The
+        // URL waits for both permissions: created in parallel, a fresh URL can
+        // answer 403 (or the permissions conflict with 409) for a while.
+        let mut url = Resource::new(
+            "AWS::Lambda::Url",
+            FunctionUrl {
+                target_function_arn: Expr::get_att(ids::FUNCTION, "Arn"),
+                auth_type: "AWS_IAM",
+            },
+        );
+        url.depends_on = resources
+            .iter()
+            .filter(|(_, r)| r.kind == "AWS::Lambda::Permission")
+            .map(|(id, _)| id.clone())
+            .collect();
+        resources.insert(ids::URL.into(), url);
+    }
+    let mut outputs = json!({
+        "FunctionName": {"Value": Expr::reference(ids::FUNCTION)},
+        "AccountId": {"Value": Expr::reference("AWS::AccountId")},
+        "Region": {"Value": Expr::reference("AWS::Region")}
+    });
+    if url {
+        outputs["FunctionUrl"] = json!({"Description": "The IAM-authenticated Function URL", "Value": Expr::get_att(ids::URL, "FunctionUrl")});
+    }
+    if let Some(gateway) = &spec.gateway {
+        add_gateway(&mut resources, gateway);
+        outputs["GatewayUrl"] = json!({"Description": "The AgentCore Gateway's MCP endpoint", "Value": Expr::get_att(ids::GATEWAY, "GatewayUrl")});
+        outputs["GatewayId"] = json!({"Value": Expr::get_att(ids::GATEWAY, "GatewayIdentifier")});
+        outputs["GatewayTargetName"] = json!({"Value": GATEWAY_TARGET_NAME});
+    }
 
     Ok(json!({
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -391,13 +445,126 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
             ids::ASSET_KEY: {"Type": "String", "Description": "The package's key: assets/<sha256>.zip."}
         },
         "Resources": resources,
-        "Outputs": {
-            "FunctionUrl": {"Description": "The IAM-authenticated Function URL", "Value": Expr::get_att(ids::URL, "FunctionUrl")},
-            "FunctionName": {"Value": Expr::reference(ids::FUNCTION)},
-            "AccountId": {"Value": Expr::reference("AWS::AccountId")},
-            "Region": {"Value": Expr::reference("AWS::Region")}
-        }
+        "Outputs": outputs
     }))
+}
+
+/// The function's tools as the gateway target's `InlinePayload`, and what
+/// the conversion to the gateway's schema language dropped.
+pub fn gateway_tools() -> anyhow::Result<(Value, Vec<mcp_lambda::agentcore::Dropped>)> {
+    let registry = mcp_lambda::registry(mcp_lambda::FunctionEnv::default())?;
+    let export = mcp_lambda::agentcore::export(&registry).map_err(refused_tools)?;
+    Ok((
+        mcp_lambda::agentcore::cloudformation_payload(&export.tools),
+        export.dropped,
+    ))
+}
+
+/// The error for tools the gateway's schema language cannot hold.
+pub fn refused_tools(refused: Vec<mcp_lambda::agentcore::Refused>) -> anyhow::Error {
+    let reasons: Vec<String> = refused.iter().map(ToString::to_string).collect();
+    anyhow::anyhow!(
+        "{}; change these tools' argument or output types to plain objects, arrays and scalars",
+        reasons.join("; ")
+    )
+}
+
+/// A role that `service` of this account may assume, allowed `action` on
+/// `resource` and nothing else.
+fn service_role(service: &str, policy_name: &str, action: Value, resource: Expr) -> Resource {
+    Resource::new(
+        "AWS::IAM::Role",
+        Role {
+            assume_role_policy_document: json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": Expr::reference("AWS::AccountId")}}
+                }]
+            }),
+            policies: json!([{
+                "PolicyName": policy_name,
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]
+                }
+            }]),
+            tags: tags(),
+        },
+    )
+}
+
+/// The gateway, its role and its Lambda target.
+fn add_gateway(resources: &mut BTreeMap<String, Resource>, gateway: &GatewaySpec) {
+    // This function, and nothing else.
+    resources.insert(
+        ids::GATEWAY_ROLE.into(),
+        service_role(
+            "bedrock-agentcore.amazonaws.com",
+            "invoke-the-mcp-function",
+            json!("lambda:InvokeFunction"),
+            Expr::get_att(ids::FUNCTION, "Arn"),
+        ),
+    );
+    let (authorizer_type, authorizer) = match &gateway.auth {
+        GatewayAuth::AwsIam => ("AWS_IAM", None),
+        GatewayAuth::CustomJwt {
+            discovery_url,
+            audiences,
+            clients,
+            scopes,
+        } => {
+            let mut jwt = json!({"DiscoveryUrl": discovery_url});
+            for (key, values) in [
+                ("AllowedAudience", audiences),
+                ("AllowedClients", clients),
+                ("AllowedScopes", scopes),
+            ] {
+                if !values.is_empty() {
+                    jwt[key] = json!(values);
+                }
+            }
+            ("CUSTOM_JWT", Some(json!({"CustomJWTAuthorizer": jwt})))
+        }
+    };
+    let mut properties = json!({
+        "Name": Expr::sub("${AWS::StackName}-gw"),
+        "Description": "mcp-ladder: the MCP function's tools behind an AgentCore Gateway",
+        "RoleArn": Expr::get_att(ids::GATEWAY_ROLE, "Arn"),
+        "ProtocolType": "MCP",
+        // Semantic search exists only if chosen at creation.
+        "ProtocolConfiguration": {"Mcp": {
+            "SearchType": "SEMANTIC",
+            "SupportedVersions": ["2025-11-25", "2025-06-18", "2025-03-26"]
+        }},
+        "AuthorizerType": authorizer_type,
+        "Tags": {STACK_TAG: Expr::reference("AWS::StackName")}
+    });
+    if let Some(authorizer) = authorizer {
+        properties["AuthorizerConfiguration"] = authorizer;
+    }
+    resources.insert(
+        ids::GATEWAY.into(),
+        Resource::new("AWS::BedrockAgentCore::Gateway", properties),
+    );
+    resources.insert(
+        ids::GATEWAY_TARGET.into(),
+        Resource::new(
+            "AWS::BedrockAgentCore::GatewayTarget",
+            json!({
+                "Name": GATEWAY_TARGET_NAME,
+                "Description": "The mcp-ladder function's tools",
+                "GatewayIdentifier": Expr::get_att(ids::GATEWAY, "GatewayIdentifier"),
+                "TargetConfiguration": {"Mcp": {"Lambda": {
+                    "LambdaArn": Expr::get_att(ids::FUNCTION, "Arn"),
+                    "ToolSchema": {"InlinePayload": gateway.tools}
+                }}},
+                "CredentialProviderConfigurations": [{"CredentialProviderType": "GATEWAY_IAM_ROLE"}]
+            }),
+        ),
+    );
 }
 
 /// The template as pretty JSON with a final newline (the `infra/` format).
@@ -503,5 +670,74 @@ mod tests {
             ..StackSpec::default()
         };
         assert!(matches!(synth(&bad), Err(SpecError::Principal(_))));
+    }
+
+    fn gateway(auth: GatewayAuth, function_url: bool) -> StackSpec {
+        StackSpec {
+            gateway: Some(GatewaySpec {
+                auth,
+                function_url,
+                tools: json!([{"Name": "t", "Description": "d", "InputSchema": {"Type": "object"}}]),
+            }),
+            ..StackSpec::default()
+        }
+    }
+
+    #[test]
+    fn the_gateway_rung_invokes_only_its_function() {
+        let t = synth(&gateway(GatewayAuth::AwsIam, false)).unwrap();
+        let r = &t["Resources"];
+        assert!(r.get(ids::URL).is_none(), "no Function URL unless asked");
+        assert!(r.get("InvokeFunctionUrlPermission").is_none());
+        assert!(t["Outputs"].get("FunctionUrl").is_none());
+        let gw = &r[ids::GATEWAY]["Properties"];
+        assert_eq!(gw["AuthorizerType"], "AWS_IAM");
+        assert_eq!(gw["ProtocolConfiguration"]["Mcp"]["SearchType"], "SEMANTIC");
+        assert!(gw.get("AuthorizerConfiguration").is_none());
+        let statement =
+            &r[ids::GATEWAY_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+        assert_eq!(
+            statement,
+            &json!([{"Effect": "Allow", "Action": "lambda:InvokeFunction",
+            "Resource": {"Fn::GetAtt": [ids::FUNCTION, "Arn"]}}])
+        );
+        let target = &r[ids::GATEWAY_TARGET]["Properties"];
+        assert_eq!(
+            target["TargetConfiguration"]["Mcp"]["Lambda"]["ToolSchema"]["InlinePayload"][0]["Name"],
+            "t"
+        );
+        assert_eq!(
+            target["CredentialProviderConfigurations"],
+            json!([{"CredentialProviderType": "GATEWAY_IAM_ROLE"}])
+        );
+        assert!(!to_text(&t).contains("\"*\""), "no wildcard anywhere");
+
+        let jwt = GatewayAuth::CustomJwt {
+            discovery_url: "https://issuer.example/.well-known/openid-configuration".into(),
+            audiences: vec!["https://mcp.example".into()],
+            clients: vec![],
+            scopes: vec!["tools:read".into()],
+        };
+        let t = synth(&gateway(jwt, true)).unwrap();
+        let gw = &t["Resources"][ids::GATEWAY]["Properties"];
+        assert_eq!(gw["AuthorizerType"], "CUSTOM_JWT");
+        assert_eq!(
+            gw["AuthorizerConfiguration"]["CustomJWTAuthorizer"],
+            json!({"DiscoveryUrl": "https://issuer.example/.well-known/openid-configuration",
+                   "AllowedAudience": ["https://mcp.example"], "AllowedScopes": ["tools:read"]})
+        );
+        assert!(
+            t["Resources"].get(ids::URL).is_some(),
+            "--with-function-url keeps the URL"
+        );
+    }
+
+    #[test]
+    fn gateway_names_follow_agentcore() {
+        assert!(gateway_name_fits("mcp-ladder"));
+        assert!(gateway_name_fits(&"a".repeat(46)));
+        assert!(!gateway_name_fits(&"a".repeat(47)));
+        assert!(!gateway_name_fits("a--b"));
+        assert!(!gateway_name_fits("a_b"));
     }
 }

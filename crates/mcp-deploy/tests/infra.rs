@@ -1,5 +1,6 @@
 //! The checked-in templates are what the CLI synthesises: the server stack
-//! (`infra/template.json`, `mcp-deploy synth`) and the asset stack that
+//! (`infra/template.json`, `mcp-deploy synth`), the gateway rung's
+//! (`infra/gateway.json`, `mcp-deploy synth --rung gateway`) and the asset stack that
 //! `mcp-deploy prepare` creates (`infra/assets.json`). Refresh them with
 //! `UPDATE_INFRA=1 cargo test -p mcp-deploy --test infra`; cfn-lint checks
 //! every file in `infra/` (tests/e2e/test_template.py).
@@ -7,7 +8,7 @@
 use std::path::Path;
 
 use mcp_deploy::assets::assets_template;
-use mcp_deploy::template::{StackSpec, synth, to_text};
+use mcp_deploy::template::{GatewayAuth, GatewaySpec, StackSpec, gateway_tools, synth, to_text};
 
 fn check(file: &str, synthesised: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -35,4 +36,18 @@ fn infra_template_is_current() {
 #[test]
 fn infra_assets_template_is_current() {
     check("assets.json", &to_text(&assets_template()));
+}
+
+#[test]
+fn infra_gateway_template_is_current() {
+    let (tools, _) = gateway_tools().unwrap();
+    let spec = StackSpec {
+        gateway: Some(GatewaySpec {
+            auth: GatewayAuth::AwsIam,
+            function_url: false,
+            tools,
+        }),
+        ..StackSpec::default()
+    };
+    check("gateway.json", &to_text(&synth(&spec).unwrap()));
 }
