@@ -60,13 +60,14 @@ class Emulator:
     env: dict  # the signing principal's AWS_* variables
     arn: str
     process: subprocess.Popen
+    gateway_url: str | None = None
 
     def invocations(self) -> int:
         with urllib.request.urlopen(self.stats_url, timeout=5) as response:
             return json.load(response)["invocations"]
 
 
-def _start_emulator(auth: str) -> Emulator:
+def _start_emulator(auth: str, extra: tuple[str, ...] = ()) -> Emulator:
     account = f"{random.randrange(10**11, 10**12)}"
     region = "eu-central-1"
     creds = {
@@ -85,6 +86,7 @@ def _start_emulator(auth: str) -> Emulator:
             "--region", region,
             "--auth", auth,
             "--env", "RUST_LOG=warn",
+            *extra,
         ],
         stdout=subprocess.PIPE,
         env=env,
@@ -100,12 +102,13 @@ def _start_emulator(auth: str) -> Emulator:
         env=creds,
         arn=f"arn:aws:iam::{account}:user/local-developer",
         process=process,
+        gateway_url=ready.get("gatewayUrl"),
     )
 
 
-def running_emulator(auth: str):
+def running_emulator(auth: str, extra: tuple[str, ...] = ()):
     """A fixture body: an emulator for the module, stopped cleanly (exit 0) after it."""
-    emulator = _start_emulator(auth)
+    emulator = _start_emulator(auth, extra)
     yield emulator
     emulator.process.terminate()
     assert emulator.process.wait(timeout=10) == 0

@@ -98,16 +98,7 @@ impl FunctionUrl {
                 );
             }
         };
-        let headers: Vec<(String, String)> = parts
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = crate::sigv4::header_pairs(&parts.headers);
         let path = parts.uri.path();
         let query = parts.uri.query().unwrap_or("");
         let caller = match &self.auth {

@@ -18,6 +18,7 @@
 //! ```
 
 pub mod function_url;
+pub mod gateway;
 pub mod principals;
 pub mod runtime;
 pub mod sigv4;
@@ -198,6 +199,40 @@ impl Emulator {
             let body = stats.to_json().to_string();
             async move { Ok::<_, Infallible>(json_response(http::StatusCode::OK, body)) }
         }));
+        Ok(url)
+    }
+
+    /// Serves a local AgentCore Gateway with the function as its Lambda
+    /// target named `target`, on another 127.0.0.1 port; returns its MCP
+    /// endpoint (`http://127.0.0.1:PORT/mcp`). The gateway takes the URL's
+    /// principals, signing for `bedrock-agentcore` (or anyone, with no auth).
+    pub async fn serve_gateway(
+        &self,
+        target: &str,
+        tools: Vec<gateway::TargetTool>,
+    ) -> anyhow::Result<String> {
+        let auth = match &self.url.auth {
+            Auth::None => gateway::GatewayAuth::None,
+            Auth::AwsIam {
+                verifier,
+                principals,
+            } => gateway::GatewayAuth::AwsIam {
+                verifier: Verifier {
+                    service: "bedrock-agentcore".into(),
+                    ..verifier.clone()
+                },
+                principals: principals.clone(),
+            },
+        };
+        let gateway = Arc::new(gateway::Gateway::new(
+            self.url.function.clone(),
+            target,
+            tools,
+            auth,
+        )?);
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/mcp", listener.local_addr()?);
+        tokio::spawn(gateway::serve(listener, gateway));
         Ok(url)
     }
 

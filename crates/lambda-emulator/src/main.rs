@@ -53,6 +53,15 @@ struct Args {
     /// Environment for the function, KEY=VALUE (repeatable).
     #[arg(long = "env", value_parser = parse_env)]
     env: Vec<(String, String)>,
+    /// Also serve a local AgentCore Gateway with the function as its Lambda
+    /// target, with these tool schemas (`mcp-deploy tools --format agentcore`
+    /// writes them). Its endpoint is `gatewayUrl` in the ready line; it signs
+    /// for `bedrock-agentcore` with the same principals (or none, with --auth none).
+    #[arg(long, value_name = "FILE")]
+    gateway_tools: Option<PathBuf>,
+    /// The gateway target's name: tools are listed as NAME___tool.
+    #[arg(long, default_value = "mcp-ladder")]
+    gateway_target: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -139,7 +148,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let emulator = Emulator::start(config).await?;
     let stats_url = emulator.serve_stats().await?;
+    let gateway_url = match &args.gateway_tools {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("failed to read {}", path.display()))?;
+            let tools = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is not a list of tool schemas: write it with `mcp-deploy tools --format agentcore`",
+                    path.display()
+                )
+            })?;
+            Some(emulator.serve_gateway(&args.gateway_target, tools).await?)
+        }
+    };
     let ready = serde_json::json!({
+        "gatewayUrl": gateway_url,
         "functionUrl": emulator.url(),
         "statsUrl": stats_url,
         "region": region,

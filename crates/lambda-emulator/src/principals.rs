@@ -28,13 +28,18 @@ pub struct Principal {
     pub arn: String,
     /// Its unique id (reported as `userId` and `callerId`).
     pub user_id: String,
-    /// The invoke actions it holds on the function.
+    /// The invoke actions it holds (default: both on the function, and
+    /// `bedrock-agentcore:InvokeGateway` on the local gateway).
     #[serde(default = "all_invoke_actions")]
     pub allow: Vec<String>,
 }
 
 fn all_invoke_actions() -> Vec<String> {
-    INVOKE_ACTIONS.iter().map(|a| (*a).to_owned()).collect()
+    INVOKE_ACTIONS
+        .iter()
+        .chain([&crate::gateway::INVOKE_GATEWAY])
+        .map(|a| (*a).to_owned())
+        .collect()
 }
 
 impl Secret for Principal {

@@ -299,6 +299,20 @@ fn parse_amz_date(value: &str) -> Option<SystemTime> {
     Some(SystemTime::from(when))
 }
 
+/// A request's headers as the verifier reads them: names and raw values,
+/// in order, repeated names kept.
+pub(crate) fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// What a URL accepts: its region and service, and the clock tolerance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verifier {

@@ -222,6 +222,19 @@ impl ToolDefinition {
         self
     }
 
+    /// States both schemas instead of deriving them from the tool's types:
+    /// for a tool whose `Args` are a free map because another party checks
+    /// them (a proxy to a tool defined elsewhere). Its arguments are then
+    /// not checked against `input` here.
+    pub fn with_schemas(self, input: Value, output: Value) -> Self {
+        let schemas = Schemas {
+            derive: None,
+            input: OnceLock::from(input),
+            output: OnceLock::from(output),
+        };
+        ToolDefinition { schemas, ..self }
+    }
+
     /// Behaviour hints.
     pub fn annotations(mut self, annotations: Annotations) -> Self {
         self.annotations = annotations;
@@ -442,7 +455,9 @@ impl ToolRegistry {
     /// start that only calls tools never builds them.
     pub fn register<T: Tool>(&mut self, tool: T) -> Result<&mut Self, RegistryError> {
         let mut definition = tool.definition();
-        definition.schemas = Schemas::of::<T>();
+        if definition.schemas.input.get().is_none() {
+            definition.schemas = Schemas::of::<T>();
+        }
         definition.validate(cfg!(debug_assertions))?;
         if self.get(definition.name()).is_some() {
             return Err(RegistryError::Duplicate(definition.name.clone()));
