@@ -123,3 +123,22 @@ def test_inspector_cli_through_the_gateway(node_bin, open_gateway) -> None:
                         "--tool-name", f"{TARGET}___demo_echo", "--tool-arg", "message=hello gateway")
     assert called["isError"] is False
     assert json.loads(called["content"][0]["text"]) == {"echo": "hello gateway"}
+
+
+def test_demo_local_gateway_tells_the_whole_story(mcp_deploy) -> None:
+    from conftest import _binary
+
+    proc = subprocess.run([mcp_deploy, "demo", "--local", "--rung", "gateway", "--bootstrap", _binary("bootstrap")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    story = proc.stdout + proc.stderr
+    for line in [
+        f'tools/list -> ["{TARGET}___word_count", "{TARGET}___demo_echo", "{TARGET}___demo_account_context", '
+        '"x_amz_bedrock_agentcore_search"]',
+        f'x_amz_bedrock_agentcore_search "how many words are in this text" -> ["{TARGET}___word_count"',
+        f"tools/call {TARGET}___word_count -> ",
+        "the gateway http://127.0.0.1:",
+        "[teardown] clean.",
+    ]:
+        assert line in story, f"{line!r} missing from:\n{story}"
+    assert story.count("unsigned POST status: 403") == 2, "both fronts refuse unsigned requests"

@@ -158,6 +158,7 @@ pub struct Emulator {
     addr: SocketAddr,
     url: Arc<FunctionUrl>,
     server: JoinHandle<()>,
+    gateways: Mutex<Vec<(SocketAddr, JoinHandle<()>)>>,
 }
 
 impl Emulator {
@@ -171,7 +172,12 @@ impl Emulator {
             url_id: format!("local{:027x}", u128::from(addr.port())),
         });
         let server = tokio::spawn(function_url::serve(listener, url.clone()));
-        Ok(Emulator { addr, url, server })
+        Ok(Emulator {
+            addr,
+            url,
+            server,
+            gateways: Mutex::new(Vec::new()),
+        })
     }
 
     /// `http://127.0.0.1:PORT/`.
@@ -182,6 +188,11 @@ impl Emulator {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The addresses of the gateways it serves.
+    pub fn gateway_addrs(&self) -> Vec<SocketAddr> {
+        lock(&self.gateways).iter().map(|(addr, _)| *addr).collect()
     }
 
     /// What ran.
@@ -231,14 +242,17 @@ impl Emulator {
             auth,
         )?);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}/mcp", listener.local_addr()?);
-        tokio::spawn(gateway::serve(listener, gateway));
-        Ok(url)
+        let addr = listener.local_addr()?;
+        lock(&self.gateways).push((addr, tokio::spawn(gateway::serve(listener, gateway))));
+        Ok(format!("http://{addr}/mcp"))
     }
 
     /// Stops serving and stops the function.
     pub async fn shutdown(self) {
         self.server.abort();
+        for (_, gateway) in lock(&self.gateways).drain(..) {
+            gateway.abort();
+        }
         self.url.function.stop().await;
     }
 }

@@ -23,6 +23,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::progress::Progress;
+use lambda_emulator::gateway::SEARCH_TOOL;
 
 /// How a request is authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +48,7 @@ pub struct McpClient {
     next_id: u64,
     version: ProtocolVersion,
     connect_retry: Duration,
+    service: &'static str,
 }
 
 /// What `connect` learnt about the server.
@@ -74,7 +76,14 @@ impl McpClient {
             next_id: 1,
             version: ProtocolVersion::LATEST_HANDSHAKE,
             connect_retry: CONNECT_RETRY,
+            service: "lambda",
         })
+    }
+
+    /// Signs for `service` instead of `lambda` (`bedrock-agentcore` for a gateway).
+    pub fn with_service(mut self, service: &'static str) -> Self {
+        self.service = service;
+        self
     }
 
     /// How long [`McpClient::connect`] retries transient refusals.
@@ -110,7 +119,7 @@ impl McpClient {
             let params = SigningParams::builder()
                 .identity(&identity)
                 .region(region)
-                .name("lambda")
+                .name(self.service)
                 .time(SystemTime::now())
                 .settings(SigningSettings::default())
                 .build()
@@ -394,14 +403,13 @@ pub struct SmokeReport {
     pub wrong_region_status: u16,
 }
 
-/// The signed client's story, then the negative controls, which fail the run
-/// unless the URL answers 403.
-pub async fn smoke(
+/// Connects and lists the tools, telling the story under `banner`.
+async fn connect_and_list(
     client: &mut McpClient,
-    expected_account: &str,
+    banner: &str,
     progress: &Progress,
-) -> anyhow::Result<SmokeReport> {
-    progress.story(">>> DEMO: SigV4-signed in-account client");
+) -> anyhow::Result<(Connected, Vec<String>)> {
+    progress.story(banner);
     progress.stage("smoke").await?;
     let connected = client.connect().await?;
     progress.story(format!(
@@ -421,6 +429,35 @@ pub async fn smoke(
         .map(|t| t.name)
         .collect();
     progress.story(format!("tools/list -> {tools:?}"));
+    Ok((connected, tools))
+}
+
+/// The unsigned request of a negative control: its status, which must be
+/// 403 (else the run fails, saying `otherwise`).
+async fn unsigned_control(
+    client: &McpClient,
+    otherwise: &str,
+    progress: &Progress,
+) -> anyhow::Result<u16> {
+    progress.story(">>> DEMO: negative control - an unsigned request must get 403");
+    progress.stage("negative-control").await?;
+    let status = client.unsigned_status().await?;
+    progress.story(format!("unsigned POST status: {status}"));
+    if status != 403 {
+        bail!("NEGATIVE CONTROL FAILED: an unsigned request got {status}, not 403: {otherwise}");
+    }
+    Ok(status)
+}
+
+/// The signed client's story, then the negative controls, which fail the run
+/// unless the URL answers 403.
+pub async fn smoke(
+    client: &mut McpClient,
+    expected_account: &str,
+    progress: &Progress,
+) -> anyhow::Result<SmokeReport> {
+    let (connected, tools) =
+        connect_and_list(client, ">>> DEMO: SigV4-signed in-account client", progress).await?;
     let result = client.call_tool("demo_account_context", Map::new()).await?;
     if result.is_error {
         bail!(
@@ -445,16 +482,12 @@ pub async fn smoke(
         "OK: a SigV4-signed, in-account client reached the remote MCP server, listed its tools, and invoked one.",
     );
 
-    progress.story(">>> DEMO: negative control - an unsigned request must get 403");
-    progress.stage("negative-control").await?;
-    let unsigned_status = client.unsigned_status().await?;
-    progress.story(format!("unsigned POST status: {unsigned_status}"));
-    if unsigned_status != 403 {
-        bail!(
-            "NEGATIVE CONTROL FAILED: an unsigned request got {unsigned_status}, not 403: the URL is \
-             not protected by AWS_IAM. Tear it down and check the stack's AuthType"
-        );
-    }
+    let unsigned_status = unsigned_control(
+        client,
+        "the URL is not protected by AWS_IAM. Tear it down and check the stack's AuthType",
+        progress,
+    )
+    .await?;
     let other = if client.region == "us-east-1" {
         "eu-west-1"
     } else {
@@ -476,5 +509,86 @@ pub async fn smoke(
         account_context: context,
         unsigned_status,
         wrong_region_status,
+    })
+}
+
+/// What the gateway smoke test saw.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewaySmokeReport {
+    /// The revision and `serverInfo`.
+    pub connected: Connected,
+    /// Tool names from `tools/list`, as the gateway lists them.
+    pub tools: Vec<String>,
+    /// The search tool's ranking for the query.
+    pub search: Vec<String>,
+    /// The called tool's structured result.
+    pub called: Value,
+    /// The unsigned request's status (must be 403).
+    pub unsigned_status: u16,
+}
+
+/// The gateway's story: list, search, call (signed for
+/// `bedrock-agentcore`), then the unsigned negative control.
+pub async fn smoke_gateway(
+    client: &mut McpClient,
+    target: &str,
+    progress: &Progress,
+) -> anyhow::Result<GatewaySmokeReport> {
+    let (connected, tools) = connect_and_list(
+        client,
+        ">>> DEMO: a SigV4-signed client of the gateway (service bedrock-agentcore)",
+        progress,
+    )
+    .await?;
+    let word_count = format!("{target}___word_count");
+    if !tools.contains(&word_count) {
+        bail!("the gateway does not list {word_count}: the target's tools did not register");
+    }
+    let query = "how many words are in this text";
+    let mut arguments = Map::new();
+    arguments.insert("query".into(), Value::from(query));
+    let found = client.call_tool(SEARCH_TOOL, arguments).await?;
+    let ranked = found
+        .structured_content
+        .map_or(Value::Null, |json| json.to_value());
+    let search: Vec<String> = ranked["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect();
+    progress.story(format!("{SEARCH_TOOL} {query:?} -> {search:?}"));
+    if search.first() != Some(&word_count) {
+        bail!("the search did not rank {word_count} first for {query:?}: {search:?}");
+    }
+    let mut arguments = Map::new();
+    arguments.insert(
+        "text".into(),
+        Value::from("the gateway runs the same tools"),
+    );
+    let result = client.call_tool(&word_count, arguments).await?;
+    if result.is_error {
+        bail!(
+            "{word_count} failed: {}",
+            serde_json::to_string(&result.content)?
+        );
+    }
+    let called = result
+        .structured_content
+        .map_or(Value::Null, |json| json.to_value());
+    progress.story(format!("tools/call {word_count} -> {called}"));
+    let unsigned_status = unsigned_control(
+        client,
+        "the gateway does not check inbound signatures. Tear it down and check its AuthorizerType",
+        progress,
+    )
+    .await?;
+    Ok(GatewaySmokeReport {
+        connected,
+        tools,
+        search,
+        called,
+        unsigned_status,
     })
 }

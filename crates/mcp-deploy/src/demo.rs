@@ -11,7 +11,7 @@ use aws_credential_types::provider::ProvideCredentials as _;
 
 use crate::assets;
 use crate::aws::Aws;
-use crate::client::{McpClient, smoke};
+use crate::client::{McpClient, smoke, smoke_gateway};
 use crate::guard::guarded;
 use crate::progress::Progress;
 use crate::stack;
@@ -113,6 +113,20 @@ pub struct LocalDemo {
     pub account: String,
     /// The region.
     pub region: String,
+    /// Rung 3: the function behind a local AgentCore Gateway as well.
+    pub gateway: bool,
+}
+
+/// A local gateway in front of the emulator's function, serving the
+/// function's tools as the deploy CLI exports them.
+async fn serve_local_gateway(emulator: &lambda_emulator::Emulator) -> anyhow::Result<String> {
+    let registry = mcp_lambda::registry(mcp_lambda::FunctionEnv::default())?;
+    let export =
+        mcp_lambda::agentcore::export(&registry).map_err(crate::template::refused_tools)?;
+    let tools = serde_json::from_value(mcp_lambda::agentcore::api_payload(&export.tools))?;
+    emulator
+        .serve_gateway(crate::template::GATEWAY_TARGET_NAME, tools)
+        .await
 }
 
 /// `demo --local`: the same story on this machine, with the emulator as AWS.
@@ -142,7 +156,11 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
         account_id: local.account.clone(),
         arn: format!("arn:aws:iam::{}:user/mcp-deploy-local", local.account),
         user_id: "AIDALOCALMCPDEPLOY".into(),
-        allow: INVOKE_ACTIONS.iter().map(|a| (*a).to_owned()).collect(),
+        allow: INVOKE_ACTIONS
+            .iter()
+            .chain([&lambda_emulator::gateway::INVOKE_GATEWAY])
+            .map(|a| (*a).to_owned())
+            .collect(),
     };
     let credentials = Credentials::new(
         &principal.access_key_id,
@@ -177,18 +195,36 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
             };
             let emulator = Emulator::start(config).await?;
             let url = emulator.url();
+            let gateway = match local.gateway {
+                false => None,
+                true => Some(serve_local_gateway(&emulator).await),
+            };
+            // The guard owns the emulator from here, whatever comes next.
             if ready_tx.send(emulator).is_err() {
                 bail!("the teardown guard went away");
             }
+            let gateway = gateway.transpose()?;
             progress.story("  local Function URL (AuthType AWS_IAM, emulated)");
             progress.story(format!(
                 "  Deployment time: {:.2}s",
                 started.elapsed().as_secs_f64()
             ));
             progress.story(format!("  FunctionUrl: {url}"));
+            if let Some(gateway) = &gateway {
+                progress.story(
+                    "  local AgentCore Gateway (emulated; on AWS, SearchType SEMANTIC is set at \
+                     creation and a gateway created without it can never have it)",
+                );
+                progress.story(format!("  GatewayUrl: {gateway}"));
+            }
             progress.stage("stack-ready").await?;
-            let mut client = McpClient::new(&url, &local.region, credentials)?;
+            let mut client = McpClient::new(&url, &local.region, credentials.clone())?;
             smoke(&mut client, &local.account, &progress).await?;
+            if let Some(gateway) = gateway {
+                let mut client = McpClient::new(&gateway, &local.region, credentials)?
+                    .with_service("bedrock-agentcore");
+                smoke_gateway(&mut client, crate::template::GATEWAY_TARGET_NAME, &progress).await?;
+            }
             Ok(())
         }
     };
@@ -199,6 +235,7 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
         };
         progress.stage("deleting-stack").await?;
         let addr = emulator.addr();
+        let gateways = emulator.gateway_addrs();
         let pid = emulator.stats().pid();
         emulator.shutdown().await;
         // Verify like the AWS teardown: the function's process and the URL are gone.
@@ -222,6 +259,14 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
         progress.story(format!(
             "[teardown] verified: http://{addr}/ refuses connections"
         ));
+        for gateway in gateways {
+            if tokio::net::TcpStream::connect(gateway).await.is_ok() {
+                bail!("teardown is NOT clean: the gateway at {gateway} still accepts connections");
+            }
+            progress.story(format!(
+                "[teardown] verified: the gateway http://{gateway}/mcp refuses connections"
+            ));
+        }
         progress.story("[teardown] stack status: DELETE_COMPLETE (emulated)");
         progress.story("[teardown] clean.");
         Ok(())

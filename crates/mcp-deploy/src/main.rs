@@ -433,7 +433,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bootstrap,
             zip,
         } => {
-            let spec = deployable(stack.spec()?)?;
+            let spec = stack.spec()?;
             if local {
                 let account = settings.account.clone().unwrap_or_else(|| "0".repeat(12));
                 let region = settings
@@ -448,9 +448,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     bootstrap,
                     account,
                     region,
+                    gateway: spec.gateway.is_some(),
                 })
                 .await;
             }
+            let spec = deployable(spec)?;
             // The demo checks the account itself, before arming its guard.
             let aws = Aws::connect(&settings, AccountCheck::Skip).await?;
             let account = settings.require_account()?.to_owned();
