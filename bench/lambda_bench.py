@@ -36,13 +36,16 @@ from benchlib import fmt, quantile, vm_hwm_kb
 CALL = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                    "params": {"name": "demo_echo", "arguments": {"message": "hello"}}}).encode()
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": "2025-11-25"}
+# The same call through the emulator's local AgentCore Gateway (the function as its target).
+GATEWAY_CALL = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                           "params": {"name": "mcp-ladder___demo_echo", "arguments": {"message": "hello"}}}).encode()
 
 
-def start(emulator: str, bootstrap: str, timeout_s: int = 10) -> tuple[subprocess.Popen, dict]:
+def start(emulator: str, bootstrap: str, timeout_s: int = 10, extra: tuple = ()) -> tuple[subprocess.Popen, dict]:
     proc = subprocess.Popen(
         [emulator, "--bootstrap", bootstrap, "--auth", "none", "--account", "0" * 12,
          "--region", "eu-central-1", "--timeout", str(timeout_s),
-         "--env", "RUST_LOG=error", "--env", "AWS_LAMBDA_LOG_LEVEL=error"],
+         "--env", "RUST_LOG=error", "--env", "AWS_LAMBDA_LOG_LEVEL=error", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env={"PATH": "/usr/bin:/bin", "RUST_LOG": "error"},
     )
@@ -50,8 +53,8 @@ def start(emulator: str, bootstrap: str, timeout_s: int = 10) -> tuple[subproces
     return proc, json.loads(proc.stdout.readline())
 
 
-def request(conn: http.client.HTTPConnection, name: str) -> None:
-    conn.request("POST", "/", CALL, HEADERS)
+def request(conn: http.client.HTTPConnection, name: str, path: str = "/", call: bytes = CALL) -> None:
+    conn.request("POST", path, call, HEADERS)
     response = conn.getresponse()
     body = response.read()
     if response.status != 200 or b'"echo' not in body:
@@ -85,8 +88,9 @@ def one_round(emulator: str, name: str, bootstrap: str, calls: int) -> dict:
         proc.wait(timeout=10)
 
 
-def instructions(emulator: str, name: str, bootstrap: str, requests: int) -> int:
-    """Instructions of every process of the function after serving `requests`."""
+def instructions(emulator: str, name: str, bootstrap: str, requests: int, gateway_tools: str | None = None) -> int:
+    """Instructions of every process of the function after serving `requests`
+    (through the local gateway's front when `gateway_tools` is given)."""
     valgrind = shutil.which("valgrind")
     assert valgrind
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,12 +99,16 @@ def instructions(emulator: str, name: str, bootstrap: str, requests: int) -> int
             f.write(f"#!/bin/sh\nexec {valgrind} --tool=callgrind --trace-children=yes -q "
                     f"--callgrind-out-file={tmp}/callgrind.%p {os.path.abspath(bootstrap)}\n")
         os.chmod(wrapper, 0o755)
-        proc, ready = start(emulator, wrapper, timeout_s=300)
+        extra = ("--gateway-tools", gateway_tools) if gateway_tools else ()
+        proc, ready = start(emulator, wrapper, timeout_s=300, extra=extra)
         try:
-            url = urllib.parse.urlsplit(ready["functionUrl"])
+            url = urllib.parse.urlsplit(ready["gatewayUrl"] if gateway_tools else ready["functionUrl"])
             conn = http.client.HTTPConnection(url.hostname, url.port, timeout=300)
             for _ in range(requests):
-                request(conn, name)
+                if gateway_tools:
+                    request(conn, name, url.path, GATEWAY_CALL)
+                else:
+                    request(conn, name)
             with urllib.request.urlopen(ready["statsUrl"], timeout=5) as r:
                 pid = json.load(r)["pid"]
             # The emulator stops a function with SIGKILL, after which callgrind
@@ -142,6 +150,9 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--instructions", type=int, default=0, metavar="K",
                         help="also count instructions with valgrind: init, and per request over K requests")
+    parser.add_argument("--gateway-tools", metavar="FILE",
+                        help="with --instructions: also count the `rust` function's instructions per call "
+                             "through the emulator's local gateway (tool schemas from mcp-deploy tools --format agentcore)")
     parser.add_argument("--json", help="write the raw figures here")
     args = parser.parse_args()
     functions = dict(f.split("=", 1) for f in args.function)
@@ -161,6 +172,12 @@ def main() -> int:
                 many = instructions(args.emulator, name, path, 1 + args.instructions)
                 counted[name] = {"init_instructions": one, "per_request_instructions": (many - one) / args.instructions}
                 print(f"instructions of {name}: {counted[name]}", file=sys.stderr)
+            if args.gateway_tools and "rust" in functions:
+                one = instructions(args.emulator, "rust", functions["rust"], 1, args.gateway_tools)
+                many = instructions(args.emulator, "rust", functions["rust"], 1 + args.instructions, args.gateway_tools)
+                counted["rust-gateway"] = {"init_instructions": one,
+                                           "per_request_instructions": (many - one) / args.instructions}
+                print(f"instructions of rust through the gateway: {counted['rust-gateway']}", file=sys.stderr)
     packages = {name: os.path.getsize(path) for name, path in (p.split("=", 1) for p in args.package)}
 
     names = list(functions)

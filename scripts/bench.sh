@@ -22,11 +22,11 @@ done
 command -v valgrind >/dev/null || { instructions=0; echo "valgrind not installed: no instruction counts (Debian: apt-get install valgrind)" >&2; }
 
 profile="${BENCH_PROFILE:-release}"
-step "cargo build ($profile): mcp-local, bootstrap, lambda-emulator, lambda-floor"
+step "cargo build ($profile): mcp-local, bootstrap, lambda-emulator, lambda-floor, mcp-deploy"
 if [[ "$profile" == release ]]; then
-  cargo build --release --locked -p mcp-local -p mcp-lambda -p lambda-emulator -p lambda-floor
+  cargo build --release --locked -p mcp-local -p mcp-lambda -p lambda-emulator -p lambda-floor -p mcp-deploy
 else
-  cargo build --locked -p mcp-local -p mcp-lambda -p lambda-emulator -p lambda-floor
+  cargo build --locked -p mcp-local -p mcp-lambda -p lambda-emulator -p lambda-floor -p mcp-deploy
 fi
 bin="$CARGO_TARGET_DIR/$profile"
 ensure_venv "$REPO/.venv-bench" "$REPO/bench/requirements.txt"
@@ -51,10 +51,12 @@ step "stdio: mcp-local against FastMCP"
   --rounds "$rounds" --calls "$calls" --json "$work/stdio.json"
 
 step "Lambda: bootstrap against a Python handler under awslambdaric, and the lambda_http floor"
+"$bin/mcp-deploy" tools --format agentcore >"$work/gateway-tools.json" 2>/dev/null
 "$python" bench/lambda_bench.py --emulator "$bin/lambda-emulator" \
   --function "rust=$bin/bootstrap" --function "python=$work/python-fn/bootstrap" --function "floor=$bin/lambda-floor" \
   --ratio rust/python --ratio rust/floor \
   --package "rust=$work/packages/rust.zip" --package "python=$work/packages/python.zip" --package "floor=$work/packages/floor.zip" \
+  --gateway-tools "$work/gateway-tools.json" \
   --rounds "$rounds" --calls "$calls" --instructions "$instructions" --json "$work/lambda.json"
 
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(date -u +%Y-%m-%d)"

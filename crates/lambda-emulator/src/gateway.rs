@@ -325,10 +325,17 @@ struct Search {
     tools: Vec<Listed>,
 }
 
+/// Words that say nothing about what a tool does.
+const STOP_WORDS: [&str; 24] = [
+    "a", "an", "and", "are", "as", "by", "do", "for", "from", "how", "in", "is", "it", "many",
+    "me", "of", "on", "or", "the", "this", "to", "what", "which", "with",
+];
+
+/// The lower-cased words of a text that can tell tools apart.
 fn words(text: &str) -> HashSet<String> {
     text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.len() > 1)
         .map(str::to_lowercase)
+        .filter(|w| w.len() > 1 && !STOP_WORDS.contains(&w.as_str()))
         .collect()
 }
 

@@ -58,15 +58,23 @@ fn failure(content: &[Content]) -> Outcome {
 }
 
 impl App {
-    /// The registered tool a gateway's qualified name refers to: the name
-    /// after the target prefix, or the whole name when it is a tool itself.
+    /// The registered tool a gateway's qualified name refers to: the whole
+    /// name when it is a tool itself, else the name after the target prefix.
+    /// Every AWS sample delimits with three underscores; AWS's naming page
+    /// shows two, so a two-underscore prefix is accepted too when what
+    /// follows it is a tool.
     pub fn gateway_tool<'n>(&self, qualified: &'n str) -> &'n str {
-        if self.server.tools().definition(qualified).is_some() {
+        let tools = self.server.tools();
+        if tools.definition(qualified).is_some() {
             return qualified;
         }
-        qualified
-            .split_once(TARGET_DELIMITER)
-            .map_or(qualified, |(_, tool)| tool)
+        let after = |delimiter| qualified.split_once(delimiter).map(|(_, tool)| tool);
+        match (after(TARGET_DELIMITER), after("__")) {
+            (Some(tool), _) if tools.definition(tool).is_some() => tool,
+            (_, Some(tool)) if tools.definition(tool).is_some() => tool,
+            (Some(tool), _) => tool,
+            _ => qualified,
+        }
     }
 
     /// One gateway tool call: `event` is the arguments.
@@ -136,5 +144,25 @@ fn answer(result: CallToolResult) -> (Outcome, &'static str) {
             (Outcome::Response(output.get().as_bytes().to_vec()), "ok")
         }
         _ => (failure(&result.content), "tool_error"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{App, FunctionEnv, HttpConfig};
+
+    #[test]
+    fn target_prefixes_are_stripped() {
+        let app = App::new(FunctionEnv::default(), HttpConfig::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        for (qualified, tool) in [
+            ("mcp-ladder___word_count", "word_count"),
+            ("mcp-ladder__word_count", "word_count"),
+            ("word_count", "word_count"),
+            ("t___no_such", "no_such"),
+            ("plain", "plain"),
+        ] {
+            assert_eq!(app.gateway_tool(qualified), tool, "{qualified}");
+        }
     }
 }
