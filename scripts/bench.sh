@@ -22,11 +22,12 @@ done
 command -v valgrind >/dev/null || { instructions=0; echo "valgrind not installed: no instruction counts (Debian: apt-get install valgrind)" >&2; }
 
 profile="${BENCH_PROFILE:-release}"
-step "cargo build ($profile): mcp-local, bootstrap, lambda-emulator, lambda-floor, mcp-deploy"
+step "cargo build ($profile): mcp-local, bootstrap, lambda-emulator, lambda-floor"
 if [[ "$profile" == release ]]; then
-  cargo build --release --locked -p mcp-local -p mcp-lambda -p lambda-emulator -p lambda-floor -p mcp-deploy
+  cargo build --release --locked -p mcp-local -p mcp-lambda -p lambda-emulator -p lambda-floor
+  cargo build --release --locked -p mcp-lambda --example agentcore_tools
 else
-  cargo build --locked -p mcp-local -p mcp-lambda -p lambda-emulator -p lambda-floor -p mcp-deploy
+  cargo build --locked -p mcp-local -p mcp-lambda -p lambda-emulator -p lambda-floor
 fi
 bin="$CARGO_TARGET_DIR/$profile"
 ensure_venv "$REPO/.venv-bench" "$REPO/bench/requirements.txt"
@@ -51,12 +52,17 @@ step "stdio: mcp-local against FastMCP"
   --rounds "$rounds" --calls "$calls" --json "$work/stdio.json"
 
 step "Lambda: bootstrap against a Python handler under awslambdaric, and the lambda_http floor"
-"$bin/mcp-deploy" tools --format agentcore >"$work/gateway-tools.json" 2>/dev/null
+# The gateway path's instruction count needs the target's tool schemas (release runs only).
+gateway_args=()
+if [[ "$profile" == release && "$instructions" -gt 0 ]]; then
+  "$bin/examples/agentcore_tools" >"$work/gateway-tools.json"
+  gateway_args=(--gateway-tools "$work/gateway-tools.json")
+fi
 "$python" bench/lambda_bench.py --emulator "$bin/lambda-emulator" \
   --function "rust=$bin/bootstrap" --function "python=$work/python-fn/bootstrap" --function "floor=$bin/lambda-floor" \
   --ratio rust/python --ratio rust/floor \
   --package "rust=$work/packages/rust.zip" --package "python=$work/packages/python.zip" --package "floor=$work/packages/floor.zip" \
-  --gateway-tools "$work/gateway-tools.json" \
+  "${gateway_args[@]}" \
   --rounds "$rounds" --calls "$calls" --instructions "$instructions" --json "$work/lambda.json"
 
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(date -u +%Y-%m-%d)"
