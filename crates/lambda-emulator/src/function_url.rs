@@ -136,15 +136,17 @@ impl FunctionUrl {
         match self.function.invoke(Bytes::from(event.to_string())).await {
             Ok(payload) => function_response(&payload),
             Err(error) => {
-                let error_type = match error {
-                    InvokeError::Timeout(_) => "Function.TimedOut",
-                    InvokeError::Crashed(_) => "Function.Crashed",
-                    InvokeError::Errored { .. } => "Function.Unhandled",
+                let (status, error_type) = match error {
+                    InvokeError::Timeout(_) => (StatusCode::BAD_GATEWAY, "Function.TimedOut"),
+                    InvokeError::Crashed(_) => (StatusCode::BAD_GATEWAY, "Function.Crashed"),
+                    InvokeError::Errored { .. } => (StatusCode::BAD_GATEWAY, "Function.Unhandled"),
+                    // As Lambda answers a Function URL beyond the function's concurrency.
+                    InvokeError::Throttled(_) => {
+                        (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException")
+                    }
                 };
-                let mut response = json_response(
-                    StatusCode::BAD_GATEWAY,
-                    json!({"Message": error.to_string()}).to_string(),
-                );
+                let mut response =
+                    json_response(status, json!({"Message": error.to_string()}).to_string());
                 if let Ok(value) = HeaderValue::from_str(error_type) {
                     response.headers_mut().insert("x-amzn-errortype", value);
                 }

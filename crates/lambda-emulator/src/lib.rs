@@ -141,6 +141,7 @@ impl EmulatorConfig {
                 account_id: account_id.into(),
                 memory_mb: 128,
                 timeout: Duration::from_secs(10),
+                concurrency: runtime::DEFAULT_CONCURRENCY,
                 env: Vec::new(),
             },
             auth: Auth::AwsIam {

@@ -50,6 +50,10 @@ struct Args {
     /// Function memory in MB (AWS_LAMBDA_FUNCTION_MEMORY_SIZE).
     #[arg(long, default_value_t = 128)]
     memory: u32,
+    /// How many instances may run at once; beyond it the URL answers 429
+    /// TooManyRequestsException, as Lambda does.
+    #[arg(long, default_value_t = lambda_emulator::runtime::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
     /// Environment for the function, KEY=VALUE (repeatable).
     #[arg(long = "env", value_parser = parse_env)]
     env: Vec<(String, String)>,
@@ -121,6 +125,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     config.port = args.port;
     config.function.timeout = Duration::from_secs(args.timeout.max(1));
     config.function.memory_mb = args.memory;
+    config.function.concurrency = args.concurrency.max(1);
     config.function.env = args.env;
     config.auth = match args.auth {
         AuthMode::None => {
@@ -178,6 +183,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     tracing::info!(
         invocations = stats.invocations(),
         instances = stats.instances(),
+        concurrent_peak = stats.concurrent_peak(),
+        throttles = stats.throttles(),
         "stopping"
     );
     emulator.shutdown().await;

@@ -18,7 +18,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use tokio::sync::{Mutex, Notify, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::{lock, serve_http};
@@ -38,6 +38,8 @@ pub struct FunctionSpec {
     pub memory_mb: u32,
     /// The function timeout.
     pub timeout: Duration,
+    /// How many instances may run at once (reserved concurrency).
+    pub concurrency: usize,
     /// Extra environment variables (the function's configuration).
     pub env: Vec<(String, String)>,
 }
@@ -61,6 +63,9 @@ pub enum InvokeError {
     /// The process exited or could not start; the next call gets a fresh instance.
     #[error("the function's process stopped: {0}")]
     Crashed(String),
+    /// Every instance is busy and the concurrency limit is reached.
+    #[error("Rate Exceeded: all {0} instances of the function are busy (its concurrency limit)")]
+    Throttled(usize),
     /// The function reported an error through the Runtime API.
     #[error("the function returned an error ({error_type}): {message}")]
     Errored {
@@ -78,6 +83,10 @@ pub struct Stats {
     instances: AtomicU64,
     last_init_us: AtomicU64,
     pid: AtomicU64,
+    busy: AtomicU64,
+    concurrent_peak: AtomicU64,
+    throttles: AtomicU64,
+    pids: SyncMutex<Vec<u64>>,
 }
 
 impl Stats {
@@ -101,11 +110,28 @@ impl Stats {
         self.pid.load(Ordering::SeqCst)
     }
 
+    /// The process ids of every instance started.
+    pub fn pids(&self) -> Vec<u64> {
+        lock(&self.pids).clone()
+    }
+
+    /// The most invocations that ran at once.
+    pub fn concurrent_peak(&self) -> u64 {
+        self.concurrent_peak.load(Ordering::SeqCst)
+    }
+
+    /// Invocations refused because every instance was busy at the limit.
+    pub fn throttles(&self) -> u64 {
+        self.throttles.load(Ordering::SeqCst)
+    }
+
     /// The counters as JSON.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "invocations": self.invocations(),
             "instances": self.instances(),
+            "concurrentPeak": self.concurrent_peak(),
+            "throttles": self.throttles(),
             "lastInitMicros": self.last_init_us(),
             "pid": self.pid(),
         })
@@ -150,13 +176,24 @@ impl Drop for Instance {
     }
 }
 
-/// A function: its spec, its (at most one) running instance, its counters.
+/// A function: its spec, its instances, its counters.
+///
+/// As on Lambda, an instance runs one invocation at a time; an invocation
+/// takes an idle instance, or starts a new one while fewer than the
+/// concurrency limit exist, or is throttled. A crash or a timeout ends its
+/// instance; the others live on, idle ones reused newest first.
 #[derive(Debug)]
 pub struct Function {
     spec: FunctionSpec,
-    instance: Mutex<Option<InstanceHandle>>,
+    idle: SyncMutex<Vec<InstanceHandle>>,
+    /// Instances running an invocation (or starting for one).
+    busy: SyncMutex<usize>,
     stats: Arc<Stats>,
 }
+
+/// The concurrency limit when none is set: enough for a laptop's load
+/// tests, far below Lambda's account default of 1,000.
+pub const DEFAULT_CONCURRENCY: usize = 10;
 
 /// Keeps `Instance` out of `Debug`.
 struct InstanceHandle(Instance);
@@ -176,7 +213,8 @@ impl Function {
         }
         Function {
             spec,
-            instance: Mutex::new(None),
+            idle: SyncMutex::new(Vec::new()),
+            busy: SyncMutex::new(0),
             stats: Arc::new(Stats::default()),
         }
     }
@@ -191,9 +229,45 @@ impl Function {
         &self.spec
     }
 
-    /// Stops the running instance, if any.
+    /// Stops the idle instances (busy ones stop when their invocation ends
+    /// or is dropped).
     pub async fn stop(&self) {
-        lock_async(&self.instance).await.take();
+        let stopped: Vec<InstanceHandle> = lock(&self.idle).drain(..).collect();
+        drop(stopped);
+    }
+
+    /// An idle live instance, or room to start one; `None`: throttled.
+    fn acquire(&self) -> Option<Option<InstanceHandle>> {
+        let mut idle = lock(&self.idle);
+        let mut busy = lock(&self.busy);
+        while let Some(mut handle) = idle.pop() {
+            if matches!(handle.0.child.try_wait(), Ok(None)) {
+                *busy += 1;
+                self.note_busy(*busy);
+                return Some(Some(handle));
+            }
+        }
+        if idle.len() + *busy >= self.spec.concurrency.max(1) {
+            return None;
+        }
+        *busy += 1;
+        self.note_busy(*busy);
+        Some(None)
+    }
+
+    fn note_busy(&self, busy: usize) {
+        let busy = busy as u64;
+        self.stats.busy.store(busy, Ordering::SeqCst);
+        self.stats.concurrent_peak.fetch_max(busy, Ordering::SeqCst);
+    }
+
+    /// Ends an invocation: its instance goes back to the idle ones, or away.
+    fn release(&self, instance: Option<InstanceHandle>) {
+        let mut idle = lock(&self.idle);
+        let mut busy = lock(&self.busy);
+        *busy = busy.saturating_sub(1);
+        self.stats.busy.store(*busy as u64, Ordering::SeqCst);
+        idle.extend(instance);
     }
 
     async fn start_instance(&self) -> Result<Instance, InvokeError> {
@@ -256,9 +330,9 @@ impl Function {
             InvokeError::Crashed(format!("cannot start {}: {e}", spec.bootstrap.display()))
         })?;
         self.stats.instances.fetch_add(1, Ordering::SeqCst);
-        self.stats
-            .pid
-            .store(child.id().map_or(0, u64::from), Ordering::SeqCst);
+        let pid = child.id().map_or(0, u64::from);
+        self.stats.pid.store(pid, Ordering::SeqCst);
+        lock(&self.stats.pids).push(pid);
         tracing::info!(pid = child.id(), runtime_api = %addr, "started a function instance");
         Ok(Instance { child, server, api })
     }
@@ -276,17 +350,39 @@ impl Function {
         payload: Bytes,
         client_context: Option<String>,
     ) -> Result<Bytes, InvokeError> {
-        let mut guard = lock_async(&self.instance).await; // one invocation at a time
-        let alive = match guard.as_mut() {
-            Some(handle) => matches!(handle.0.child.try_wait(), Ok(None)),
-            None => false,
+        let Some(reused) = self.acquire() else {
+            self.stats.throttles.fetch_add(1, Ordering::SeqCst);
+            return Err(InvokeError::Throttled(self.spec.concurrency.max(1)));
         };
-        if !alive {
-            *guard = Some(InstanceHandle(self.start_instance().await?));
+        let mut handle = match reused {
+            Some(handle) => handle,
+            None => match self.start_instance().await {
+                Ok(instance) => InstanceHandle(instance),
+                Err(e) => {
+                    self.release(None);
+                    return Err(e);
+                }
+            },
+        };
+        let outcome = self.run(&mut handle.0, payload, client_context).await;
+        let keep = !matches!(
+            outcome,
+            Err(InvokeError::Crashed(_) | InvokeError::Timeout(_))
+        );
+        if !keep {
+            tracing::warn!(error = ?outcome.as_ref().err(), "stopping the instance; the next call starts a fresh one");
         }
-        let Some(InstanceHandle(instance)) = guard.as_mut() else {
-            return Err(InvokeError::Crashed("no instance".into()));
-        };
+        self.release(keep.then_some(handle));
+        outcome
+    }
+
+    /// One invocation on one instance.
+    async fn run(
+        &self,
+        instance: &mut Instance,
+        payload: Bytes,
+        client_context: Option<String>,
+    ) -> Result<Bytes, InvokeError> {
         let id = crate::new_request_id();
         let (tx, rx) = oneshot::channel();
         lock(&instance.api.inflight).insert(id.clone(), tx);
@@ -322,19 +418,8 @@ impl Function {
         };
         lock(&instance.api.inflight).remove(&id);
         lock(&instance.api.slot).take();
-        if matches!(
-            outcome,
-            Err(InvokeError::Crashed(_) | InvokeError::Timeout(_))
-        ) {
-            tracing::warn!(error = ?outcome.as_ref().err(), "stopping the instance; the next call starts a fresh one");
-            guard.take();
-        }
         outcome
     }
-}
-
-async fn lock_async<T>(mutex: &Mutex<T>) -> tokio::sync::MutexGuard<'_, T> {
-    mutex.lock().await
 }
 
 fn reply(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {

@@ -562,3 +562,81 @@ async fn open_mode_passes_requests_without_an_identity() {
     assert_eq!((status, body), (202, Value::Null));
     emulator.shutdown().await;
 }
+
+/// Lambda's scaling, bounded: 16 callers send 240 signed requests at once to
+/// a function limited to 4 instances. Every request is answered (200, or 429
+/// `TooManyRequestsException` when all 4 are busy), every 200 carries its own
+/// request's reply, and the function ran exactly once per 200.
+#[tokio::test]
+async fn concurrent_requests_scale_out_up_to_the_limit_and_are_throttled_beyond() {
+    const CALLERS: u64 = 16;
+    const EACH: u64 = 15;
+    const LIMIT: usize = 4;
+    let account = random_account(4);
+    let alice = principal("alice", &account, &INVOKE_ACTIONS, None);
+    let mut config = EmulatorConfig::new(bootstrap(), "mcp-ladder-load", REGION, &account);
+    config.function.concurrency = LIMIT;
+    config.auth = Auth::AwsIam {
+        verifier: Verifier::lambda(REGION),
+        principals: vec![alice.clone()],
+    };
+    let emulator = Emulator::start(config).await.unwrap();
+    let url = emulator.url();
+    let mut callers = Vec::new();
+    for caller in 0..CALLERS {
+        let (url, alice) = (url.clone(), alice.clone());
+        callers.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for n in 0..EACH {
+                let id = caller * 1000 + n;
+                let body = format!(
+                    r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"demo_echo","arguments":{{"message":"m-{id}"}}}}}}"#
+                );
+                let (status, headers, reply) = send(signed(&url, &body, &Signing::by(&alice))).await;
+                seen.push((id, status, headers.get("x-amzn-errortype").cloned(), reply));
+            }
+            seen
+        }));
+    }
+    let (mut ok, mut throttled) = (0u64, 0u64);
+    for caller in callers {
+        for (id, status, error_type, reply) in caller.await.unwrap() {
+            match status {
+                200 => {
+                    ok += 1;
+                    assert_eq!(reply["id"], id, "a reply for another request: {reply}");
+                    assert_eq!(
+                        reply["result"]["structuredContent"]["echo"],
+                        format!("m-{id}")
+                    );
+                }
+                429 => {
+                    throttled += 1;
+                    assert_eq!(error_type.unwrap(), "TooManyRequestsException");
+                }
+                other => panic!("request {id}: status {other}: {reply}"),
+            }
+        }
+    }
+    let stats = emulator.stats().clone();
+    assert_eq!(ok + throttled, CALLERS * EACH, "every request answered");
+    assert_eq!(
+        stats.invocations(),
+        ok,
+        "one invocation per 200: none lost, none twice"
+    );
+    assert_eq!(stats.throttles(), throttled);
+    assert!(stats.concurrent_peak() > 1, "invocations ran side by side");
+    assert!(stats.concurrent_peak() <= LIMIT as u64);
+    assert!(
+        (2..=LIMIT as u64).contains(&stats.instances()),
+        "scaled out, up to the limit: {} instances",
+        stats.instances()
+    );
+    // 16 callers against 4 instances: some are turned away, many are served.
+    assert!(
+        throttled > 0 && ok >= CALLERS,
+        "{ok} served, {throttled} throttled"
+    );
+    emulator.shutdown().await;
+}

@@ -236,22 +236,24 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
         progress.stage("deleting-stack").await?;
         let addr = emulator.addr();
         let gateways = emulator.gateway_addrs();
-        let pid = emulator.stats().pid();
+        let pids = emulator.stats().pids();
         emulator.shutdown().await;
-        // Verify like the AWS teardown: the function's process and the URL are gone.
+        // Verify like the AWS teardown: the function's processes and the URL are gone.
         tokio::time::sleep(Duration::from_millis(100)).await;
-        if pid != 0 && std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            let status = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            if !status.contains(") Z ") {
-                bail!("teardown is NOT clean: the function process {pid} is still running");
+        for pid in pids.iter().filter(|pid| **pid != 0) {
+            if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                let status =
+                    std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                if !status.contains(") Z ") {
+                    bail!("teardown is NOT clean: the function process {pid} is still running");
+                }
             }
-        }
-        if pid == 0 {
-            progress.story("[teardown] verified: no function process was ever started");
-        } else {
             progress.story(format!(
                 "[teardown] verified: function process {pid} is gone"
             ));
+        }
+        if pids.is_empty() {
+            progress.story("[teardown] verified: no function process was ever started");
         }
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
             bail!("teardown is NOT clean: {addr} still accepts connections");

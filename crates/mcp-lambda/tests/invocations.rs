@@ -22,6 +22,7 @@ fn function() -> Function {
         account_id: "0".repeat(12),
         memory_mb: 128,
         timeout: Duration::from_secs(10),
+        concurrency: 1,
         env: vec![("RUST_LOG".into(), "warn".into())],
     })
 }
