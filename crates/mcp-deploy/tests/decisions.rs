@@ -293,36 +293,63 @@ async fn expired_credentials_say_how_to_refresh() {
     );
 }
 
-#[tokio::test]
-async fn a_function_still_visible_once_is_retried_until_gone() {
-    use aws_sdk_cloudformation::types::StackResourceSummary;
-    use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
-    use aws_sdk_lambda::operation::get_function::{GetFunctionError, GetFunctionOutput};
-    use aws_sdk_lambda::types::error::ResourceNotFoundException;
+/// One resource of the stack, as `ListStackResources` lists it.
+fn summary(
+    logical: &str,
+    physical: &str,
+    kind: &str,
+) -> aws_sdk_cloudformation::types::StackResourceSummary {
+    aws_sdk_cloudformation::types::StackResourceSummary::builder()
+        .logical_resource_id(logical)
+        .physical_resource_id(physical)
+        .resource_type(kind)
+        .resource_status("CREATE_COMPLETE".into())
+        .last_updated_timestamp(aws_smithy_types::DateTime::from_secs(0))
+        .build()
+}
 
-    let function = format!("{STACK}-mcp");
+/// A stack that exists, is deleted and lists `resources`; its log group is gone.
+fn deleted_stack(
+    resources: Vec<aws_sdk_cloudformation::types::StackResourceSummary>,
+    lambda: Vec<Rule>,
+) -> Rules {
+    use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
     let describe = mock!(aws_sdk_cloudformation::Client::describe_stacks)
         .sequence()
         .output(|| described(StackStatus::CreateComplete, 3))
         .output(|| described(StackStatus::DeleteComplete, 3))
         .times(5)
         .build();
-    let resources = {
-        let function = function.clone();
+    let listed =
         mock!(aws_sdk_cloudformation::Client::list_stack_resources).then_output(move || {
             ListStackResourcesOutput::builder()
-                .stack_resource_summaries(
-                    StackResourceSummary::builder()
-                        .logical_resource_id("McpServerFunction")
-                        .physical_resource_id(&function)
-                        .resource_type("AWS::Lambda::Function")
-                        .resource_status("CREATE_COMPLETE".into())
-                        .last_updated_timestamp(aws_smithy_types::DateTime::from_secs(0))
-                        .build(),
-                )
+                .set_stack_resource_summaries(Some(resources.clone()))
                 .build()
-        })
-    };
+        });
+    Rules {
+        cfn: vec![
+            describe,
+            listed,
+            mock!(aws_sdk_cloudformation::Client::delete_stack)
+                .then_output(|| DeleteStackOutput::builder().build()),
+            mock!(aws_sdk_cloudformation::Client::describe_stack_events)
+                .then_output(|| DescribeStackEventsOutput::builder().build()),
+        ],
+        lambda,
+        logs: vec![
+            mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
+                .then_output(|| DescribeLogGroupsOutput::builder().build()),
+        ],
+        ..Rules::default()
+    }
+}
+
+#[tokio::test]
+async fn a_function_still_visible_once_is_retried_until_gone() {
+    use aws_sdk_lambda::operation::get_function::{GetFunctionError, GetFunctionOutput};
+    use aws_sdk_lambda::types::error::ResourceNotFoundException;
+
+    let function = format!("{STACK}-mcp");
     // Eventually consistent: the function answers once more, then is gone.
     let get_function = mock!(aws_sdk_lambda::Client::get_function)
         .sequence()
@@ -333,22 +360,14 @@ async fn a_function_still_visible_once_is_retried_until_gone() {
             )
         })
         .build();
-    let rules = Rules {
-        cfn: vec![
-            describe,
-            resources,
-            mock!(aws_sdk_cloudformation::Client::delete_stack)
-                .then_output(|| DeleteStackOutput::builder().build()),
-            mock!(aws_sdk_cloudformation::Client::describe_stack_events)
-                .then_output(|| DescribeStackEventsOutput::builder().build()),
-        ],
-        lambda: vec![get_function],
-        logs: vec![
-            mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
-                .then_output(|| DescribeLogGroupsOutput::builder().build()),
-        ],
-        ..Rules::default()
-    };
+    let rules = deleted_stack(
+        vec![summary(
+            "McpServerFunction",
+            &function,
+            "AWS::Lambda::Function",
+        )],
+        vec![get_function],
+    );
     let report = teardown(&aws(&rules), Target::Name(STACK), &Progress::new())
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
@@ -363,5 +382,42 @@ async fn a_function_still_visible_once_is_retried_until_gone() {
         )),
         "{:?}",
         report.verified
+    );
+}
+
+#[tokio::test]
+async fn a_resource_teardown_cannot_look_up_is_reported_not_assumed_gone() {
+    use aws_sdk_lambda::operation::get_function::GetFunctionError;
+    use aws_sdk_lambda::types::error::ResourceNotFoundException;
+
+    let rules = deleted_stack(
+        vec![
+            summary(
+                "McpServerFunction",
+                &format!("{STACK}-mcp"),
+                "AWS::Lambda::Function",
+            ),
+            summary(
+                "McpGateway",
+                "gw-0123456789",
+                "AWS::BedrockAgentCore::Gateway",
+            ),
+        ],
+        vec![mock!(aws_sdk_lambda::Client::get_function).then_error(|| {
+            GetFunctionError::ResourceNotFoundException(
+                ResourceNotFoundException::builder().build(),
+            )
+        })],
+    );
+    let error = teardown(&aws(&rules), Target::Name(STACK), &Progress::new())
+        .await
+        .err()
+        .map(|e| format!("{e:#}"))
+        .unwrap_or_default();
+    assert!(
+        error.contains(
+            "AWS::BedrockAgentCore::Gateway gw-0123456789 (McpGateway) cannot be checked"
+        ),
+        "{error}"
     );
 }
