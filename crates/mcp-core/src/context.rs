@@ -222,6 +222,9 @@ pub struct RequestContext {
     pub cancellation: Cancellation,
     /// Where notifications go.
     pub notify: Arc<dyn Notify>,
+    /// Where a rate-limited call stood against its limit, set by the server
+    /// for the transport's headers.
+    pub rate_limit: std::sync::OnceLock<crate::limits::Decision>,
 }
 
 impl Default for RequestContext {
@@ -235,6 +238,7 @@ impl Default for RequestContext {
             identity: None,
             cancellation: Cancellation::never(),
             notify: DISCARD.clone(),
+            rate_limit: std::sync::OnceLock::new(),
         }
     }
 }

@@ -29,6 +29,9 @@ impl ErrorCode {
     pub const HEADER_MISMATCH: ErrorCode = ErrorCode(-32020);
     /// 2026-07-28: the requested protocol revision is not supported.
     pub const UNSUPPORTED_PROTOCOL_VERSION: ErrorCode = ErrorCode(-32022);
+    /// This project: the caller's rate limit for the tool is reached (an
+    /// implementation-defined server error; HTTP 429).
+    pub const RATE_LIMITED: ErrorCode = ErrorCode(-32029);
 }
 
 impl fmt::Display for ErrorCode {

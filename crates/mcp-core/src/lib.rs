@@ -51,6 +51,7 @@
 mod context;
 mod incoming;
 mod jsonrpc;
+pub mod limits;
 pub mod meta;
 pub mod model;
 mod server;

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use crate::context::RequestContext;
 use crate::incoming::{Incoming, Repr, ToolCallRequest};
 use crate::jsonrpc::{self, ErrorCode, ErrorObject, Message, Params, RequestId};
+use crate::limits::{InProcess, Limits};
 use crate::model::{
     CacheScope, CallToolResult, Content, DiscoverResult, EmptyResult, Implementation,
     InitializeResult, Json, ListToolsResult, Reply, Response, ResultEnvelope, ServerCapabilities,
@@ -77,6 +78,7 @@ pub struct Server {
     tools: ToolRegistry,
     list_ttl_ms: u64,
     list_cache_scope: CacheScope,
+    limits: Option<(Limits, InProcess)>,
 }
 
 impl Server {
@@ -88,7 +90,15 @@ impl Server {
             tools,
             list_ttl_ms: 60_000,
             list_cache_scope: CacheScope::Private,
+            limits: None,
         }
+    }
+
+    /// Limits `tools/call` per caller and tool, counted in this process.
+    /// The caller is the request's identity (its principal), else `local`.
+    pub fn with_rate_limits(mut self, limits: Limits) -> Self {
+        self.limits = Some((limits, InProcess::default()));
+        self
     }
 
     /// Guidance for the model about the server as a whole.
@@ -446,6 +456,9 @@ impl Server {
         version: ProtocolVersion,
         request: &RequestContext,
     ) -> Result<CallToolResult, ErrorObject> {
+        if let Some(refused) = self.admit(name, request) {
+            return Err(refused);
+        }
         let cx = request.call(version, progress_token);
         let Some(call) = self.tools.call(name, arguments, cx) else {
             let known: Vec<&str> = self.tools.definitions().map(|d| d.name()).collect();
@@ -471,6 +484,24 @@ impl Server {
             }
             CallOutcome::ToolError(message) => CallToolResult::error(message),
         })
+    }
+}
+
+impl Server {
+    /// Counts a call of an existing tool against its limit; the error when
+    /// it is over. The decision is left in the request for the transport.
+    fn admit(&self, tool: &str, request: &RequestContext) -> Option<ErrorObject> {
+        let (limits, counter) = self.limits.as_ref()?;
+        self.tools.definition(tool)?;
+        let (policy, quota) = limits.policy(tool)?;
+        let caller = request
+            .identity
+            .as_ref()
+            .map_or("local", |identity| identity.principal.as_str());
+        let decision = counter.check(caller, policy, tool, quota, std::time::SystemTime::now());
+        let refused = (!decision.admitted).then(|| decision.error(tool));
+        let _ = request.rate_limit.set(decision);
+        refused
     }
 }
 

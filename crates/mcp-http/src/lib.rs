@@ -29,9 +29,11 @@ mod auth;
 pub use auth::{AuthError, Authenticator, BoxFuture, TrustFront};
 
 use http::header::{
-    ACCEPT, ALLOW, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, ORIGIN, WWW_AUTHENTICATE,
+    ACCEPT, ALLOW, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, ORIGIN, RETRY_AFTER,
+    WWW_AUTHENTICATE,
 };
 use http::{Method, StatusCode};
+use mcp_core::limits::Decision;
 use mcp_core::{
     ErrorCode, ErrorObject, Identity, Incoming, ProtocolVersion, Reply, RequestContext, RequestId,
     Response, Server, Session,
@@ -93,6 +95,8 @@ pub struct Exchange {
     pub method: Option<String>,
     /// The tool name of a `tools/call`, for the log.
     pub tool: Option<String>,
+    /// Where a rate-limited `tools/call` stood against its limit.
+    pub rate_limit: Option<Decision>,
 }
 
 impl Exchange {
@@ -112,6 +116,7 @@ impl Exchange {
             www_authenticate: None,
             method: None,
             tool: None,
+            rate_limit: None,
         }
     }
 
@@ -140,6 +145,18 @@ impl Exchange {
         if let Some(challenge) = &self.www_authenticate {
             headers.insert(WWW_AUTHENTICATE, challenge.clone());
         }
+        if let Some(decision) = &self.rate_limit {
+            let mut set = |name: &HeaderName, value: String| {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.insert(name.clone(), value);
+                }
+            };
+            set(&RATELIMIT_POLICY, decision.policy_header());
+            set(&RATELIMIT, decision.header());
+            if !decision.admitted {
+                set(&RETRY_AFTER, decision.reset_s.to_string());
+            }
+        }
         headers
     }
 }
@@ -147,6 +164,8 @@ impl Exchange {
 static MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 static MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
 static MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 /// The headers the exchange reads, found in one pass over the request's
 /// headers (the first value of each, as `HeaderMap::get` gives) instead of
@@ -344,6 +363,7 @@ pub async fn exchange(
         body: reply.map(|r| r.to_json()),
         method,
         tool,
+        rate_limit: context.rate_limit.into_inner(),
     }
 }
 
@@ -383,6 +403,7 @@ fn status_of(reply: &Reply, modern: bool) -> StatusCode {
             | ErrorCode::HEADER_MISMATCH,
         ) => StatusCode::BAD_REQUEST,
         Some(ErrorCode::METHOD_NOT_FOUND) if modern => StatusCode::NOT_FOUND,
+        Some(ErrorCode::RATE_LIMITED) => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::OK,
     }
 }

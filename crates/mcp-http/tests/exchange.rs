@@ -159,3 +159,81 @@ async fn typed_errors_decide_the_status() {
         assert_eq!(out.status, want, "{body}");
     }
 }
+
+/// `{"tools": {"whoami": "2/60s"}}`: per caller, two calls a minute; the third
+/// is 429 with `Retry-After`, an error a model can read, and no tool run; the
+/// `RateLimit` headers say where each call stood.
+#[tokio::test]
+async fn a_caller_over_its_limit_gets_429_and_the_tool_does_not_run() {
+    let calls: Arc<AtomicUsize> = Arc::default();
+    let limits =
+        mcp_core::limits::Limits::parse(r#"{"tools": {"whoami": "2/60s"}}"#).unwrap_or_default();
+    let server = server(calls.clone()).with_rate_limits(limits);
+    let caller = |name: &str| Identity {
+        scheme: AuthScheme::AwsIam,
+        principal: format!("arn:aws:iam::{}:user/{name}", "0".repeat(12)),
+        account: Some("0".repeat(12)),
+        scopes: None,
+    };
+    let send = |identity: Identity| {
+        let server = &server;
+        async move {
+            let headers = headers("2025-11-25");
+            let parts = RequestParts {
+                method: &Method::POST,
+                headers: &headers,
+                body: CALL.as_bytes(),
+                front_identity: Some(&identity),
+            };
+            mcp_http::exchange(
+                server,
+                &HttpConfig::default(),
+                &TrustFront,
+                parts,
+                RequestContext::default(),
+            )
+            .await
+        }
+    };
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(send(caller("alice")).await);
+    }
+    let header = |out: &mcp_http::Exchange, name: &str| {
+        out.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(seen[0].status, StatusCode::OK);
+    assert_eq!(
+        header(&seen[0], "ratelimit-policy").as_deref(),
+        Some("\"whoami\";q=2;w=60")
+    );
+    assert!(header(&seen[0], "ratelimit").is_some_and(|v| v.starts_with("\"whoami\";r=1;t=")));
+    assert!(header(&seen[1], "ratelimit").is_some_and(|v| v.starts_with("\"whoami\";r=0;t=")));
+    let refused = &seen[2];
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let t: u64 = header(refused, "ratelimit")
+        .and_then(|v| v.rsplit("t=").next().and_then(|t| t.parse().ok()))
+        .unwrap_or_default();
+    let retry: u64 = header(refused, "retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default();
+    assert!(retry >= t && t > 0, "Retry-After {retry} not before t={t}");
+    let body = refused.json().unwrap_or_default();
+    assert_eq!(body["error"]["code"], -32029);
+    assert_eq!(body["id"], 1);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Try again in"))
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the refused call did not run"
+    );
+    // Another caller has its own count.
+    assert_eq!(send(caller("bob")).await.status, StatusCode::OK);
+}

@@ -12,12 +12,9 @@
 //! event source (API Gateway REST, gateway invocations) is another adapter.
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), lambda_http::Error> {
-//! let app: &'static mcp_lambda::App = Box::leak(Box::new(mcp_lambda::App::from_env()?));
-//! lambda_http::run(lambda_http::service_fn(move |req| async move {
-//!     Ok::<_, lambda_http::Error>(app.handle(req).await)
-//! }))
-//! .await
+//! # async fn run() -> Result<(), mcp_lambda::runtime::Error> {
+//! let app = mcp_lambda::App::from_env()?;
+//! mcp_lambda::runtime::run(&app).await
 //! # }
 //! ```
 
@@ -30,6 +27,7 @@ use std::time::Instant;
 
 use lambda_http::request::RequestContext as EventContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use mcp_core::limits::Limits;
 use mcp_core::{
     AuthScheme, Extensions, Identity, RegistryError, RequestContext, Server, ServerInfo,
     ToolRegistry,
@@ -49,9 +47,24 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the app from the environment Lambda gives the function.
-    pub fn from_env() -> Result<App, RegistryError> {
-        App::new(FunctionEnv::from_env(), HttpConfig::from_env())
+    /// Builds the app from the environment Lambda gives the function,
+    /// with the rate limits of `MCP_RATE_LIMITS` (an init error names a bad entry).
+    pub fn from_env() -> Result<App, runtime::Error> {
+        let mut app = App::new(FunctionEnv::from_env(), HttpConfig::from_env())?;
+        if let Some(limits) = Limits::from_env()? {
+            tracing::warn!(
+                "{}: counted in this instance's memory: N concurrent instances admit up to N times each limit",
+                mcp_core::limits::ENV
+            );
+            app = app.with_rate_limits(limits);
+        }
+        Ok(app)
+    }
+
+    /// Limits `tools/call` per caller (the signing principal) and tool.
+    pub fn with_rate_limits(mut self, limits: Limits) -> Self {
+        self.server = self.server.with_rate_limits(limits);
+        self
     }
 
     /// Builds the app from explicit settings (tests).

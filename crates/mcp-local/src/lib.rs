@@ -42,9 +42,14 @@ pub fn server() -> anyhow::Result<Server> {
     let tools = mcp_tools::registry().context("failed to register the tools")?;
     let mut info = ServerInfo::new("mcp-local", env!("CARGO_PKG_VERSION"));
     info.title = Some("MCP ladder (local stdio)".into());
-    Ok(Server::new(info, tools).with_instructions(
+    let server = Server::new(info, tools).with_instructions(
         "Local tools that compute over what you pass them; they read no files and reach no network.",
-    ))
+    );
+    // On stdio the caller is `local`; a refused call is a JSON-RPC error, no headers.
+    Ok(match mcp_core::limits::Limits::from_env()? {
+        Some(limits) => server.with_rate_limits(limits),
+        None => server,
+    })
 }
 
 /// One line read from the input.

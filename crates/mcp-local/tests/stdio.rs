@@ -24,6 +24,12 @@ fn spawn(args: &[&str]) -> Child {
         .expect("mcp-local starts")
 }
 
+fn read_all(mut from: impl Read) -> String {
+    let mut text = String::new();
+    from.read_to_string(&mut text).unwrap();
+    text
+}
+
 fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     let start = Instant::now();
     loop {
@@ -59,13 +65,7 @@ fn malformed_session_keeps_stdout_pure_and_serves_on() {
         stdin.write_all(b"\n").unwrap();
     }
     drop(stdin); // EOF ends the server
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    let out = read_all(child.stdout.take().unwrap());
     let status = wait_with_timeout(&mut child, Duration::from_secs(10));
     assert!(status.success(), "exit status {status}");
 
@@ -183,4 +183,51 @@ fn help_and_version() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2), "a bad flag is a usage error");
+}
+
+/// `MCP_RATE_LIMITS` on stdio: the caller is `local`; a call over the limit
+/// is a JSON-RPC error a model can act on, and a bad setting stops the
+/// server at start with the entry named.
+#[test]
+fn rate_limits_on_stdio() {
+    let run = |limits: &str, input: &str| {
+        let mut child = Command::new(BIN)
+            .env("MCP_RATE_LIMITS", limits)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+        let out = read_all(child.stdout.take().unwrap());
+        (status, out, read_all(child.stderr.take().unwrap()))
+    };
+    let call = |id: u64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+               "params": {"name": "word_count", "arguments": {"text": "a b"}}})
+        .to_string()
+    };
+    let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#;
+    let input = format!("{init}\n{}\n{}\n", call(1), call(2));
+    let (status, out, _) = run(r#"{"tools": {"word_count": "1/1h"}}"#, &input);
+    assert!(status.success());
+    let replies: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(replies[1]["result"]["isError"], false);
+    assert_eq!(replies[2]["error"]["code"], -32029);
+    assert_eq!(replies[2]["error"]["data"]["tool"], "word_count");
+    let (status, out, err) = run(r#"{"tools": {"word_count": "1/1x"}}"#, "");
+    assert!(!status.success() && out.is_empty());
+    assert!(
+        err.contains("MCP_RATE_LIMITS: tools.word_count is \"1/1x\""),
+        "{err}"
+    );
 }

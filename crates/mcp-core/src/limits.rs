@@ -1,0 +1,354 @@
+//! Per-caller, per-tool rate limits (`MCP_RATE_LIMITS`), the decision a
+//! transport turns into headers, and the in-process counter.
+//!
+//! Configuration, a contract:
+//! `{"default": "100/60s", "tools": {"word_count": "10/60s", "demo_echo": "5/1m"}}`:
+//! a quota and a window in `s`, `m` or `h`. A tool's own limit replaces the
+//! default for that tool.
+//!
+//! Windows are fixed and aligned to the clock (a 60 s window starts on the
+//! minute): a counter per caller, tool and window is all the state, which a
+//! shared store can keep with one conditional update per admitted call and
+//! expire by time. Across a window's edge a caller can get up to twice the
+//! quota in a short burst; that is the price of one write per call.
+//!
+//! Headers follow draft-ietf-httpapi-ratelimit-headers-10:
+//! `RateLimit-Policy: "word_count";q=10;w=60` and `RateLimit: "word_count";r=9;t=42`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use crate::jsonrpc::{ErrorCode, ErrorObject};
+
+/// The environment variable with the limits (JSON).
+pub const ENV: &str = "MCP_RATE_LIMITS";
+
+/// A quota per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Calls allowed per window.
+    pub limit: u64,
+    /// The window, in whole seconds.
+    pub window_s: u64,
+}
+
+impl Quota {
+    /// Reads `<count>/<n><s|m|h>` (`10/60s`, `5/1m`, `100/1h`).
+    pub fn parse(text: &str) -> Option<Quota> {
+        let (count, window) = text.trim().split_once('/')?;
+        let limit: u64 = count.trim().parse().ok()?;
+        let window = window.trim();
+        let unit = window.chars().last()?;
+        let amount: u64 = window[..window.len() - unit.len_utf8()].parse().ok()?;
+        let seconds = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return None,
+        };
+        let window_s = amount.checked_mul(seconds).filter(|w| *w > 0)?;
+        (limit > 0).then_some(Quota { limit, window_s })
+    }
+}
+
+/// A limit that cannot be read; the message names the entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{ENV}: {0}")]
+pub struct LimitsError(String);
+
+/// The configured limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    default: Option<Quota>,
+    tools: BTreeMap<String, Quota>,
+}
+
+impl Limits {
+    /// Reads the JSON configuration.
+    pub fn parse(text: &str) -> Result<Limits, LimitsError> {
+        let bad = |what: String| LimitsError(what);
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| bad(format!("not JSON ({e}); write {{\"default\": \"100/60s\", \"tools\": {{\"word_count\": \"10/60s\"}}}}")))?;
+        let Value::Object(members) = value else {
+            return Err(bad(
+                "not a JSON object with \"default\" and \"tools\"".into()
+            ));
+        };
+        let quota = |entry: &str, value: &Value| -> Result<Quota, LimitsError> {
+            value.as_str().and_then(Quota::parse).ok_or_else(|| {
+                bad(format!(
+                    "{entry} is {value}, not a quota and a window like \"10/60s\", \"5/1m\" or \"100/1h\" (both above 0)"
+                ))
+            })
+        };
+        let mut limits = Limits::default();
+        for (key, value) in &members {
+            match key.as_str() {
+                "default" => limits.default = Some(quota("default", value)?),
+                "tools" => {
+                    let Value::Object(tools) = value else {
+                        return Err(bad(
+                            "\"tools\" must be an object of tool names to quotas".into()
+                        ));
+                    };
+                    for (tool, value) in tools {
+                        limits
+                            .tools
+                            .insert(tool.clone(), quota(&format!("tools.{tool}"), value)?);
+                    }
+                }
+                other => {
+                    return Err(bad(format!(
+                        "unknown member {other:?}: only \"default\" and \"tools\""
+                    )));
+                }
+            }
+        }
+        Ok(limits)
+    }
+
+    /// `MCP_RATE_LIMITS`, when set and not empty.
+    pub fn from_env() -> Result<Option<Limits>, LimitsError> {
+        match std::env::var(ENV) {
+            Ok(text) if !text.trim().is_empty() => Limits::parse(&text).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// The policy for `tool`: its name and quota (the tool's own, else the default).
+    pub fn policy(&self, tool: &str) -> Option<(&str, Quota)> {
+        match self.tools.get_key_value(tool) {
+            Some((name, quota)) => Some((name.as_str(), *quota)),
+            None => self.default.map(|quota| ("default", quota)),
+        }
+    }
+}
+
+/// Where a call stands against its limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The policy's name: the tool's, or `default`.
+    pub policy: String,
+    /// The quota.
+    pub quota: Quota,
+    /// Calls left in this window after this one (0 when refused).
+    pub remaining: u64,
+    /// Seconds until the window ends and the quota returns.
+    pub reset_s: u64,
+    /// Whether the call may run.
+    pub admitted: bool,
+}
+
+impl Decision {
+    /// The `RateLimit-Policy` field value.
+    pub fn policy_header(&self) -> String {
+        format!(
+            "\"{}\";q={};w={}",
+            self.policy, self.quota.limit, self.quota.window_s
+        )
+    }
+
+    /// The `RateLimit` field value.
+    pub fn header(&self) -> String {
+        format!(
+            "\"{}\";r={};t={}",
+            self.policy, self.remaining, self.reset_s
+        )
+    }
+
+    /// The error a refused call gets: what the limit is and when to retry.
+    pub fn error(&self, tool: &str) -> ErrorObject {
+        ErrorObject::new(
+            ErrorCode::RATE_LIMITED,
+            format!(
+                "Rate limit reached for tool `{tool}`: {} calls per {} s for this caller. Try again in {} s, \
+                 or use another tool meanwhile.",
+                self.quota.limit, self.quota.window_s, self.reset_s
+            ),
+        )
+        .with_data(json!({
+            "tool": tool,
+            "limit": self.quota.limit,
+            "windowSeconds": self.quota.window_s,
+            "retryAfterSeconds": self.reset_s,
+        }))
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.header())
+    }
+}
+
+/// Counts calls in process memory: right for one process (stdio, one local
+/// instance); on Lambda each instance would count alone.
+#[derive(Debug, Default)]
+pub struct InProcess {
+    windows: Mutex<HashMap<(String, String, u64), u64>>,
+}
+
+impl InProcess {
+    /// Counts one call of `caller` to `tool` at `now` against `quota`.
+    pub fn check(
+        &self,
+        caller: &str,
+        policy: &str,
+        tool: &str,
+        quota: Quota,
+        now: SystemTime,
+    ) -> Decision {
+        let now_s = now
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs();
+        let start = now_s - now_s % quota.window_s;
+        let reset_s = start + quota.window_s - now_s;
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        windows.retain(|(_, _, s), _| *s + quota.window_s.max(3600) > now_s);
+        let count = windows
+            .entry((caller.to_owned(), tool.to_owned(), start))
+            .or_insert(0);
+        let admitted = *count < quota.limit;
+        if admitted {
+            *count += 1;
+        }
+        Decision {
+            policy: policy.to_owned(),
+            quota,
+            remaining: quota.limit - *count,
+            reset_s,
+            admitted,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotas_and_errors_name_the_entry() {
+        assert_eq!(
+            Quota::parse("10/60s"),
+            Some(Quota {
+                limit: 10,
+                window_s: 60
+            })
+        );
+        assert_eq!(
+            Quota::parse("5/1m"),
+            Some(Quota {
+                limit: 5,
+                window_s: 60
+            })
+        );
+        assert_eq!(
+            Quota::parse("100/1h"),
+            Some(Quota {
+                limit: 100,
+                window_s: 3600
+            })
+        );
+        for bad in [
+            "10", "10/60", "x/60s", "10/0s", "0/60s", "10/60d", "10/-1s", "",
+        ] {
+            assert_eq!(Quota::parse(bad), None, "{bad}");
+        }
+        let limits = Limits::parse(
+            r#"{"default": "100/60s", "tools": {"word_count": "10/60s", "demo_echo": "5/1m"}}"#,
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            limits.policy("word_count"),
+            Some((
+                "word_count",
+                Quota {
+                    limit: 10,
+                    window_s: 60
+                }
+            ))
+        );
+        assert_eq!(
+            limits.policy("other"),
+            Some((
+                "default",
+                Quota {
+                    limit: 100,
+                    window_s: 60
+                }
+            ))
+        );
+        for (text, names) in [
+            (
+                r#"{"tools": {"word_count": "ten/60s"}}"#,
+                "tools.word_count is \"ten/60s\"",
+            ),
+            (r#"{"default": 5}"#, "default is 5"),
+            (r#"{"defaults": "5/1s"}"#, "unknown member \"defaults\""),
+            (r#"{"tools": []}"#, "\"tools\" must be an object"),
+            ("nope", "not JSON"),
+        ] {
+            let error = Limits::parse(text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                error.starts_with("MCP_RATE_LIMITS: ") && error.contains(names),
+                "{text}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn headers_follow_the_draft() {
+        // draft-ietf-httpapi-ratelimit-headers-10, section 3 and 4 examples' syntax.
+        let decision = Decision {
+            policy: "burst".into(),
+            quota: Quota {
+                limit: 100,
+                window_s: 60,
+            },
+            remaining: 50,
+            reset_s: 30,
+            admitted: true,
+        };
+        assert_eq!(decision.policy_header(), "\"burst\";q=100;w=60");
+        assert_eq!(decision.header(), "\"burst\";r=50;t=30");
+    }
+
+    #[test]
+    fn a_window_admits_its_quota_and_then_says_when() {
+        let counter = InProcess::default();
+        let quota = Quota {
+            limit: 3,
+            window_s: 60,
+        };
+        let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+        let decisions: Vec<Decision> = (0..4)
+            .map(|_| counter.check("alice", "t", "t", quota, at(6_000 + 18)))
+            .collect();
+        assert_eq!(
+            decisions
+                .iter()
+                .map(|d| (d.admitted, d.remaining, d.reset_s))
+                .collect::<Vec<_>>(),
+            [(true, 2, 42), (true, 1, 42), (true, 0, 42), (false, 0, 42)]
+        );
+        // Callers and tools count apart; the next window starts afresh.
+        assert!(counter.check("bob", "t", "t", quota, at(6_018)).admitted);
+        assert!(counter.check("alice", "u", "u", quota, at(6_018)).admitted);
+        let next = counter.check("alice", "t", "t", quota, at(6_060));
+        assert!(next.admitted && next.remaining == 2 && next.reset_s == 60);
+        let error = decisions[3].error("t");
+        assert_eq!(error.code, ErrorCode::RATE_LIMITED);
+        assert!(error.message.contains("Try again in 42 s"));
+    }
+}
