@@ -82,8 +82,6 @@ pub struct Stats {
     invocations: AtomicU64,
     instances: AtomicU64,
     last_init_us: AtomicU64,
-    pid: AtomicU64,
-    busy: AtomicU64,
     concurrent_peak: AtomicU64,
     throttles: AtomicU64,
     pids: SyncMutex<Vec<u64>>,
@@ -107,7 +105,7 @@ impl Stats {
 
     /// The process id of the newest instance (0 before the first).
     pub fn pid(&self) -> u64 {
-        self.pid.load(Ordering::SeqCst)
+        lock(&self.pids).last().copied().unwrap_or(0)
     }
 
     /// The process ids of every instance started.
@@ -185,10 +183,16 @@ impl Drop for Instance {
 #[derive(Debug)]
 pub struct Function {
     spec: FunctionSpec,
-    idle: SyncMutex<Vec<InstanceHandle>>,
-    /// Instances running an invocation (or starting for one).
-    busy: SyncMutex<usize>,
+    pool: SyncMutex<Pool>,
     stats: Arc<Stats>,
+}
+
+/// The instances: idle ones, and a count of those running an invocation
+/// (or starting for one).
+#[derive(Debug, Default)]
+struct Pool {
+    idle: Vec<InstanceHandle>,
+    busy: usize,
 }
 
 /// The concurrency limit when none is set: enough for a laptop's load
@@ -213,8 +217,7 @@ impl Function {
         }
         Function {
             spec,
-            idle: SyncMutex::new(Vec::new()),
-            busy: SyncMutex::new(0),
+            pool: SyncMutex::new(Pool::default()),
             stats: Arc::new(Stats::default()),
         }
     }
@@ -232,42 +235,35 @@ impl Function {
     /// Stops the idle instances (busy ones stop when their invocation ends
     /// or is dropped).
     pub async fn stop(&self) {
-        let stopped: Vec<InstanceHandle> = lock(&self.idle).drain(..).collect();
+        let stopped: Vec<InstanceHandle> = lock(&self.pool).idle.drain(..).collect();
         drop(stopped);
     }
 
     /// An idle live instance, or room to start one; `None`: throttled.
     fn acquire(&self) -> Option<Option<InstanceHandle>> {
-        let mut idle = lock(&self.idle);
-        let mut busy = lock(&self.busy);
-        while let Some(mut handle) = idle.pop() {
+        let mut pool = lock(&self.pool);
+        let mut reused = None;
+        while let Some(mut handle) = pool.idle.pop() {
             if matches!(handle.0.child.try_wait(), Ok(None)) {
-                *busy += 1;
-                self.note_busy(*busy);
-                return Some(Some(handle));
+                reused = Some(handle);
+                break;
             }
         }
-        if idle.len() + *busy >= self.spec.concurrency.max(1) {
+        if reused.is_none() && pool.idle.len() + pool.busy >= self.spec.concurrency.max(1) {
             return None;
         }
-        *busy += 1;
-        self.note_busy(*busy);
-        Some(None)
-    }
-
-    fn note_busy(&self, busy: usize) {
-        let busy = busy as u64;
-        self.stats.busy.store(busy, Ordering::SeqCst);
-        self.stats.concurrent_peak.fetch_max(busy, Ordering::SeqCst);
+        pool.busy += 1;
+        self.stats
+            .concurrent_peak
+            .fetch_max(pool.busy as u64, Ordering::SeqCst);
+        Some(reused)
     }
 
     /// Ends an invocation: its instance goes back to the idle ones, or away.
     fn release(&self, instance: Option<InstanceHandle>) {
-        let mut idle = lock(&self.idle);
-        let mut busy = lock(&self.busy);
-        *busy = busy.saturating_sub(1);
-        self.stats.busy.store(*busy as u64, Ordering::SeqCst);
-        idle.extend(instance);
+        let mut pool = lock(&self.pool);
+        pool.busy = pool.busy.saturating_sub(1);
+        pool.idle.extend(instance);
     }
 
     async fn start_instance(&self) -> Result<Instance, InvokeError> {
@@ -330,9 +326,7 @@ impl Function {
             InvokeError::Crashed(format!("cannot start {}: {e}", spec.bootstrap.display()))
         })?;
         self.stats.instances.fetch_add(1, Ordering::SeqCst);
-        let pid = child.id().map_or(0, u64::from);
-        self.stats.pid.store(pid, Ordering::SeqCst);
-        lock(&self.stats.pids).push(pid);
+        lock(&self.stats.pids).push(child.id().map_or(0, u64::from));
         tracing::info!(pid = child.id(), runtime_api = %addr, "started a function instance");
         Ok(Instance { child, server, api })
     }

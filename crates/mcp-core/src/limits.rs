@@ -16,7 +16,6 @@
 //! `RateLimit-Policy: "word_count";q=10;w=60` and `RateLimit: "word_count";r=9;t=42`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -179,17 +178,13 @@ impl Decision {
     }
 }
 
-impl fmt::Display for Decision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.header())
-    }
-}
-
 /// Counts calls in process memory: right for one process (stdio, one local
 /// instance); on Lambda each instance would count alone.
 #[derive(Debug, Default)]
 pub struct InProcess {
-    windows: Mutex<HashMap<(String, String, u64), u64>>,
+    /// Per caller and tool: the current window's start and its count. A new
+    /// window replaces the old one, so there is one entry per pair.
+    windows: Mutex<HashMap<(String, String), (u64, u64)>>,
 }
 
 impl InProcess {
@@ -207,24 +202,25 @@ impl InProcess {
             .unwrap_or(Duration::ZERO)
             .as_secs();
         let start = now_s - now_s % quota.window_s;
-        let reset_s = start + quota.window_s - now_s;
         let mut windows = self
             .windows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        windows.retain(|(_, _, s), _| *s + quota.window_s.max(3600) > now_s);
-        let count = windows
-            .entry((caller.to_owned(), tool.to_owned(), start))
-            .or_insert(0);
-        let admitted = *count < quota.limit;
+        let window = windows
+            .entry((caller.to_owned(), tool.to_owned()))
+            .or_insert((start, 0));
+        if window.0 != start {
+            *window = (start, 0);
+        }
+        let admitted = window.1 < quota.limit;
         if admitted {
-            *count += 1;
+            window.1 += 1;
         }
         Decision {
             policy: policy.to_owned(),
             quota,
-            remaining: quota.limit - *count,
-            reset_s,
+            remaining: quota.limit - window.1,
+            reset_s: start + quota.window_s - now_s,
             admitted,
         }
     }

@@ -485,9 +485,7 @@ impl Server {
             CallOutcome::ToolError(message) => CallToolResult::error(message),
         })
     }
-}
 
-impl Server {
     /// Counts a call of an existing tool against its limit; the error when
     /// it is over. The decision is left in the request for the transport.
     fn admit(&self, tool: &str, request: &RequestContext) -> Option<ErrorObject> {

@@ -403,6 +403,21 @@ pub struct SmokeReport {
     pub wrong_region_status: u16,
 }
 
+/// Calls a tool that must succeed: its structured output.
+async fn call_for_output(
+    client: &mut McpClient,
+    tool: &str,
+    arguments: Map<String, Value>,
+) -> anyhow::Result<Value> {
+    let result = client.call_tool(tool, arguments).await?;
+    if result.is_error {
+        bail!("{tool} failed: {}", serde_json::to_string(&result.content)?);
+    }
+    Ok(result
+        .structured_content
+        .map_or(Value::Null, |json| json.to_value()))
+}
+
 /// Connects and lists the tools, telling the story under `banner`.
 async fn connect_and_list(
     client: &mut McpClient,
@@ -458,16 +473,7 @@ pub async fn smoke(
 ) -> anyhow::Result<SmokeReport> {
     let (connected, tools) =
         connect_and_list(client, ">>> DEMO: SigV4-signed in-account client", progress).await?;
-    let result = client.call_tool("demo_account_context", Map::new()).await?;
-    if result.is_error {
-        bail!(
-            "demo_account_context failed: {}",
-            serde_json::to_string(&result.content)?
-        );
-    }
-    let context = result
-        .structured_content
-        .map_or(Value::Null, |json| json.to_value());
+    let context = call_for_output(client, "demo_account_context", Map::new()).await?;
     progress.story(format!("tools/call demo_account_context -> {context}"));
     let account = context
         .get("account")
@@ -548,10 +554,7 @@ pub async fn smoke_gateway(
     let query = "how many words are in this text";
     let mut arguments = Map::new();
     arguments.insert("query".into(), Value::from(query));
-    let found = client.call_tool(SEARCH_TOOL, arguments).await?;
-    let ranked = found
-        .structured_content
-        .map_or(Value::Null, |json| json.to_value());
+    let ranked = call_for_output(client, SEARCH_TOOL, arguments).await?;
     let search: Vec<String> = ranked["tools"]
         .as_array()
         .into_iter()
@@ -567,16 +570,7 @@ pub async fn smoke_gateway(
         "text".into(),
         Value::from("the gateway runs the same tools"),
     );
-    let result = client.call_tool(&word_count, arguments).await?;
-    if result.is_error {
-        bail!(
-            "{word_count} failed: {}",
-            serde_json::to_string(&result.content)?
-        );
-    }
-    let called = result
-        .structured_content
-        .map_or(Value::Null, |json| json.to_value());
+    let called = call_for_output(client, &word_count, arguments).await?;
     progress.story(format!("tools/call {word_count} -> {called}"));
     let unsigned_status = unsigned_control(
         client,

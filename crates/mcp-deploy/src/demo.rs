@@ -120,9 +120,7 @@ pub struct LocalDemo {
 /// A local gateway in front of the emulator's function, serving the
 /// function's tools as the deploy CLI exports them.
 async fn serve_local_gateway(emulator: &lambda_emulator::Emulator) -> anyhow::Result<String> {
-    let registry = mcp_lambda::registry(mcp_lambda::FunctionEnv::default())?;
-    let export =
-        mcp_lambda::agentcore::export(&registry).map_err(crate::template::refused_tools)?;
+    let export = mcp_lambda::agentcore::function_tools()?;
     let tools = serde_json::from_value(mcp_lambda::agentcore::api_payload(&export.tools))?;
     emulator
         .serve_gateway(crate::template::GATEWAY_TARGET_NAME, tools)

@@ -114,10 +114,9 @@ enum ToolFormat {
 /// The function's tools in the chosen format; what the gateway cannot
 /// check goes to stderr.
 fn print_tools(format: ToolFormat) -> anyhow::Result<()> {
-    let registry = mcp_lambda::registry(mcp_lambda::FunctionEnv::default())?;
     let json = match format {
         ToolFormat::Mcp => Value::Array(
-            registry
+            mcp_lambda::registry(mcp_lambda::FunctionEnv::default())?
                 .definitions()
                 .map(|d| {
                     serde_json::to_value(d.to_wire(mcp_core::ProtocolVersion::LATEST_HANDSHAKE))
@@ -125,8 +124,7 @@ fn print_tools(format: ToolFormat) -> anyhow::Result<()> {
                 .collect::<Result<_, _>>()?,
         ),
         ToolFormat::Agentcore => {
-            let export =
-                mcp_lambda::agentcore::export(&registry).map_err(template::refused_tools)?;
+            let export = mcp_lambda::agentcore::function_tools()?;
             for dropped in &export.dropped {
                 eprintln!("{dropped}");
             }
@@ -254,18 +252,17 @@ impl StackArgs {
                 }
             }
         };
-        let (tools, _) = template::gateway_tools()?;
-        Ok(GatewaySpec {
-            auth,
-            function_url: self.with_function_url,
-            tools,
-        })
+        let (spec, dropped) = GatewaySpec::for_function(auth, self.with_function_url)?;
+        for dropped in dropped {
+            eprintln!("gateway schema: {dropped}");
+        }
+        Ok(spec)
     }
 }
 
 /// A spec this version can deploy, smoke-test and tear down verifiably.
-fn deployable(spec: StackSpec) -> anyhow::Result<StackSpec> {
-    if spec.gateway.is_some() {
+fn deployable(stack: &StackArgs) -> anyhow::Result<StackSpec> {
+    if stack.rung == Rung::Gateway {
         // Teardown cannot yet verify the gateway, its target and its role
         // are gone, and the smoke test has no gateway client: deploying it
         // now would break the promise that nothing is left behind.
@@ -275,7 +272,7 @@ fn deployable(spec: StackSpec) -> anyhow::Result<StackSpec> {
              gateway smoke test are not built"
         ));
     }
-    Ok(spec)
+    stack.spec()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -323,9 +320,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ));
             }
             if spec.gateway.is_some() {
-                for dropped in template::gateway_tools()?.1 {
-                    eprintln!("gateway schema: {dropped}");
-                }
                 eprintln!(
                     "gateway: semantic tool search (SearchType SEMANTIC) is set at creation; \
                      a gateway created without it can never have it"
@@ -356,7 +350,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             zip,
             outputs_file,
         } => {
-            let spec = deployable(stack.spec()?)?;
+            let spec = deployable(&stack)?;
             let aws = Aws::connect(&settings, AccountCheck::Required).await?;
             let zip = package_path(zip, &spec);
             let account = settings.require_account()?;
@@ -433,7 +427,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bootstrap,
             zip,
         } => {
-            let spec = stack.spec()?;
             if local {
                 let account = settings.account.clone().unwrap_or_else(|| "0".repeat(12));
                 let region = settings
@@ -448,11 +441,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     bootstrap,
                     account,
                     region,
-                    gateway: spec.gateway.is_some(),
+                    gateway: stack.rung == Rung::Gateway,
                 })
                 .await;
             }
-            let spec = deployable(spec)?;
+            let spec = deployable(&stack)?;
             // The demo checks the account itself, before arming its guard.
             let aws = Aws::connect(&settings, AccountCheck::Skip).await?;
             let account = settings.require_account()?.to_owned();

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use mcp_lambda::agentcore::{Dropped, ExportError, cloudformation_payload, function_tools};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -449,24 +450,21 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
     }))
 }
 
-/// The function's tools as the gateway target's `InlinePayload`, and what
-/// the conversion to the gateway's schema language dropped.
-pub fn gateway_tools() -> anyhow::Result<(Value, Vec<mcp_lambda::agentcore::Dropped>)> {
-    let registry = mcp_lambda::registry(mcp_lambda::FunctionEnv::default())?;
-    let export = mcp_lambda::agentcore::export(&registry).map_err(refused_tools)?;
-    Ok((
-        mcp_lambda::agentcore::cloudformation_payload(&export.tools),
-        export.dropped,
-    ))
-}
-
-/// The error for tools the gateway's schema language cannot hold.
-pub fn refused_tools(refused: Vec<mcp_lambda::agentcore::Refused>) -> anyhow::Error {
-    let reasons: Vec<String> = refused.iter().map(ToString::to_string).collect();
-    anyhow::anyhow!(
-        "{}; change these tools' argument or output types to plain objects, arrays and scalars",
-        reasons.join("; ")
-    )
+impl GatewaySpec {
+    /// A gateway in front of this project's function, with its tools as the
+    /// target's schemas; also what the conversion dropped.
+    pub fn for_function(
+        auth: GatewayAuth,
+        function_url: bool,
+    ) -> Result<(GatewaySpec, Vec<Dropped>), ExportError> {
+        let export = function_tools()?;
+        let spec = GatewaySpec {
+            auth,
+            function_url,
+            tools: cloudformation_payload(&export.tools),
+        };
+        Ok((spec, export.dropped))
+    }
 }
 
 /// A role that `service` of this account may assume, allowed `action` on

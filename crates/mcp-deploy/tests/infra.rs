@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use mcp_deploy::assets::assets_template;
-use mcp_deploy::template::{GatewayAuth, GatewaySpec, StackSpec, gateway_tools, synth, to_text};
+use mcp_deploy::template::{GatewayAuth, GatewaySpec, StackSpec, synth, to_text};
 
 fn check(file: &str, synthesised: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -40,13 +40,9 @@ fn infra_assets_template_is_current() {
 
 #[test]
 fn infra_gateway_template_is_current() {
-    let (tools, _) = gateway_tools().unwrap();
+    let (gateway, _) = GatewaySpec::for_function(GatewayAuth::AwsIam, false).unwrap();
     let spec = StackSpec {
-        gateway: Some(GatewaySpec {
-            auth: GatewayAuth::AwsIam,
-            function_url: false,
-            tools,
-        }),
+        gateway: Some(gateway),
         ..StackSpec::default()
     };
     check("gateway.json", &to_text(&synth(&spec).unwrap()));

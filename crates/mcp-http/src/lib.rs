@@ -167,50 +167,9 @@ static MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
-/// The headers the exchange reads, found in one pass over the request's
-/// headers (the first value of each, as `HeaderMap::get` gives) instead of
-/// one hashed lookup per name.
-#[derive(Default)]
-struct Read<'h> {
-    origin: Option<&'h HeaderValue>,
-    host: Option<&'h HeaderValue>,
-    content_type: Option<&'h HeaderValue>,
-    accept: Option<&'h HeaderValue>,
-    protocol_version: Option<&'h HeaderValue>,
-    mcp_method: Option<&'h HeaderValue>,
-    mcp_name: Option<&'h HeaderValue>,
-}
-
-impl<'h> Read<'h> {
-    fn of(headers: &'h HeaderMap) -> Self {
-        let mut read = Read::default();
-        for (name, value) in headers {
-            let slot = if name == ORIGIN {
-                &mut read.origin
-            } else if name == HOST {
-                &mut read.host
-            } else if name == CONTENT_TYPE {
-                &mut read.content_type
-            } else if name == ACCEPT {
-                &mut read.accept
-            } else if name == MCP_PROTOCOL_VERSION {
-                &mut read.protocol_version
-            } else if name == MCP_METHOD {
-                &mut read.mcp_method
-            } else if name == MCP_NAME {
-                &mut read.mcp_name
-            } else {
-                continue;
-            };
-            slot.get_or_insert(value);
-        }
-        read
-    }
-}
-
 /// A header's value as text (`Err` when it is not).
-fn text(value: Option<&HeaderValue>) -> Option<Result<&str, ()>> {
-    value.map(|v| v.to_str().map_err(|_| ()))
+fn header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Result<&'h str, ()>> {
+    headers.get(name).map(|v| v.to_str().map_err(|_| ()))
 }
 
 /// The host name of an origin or a `Host` value, without scheme, port or brackets.
@@ -286,9 +245,9 @@ pub async fn exchange(
             ),
         );
     }
-    let read = Read::of(request.headers);
-    if let Some(origin) = text(read.origin) {
-        let host = text(read.host).and_then(Result::ok);
+    let get = |name| header(request.headers, name);
+    if let Some(origin) = get(&ORIGIN) {
+        let host = get(&HOST).and_then(Result::ok);
         if !origin.is_ok_and(|o| origin_allowed(o, host, &config.allowed_origins)) {
             return Exchange::refuse(
                 StatusCode::FORBIDDEN,
@@ -300,14 +259,14 @@ pub async fn exchange(
         Ok(identity) => context.identity = identity,
         Err(refusal) => return Exchange::unauthorized(refusal),
     }
-    let content_type = text(read.content_type).and_then(Result::ok);
+    let content_type = get(&CONTENT_TYPE).and_then(Result::ok);
     if !content_type.is_some_and(is_json) {
         return Exchange::refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the JSON-RPC message with Content-Type: application/json",
         );
     }
-    if text(read.accept).is_some_and(|accept| !accept.is_ok_and(accepts_json)) {
+    if get(&ACCEPT).is_some_and(|accept| !accept.is_ok_and(accepts_json)) {
         return Exchange::refuse(
             StatusCode::NOT_ACCEPTABLE,
             "this endpoint answers with application/json: accept it",
@@ -319,7 +278,7 @@ pub async fn exchange(
             format!("the body is over {} bytes", config.max_body_bytes),
         );
     }
-    let version = match text(read.protocol_version) {
+    let version = match get(&MCP_PROTOCOL_VERSION) {
         None => ProtocolVersion::HTTP_DEFAULT,
         Some(raw) => {
             let raw = raw.unwrap_or("(not text)");
@@ -342,7 +301,7 @@ pub async fn exchange(
     let method = message.method().map(str::to_owned);
     let tool = message.tool().map(str::to_owned);
     let modern = version.is_stateless() || message.has_envelope();
-    if let (true, Err(what)) = (modern, check_modern_headers(&message, &read)) {
+    if let (true, Err(what)) = (modern, check_modern_headers(&message, request.headers)) {
         let error = ErrorObject::new(
             ErrorCode::HEADER_MISMATCH,
             format!("Header mismatch: {what}"),
@@ -369,24 +328,24 @@ pub async fn exchange(
 
 /// 2026-07-28 over HTTP: the routing headers must say what the body says.
 /// The error says which header disagrees.
-fn check_modern_headers(message: &Incoming<'_>, read: &Read<'_>) -> Result<(), &'static str> {
+fn check_modern_headers(message: &Incoming<'_>, headers: &HeaderMap) -> Result<(), &'static str> {
     if !message.is_object() {
         return Ok(()); // a batch: the core refuses it at this revision
     }
-    let get = |value| text(value).and_then(Result::ok);
+    let get = |name| header(headers, name).and_then(Result::ok);
     let envelope_version = message.envelope_version();
-    if envelope_version.is_some() && get(read.protocol_version) != envelope_version {
+    if envelope_version.is_some() && get(&MCP_PROTOCOL_VERSION) != envelope_version {
         return Err(
             "the MCP-Protocol-Version header must equal the request's _meta protocol version",
         );
     }
     let body_method = message.method();
-    if body_method.is_some() && get(read.mcp_method) != body_method {
+    if body_method.is_some() && get(&MCP_METHOD) != body_method {
         return Err("the Mcp-Method header must equal the body's method");
     }
     if body_method == Some("tools/call") {
         let name = message.tool();
-        if name.is_some() && get(read.mcp_name) != name {
+        if name.is_some() && get(&MCP_NAME) != name {
             return Err("the Mcp-Name header must equal the tool name in params.name");
         }
     }

@@ -127,6 +127,26 @@ pub struct Export {
     pub dropped: Vec<Dropped>,
 }
 
+/// Why the function's tools cannot be exported.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The registry itself would not build.
+    #[error(transparent)]
+    Registry(#[from] mcp_core::RegistryError),
+    /// Tools the gateway's schema language cannot hold.
+    #[error(
+        "{}; change these tools' argument or output types to plain objects, arrays and scalars",
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    Refused(Vec<Refused>),
+}
+
+/// The tools this function serves ([`crate::registry`]), exported.
+pub fn function_tools() -> Result<Export, ExportError> {
+    let registry = crate::registry(crate::FunctionEnv::default())?;
+    export(&registry).map_err(ExportError::Refused)
+}
+
 /// Converts every tool; any refusal fails the whole export (a target with
 /// some tools missing would be a silent loss), listing every refused tool.
 pub fn export(registry: &ToolRegistry) -> Result<Export, Vec<Refused>> {

@@ -127,26 +127,31 @@ impl App {
     /// its event: a gateway tool call when the client context names a
     /// gateway tool, else a Function URL request. Never panics on input; a
     /// panic inside is an error reply.
-    pub async fn invoke(&self, config: &Arc<Config>, headers: &HeaderMap, event: &[u8]) -> Outcome {
+    pub async fn invoke(&self, config: &Arc<Config>, headers: HeaderMap, event: &[u8]) -> Outcome {
         let run = AssertUnwindSafe(self.dispatch(config, headers, event)).catch_unwind();
         run.await.unwrap_or_else(|_| {
             Outcome::error("Runtime.HandlerPanic", "the function panicked; see its log")
         })
     }
 
-    async fn dispatch(&self, config: &Arc<Config>, headers: &HeaderMap, event: &[u8]) -> Outcome {
-        let client_context =
-            match ClientContext::parse(headers.get(CLIENT_CONTEXT).map(|v| v.as_bytes())) {
-                Ok(context) => context,
-                Err(e) => return Outcome::error("InvalidClientContext", e.to_string()),
-            };
-        // The two JSON headers are read here or not at all, so that
+    async fn dispatch(
+        &self,
+        config: &Arc<Config>,
+        mut headers: HeaderMap,
+        event: &[u8],
+    ) -> Outcome {
+        // The two JSON headers are taken out here (the client context read
+        // by this crate, the Cognito identity unused), so that
         // `lambda_runtime`'s parse of them cannot fail.
-        let mut plain = headers.clone();
-        plain.remove(CLIENT_CONTEXT);
-        plain.remove(COGNITO_IDENTITY);
-        let request_id = request_id(headers).unwrap_or("-");
-        let context = match Context::new(request_id, config.clone(), &plain) {
+        let raw_context = headers.remove(CLIENT_CONTEXT);
+        headers.remove(COGNITO_IDENTITY);
+        let client_context = match ClientContext::parse(raw_context.as_ref().map(|v| v.as_bytes()))
+        {
+            Ok(context) => context,
+            Err(e) => return Outcome::error("InvalidClientContext", e.to_string()),
+        };
+        let request_id = request_id(&headers).unwrap_or("-");
+        let context = match Context::new(request_id, config.clone(), &headers) {
             Ok(context) => context,
             Err(e) => {
                 return Outcome::error(
@@ -225,7 +230,7 @@ pub async fn run(app: &App) -> Result<(), Error> {
                 "the Runtime API sent an invocation without Lambda-Runtime-Aws-Request-Id".into(),
             );
         };
-        let (path, payload, error_type) = match app.invoke(&config, &parts.headers, &event).await {
+        let (path, payload, error_type) = match app.invoke(&config, parts.headers, &event).await {
             Outcome::Response(payload) => (
                 format!("/2018-06-01/runtime/invocation/{id}/response"),
                 payload,
