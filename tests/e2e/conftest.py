@@ -4,7 +4,9 @@ import json
 import os
 import pathlib
 import random
+import socket
 import subprocess
+import time
 import urllib.request
 from dataclasses import dataclass
 
@@ -67,8 +69,8 @@ class Emulator:
             return json.load(response)["invocations"]
 
 
-def _start_emulator(auth: str, extra: tuple[str, ...] = ()) -> Emulator:
-    account = f"{random.randrange(10**11, 10**12)}"
+def _start_emulator(auth: str, extra: tuple[str, ...] = (), account: str | None = None) -> Emulator:
+    account = account or f"{random.randrange(10**11, 10**12)}"
     region = "eu-central-1"
     creds = {
         "AWS_ACCESS_KEY_ID": f"AKIATEST{random.randrange(10**8, 10**9)}",
@@ -106,9 +108,9 @@ def _start_emulator(auth: str, extra: tuple[str, ...] = ()) -> Emulator:
     )
 
 
-def running_emulator(auth: str, extra: tuple[str, ...] = ()):
+def running_emulator(auth: str, extra: tuple[str, ...] = (), account: str | None = None):
     """A fixture body: an emulator for the module, stopped cleanly (exit 0) after it."""
-    emulator = _start_emulator(auth, extra)
+    emulator = _start_emulator(auth, extra, account)
     yield emulator
     emulator.process.terminate()
     assert emulator.process.wait(timeout=10) == 0
@@ -122,3 +124,37 @@ def iam_emulator():
 @pytest.fixture(scope="module")
 def open_emulator():
     yield from running_emulator("none")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def running_moto(extra_env: dict):
+    """A fixture body: moto's server (with tests/moto's extensions) on
+    127.0.0.1, yielding its endpoint; stopped after."""
+    python = REPO / ".venv-moto" / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"{python} is missing: run scripts/test.sh, which installs moto in its own virtualenv")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(extra_env)
+    process = subprocess.Popen(
+        [str(python), "run_moto.py", str(port)], cwd=REPO / "tests" / "moto", env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("moto did not start within 60 s")
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)

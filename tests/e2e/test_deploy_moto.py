@@ -14,23 +14,15 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
-import time
 import zipfile
 
 import boto3
 import pytest
 
-from conftest import REPO, running_emulator
+from conftest import REPO, running_emulator, running_moto
 
 REGION = "eu-central-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -41,30 +33,9 @@ def data_plane():
 
 @pytest.fixture(scope="module")
 def moto(data_plane):
-    python = REPO / ".venv-moto" / "bin" / "python"
-    if not python.exists():
-        pytest.fail(f"{python} is missing: run scripts/test.sh, which installs moto in its own virtualenv")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({"MOTO_ACCOUNT_ID": data_plane.account, "MCP_MOTO_FUNCTION_URL": data_plane.url})
-    process = subprocess.Popen(
-        [str(python), "run_moto.py", str(port)], cwd=REPO / "tests" / "moto", env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    yield from running_moto(
+        {"MOTO_ACCOUNT_ID": data_plane.account, "MCP_MOTO_FUNCTION_URL": data_plane.url}
     )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("moto did not start within 60 s")
-    yield endpoint
-    process.terminate()
-    process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -143,6 +143,7 @@ impl EmulatorConfig {
                 timeout: Duration::from_secs(10),
                 concurrency: runtime::DEFAULT_CONCURRENCY,
                 env: Vec::new(),
+                credentials: runtime::RoleCredentials::mint(),
             },
             auth: Auth::AwsIam {
                 verifier: Verifier::lambda(region),

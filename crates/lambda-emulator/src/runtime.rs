@@ -40,8 +40,46 @@ pub struct FunctionSpec {
     pub timeout: Duration,
     /// How many instances may run at once (reserved concurrency).
     pub concurrency: usize,
-    /// Extra environment variables (the function's configuration).
+    /// Extra environment variables (the function's configuration); they
+    /// win over the ones the emulator sets.
     pub env: Vec<(String, String)>,
+    /// The execution role's credentials, given to every instance.
+    pub credentials: RoleCredentials,
+}
+
+/// Temporary credentials for the function's execution role, in the
+/// environment as Lambda gives them (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). The emulator mints them:
+/// emulated services that do not check signatures (moto) accept them, AWS
+/// does not, and the emulator's own URL does not take them as a caller.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RoleCredentials {
+    /// `AWS_ACCESS_KEY_ID` (`ASIA...`, as temporary keys are).
+    pub access_key_id: String,
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: String,
+    /// `AWS_SESSION_TOKEN`.
+    pub session_token: String,
+}
+
+impl RoleCredentials {
+    /// Fresh random credentials.
+    pub fn mint() -> Self {
+        let hex = || uuid::Uuid::new_v4().simple().to_string();
+        RoleCredentials {
+            access_key_id: format!("ASIA{}", &hex()[..16].to_uppercase()),
+            secret_access_key: format!("{}{}", hex(), &hex()[..8]),
+            session_token: format!("emulated-session-{}", hex()),
+        }
+    }
+}
+
+impl std::fmt::Debug for RoleCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FunctionSpec {
@@ -313,6 +351,9 @@ impl Function {
             .env("AWS_REGION", &spec.region)
             .env("AWS_DEFAULT_REGION", &spec.region)
             .env("_HANDLER", "bootstrap")
+            .env("AWS_ACCESS_KEY_ID", &spec.credentials.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &spec.credentials.secret_access_key)
+            .env("AWS_SESSION_TOKEN", &spec.credentials.session_token)
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::from(std::io::stderr())) // the emulator's stdout stays machine-readable

@@ -32,6 +32,9 @@ impl ErrorCode {
     /// This project: the caller's rate limit for the tool is reached (an
     /// implementation-defined server error; HTTP 429).
     pub const RATE_LIMITED: ErrorCode = ErrorCode(-32029);
+    /// This project: the shared rate-limit store did not answer within its
+    /// time budget, and the tool changes state, so it was not run (HTTP 503).
+    pub const RATE_LIMIT_UNAVAILABLE: ErrorCode = ErrorCode(-32030);
 }
 
 impl fmt::Display for ErrorCode {

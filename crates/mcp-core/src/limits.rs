@@ -16,6 +16,8 @@
 //! `RateLimit-Policy: "word_count";q=10;w=60` and `RateLimit: "word_count";r=9;t=42`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -178,6 +180,97 @@ impl Decision {
     }
 }
 
+/// One call to count: who calls which tool, under which policy, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// Who authenticated (an IAM principal ARN, a token subject, `local`).
+    pub caller: &'a str,
+    /// The policy's name: the tool's, or `default`.
+    pub policy: &'a str,
+    /// The tool called.
+    pub tool: &'a str,
+    /// The quota that applies.
+    pub quota: Quota,
+    /// When the call came.
+    pub now: SystemTime,
+}
+
+/// The fixed window a call falls in, in whole seconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// The window's first second (a multiple of the window's length).
+    pub start_s: u64,
+    /// The first second of the next window.
+    pub end_s: u64,
+    /// Seconds from the call to `end_s`, rounded up (never early).
+    pub reset_s: u64,
+}
+
+impl Call<'_> {
+    /// The window this call counts in.
+    pub fn window(&self) -> Window {
+        let now_s = self
+            .now
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs();
+        let start_s = now_s - now_s % self.quota.window_s;
+        let end_s = start_s + self.quota.window_s;
+        Window {
+            start_s,
+            end_s,
+            reset_s: end_s - now_s,
+        }
+    }
+
+    /// The decision once the window's count is known: `count` calls admitted
+    /// in it so far, including this one when `admitted`.
+    pub fn decide(&self, count: u64, admitted: bool) -> Decision {
+        Decision {
+            policy: self.policy.to_owned(),
+            quota: self.quota,
+            remaining: self.quota.limit.saturating_sub(count),
+            reset_s: self.window().reset_s,
+            admitted,
+        }
+    }
+}
+
+/// A counter could not decide (unreachable, slow, refused); the text says why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unavailable(pub String);
+
+/// What a counter answers, some time later.
+pub type Counted<'a> = Pin<Box<dyn Future<Output = Result<Decision, Unavailable>> + Send + 'a>>;
+
+/// Where the counts live: in this process ([`InProcess`]) or in a store that
+/// every instance shares (the Lambda function's DynamoDB table).
+///
+/// A counter admits at most `quota.limit` calls per caller, tool and window,
+/// counting only admitted calls, and answers within its own time budget.
+pub trait Counter: Send + Sync + fmt::Debug {
+    /// Counts `call` if its window has room, and says where it stands.
+    fn count<'a>(&'a self, call: Call<'a>) -> Counted<'a>;
+}
+
+/// The error when the counter could not decide and the tool may change
+/// state: refused, so that an outage never lets a destructive call through
+/// unmetered. Read-only tools are admitted instead (see `Server::admit`).
+pub fn unavailable_error(tool: &str, why: &Unavailable) -> ErrorObject {
+    ErrorObject::new(
+        ErrorCode::RATE_LIMIT_UNAVAILABLE,
+        format!(
+            "Tool `{tool}` was not run: its rate limit could not be checked ({why}), and it is not \
+             read-only, so it is refused rather than run unmetered. Try again in a few seconds."
+        ),
+    )
+    .with_data(json!({ "tool": tool, "retryAfterSeconds": UNAVAILABLE_RETRY_S }))
+}
+
+/// What `Retry-After` says when the counter could not decide.
+pub const UNAVAILABLE_RETRY_S: u64 = 1;
+
 /// Counts calls in process memory: right for one process (stdio, one local
 /// instance); on Lambda each instance would count alone.
 #[derive(Debug, Default)]
@@ -188,41 +281,30 @@ pub struct InProcess {
 }
 
 impl InProcess {
-    /// Counts one call of `caller` to `tool` at `now` against `quota`.
-    pub fn check(
-        &self,
-        caller: &str,
-        policy: &str,
-        tool: &str,
-        quota: Quota,
-        now: SystemTime,
-    ) -> Decision {
-        let now_s = now
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO)
-            .as_secs();
-        let start = now_s - now_s % quota.window_s;
+    /// Counts one call against its quota, now.
+    pub fn check(&self, call: Call<'_>) -> Decision {
+        let start = call.window().start_s;
         let mut windows = self
             .windows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let window = windows
-            .entry((caller.to_owned(), tool.to_owned()))
+            .entry((call.caller.to_owned(), call.tool.to_owned()))
             .or_insert((start, 0));
         if window.0 != start {
             *window = (start, 0);
         }
-        let admitted = window.1 < quota.limit;
+        let admitted = window.1 < call.quota.limit;
         if admitted {
             window.1 += 1;
         }
-        Decision {
-            policy: policy.to_owned(),
-            quota,
-            remaining: quota.limit - window.1,
-            reset_s: start + quota.window_s - now_s,
-            admitted,
-        }
+        call.decide(window.1, admitted)
+    }
+}
+
+impl Counter for InProcess {
+    fn count<'a>(&'a self, call: Call<'a>) -> Counted<'a> {
+        Box::pin(std::future::ready(Ok(self.check(call))))
     }
 }
 
@@ -328,8 +410,15 @@ mod tests {
             window_s: 60,
         };
         let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+        let call = |caller, tool, now| Call {
+            caller,
+            policy: tool,
+            tool,
+            quota,
+            now,
+        };
         let decisions: Vec<Decision> = (0..4)
-            .map(|_| counter.check("alice", "t", "t", quota, at(6_000 + 18)))
+            .map(|_| counter.check(call("alice", "t", at(6_000 + 18))))
             .collect();
         assert_eq!(
             decisions
@@ -339,9 +428,9 @@ mod tests {
             [(true, 2, 42), (true, 1, 42), (true, 0, 42), (false, 0, 42)]
         );
         // Callers and tools count apart; the next window starts afresh.
-        assert!(counter.check("bob", "t", "t", quota, at(6_018)).admitted);
-        assert!(counter.check("alice", "u", "u", quota, at(6_018)).admitted);
-        let next = counter.check("alice", "t", "t", quota, at(6_060));
+        assert!(counter.check(call("bob", "t", at(6_018))).admitted);
+        assert!(counter.check(call("alice", "u", at(6_018))).admitted);
+        let next = counter.check(call("alice", "t", at(6_060)));
         assert!(next.admitted && next.remaining == 2 && next.reset_s == 60);
         let error = decisions[3].error("t");
         assert_eq!(error.code, ErrorCode::RATE_LIMITED);

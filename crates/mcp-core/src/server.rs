@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use crate::context::RequestContext;
 use crate::incoming::{Incoming, Repr, ToolCallRequest};
 use crate::jsonrpc::{self, ErrorCode, ErrorObject, Message, Params, RequestId};
-use crate::limits::{InProcess, Limits};
+use crate::limits::{Call, Counter, InProcess, Limits};
 use crate::model::{
     CacheScope, CallToolResult, Content, DiscoverResult, EmptyResult, Implementation,
     InitializeResult, Json, ListToolsResult, Reply, Response, ResultEnvelope, ServerCapabilities,
@@ -78,7 +78,7 @@ pub struct Server {
     tools: ToolRegistry,
     list_ttl_ms: u64,
     list_cache_scope: CacheScope,
-    limits: Option<(Limits, InProcess)>,
+    limits: Option<(Limits, Box<dyn Counter>)>,
 }
 
 impl Server {
@@ -96,8 +96,14 @@ impl Server {
 
     /// Limits `tools/call` per caller and tool, counted in this process.
     /// The caller is the request's identity (its principal), else `local`.
-    pub fn with_rate_limits(mut self, limits: Limits) -> Self {
-        self.limits = Some((limits, InProcess::default()));
+    pub fn with_rate_limits(self, limits: Limits) -> Self {
+        self.with_rate_limit_counter(limits, Box::new(InProcess::default()))
+    }
+
+    /// Limits `tools/call` per caller and tool, counted by `counter` (a store
+    /// that instances share, on Lambda).
+    pub fn with_rate_limit_counter(mut self, limits: Limits, counter: Box<dyn Counter>) -> Self {
+        self.limits = Some((limits, counter));
         self
     }
 
@@ -456,7 +462,7 @@ impl Server {
         version: ProtocolVersion,
         request: &RequestContext,
     ) -> Result<CallToolResult, ErrorObject> {
-        if let Some(refused) = self.admit(name, request) {
+        if let Some(refused) = self.admit(name, request).await {
             return Err(refused);
         }
         let cx = request.call(version, progress_token);
@@ -488,18 +494,35 @@ impl Server {
 
     /// Counts a call of an existing tool against its limit; the error when
     /// it is over. The decision is left in the request for the transport.
-    fn admit(&self, tool: &str, request: &RequestContext) -> Option<ErrorObject> {
+    ///
+    /// When the counter cannot decide (a shared store slow or unreachable), a
+    /// read-only tool runs - it changes nothing, so an outage of the limiter
+    /// costs load, not damage - and any other tool is refused: a call that
+    /// may write or destroy is never let through unmetered.
+    async fn admit(&self, tool: &str, request: &RequestContext) -> Option<ErrorObject> {
         let (limits, counter) = self.limits.as_ref()?;
-        self.tools.definition(tool)?;
+        let definition = self.tools.definition(tool)?;
         let (policy, quota) = limits.policy(tool)?;
         let caller = request
             .identity
             .as_ref()
             .map_or("local", |identity| identity.principal.as_str());
-        let decision = counter.check(caller, policy, tool, quota, std::time::SystemTime::now());
-        let refused = (!decision.admitted).then(|| decision.error(tool));
-        let _ = request.rate_limit.set(decision);
-        refused
+        let call = Call {
+            caller,
+            policy,
+            tool,
+            quota,
+            now: std::time::SystemTime::now(),
+        };
+        match counter.count(call).await {
+            Ok(decision) => {
+                let refused = (!decision.admitted).then(|| decision.error(tool));
+                let _ = request.rate_limit.set(decision);
+                refused
+            }
+            Err(_) if definition.hints().read_only_hint == Some(true) => None,
+            Err(why) => Some(crate::limits::unavailable_error(tool, &why)),
+        }
     }
 }
 

@@ -142,6 +142,12 @@ impl Exchange {
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
             headers.insert(ALLOW, HeaderValue::from_static("POST"));
         }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(
+                RETRY_AFTER,
+                HeaderValue::from(mcp_core::limits::UNAVAILABLE_RETRY_S),
+            );
+        }
         if let Some(challenge) = &self.www_authenticate {
             headers.insert(WWW_AUTHENTICATE, challenge.clone());
         }
@@ -363,6 +369,7 @@ fn status_of(reply: &Reply, modern: bool) -> StatusCode {
         ) => StatusCode::BAD_REQUEST,
         Some(ErrorCode::METHOD_NOT_FOUND) if modern => StatusCode::NOT_FOUND,
         Some(ErrorCode::RATE_LIMITED) => StatusCode::TOO_MANY_REQUESTS,
+        Some(ErrorCode::RATE_LIMIT_UNAVAILABLE) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::OK,
     }
 }

@@ -237,3 +237,101 @@ async fn a_caller_over_its_limit_gets_429_and_the_tool_does_not_run() {
     // Another caller has its own count.
     assert_eq!(send(caller("bob")).await.status, StatusCode::OK);
 }
+
+/// A shared store that never answers in time.
+#[derive(Debug)]
+struct Down;
+
+impl mcp_core::limits::Counter for Down {
+    fn count<'a>(&'a self, _: mcp_core::limits::Call<'a>) -> mcp_core::limits::Counted<'a> {
+        Box::pin(async {
+            Err(mcp_core::limits::Unavailable(
+                "no answer within 250 ms".into(),
+            ))
+        })
+    }
+}
+
+/// The same tool, declared read-only.
+struct ReadOnlyWhoAmI(Arc<AtomicUsize>);
+
+impl Tool for ReadOnlyWhoAmI {
+    type Args = NoArgs;
+    type Output = Map<String, Value>;
+    fn definition(&self) -> ToolDefinition {
+        ToolDefinition::new("peek", "Who is calling, read-only.")
+            .annotations(mcp_core::Annotations::read_only())
+    }
+    async fn call(&self, args: NoArgs, cx: &CallContext<'_>) -> Result<Self::Output, ToolError> {
+        WhoAmI(self.0.clone()).call(args, cx).await
+    }
+}
+
+/// When the limiter cannot decide, a tool that may change state is refused
+/// (503, Retry-After, an error a model can read, the tool not run) and a
+/// read-only tool runs, without rate-limit headers it could not know.
+#[tokio::test]
+async fn a_limiter_outage_refuses_writers_and_lets_readers_through() {
+    let calls: Arc<AtomicUsize> = Arc::default();
+    let mut tools = ToolRegistry::new();
+    tools.register(WhoAmI(calls.clone())).expect("registers");
+    tools
+        .register(ReadOnlyWhoAmI(calls.clone()))
+        .expect("registers");
+    let limits = mcp_core::limits::Limits::parse(r#"{"default": "100/60s"}"#).unwrap_or_default();
+    let server = Server::new(ServerInfo::new("t", "0"), tools)
+        .with_rate_limit_counter(limits, Box::new(Down));
+    let send = |tool: &str| {
+        let server = &server;
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}"}}}}"#
+        );
+        async move {
+            let headers = headers("2025-11-25");
+            let parts = RequestParts {
+                method: &Method::POST,
+                headers: &headers,
+                body: body.as_bytes(),
+                front_identity: None,
+            };
+            mcp_http::exchange(
+                server,
+                &HttpConfig::default(),
+                &TrustFront,
+                parts,
+                RequestContext::default(),
+            )
+            .await
+        }
+    };
+    let refused = send("whoami").await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    let headers = refused.headers();
+    assert_eq!(
+        headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    assert!(headers.get("ratelimit").is_none());
+    let body = refused.json().unwrap_or_default();
+    assert_eq!(body["error"]["code"], -32030);
+    assert_eq!(body["error"]["data"]["tool"], "whoami");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not read-only") && m.contains("no answer within 250 ms"))
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "the refused tool did not run"
+    );
+
+    let admitted = send("peek").await;
+    assert_eq!(admitted.status, StatusCode::OK);
+    assert!(admitted.headers().get("ratelimit").is_none());
+    assert_eq!(
+        admitted.json().unwrap_or_default()["result"]["isError"],
+        false
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the read-only tool ran");
+}

@@ -20,6 +20,7 @@
 
 mod account_context;
 pub mod agentcore;
+pub mod dynamodb;
 mod gateway;
 pub mod runtime;
 
@@ -47,18 +48,49 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the app from the environment Lambda gives the function,
-    /// with the rate limits of `MCP_RATE_LIMITS` (an init error names a bad entry).
+    /// Builds the app from the environment Lambda gives the function, with
+    /// the rate limits of `MCP_RATE_LIMITS` (an init error names a bad entry),
+    /// counted in the table `MCP_RATE_LIMIT_TABLE` names, else per instance.
     pub fn from_env() -> Result<App, runtime::Error> {
-        let mut app = App::new(FunctionEnv::from_env(), HttpConfig::from_env())?;
-        if let Some(limits) = Limits::from_env()? {
-            tracing::warn!(
-                "{}: counted in this instance's memory: N concurrent instances admit up to N times each limit",
-                mcp_core::limits::ENV
-            );
-            app = app.with_rate_limits(limits);
-        }
-        Ok(app)
+        let app = App::new(FunctionEnv::from_env(), HttpConfig::from_env())?;
+        let table = dynamodb::DynamoDbCounter::from_env()?;
+        Ok(match (Limits::from_env()?, table) {
+            (Some(limits), Some(table)) => {
+                tracing::info!(
+                    table = table.table(),
+                    "rate limits shared by every instance"
+                );
+                app.with_rate_limit_counter(limits, Box::new(table))
+            }
+            (Some(limits), None) => {
+                tracing::warn!(
+                    "{}: no {} set, so limits are counted per instance: N concurrent instances admit up to N times each limit",
+                    mcp_core::limits::ENV,
+                    dynamodb::TABLE_ENV
+                );
+                app.with_rate_limits(limits)
+            }
+            (None, Some(table)) => {
+                tracing::warn!(
+                    table = table.table(),
+                    "{} is set but {} is not: nothing is limited",
+                    dynamodb::TABLE_ENV,
+                    mcp_core::limits::ENV
+                );
+                app
+            }
+            (None, None) => app,
+        })
+    }
+
+    /// Limits `tools/call` per caller and tool, counted by `counter`.
+    pub fn with_rate_limit_counter(
+        mut self,
+        limits: Limits,
+        counter: Box<dyn mcp_core::limits::Counter>,
+    ) -> Self {
+        self.server = self.server.with_rate_limit_counter(limits, counter);
+        self
     }
 
     /// Limits `tools/call` per caller (the signing principal) and tool.

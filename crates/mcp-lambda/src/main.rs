@@ -18,9 +18,8 @@ fn main() -> Result<(), mcp_lambda::runtime::Error> {
         .without_time() // CloudWatch stamps every line
         .init();
 
-    let app = mcp_lambda::App::from_env()?;
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(mcp_lambda::runtime::run(&app))
+        .block_on(mcp_lambda::runtime::start())
 }

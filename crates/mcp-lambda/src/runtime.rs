@@ -207,12 +207,46 @@ fn url_response(response: http::Response<Body>) -> Vec<u8> {
     serde_json::to_vec(&out).unwrap_or_default()
 }
 
+/// Builds the app from the environment ([`App::from_env`]) and serves it.
+/// A setting that cannot be used is reported to the Runtime API as an init
+/// error (Lambda shows it as the cause of the failed start) before the
+/// process exits.
+pub async fn start() -> Result<(), Error> {
+    let client = runtime_client()?;
+    let app = match App::from_env() {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!(error = %error, "the function cannot start");
+            let body = ErrorBody {
+                error_type: "Runtime.InvalidConfiguration",
+                error_message: &error.to_string(),
+            };
+            let report = runtime_request(
+                Method::POST,
+                "/2018-06-01/runtime/init/error",
+                serde_json::to_vec(&body).unwrap_or_default().into(),
+                Some(body.error_type),
+            )?;
+            client.call(report).await?;
+            return Err(error);
+        }
+    };
+    serve(&client, &app).await
+}
+
 /// Serves invocations until the Runtime API goes away (on Lambda: until the
 /// instance is stopped). `AWS_LAMBDA_RUNTIME_API` names the API.
 pub async fn run(app: &App) -> Result<(), Error> {
+    serve(&runtime_client()?, app).await
+}
+
+fn runtime_client() -> Result<Client, Error> {
     let endpoint = std::env::var("AWS_LAMBDA_RUNTIME_API")
         .map_err(|_| "AWS_LAMBDA_RUNTIME_API is not set: this program runs as a Lambda function")?;
-    let client = Client::builder().with_endpoint(endpoint.parse()?).build()?;
+    Ok(Client::builder().with_endpoint(endpoint.parse()?).build()?)
+}
+
+async fn serve(client: &Client, app: &App) -> Result<(), Error> {
     let config = Arc::new(Config::from_env());
     loop {
         let next = client

@@ -11,10 +11,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
-use lambda_emulator::runtime::{Function, FunctionSpec, InvokeError};
+use lambda_emulator::runtime::{Function, FunctionSpec, InvokeError, RoleCredentials};
 use serde_json::{Value, json};
 
 fn function() -> Function {
+    function_with(&[])
+}
+
+fn function_with(env: &[(&str, &str)]) -> Function {
+    let mut vars = vec![("RUST_LOG".to_owned(), "warn".to_owned())];
+    vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     Function::new(FunctionSpec {
         bootstrap: PathBuf::from(env!("CARGO_BIN_EXE_bootstrap")),
         name: "mcp-ladder-test".into(),
@@ -23,7 +29,8 @@ fn function() -> Function {
         memory_mb: 128,
         timeout: Duration::from_secs(10),
         concurrency: 1,
-        env: vec![("RUST_LOG".into(), "warn".into())],
+        env: vars,
+        credentials: RoleCredentials::mint(),
     })
 }
 
@@ -124,5 +131,69 @@ async fn every_client_context_is_answered_by_one_instance() {
         "an invocation stopped the instance"
     );
     assert_eq!(f.stats().invocations(), 9);
+    f.stop().await;
+}
+
+/// The shared counter's store answers nothing (a port that accepts and stays
+/// silent) or refuses connections: each check ends at its time budget or
+/// sooner, the read-only tool runs anyway, and the instance lives on. (That
+/// a tool which changes state is refused instead is tested in mcp-http.)
+#[tokio::test]
+async fn a_silent_or_absent_limit_store_costs_at_most_the_budget() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    for (endpoint, budget_ms) in [(silent_url.as_str(), 300), (closed.as_str(), 300)] {
+        let budget = budget_ms.to_string();
+        let f = function_with(&[
+            ("MCP_RATE_LIMITS", r#"{"default": "2/1h"}"#),
+            ("MCP_RATE_LIMIT_TABLE", "mcp-ladder-limits"),
+            ("MCP_RATE_LIMIT_BUDGET_MS", &budget),
+            ("AWS_ENDPOINT_URL", endpoint),
+        ]);
+        // Three calls over a quota of two: with no store, none is counted.
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            let counts = call(&f, r#"{"text":"a b"}"#, Some(gateway("word_count")))
+                .await
+                .unwrap();
+            let took = started.elapsed();
+            assert_eq!(counts["words"], 2, "{endpoint}: {counts}");
+            assert!(
+                took < Duration::from_millis(budget_ms + 700),
+                "{endpoint}: a call took {took:?} with a budget of {budget_ms} ms"
+            );
+        }
+        assert_eq!(f.stats().instances(), 1);
+        f.stop().await;
+    }
+    held.abort();
+}
+
+/// A budget that is not a number stops the function at init, with the
+/// setting named (Lambda reports an init error; nothing runs unlimited).
+#[tokio::test]
+async fn a_bad_budget_is_an_init_error() {
+    let f = function_with(&[
+        ("MCP_RATE_LIMITS", r#"{"default": "2/1h"}"#),
+        ("MCP_RATE_LIMIT_TABLE", "mcp-ladder-limits"),
+        ("MCP_RATE_LIMIT_BUDGET_MS", "soon"),
+    ]);
+    let outcome = call(&f, r#"{"text":"a"}"#, Some(gateway("word_count"))).await;
+    let text = format!("{outcome:?}");
+    assert!(
+        text.contains("init failed (Runtime.InvalidConfiguration: ")
+            && text.contains("MCP_RATE_LIMIT_BUDGET_MS is"),
+        "{text}"
+    );
     f.stop().await;
 }
