@@ -13,6 +13,7 @@ instructions of a process that served 1 request (init), and per request
 ((instructions after 1+K requests - after 1) / K).
 
 Usage: lambda_bench.py --emulator PATH --function NAME=EXECUTABLE [...]
+                       [--function-env NAME=KEY=VALUE ...]
                        [--ratio A/B ...] [--package NAME=ZIP ...] [--json FILE]
 """
 
@@ -61,8 +62,8 @@ def request(conn: http.client.HTTPConnection, name: str, path: str = "/", call: 
         raise SystemExit(f"{name}: bad reply {response.status}: {body[:200]!r}")
 
 
-def one_round(emulator: str, name: str, bootstrap: str, calls: int) -> dict:
-    proc, ready = start(emulator, bootstrap)
+def one_round(emulator: str, name: str, bootstrap: str, calls: int, extra: tuple = ()) -> dict:
+    proc, ready = start(emulator, bootstrap, extra=extra)
     try:
         url = urllib.parse.urlsplit(ready["functionUrl"])
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
@@ -88,7 +89,8 @@ def one_round(emulator: str, name: str, bootstrap: str, calls: int) -> dict:
         proc.wait(timeout=10)
 
 
-def instructions(emulator: str, name: str, bootstrap: str, requests: int, gateway_tools: str | None = None) -> int:
+def instructions(emulator: str, name: str, bootstrap: str, requests: int, gateway_tools: str | None = None,
+                 env: tuple = ()) -> int:
     """Instructions of every process of the function after serving `requests`
     (through the local gateway's front when `gateway_tools` is given)."""
     valgrind = shutil.which("valgrind")
@@ -99,7 +101,7 @@ def instructions(emulator: str, name: str, bootstrap: str, requests: int, gatewa
             f.write(f"#!/bin/sh\nexec {valgrind} --tool=callgrind --trace-children=yes -q "
                     f"--callgrind-out-file={tmp}/callgrind.%p {os.path.abspath(bootstrap)}\n")
         os.chmod(wrapper, 0o755)
-        extra = ("--gateway-tools", gateway_tools) if gateway_tools else ()
+        extra = (("--gateway-tools", gateway_tools) if gateway_tools else ()) + env
         proc, ready = start(emulator, wrapper, timeout_s=300, extra=extra)
         try:
             url = urllib.parse.urlsplit(ready["gatewayUrl"] if gateway_tools else ready["functionUrl"])
@@ -144,6 +146,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--emulator", required=True)
     parser.add_argument("--function", action="append", required=True, help="NAME=EXECUTABLE")
+    parser.add_argument("--function-env", action="append", default=[], metavar="NAME=KEY=VALUE",
+                        help="an environment variable for function NAME (repeatable)")
     parser.add_argument("--ratio", action="append", default=[], help="A/B: report A's figures over B's")
     parser.add_argument("--package", action="append", default=[], help="NAME=ZIP: report its size")
     parser.add_argument("--rounds", type=int, default=5)
@@ -156,11 +160,15 @@ def main() -> int:
     parser.add_argument("--json", help="write the raw figures here")
     args = parser.parse_args()
     functions = dict(f.split("=", 1) for f in args.function)
+    envs: dict[str, tuple] = {name: () for name in functions}
+    for item in args.function_env:
+        name, var = item.split("=", 1)
+        envs[name] += ("--env", var)
     ratios = [tuple(r.split("/", 1)) for r in args.ratio] or [(n, next(iter(functions))) for n in list(functions)[1:]]
     runs: dict[str, list[dict]] = {name: [] for name in functions}
     for r in range(args.rounds):
         for name, path in functions.items():  # A B A B ...
-            runs[name].append(one_round(args.emulator, name, path, args.calls))
+            runs[name].append(one_round(args.emulator, name, path, args.calls, envs[name]))
         print(f"lambda round {r + 1}/{args.rounds} done", file=sys.stderr)
     counted: dict[str, dict] = {}
     if args.instructions:
@@ -168,8 +176,8 @@ def main() -> int:
             print("valgrind is not installed: no instruction counts", file=sys.stderr)
         else:
             for name, path in functions.items():
-                one = instructions(args.emulator, name, path, 1)
-                many = instructions(args.emulator, name, path, 1 + args.instructions)
+                one = instructions(args.emulator, name, path, 1, env=envs[name])
+                many = instructions(args.emulator, name, path, 1 + args.instructions, env=envs[name])
                 counted[name] = {"init_instructions": one, "per_request_instructions": (many - one) / args.instructions}
                 print(f"instructions of {name}: {counted[name]}", file=sys.stderr)
             if args.gateway_tools and "rust" in functions:

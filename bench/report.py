@@ -115,6 +115,9 @@ def main() -> int:
                          counted["rust"]["per_request_instructions"] / counted["python"]["per_request_instructions"], 0.7))
         goals.insert(4, ("warm invocation, instructions per request vs the lambda_http floor",
                          counted["rust"]["per_request_instructions"] / counted["floor"]["per_request_instructions"], 1.15))
+    if "rust-shared" in lruns:
+        goals.insert(2, ("Lambda init with the DynamoDB rate-limit client vs the floor",
+                         r(lruns, "rust-shared", "floor", "init_ms"), 1.5))
     def verdict(ratio: float, goal: float) -> str:
         if ratio != ratio:  # NaN: too few samples to tell
             return "not measured"
@@ -137,6 +140,40 @@ function directly with the arguments as the event and the tool in the client con
 the function executes {via_gateway:,.0f} instructions per warm call, against {via_url:,.0f}
 through the Function URL ({via_gateway / via_url:.3g}×). (Counted in the function's process
 only: the local gateway's own work is the emulator's, as AWS's gateway is AWS's.)
+"""
+    limits = ""
+    if "rust-limited" in lruns and "rust-shared" in lruns:
+        names = ("rust", "rust-limited", "rust-shared")
+        rows = [[label] + [fmt([x[key] for x in lruns[n]]) for n in names]
+                + [fmt(pair_ratios(lruns, "rust-limited", "rust", key)), fmt(pair_ratios(lruns, "rust-shared", "rust", key))]
+                for key, label in LAMBDA_FIGURES]
+        added = ""
+        if all(n in counted for n in names):
+            for key, label in [("init_instructions", "instructions to serve 1 request"),
+                               ("per_request_instructions", "instructions per warm request")]:
+                rows.append([label] + [f"{counted[n][key]:,.0f}" for n in names]
+                            + [f"{counted[n][key] / counted['rust'][key]:.3g}" for n in names[1:]])
+            base = counted["rust"]["per_request_instructions"]
+            added = (f"Per warm call the in-process counter adds "
+                     f"{counted['rust-limited']['per_request_instructions'] - base:,.0f} instructions and the "
+                     f"DynamoDB counter {counted['rust-shared']['per_request_instructions'] - base:,.0f} (building, "
+                     "signing and sending the `UpdateItem`, reading its answer). ")
+        p50 = {n: med([x["warm_p50_us"] for x in lruns[n]]) for n in names}
+        added += (f"Wall time, p50: +{p50['rust-limited'] - p50['rust']:.0f} µs in process, "
+                  f"+{p50['rust-shared'] - p50['rust']:.0f} µs with the table, most of which is moto (a Python "
+                  "server) answering; in a region, DynamoDB's `UpdateItem` typically takes single-digit milliseconds.")
+        limits = f"""
+## Rate limits: what counting costs
+
+The same function and call with `MCP_RATE_LIMITS` set (a quota no run reaches, so every
+call is counted and admitted): `rust-limited` counts in process; `rust-shared` counts in a
+DynamoDB table (`MCP_RATE_LIMIT_TABLE`) served by moto on 127.0.0.1, one conditional
+`UpdateItem` per call, over plain HTTP (no TLS, which AWS adds). The client is built on the
+first limited call, so init stays the floor's.
+
+{table(["figure", "rust", "rust-limited", "rust-shared", "limited / rust", "shared / rust"], rows)}
+
+{added}
 """
     md = f"""# Benchmarks
 
@@ -186,7 +223,7 @@ through the Runtime API as a function error, and abort would crash the instance 
 `serde_json`, `mcp-core` and `mcp-http` are built at `opt-level = 3` (the JSON path of every
 request): at "s", serde_json calls a non-inlined `Vec::extend_from_slice` and `memcpy` per
 token, and a reply took twice the instructions.
-{gateway}"""
+{gateway}{limits}"""
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "benchmarks.md"), "w") as f:
         f.write(md)

@@ -51,6 +51,30 @@ step "stdio: mcp-local against FastMCP"
 "$python" bench/stdio_bench.py --mcp-local "$bin/mcp-local" --python "$python" \
   --rounds "$rounds" --calls "$calls" --json "$work/stdio.json"
 
+step "moto (DynamoDB) for the rate-limit counter's figures"
+ensure_venv "$REPO/.venv-moto" "$REPO/tests/requirements-moto.txt"
+moto_port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+(cd tests/moto && exec "$REPO/.venv-moto/bin/python" run_moto.py "$moto_port" >/dev/null 2>&1) &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+"$REPO/.venv-moto/bin/python" - "http://127.0.0.1:$moto_port" <<'PY'
+import sys, time, boto3
+ddb = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="eu-central-1",
+                   aws_access_key_id="bench", aws_secret_access_key="bench")
+for _ in range(300):
+    try:
+        ddb.create_table(TableName="bench-limits", BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        break
+    except Exception:
+        time.sleep(0.2)
+else:
+    sys.exit("moto did not start")
+PY
+# A quota no run reaches: every call is counted and admitted.
+limits='MCP_RATE_LIMITS={"default": "100000000/1h"}'
+
 step "Lambda: bootstrap against a Python handler under awslambdaric, and the lambda_http floor"
 # The gateway path's instruction count needs the target's tool schemas (release runs only).
 gateway_args=()
@@ -60,7 +84,11 @@ if [[ "$profile" == release && "$instructions" -gt 0 ]]; then
 fi
 "$python" bench/lambda_bench.py --emulator "$bin/lambda-emulator" \
   --function "rust=$bin/bootstrap" --function "python=$work/python-fn/bootstrap" --function "floor=$bin/lambda-floor" \
-  --ratio rust/python --ratio rust/floor \
+  --function "rust-limited=$bin/bootstrap" --function-env "rust-limited=$limits" \
+  --function "rust-shared=$bin/bootstrap" --function-env "rust-shared=$limits" \
+  --function-env "rust-shared=MCP_RATE_LIMIT_TABLE=bench-limits" \
+  --function-env "rust-shared=AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port" \
+  --ratio rust/python --ratio rust/floor --ratio rust-limited/rust --ratio rust-shared/rust --ratio rust-shared/floor \
   --package "rust=$work/packages/rust.zip" --package "python=$work/packages/python.zip" --package "floor=$work/packages/floor.zip" \
   "${gateway_args[@]}" \
   --rounds "$rounds" --calls "$calls" --instructions "$instructions" --json "$work/lambda.json"

@@ -19,10 +19,11 @@ def test_bench_command_writes_a_well_formed_report(tmp_path) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = (tmp_path / "benchmarks.md").read_text()
     for heading in ["## Goals", "## Local stdio: mcp-local against FastMCP",
-                    "## Lambda: the function on the local Runtime API emulator", "## The release profile"]:
+                    "## Lambda: the function on the local Runtime API emulator", "## The release profile",
+                    "## Rate limits: what counting costs"]:
         assert heading in report, heading
     tables = re.findall(r"((?:^\|.*\|\n)+)", report, re.M)
-    assert len(tables) == 3, tables
+    assert len(tables) == 4, tables
     for t in tables:
         rows = t.strip().splitlines()
         widths = {row.count("|") for row in rows}

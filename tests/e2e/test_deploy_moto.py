@@ -137,6 +137,31 @@ def test_deploy_redeploy_teardown(mcp_deploy, env, moto, package, tmp_path) -> N
     assert_clean(moto, stack)
 
 
+def test_rate_limited_stack_makes_and_verifiably_deletes_its_table(mcp_deploy, env, moto, package) -> None:
+    assert run(mcp_deploy, env, "prepare").returncode == 0
+    stack = _stack_name()
+    limits = '{"default": "100/60s", "tools": {"word_count": "10/60s"}}'
+    deployed = run(mcp_deploy, env, "deploy", "--stack-name", stack, "--zip", package,
+                   "--rate-limits", limits, "--output", "json")
+    assert deployed.returncode == 0, deployed.stderr
+    table = json.loads(deployed.stdout)["RateLimitTable"]
+    ddb = _aws(moto, "dynamodb")
+    described = ddb.describe_table(TableName=table)["Table"]
+    assert described["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    ttl = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}, ttl
+    config = _aws(moto, "lambda").get_function_configuration(FunctionName=f"{stack}-mcp")
+    assert config["Environment"]["Variables"]["MCP_RATE_LIMIT_TABLE"] == table
+    assert config["Environment"]["Variables"]["MCP_RATE_LIMITS"] == limits
+
+    down = run(mcp_deploy, env, "teardown", "--stack-name", stack)
+    assert down.returncode == 0, down.stderr
+    assert f"verified: AWS::DynamoDB::Table {table} is gone" in down.stderr
+    assert table not in ddb.list_tables()["TableNames"]
+    assert_clean(moto, stack)
+
+
 def test_teardown_with_nothing_deployed_succeeds(mcp_deploy, env) -> None:
     proc = run(mcp_deploy, env, "teardown", "--stack-name", _stack_name())
     assert proc.returncode == 0, proc.stderr

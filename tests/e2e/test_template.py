@@ -1,6 +1,7 @@
 """cfn-lint reports nothing on the synthesised templates (every checked-in one, and a variant)."""
 
 import pathlib
+import json
 import subprocess
 import sys
 
@@ -31,6 +32,23 @@ def test_variant_is_clean(mcp_deploy, tmp_path) -> None:
     )
     proc = _lint(str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_rate_limit_variants_are_clean(mcp_deploy, tmp_path) -> None:
+    """Rate limits with the table in the stack, and with a table the user brings."""
+    limits = '{"default": "100/60s", "tools": {"word_count": "10/60s"}}'
+    for name, extra in (("in-stack", ()), ("brought", ("--rate-limit-table", "team-limits"))):
+        out = tmp_path / f"limits-{name}.json"
+        subprocess.run([mcp_deploy, "synth", "--rate-limits", limits, *extra, "--to", str(out)],
+                       check=True, timeout=60)
+        template = json.loads(out.read_text())
+        tables = [r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
+        assert len(tables) == (1 if name == "in-stack" else 0), name
+        proc = _lint(str(out))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    bad = subprocess.run([mcp_deploy, "synth", "--rate-limits", '{"tools": {"word_count": "ten"}}'],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "tools.word_count" in bad.stderr, bad.stderr
 
 
 def test_gateway_variant_is_clean(mcp_deploy, tmp_path) -> None:

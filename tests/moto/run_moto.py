@@ -6,6 +6,7 @@ Usage: python run_moto.py PORT   (binds 127.0.0.1 only)
 import sys
 
 import mcp_moto.lambda_url  # noqa: F401 - registers AWS::Lambda::Url before any stack is parsed
+import mcp_moto.dynamodb_ttl  # noqa: F401 - a table's TimeToLiveSpecification, as on AWS
 from moto.server import main
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ pub struct Aws {
     pub iam: aws_sdk_iam::Client,
     /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// DynamoDB (the rate-limit table).
+    pub dynamodb: aws_sdk_dynamodb::Client,
     /// Poll intervals and verification windows.
     pub timing: Timing,
 }
@@ -87,6 +89,7 @@ impl Aws {
             sts: aws_sdk_sts::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
             timing: Timing::from_env(),
             config,
         })

@@ -14,7 +14,7 @@ use mcp_deploy::progress::Progress;
 use mcp_deploy::settings::{AwsArgs, Settings};
 use mcp_deploy::stack::{self, Outputs};
 use mcp_deploy::teardown::{Target, teardown};
-use mcp_deploy::template::{self, Arch, GatewayAuth, GatewaySpec, StackSpec};
+use mcp_deploy::template::{self, Arch, GatewayAuth, GatewaySpec, RateLimitSpec, StackSpec};
 use serde_json::Value;
 
 /// Deploy the account-bounded MCP server (a Lambda function behind an AWS_IAM
@@ -177,6 +177,17 @@ struct StackArgs {
     /// With --gateway-auth jwt: an accepted scope (repeatable).
     #[arg(long = "jwt-scope", value_name = "SCOPE")]
     jwt_scopes: Vec<String>,
+    /// Per-caller, per-tool rate limits (MCP_RATE_LIMITS), e.g.
+    /// '{"default": "100/60s", "tools": {"word_count": "10/60s"}}'. Every
+    /// instance counts in one DynamoDB table, made in the stack unless
+    /// --rate-limit-table names one.
+    #[arg(long, value_name = "JSON")]
+    rate_limits: Option<String>,
+    /// With --rate-limits: count in this existing table (partition key `pk`
+    /// of type String, no sort key, TTL attribute `ttl`); the stack neither
+    /// makes nor deletes it.
+    #[arg(long, value_name = "TABLE")]
+    rate_limit_table: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -214,8 +225,36 @@ impl StackArgs {
             memory_mb: self.memory,
             timeout_s: self.timeout,
             gateway,
+            rate_limits: self.rate_limits()?,
             ..StackSpec::default()
         })
+    }
+
+    fn rate_limits(&self) -> anyhow::Result<Option<RateLimitSpec>> {
+        let Some(text) = &self.rate_limits else {
+            if self.rate_limit_table.is_some() {
+                return Err(anyhow!(
+                    "--rate-limit-table needs --rate-limits: the limits to count in it"
+                ));
+            }
+            return Ok(None);
+        };
+        mcp_core::limits::Limits::parse(text).map_err(|e| anyhow!("--rate-limits: {e}"))?;
+        if let Some(table) = &self.rate_limit_table {
+            let fits = (3..=255).contains(&table.len())
+                && table
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+            if !fits {
+                return Err(anyhow!(
+                    "--rate-limit-table {table:?} is not a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, _ . -)"
+                ));
+            }
+        }
+        Ok(Some(RateLimitSpec {
+            limits: text.trim().to_owned(),
+            existing_table: self.rate_limit_table.clone(),
+        }))
     }
 
     fn gateway(&self, jwt_flags: bool) -> anyhow::Result<GatewaySpec> {

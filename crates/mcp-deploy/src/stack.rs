@@ -279,6 +279,9 @@ pub struct Outputs {
     pub account_id: String,
     /// The region.
     pub region: String,
+    /// The rate-limit table the stack made, if it made one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit_table: Option<String>,
 }
 
 /// Reads the outputs of a stack. moto 5.2.5 returns none for stacks made
@@ -298,6 +301,7 @@ pub async fn outputs(aws: &Aws, stack: &Stack) -> anyhow::Result<Outputs> {
             function_name: name,
             account_id: account,
             region,
+            rate_limit_table: output(stack, "RateLimitTable"),
         });
     }
     let resources = aws
@@ -307,13 +311,15 @@ pub async fn outputs(aws: &Aws, stack: &Stack) -> anyhow::Result<Outputs> {
         .send()
         .await
         .map_err(|e| explain(e, "listing the stack's resources"))?;
-    let name = resources
-        .stack_resources()
-        .iter()
-        .find(|r| r.logical_resource_id() == Some(ids::FUNCTION))
-        .and_then(|r| r.physical_resource_id())
-        .ok_or_else(|| anyhow!("the stack has no function"))?
-        .to_owned();
+    let physical = |logical: &str| {
+        resources
+            .stack_resources()
+            .iter()
+            .find(|r| r.logical_resource_id() == Some(logical))
+            .and_then(|r| r.physical_resource_id())
+            .map(str::to_owned)
+    };
+    let name = physical(ids::FUNCTION).ok_or_else(|| anyhow!("the stack has no function"))?;
     let url = aws
         .lambda
         .get_function_url_config()
@@ -328,6 +334,7 @@ pub async fn outputs(aws: &Aws, stack: &Stack) -> anyhow::Result<Outputs> {
         function_name: name,
         account_id: account,
         region: aws.region.clone(),
+        rate_limit_table: physical(ids::RATE_LIMIT_TABLE),
     })
 }
 

@@ -116,6 +116,11 @@ async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
             |e| e.is_no_such_entity_exception(),
             &format!("checking role {id}"),
         )?,
+        "AWS::DynamoDB::Table" => gone(
+            aws.dynamodb.describe_table().table_name(id).send().await,
+            |e| e.is_resource_not_found_exception(),
+            &format!("checking table {id}"),
+        )?,
         "AWS::Logs::LogGroup" => {
             let out = aws
                 .logs
@@ -133,12 +138,13 @@ async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
 }
 
 /// The resource types [`is_gone`] can look up (a permission goes with its function).
-const CHECKED: [&str; 5] = [
+const CHECKED: [&str; 6] = [
     "AWS::Lambda::Permission",
     "AWS::Lambda::Function",
     "AWS::Lambda::Url",
     "AWS::IAM::Role",
     "AWS::Logs::LogGroup",
+    "AWS::DynamoDB::Table",
 ];
 
 /// Re-checks one resource until it is gone or the verify window closes:

@@ -90,6 +90,19 @@ pub struct StackSpec {
     pub log_retention_days: u32,
     /// Put the function behind an AgentCore Gateway too (rung 3).
     pub gateway: Option<GatewaySpec>,
+    /// Per-caller, per-tool rate limits, counted in a shared table.
+    pub rate_limits: Option<RateLimitSpec>,
+}
+
+/// Rate limits for the function (`MCP_RATE_LIMITS`) and where every instance
+/// counts them (`MCP_RATE_LIMIT_TABLE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitSpec {
+    /// The limits as JSON, already validated.
+    pub limits: String,
+    /// The table: `None` makes one in the stack (deleted with it); `Some`
+    /// names a table the user brings (key `pk` String, TTL `ttl`), kept.
+    pub existing_table: Option<String>,
 }
 
 impl Default for StackSpec {
@@ -101,6 +114,7 @@ impl Default for StackSpec {
             timeout_s: 10,
             log_retention_days: 14,
             gateway: None,
+            rate_limits: None,
         }
     }
 }
@@ -198,6 +212,8 @@ pub mod ids {
     pub const GATEWAY: &str = "McpGateway";
     /// The gateway's Lambda target.
     pub const GATEWAY_TARGET: &str = "McpGatewayTarget";
+    /// The rate-limit counts every instance shares.
+    pub const RATE_LIMIT_TABLE: &str = "McpRateLimitTable";
     /// Template parameter: the asset bucket.
     pub const ASSET_BUCKET: &str = "AssetBucket";
     /// Template parameter: the asset key.
@@ -341,6 +357,11 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
     log_group.update_replace_policy = Some("Delete");
     resources.insert(ids::LOG_GROUP.into(), log_group);
 
+    let mut environment = json!({"MCP_ACCOUNT_ID": Expr::reference("AWS::AccountId")});
+    if let Some(limits) = &spec.rate_limits {
+        add_rate_limits(&mut resources, &mut environment, limits);
+    }
+
     let function = Resource::new(
         "AWS::Lambda::Function",
         Function {
@@ -356,7 +377,7 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
             role: Expr::get_att(ids::ROLE, "Arn"),
             memory_size: spec.memory_mb,
             timeout: spec.timeout_s,
-            environment: json!({"Variables": {"MCP_ACCOUNT_ID": Expr::reference("AWS::AccountId")}}),
+            environment: json!({"Variables": environment}),
             logging_config: json!({"LogFormat": "JSON", "LogGroup": Expr::reference(ids::LOG_GROUP)}),
             tags: tags(),
         },
@@ -428,6 +449,13 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
         "AccountId": {"Value": Expr::reference("AWS::AccountId")},
         "Region": {"Value": Expr::reference("AWS::Region")}
     });
+    if let Some(RateLimitSpec {
+        existing_table: None,
+        ..
+    }) = &spec.rate_limits
+    {
+        outputs["RateLimitTable"] = json!({"Description": "The rate-limit counts every instance shares", "Value": Expr::reference(ids::RATE_LIMIT_TABLE)});
+    }
     if url {
         outputs["FunctionUrl"] = json!({"Description": "The IAM-authenticated Function URL", "Value": Expr::get_att(ids::URL, "FunctionUrl")});
     }
@@ -492,6 +520,58 @@ fn service_role(service: &str, policy_name: &str, action: Value, resource: Expr)
             tags: tags(),
         },
     )
+}
+
+/// The rate-limit settings in the function's environment, the table (unless
+/// the user brings one), and the function's right to count in it: one
+/// `dynamodb:UpdateItem` per call, on that table only.
+fn add_rate_limits(
+    resources: &mut BTreeMap<String, Resource>,
+    environment: &mut Value,
+    limits: &RateLimitSpec,
+) {
+    environment["MCP_RATE_LIMITS"] = json!(limits.limits);
+    let (name, arn) = match &limits.existing_table {
+        Some(table) => (
+            Expr::text(table),
+            Expr::sub(format!(
+                "arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{table}"
+            )),
+        ),
+        None => {
+            // The table's contract: partition key `pk` (String), no sort
+            // key, TTL attribute `ttl`; on demand; deleted with the stack.
+            let mut table = Resource::new(
+                "AWS::DynamoDB::Table",
+                json!({
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                    "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": true},
+                    "Tags": tags()
+                }),
+            );
+            table.deletion_policy = Some("Delete");
+            table.update_replace_policy = Some("Delete");
+            resources.insert(ids::RATE_LIMIT_TABLE.into(), table);
+            (
+                Expr::reference(ids::RATE_LIMIT_TABLE),
+                Expr::get_att(ids::RATE_LIMIT_TABLE, "Arn"),
+            )
+        }
+    };
+    environment["MCP_RATE_LIMIT_TABLE"] = json!(name);
+    if let Some(role) = resources.get_mut(ids::ROLE)
+        && let Some(policies) = role.properties["Policies"].as_array_mut()
+    {
+        policies.push(json!({
+            "PolicyName": "count-rate-limits",
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": arn}]
+            }
+        }));
+    }
 }
 
 /// The gateway, its role and its Lambda target.
@@ -603,6 +683,76 @@ mod tests {
         for bad in bad {
             assert!(check_principal(&bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn rate_limits_bring_a_table_and_the_right_to_count_in_it_only() {
+        let limits = r#"{"default":"100/60s"}"#.to_owned();
+        let spec = StackSpec {
+            rate_limits: Some(RateLimitSpec {
+                limits: limits.clone(),
+                existing_table: None,
+            }),
+            ..StackSpec::default()
+        };
+        let t = synth(&spec).unwrap();
+        let table = &t["Resources"][ids::RATE_LIMIT_TABLE];
+        assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+        assert_eq!(table["DeletionPolicy"], "Delete");
+        let props = &table["Properties"];
+        assert_eq!(props["BillingMode"], "PAY_PER_REQUEST");
+        assert_eq!(
+            props["KeySchema"],
+            json!([{"AttributeName": "pk", "KeyType": "HASH"}])
+        );
+        assert_eq!(
+            props["TimeToLiveSpecification"],
+            json!({"AttributeName": "ttl", "Enabled": true})
+        );
+        let env = &t["Resources"][ids::FUNCTION]["Properties"]["Environment"]["Variables"];
+        assert_eq!(env["MCP_RATE_LIMITS"], limits);
+        assert_eq!(
+            env["MCP_RATE_LIMIT_TABLE"],
+            json!({"Ref": ids::RATE_LIMIT_TABLE})
+        );
+        let policies = &t["Resources"][ids::ROLE]["Properties"]["Policies"];
+        assert_eq!(
+            policies[1]["PolicyDocument"]["Statement"],
+            json!([{"Effect": "Allow", "Action": "dynamodb:UpdateItem",
+                    "Resource": {"Fn::GetAtt": [ids::RATE_LIMIT_TABLE, "Arn"]}}])
+        );
+        assert_eq!(
+            t["Outputs"]["RateLimitTable"]["Value"],
+            json!({"Ref": ids::RATE_LIMIT_TABLE})
+        );
+
+        // A table the user brings: no table in the stack (nor deleted with it).
+        let brought = synth(&StackSpec {
+            rate_limits: Some(RateLimitSpec {
+                limits,
+                existing_table: Some("team-limits".into()),
+            }),
+            ..StackSpec::default()
+        })
+        .unwrap();
+        assert!(brought["Resources"].get(ids::RATE_LIMIT_TABLE).is_none());
+        assert!(brought["Outputs"].get("RateLimitTable").is_none());
+        let env = &brought["Resources"][ids::FUNCTION]["Properties"]["Environment"]["Variables"];
+        assert_eq!(env["MCP_RATE_LIMIT_TABLE"], "team-limits");
+        let statement = &brought["Resources"][ids::ROLE]["Properties"]["Policies"][1]["PolicyDocument"]
+            ["Statement"][0];
+        assert!(
+            statement["Resource"]["Fn::Sub"]
+                .as_str()
+                .is_some_and(|arn| arn.ends_with(":table/team-limits"))
+        );
+        // Without limits, nothing of it.
+        let plain = synth(&StackSpec::default()).unwrap();
+        assert!(
+            plain["Resources"][ids::FUNCTION]["Properties"]["Environment"]["Variables"]
+                .get("MCP_RATE_LIMITS")
+                .is_none()
+        );
     }
 
     #[test]

@@ -89,6 +89,7 @@ fn aws(rules: &Rules) -> Aws {
         iam: client!(aws_sdk_iam, none),
         // Long enough for the retries below, short enough for a test.
         logs: client!(aws_sdk_cloudwatchlogs, &rules.logs),
+        dynamodb: client!(aws_sdk_dynamodb, none),
         timing: Timing {
             poll: Duration::from_millis(1),
             verify_window: Duration::from_secs(5),
