@@ -162,6 +162,47 @@ def test_rate_limited_stack_makes_and_verifiably_deletes_its_table(mcp_deploy, e
     assert_clean(moto, stack)
 
 
+def test_moto_is_taught_the_gateway_stack(moto, package) -> None:
+    """The checked-in gateway stack (infra/gateway.json) creates, through moto's
+    own bedrock-agentcore-control backend, a gateway with semantic search and a
+    Lambda target carrying the exported tools, and deleting the stack deletes
+    both: the ground the gateway rung's deploy and teardown tests stand on."""
+    s3, cfn = _aws(moto, "s3"), _aws(moto, "cloudformation")
+    control = _aws(moto, "bedrock-agentcore-control")
+    bucket = f"gw-assets-{random.getrandbits(32):08x}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    with open(package, "rb") as f:
+        s3.put_object(Bucket=bucket, Key="assets/gw.zip", Body=f.read())
+    stack = _stack_name()
+    cfn.create_stack(
+        StackName=stack, TemplateBody=(REPO / "infra" / "gateway.json").read_text(),
+        Parameters=[{"ParameterKey": "AssetBucket", "ParameterValue": bucket},
+                    {"ParameterKey": "AssetKey", "ParameterValue": "assets/gw.zip"}],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    resources = {r["LogicalResourceId"]: r for r in cfn.describe_stack_resources(StackName=stack)["StackResources"]}
+    gateway_id = resources["McpGateway"]["PhysicalResourceId"]
+    gateway = control.get_gateway(gatewayIdentifier=gateway_id)
+    assert gateway["name"] == f"{stack}-gw"
+    assert gateway["protocolConfiguration"]["mcp"]["searchType"] == "SEMANTIC"
+    assert gateway["authorizerType"] == "AWS_IAM"
+    target_gateway, _, target_id = resources["McpGatewayTarget"]["PhysicalResourceId"].partition("|")
+    assert target_gateway == gateway_id
+    target = control.get_gateway_target(gatewayIdentifier=gateway_id, targetId=target_id)
+    assert target["name"] == "mcp-ladder"
+    lambda_target = target["targetConfiguration"]["mcp"]["lambda"]
+    assert lambda_target["lambdaArn"].endswith(f":function:{stack}-mcp")
+    tools = {t["name"] for t in lambda_target["toolSchema"]["inlinePayload"]}
+    assert {"word_count", "demo_echo"} <= tools, tools
+
+    cfn.delete_stack(StackName=stack)
+    with pytest.raises(control.exceptions.ResourceNotFoundException):
+        control.get_gateway(gatewayIdentifier=gateway_id)
+    with pytest.raises(control.exceptions.ResourceNotFoundException):
+        control.get_gateway_target(gatewayIdentifier=gateway_id, targetId=target_id)
+    assert_clean(moto, stack)
+
+
 def test_teardown_with_nothing_deployed_succeeds(mcp_deploy, env) -> None:
     proc = run(mcp_deploy, env, "teardown", "--stack-name", _stack_name())
     assert proc.returncode == 0, proc.stderr

@@ -1,0 +1,193 @@
+"""Teaches moto 5.2.5's CloudFormation `AWS::BedrockAgentCore::Gateway` and
+`AWS::BedrockAgentCore::GatewayTarget`.
+
+moto has no CloudFormation model for either, but it has the service: these models
+create, read and delete through moto's own `bedrock-agentcore-control` backend, so
+`GetGateway` / `GetGatewayTarget` see what the stack made and stop seeing it once the
+stack is deleted. CloudFormation's property names (PascalCase) become the API's
+(camelCase) on the way in.
+
+Attributes: a gateway's `GatewayIdentifier`, `GatewayArn`, `GatewayUrl`, `Status`; a
+target's `TargetId`, `Status`. A gateway's `Ref` is its identifier; a target's is
+`<gatewayId>|<targetId>` (the two parts of its primary identifier).
+
+`MCP_MOTO_GATEWAY_URL`, when set, is reported as every gateway's URL: tests point it
+at the local emulator's gateway front, the data plane moto does not have. Import this
+module before the server starts (see `run_moto.py`), as for `lambda_url`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from moto.bedrockagentcorecontrol.models import bedrockagentcorecontrol_backends
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.core.common_models import CloudFormationModel
+
+
+def _camel(value: Any) -> Any:
+    """CloudFormation's PascalCase keys as the API's camelCase, all the way down."""
+    if isinstance(value, dict):
+        return {(k[:1].lower() + k[1:]): _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
+def _backend(account_id: str, region_name: str):
+    return bedrockagentcorecontrol_backends[account_id][region_name]
+
+
+def _quietly(delete) -> None:
+    # Stack deletion runs in no particular order: a gateway takes its targets with it.
+    try:
+        delete()
+    except Exception:  # noqa: BLE001 - any "not found" shape means nothing is left
+        pass
+
+
+class AgentCoreGateway(CloudFormationModel):
+    def __init__(self, gateway: Any):
+        self.gateway = gateway
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::BedrockAgentCore::Gateway"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.gateway.gateway_id
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("GatewayIdentifier", "GatewayArn", "GatewayUrl", "Status")
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        values = {
+            "GatewayIdentifier": self.gateway.gateway_id,
+            "GatewayArn": self.gateway.gateway_arn,
+            "GatewayUrl": self.gateway.gateway_url,
+            "Status": "READY",
+        }
+        if attribute_name not in values:
+            raise UnformattedGetAttTemplateException()
+        return values[attribute_name]
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> "AgentCoreGateway":
+        props = cloudformation_json["Properties"]
+        tags = props.get("Tags") or {}
+        gateway = _backend(account_id, region_name).create_gateway(
+            name=props.get("Name", resource_name),
+            role_arn=props["RoleArn"],
+            protocol_type=props.get("ProtocolType", "MCP"),
+            authorizer_type=props["AuthorizerType"],
+            description=props.get("Description"),
+            protocol_configuration=_camel(props.get("ProtocolConfiguration")),
+            authorizer_configuration=_camel(props.get("AuthorizerConfiguration")),
+            kms_key_arn=props.get("KmsKeyArn"),
+            interceptor_configurations=None,
+            policy_engine_configuration=None,
+            exception_level=props.get("ExceptionLevel"),
+            tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else None,
+        )
+        url = os.environ.get("MCP_MOTO_GATEWAY_URL")
+        if url:
+            gateway.gateway_url = url  # GetGateway then agrees with the stack's attribute
+        return cls(gateway)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: "AgentCoreGateway", new_resource_name: str, cloudformation_json: dict[str, Any],
+        account_id: str, region_name: str,
+    ) -> "AgentCoreGateway":
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    ) -> None:
+        _quietly(lambda: _backend(account_id, region_name).delete_gateway(resource_name))
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _quietly(lambda: _backend(account_id, region_name).delete_gateway(self.gateway.gateway_id))
+
+    def is_created(self) -> bool:
+        return True
+
+
+class AgentCoreGatewayTarget(CloudFormationModel):
+    def __init__(self, gateway_id: str, target: Any):
+        self.gateway_id = gateway_id
+        self.target = target
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::BedrockAgentCore::GatewayTarget"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.gateway_id}|{self.target.target_id}"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("TargetId", "Status")
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "TargetId":
+            return self.target.target_id
+        if attribute_name == "Status":
+            return "READY"
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> "AgentCoreGatewayTarget":
+        props = cloudformation_json["Properties"]
+        gateway_id = props["GatewayIdentifier"]
+        target = _backend(account_id, region_name).create_gateway_target(
+            gateway_identifier=gateway_id,
+            name=props.get("Name", resource_name),
+            target_configuration=_camel(props["TargetConfiguration"]),
+            description=props.get("Description"),
+            credential_provider_configurations=_camel(props.get("CredentialProviderConfigurations")),
+            metadata_configuration=None,
+        )
+        return cls(gateway_id, target)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: "AgentCoreGatewayTarget", new_resource_name: str,
+        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    ) -> "AgentCoreGatewayTarget":
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    ) -> None:
+        gateway_id, _, target_id = resource_name.partition("|")
+        _quietly(lambda: _backend(account_id, region_name).delete_gateway_target(gateway_id, target_id))
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _quietly(lambda: _backend(account_id, region_name).delete_gateway_target(
+            self.gateway_id, self.target.target_id))
+
+    def is_created(self) -> bool:
+        return True
