@@ -26,16 +26,24 @@ REGION = "eu-central-1"
 
 
 @pytest.fixture(scope="module")
-def data_plane():
-    """The emulator that serves every stack's FunctionUrl."""
-    yield from running_emulator("aws-iam")
+def data_plane(mcp_deploy, tmp_path_factory):
+    """The emulator that serves every stack's FunctionUrl, and its local
+    AgentCore Gateway every stack's GatewayUrl (with the tools `mcp-deploy
+    tools --format agentcore` exports, as the stack's target registers them)."""
+    tools = tmp_path_factory.mktemp("gateway") / "tools.json"
+    exported = subprocess.run([mcp_deploy, "tools", "--format", "agentcore"], capture_output=True, text=True,
+                              timeout=60, check=True)
+    tools.write_text(exported.stdout)
+    yield from running_emulator("aws-iam", ("--gateway-tools", str(tools)))
 
 
 @pytest.fixture(scope="module")
 def moto(data_plane):
-    yield from running_moto(
-        {"MOTO_ACCOUNT_ID": data_plane.account, "MCP_MOTO_FUNCTION_URL": data_plane.url}
-    )
+    yield from running_moto({
+        "MOTO_ACCOUNT_ID": data_plane.account,
+        "MCP_MOTO_FUNCTION_URL": data_plane.url,
+        "MCP_MOTO_GATEWAY_URL": data_plane.gateway_url,
+    })
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +208,79 @@ def test_moto_is_taught_the_gateway_stack(moto, package) -> None:
         control.get_gateway(gatewayIdentifier=gateway_id)
     with pytest.raises(control.exceptions.ResourceNotFoundException):
         control.get_gateway_target(gatewayIdentifier=gateway_id, targetId=target_id)
+    assert_clean(moto, stack)
+
+
+def test_gateway_rung_deploys_smokes_and_verifiably_tears_down(mcp_deploy, env, moto, package, data_plane) -> None:
+    """`--rung gateway`: the function with no Function URL, the gateway and its
+    target; the smoke test lists, searches and calls through the gateway and is
+    refused unsigned; teardown verifies gateway, target, roles, function and log
+    group are gone."""
+    assert run(mcp_deploy, env, "prepare").returncode == 0
+    stack = _stack_name()
+    deployed = run(mcp_deploy, env, "deploy", "--stack-name", stack, "--zip", package, "--rung", "gateway",
+                   "--output", "json")
+    assert deployed.returncode == 0, deployed.stderr
+    assert "cannot be changed later" in deployed.stderr or "can never have it" in deployed.stderr
+    outputs = json.loads(deployed.stdout)
+    assert "FunctionUrl" not in outputs, outputs
+    assert outputs["GatewayUrl"] == data_plane.gateway_url
+    gateway_id = outputs["GatewayId"]
+    control = _aws(moto, "bedrock-agentcore-control")
+    assert control.get_gateway(gatewayIdentifier=gateway_id)["protocolConfiguration"]["mcp"]["searchType"] == "SEMANTIC"
+    lam = _aws(moto, "lambda")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function_url_config(FunctionName=f"{stack}-mcp")
+
+    before = data_plane.invocations()
+    smoked = run(mcp_deploy, env, "smoke", "--stack-name", stack, "--output", "json", timeout=120)
+    assert smoked.returncode == 0, smoked.stderr
+    report = json.loads(smoked.stdout)
+    assert "functionUrl" not in report
+    assert report["gateway"]["search"][0] == "mcp-ladder___word_count", report
+    assert report["gateway"]["unsignedStatus"] == 403
+    assert data_plane.invocations() > before
+    called = run(mcp_deploy, env, "call", "--stack-name", stack, "word_count")
+    assert called.returncode == 1 and "no Function URL" in called.stderr, called.stderr
+
+    down = run(mcp_deploy, env, "teardown", "--stack-name", stack)
+    assert down.returncode == 0, down.stderr
+    assert f"verified: AWS::BedrockAgentCore::Gateway {gateway_id} is gone" in down.stderr, down.stderr
+    assert "verified: AWS::BedrockAgentCore::GatewayTarget " in down.stderr, down.stderr
+    with pytest.raises(control.exceptions.ResourceNotFoundException):
+        control.get_gateway(gatewayIdentifier=gateway_id)
+    assert_clean(moto, stack)
+
+
+@pytest.mark.parametrize("stage", ["stack-in-progress", "smoke"])
+def test_gateway_demo_killed_mid_way_leaves_nothing(mcp_deploy, env, moto, package, stage) -> None:
+    stack = _stack_name()
+    proc = subprocess.Popen([mcp_deploy, "demo", "--stack-name", stack, "--zip", package, "--rung", "gateway"],
+                            env=dict(env, MCP_DEPLOY_TEST_PAUSE_AT=stage), stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if f"stage: {stage}" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    output = "".join(seen) + proc.stderr.read()
+    assert proc.wait(timeout=120) == 1, output
+    assert "SIGTERM received: running teardown" in output, output
+    assert "clean." in output, output
+    assert_clean(moto, stack)
+    control = _aws(moto, "bedrock-agentcore-control")
+    assert not [g for g in control.list_gateways()["items"] if g["name"] == f"{stack}-gw"]
+
+
+def test_gateway_demo_against_the_emulated_account(mcp_deploy, env, moto, package, data_plane) -> None:
+    stack = _stack_name()
+    proc = run(mcp_deploy, env, "demo", "--stack-name", stack, "--zip", package, "--rung", "gateway",
+               "--with-function-url", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for line in ["GatewayUrl: ", "x_amz_bedrock_agentcore_search", "tools/call mcp-ladder___word_count -> ",
+                 "unsigned POST status: 403", "tools/call demo_account_context -> ", "clean."]:
+        assert line in proc.stderr, f"{line!r} missing from:\n{proc.stderr}"
     assert_clean(moto, stack)
 
 

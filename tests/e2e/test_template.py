@@ -69,12 +69,15 @@ def test_gateway_variant_is_clean(mcp_deploy, tmp_path) -> None:
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
-def test_gateway_rung_is_not_deployed_half_verified(mcp_deploy) -> None:
-    """Until teardown can verify the gateway is gone, deploy refuses the rung."""
-    proc = subprocess.run([mcp_deploy, "deploy", "--rung", "gateway"], capture_output=True, text=True,
-                          timeout=60, env={"PATH": "/usr/bin:/bin", "MCP_REGION": "eu-central-1"})
+def test_gateway_demo_with_jwt_auth_is_refused_before_anything(mcp_deploy) -> None:
+    """demo's gateway smoke test signs with SigV4: a JWT gateway is refused first."""
+    proc = subprocess.run([mcp_deploy, "demo", "--rung", "gateway", "--gateway-auth", "jwt",
+                           "--jwt-discovery-url", "https://issuer.example/.well-known/openid-configuration",
+                           "--jwt-audience", "mcp"],
+                          capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "MCP_REGION": "eu-central-1"})
     assert proc.returncode == 1
-    assert "not yet deployed" in proc.stderr, proc.stderr
+    assert "needs --gateway-auth iam" in proc.stderr, proc.stderr
 
 
 def test_wildcard_principal_is_refused(mcp_deploy) -> None:

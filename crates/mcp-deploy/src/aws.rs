@@ -31,6 +31,8 @@ pub struct Aws {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// DynamoDB (the rate-limit table).
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// AgentCore control plane (the gateway rung).
+    pub agentcore: aws_sdk_bedrockagentcorecontrol::Client,
     /// Poll intervals and verification windows.
     pub timing: Timing,
 }
@@ -90,6 +92,7 @@ impl Aws {
             iam: aws_sdk_iam::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            agentcore: aws_sdk_bedrockagentcorecontrol::Client::new(&config),
             timing: Timing::from_env(),
             config,
         })

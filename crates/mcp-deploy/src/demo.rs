@@ -41,6 +41,44 @@ pub async fn credentials(aws: &Aws) -> anyhow::Result<Credentials> {
         .map_err(|e| anyhow!("cannot load AWS credentials: {e}"))
 }
 
+/// What the smoke tests of a deployed stack saw, front by front.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackSmokeReport {
+    /// Through the Function URL, when the stack has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function_url: Option<crate::client::SmokeReport>,
+    /// Through the gateway, when the stack has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<crate::client::GatewaySmokeReport>,
+}
+
+/// Smoke-tests every front the stack has: the Function URL (signed in,
+/// unsigned out) and the gateway (list, search, call; unsigned out).
+pub async fn smoke_stack(
+    aws: &Aws,
+    outputs: &crate::stack::Outputs,
+    account: &str,
+    progress: &Progress,
+) -> anyhow::Result<StackSmokeReport> {
+    let credentials = credentials(aws).await?;
+    let mut report = StackSmokeReport {
+        function_url: None,
+        gateway: None,
+    };
+    if let Some(url) = &outputs.function_url {
+        let mut client = McpClient::new(url, &aws.region, credentials.clone())?;
+        report.function_url = Some(smoke(&mut client, account, progress).await?);
+    }
+    if let Some(url) = &outputs.gateway_url {
+        let mut client =
+            McpClient::new(url, &aws.region, credentials)?.with_service("bedrock-agentcore");
+        report.gateway =
+            Some(smoke_gateway(&mut client, crate::template::GATEWAY_TARGET_NAME, progress).await?);
+    }
+    Ok(report)
+}
+
 /// `demo` against AWS (or an emulated control plane).
 ///
 /// The credentials' account is checked before the guard is armed, and the
@@ -75,13 +113,14 @@ pub async fn demo_aws(
                 stack::deploy(&aws, &stack_name, &spec, &zip, &account, &progress, &record).await?;
             progress.story(format!("  {stack_name}"));
             progress.story(format!("  Deployment time: {:.2}s", deployed.seconds));
-            progress.story(format!("  FunctionUrl: {}", deployed.outputs.function_url));
-            let mut client = McpClient::new(
-                &deployed.outputs.function_url,
-                &aws.region,
-                credentials(&aws).await?,
-            )?;
-            smoke(&mut client, &account, &progress).await?;
+            let outputs = &deployed.outputs;
+            if let Some(url) = &outputs.function_url {
+                progress.story(format!("  FunctionUrl: {url}"));
+            }
+            if let Some(url) = &outputs.gateway_url {
+                progress.story(format!("  GatewayUrl: {url}"));
+            }
+            smoke_stack(&aws, outputs, &account, &progress).await?;
             Ok(())
         }
     };

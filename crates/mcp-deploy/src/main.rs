@@ -8,8 +8,8 @@ use anyhow::{Context as _, anyhow};
 use clap::{Parser, Subcommand, ValueEnum};
 use mcp_deploy::assets;
 use mcp_deploy::aws::{AccountCheck, Aws};
-use mcp_deploy::client::{McpClient, smoke};
-use mcp_deploy::demo::{LocalDemo, credentials, demo_aws, demo_local, package_path};
+use mcp_deploy::client::McpClient;
+use mcp_deploy::demo::{LocalDemo, credentials, demo_aws, demo_local, package_path, smoke_stack};
 use mcp_deploy::progress::Progress;
 use mcp_deploy::settings::{AwsArgs, Settings};
 use mcp_deploy::stack::{self, Outputs};
@@ -299,19 +299,37 @@ impl StackArgs {
     }
 }
 
-/// A spec this version can deploy, smoke-test and tear down verifiably.
-fn deployable(stack: &StackArgs) -> anyhow::Result<StackSpec> {
-    if stack.rung == Rung::Gateway {
-        // Teardown cannot yet verify the gateway, its target and its role
-        // are gone, and the smoke test has no gateway client: deploying it
-        // now would break the promise that nothing is left behind.
+/// The spec, with the gateway's name checked and its search announced as
+/// final before anything is created (it cannot be changed afterwards).
+fn checked_spec(stack: &StackArgs, stack_name: &str) -> anyhow::Result<StackSpec> {
+    let spec = stack.spec()?;
+    if spec.gateway.is_some() {
+        if !template::gateway_name_fits(stack_name) {
+            return Err(anyhow!(
+                "the gateway would be named {:?}, which AgentCore refuses: use a stack name \
+                 of letters, digits and single hyphens, at most 46 letters and digits",
+                template::gateway_name(stack_name)
+            ));
+        }
+        eprintln!(
+            "gateway: semantic tool search (SearchType SEMANTIC) is set at creation; \
+             a gateway created without it can never have it"
+        );
+    }
+    Ok(spec)
+}
+
+/// A spec `demo` can deploy, smoke-test and tear down verifiably: its
+/// gateway smoke test signs with SigV4, so a JWT gateway is refused first.
+fn demoable(stack: &StackArgs, stack_name: &str) -> anyhow::Result<StackSpec> {
+    if stack.rung == Rung::Gateway && stack.gateway_auth != GatewayAuthArg::Iam {
         return Err(anyhow!(
-            "--rung gateway can be synthesised (`mcp-deploy synth --rung gateway`, checked in as \
-             infra/gateway.json) but not yet deployed by this tool: its verified teardown and \
-             gateway smoke test are not built"
+            "demo --rung gateway smoke-tests with SigV4, so it needs --gateway-auth iam; \
+             deploy a --gateway-auth jwt gateway with `mcp-deploy deploy` and call it with a \
+             token from your issuer"
         ));
     }
-    stack.spec()
+    checked_spec(stack, stack_name)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -350,20 +368,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let progress = Progress::new();
     match cli.command {
         Command::Synth { stack, to } => {
-            let spec = stack.spec()?;
-            if spec.gateway.is_some() && !template::gateway_name_fits(&settings.stack_name) {
-                return Err(anyhow!(
-                    "the gateway would be named {:?}, which AgentCore refuses: use a stack name \
-                     of letters, digits and single hyphens, at most 46 letters and digits",
-                    template::gateway_name(&settings.stack_name)
-                ));
-            }
-            if spec.gateway.is_some() {
-                eprintln!(
-                    "gateway: semantic tool search (SearchType SEMANTIC) is set at creation; \
-                     a gateway created without it can never have it"
-                );
-            }
+            let spec = checked_spec(&stack, &settings.stack_name)?;
             let text = template::to_text(&template::synth(&spec)?);
             match to {
                 Some(path) => std::fs::write(&path, text)
@@ -389,7 +394,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             zip,
             outputs_file,
         } => {
-            let spec = deployable(&stack)?;
+            let spec = checked_spec(&stack, &settings.stack_name)?;
             let aws = Aws::connect(&settings, AccountCheck::Required).await?;
             let zip = package_path(zip, &spec);
             let account = settings.require_account()?;
@@ -411,10 +416,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print(
                 cli.output,
                 || {
-                    format!(
-                        "FunctionUrl: {}\nFunctionName: {}",
-                        o.function_url, o.function_name
-                    )
+                    let mut lines = Vec::new();
+                    if let Some(url) = &o.function_url {
+                        lines.push(format!("FunctionUrl: {url}"));
+                    }
+                    if let Some(url) = &o.gateway_url {
+                        lines.push(format!("GatewayUrl: {url}"));
+                    }
+                    lines.push(format!("FunctionName: {}", o.function_name));
+                    lines.join("\n")
                 },
                 &deployed.outputs,
             )
@@ -423,9 +433,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let aws = Aws::connect(&settings, AccountCheck::Required).await?;
             let account = settings.require_account()?;
             let outputs = deployed_outputs(&aws, &settings.stack_name).await?;
-            let mut client =
-                McpClient::new(&outputs.function_url, &aws.region, credentials(&aws).await?)?;
-            let report = smoke(&mut client, account, &progress).await?;
+            let report = smoke_stack(&aws, &outputs, account, &progress).await?;
             print(
                 cli.output,
                 || "smoke test passed: signed in, unsigned out".into(),
@@ -435,8 +443,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Call { tool, args } => {
             let aws = Aws::connect(&settings, AccountCheck::IfSet).await?;
             let outputs = deployed_outputs(&aws, &settings.stack_name).await?;
-            let mut client =
-                McpClient::new(&outputs.function_url, &aws.region, credentials(&aws).await?)?;
+            let url = outputs.require_function_url()?;
+            let mut client = McpClient::new(url, &aws.region, credentials(&aws).await?)?;
             client.connect().await?;
             let result = match tool {
                 None => serde_json::to_value(client.list_tools().await?)?,
@@ -484,7 +492,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 })
                 .await;
             }
-            let spec = deployable(&stack)?;
+            let spec = demoable(&stack, &settings.stack_name)?;
             // The demo checks the account itself, before arming its guard.
             let aws = Aws::connect(&settings, AccountCheck::Skip).await?;
             let account = settings.require_account()?.to_owned();

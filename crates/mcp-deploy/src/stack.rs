@@ -271,17 +271,37 @@ fn output(stack: &Stack, key: &str) -> Option<String> {
 pub struct Outputs {
     /// The stack's id (an ARN).
     pub stack_id: String,
-    /// The IAM-authenticated Function URL.
-    pub function_url: String,
+    /// The IAM-authenticated Function URL (none on a gateway-only stack).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function_url: Option<String>,
     /// The function.
     pub function_name: String,
     /// The account.
     pub account_id: String,
     /// The region.
     pub region: String,
+    /// The AgentCore Gateway's MCP endpoint (the gateway rung).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway_url: Option<String>,
+    /// The gateway's identifier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<String>,
     /// The rate-limit table the stack made, if it made one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit_table: Option<String>,
+}
+
+impl Outputs {
+    /// The Function URL, or what to do when the stack has none.
+    pub fn require_function_url(&self) -> anyhow::Result<&str> {
+        self.function_url.as_deref().ok_or_else(|| {
+            anyhow!(
+                "this stack has no Function URL (a gateway-only stack): redeploy with \
+                 --with-function-url, or call its tools through GatewayUrl {}",
+                self.gateway_url.as_deref().unwrap_or("-")
+            )
+        })
+    }
 }
 
 /// Reads the outputs of a stack. moto 5.2.5 returns none for stacks made
@@ -289,18 +309,19 @@ pub struct Outputs {
 /// stack's resources, as AWS would have computed them.
 pub async fn outputs(aws: &Aws, stack: &Stack) -> anyhow::Result<Outputs> {
     let stack_id = stack.stack_id().unwrap_or_default().to_owned();
-    if let (Some(url), Some(name), Some(account), Some(region)) = (
-        output(stack, "FunctionUrl"),
+    if let (Some(name), Some(account), Some(region)) = (
         output(stack, "FunctionName"),
         output(stack, "AccountId"),
         output(stack, "Region"),
     ) {
         return Ok(Outputs {
             stack_id,
-            function_url: url,
+            function_url: output(stack, "FunctionUrl"),
             function_name: name,
             account_id: account,
             region,
+            gateway_url: output(stack, "GatewayUrl"),
+            gateway_id: output(stack, "GatewayId"),
             rate_limit_table: output(stack, "RateLimitTable"),
         });
     }
@@ -320,20 +341,43 @@ pub async fn outputs(aws: &Aws, stack: &Stack) -> anyhow::Result<Outputs> {
             .map(str::to_owned)
     };
     let name = physical(ids::FUNCTION).ok_or_else(|| anyhow!("the stack has no function"))?;
-    let url = aws
-        .lambda
-        .get_function_url_config()
-        .function_name(&name)
-        .send()
-        .await
-        .map_err(|e| explain(e, "reading the Function URL"))?;
+    let function_url = match physical(ids::URL) {
+        None => None,
+        Some(_) => Some(
+            aws.lambda
+                .get_function_url_config()
+                .function_name(&name)
+                .send()
+                .await
+                .map_err(|e| explain(e, "reading the Function URL"))?
+                .function_url()
+                .to_owned(),
+        ),
+    };
+    let gateway_id = physical(ids::GATEWAY);
+    let gateway_url = match &gateway_id {
+        None => None,
+        Some(id) => Some(
+            aws.agentcore
+                .get_gateway()
+                .gateway_identifier(id)
+                .send()
+                .await
+                .map_err(|e| explain(e, "reading the gateway"))?
+                .gateway_url()
+                .ok_or_else(|| anyhow!("gateway {id} has no URL yet"))?
+                .to_owned(),
+        ),
+    };
     let account = stack_id.split(':').nth(4).unwrap_or_default().to_owned();
     Ok(Outputs {
         stack_id,
-        function_url: url.function_url().to_owned(),
+        function_url,
         function_name: name,
         account_id: account,
         region: aws.region.clone(),
+        gateway_url,
+        gateway_id,
         rate_limit_table: physical(ids::RATE_LIMIT_TABLE),
     })
 }

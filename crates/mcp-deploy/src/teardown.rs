@@ -121,6 +121,29 @@ async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
             |e| e.is_resource_not_found_exception(),
             &format!("checking table {id}"),
         )?,
+        "AWS::BedrockAgentCore::Gateway" => gone(
+            aws.agentcore
+                .get_gateway()
+                .gateway_identifier(id)
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+            &format!("checking gateway {id}"),
+        )?,
+        "AWS::BedrockAgentCore::GatewayTarget" => {
+            // CloudFormation names a target by both parts of its identifier.
+            let (gateway, target) = id.split_once('|').unwrap_or((id, ""));
+            gone(
+                aws.agentcore
+                    .get_gateway_target()
+                    .gateway_identifier(gateway)
+                    .target_id(target)
+                    .send()
+                    .await,
+                |e| e.is_resource_not_found_exception(),
+                &format!("checking gateway target {id}"),
+            )?
+        }
         "AWS::Logs::LogGroup" => {
             let out = aws
                 .logs
@@ -138,13 +161,15 @@ async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
 }
 
 /// The resource types [`is_gone`] can look up (a permission goes with its function).
-const CHECKED: [&str; 6] = [
+const CHECKED: [&str; 8] = [
     "AWS::Lambda::Permission",
     "AWS::Lambda::Function",
     "AWS::Lambda::Url",
     "AWS::IAM::Role",
     "AWS::Logs::LogGroup",
     "AWS::DynamoDB::Table",
+    "AWS::BedrockAgentCore::Gateway",
+    "AWS::BedrockAgentCore::GatewayTarget",
 ];
 
 /// Re-checks one resource until it is gone or the verify window closes:

@@ -90,6 +90,7 @@ fn aws(rules: &Rules) -> Aws {
         // Long enough for the retries below, short enough for a test.
         logs: client!(aws_sdk_cloudwatchlogs, &rules.logs),
         dynamodb: client!(aws_sdk_dynamodb, none),
+        agentcore: client!(aws_sdk_bedrockagentcorecontrol, none),
         timing: Timing {
             poll: Duration::from_millis(1),
             verify_window: Duration::from_secs(5),
