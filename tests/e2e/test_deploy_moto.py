@@ -252,20 +252,27 @@ def test_gateway_rung_deploys_smokes_and_verifiably_tears_down(mcp_deploy, env, 
     assert_clean(moto, stack)
 
 
-@pytest.mark.parametrize("stage", ["stack-in-progress", "smoke"])
-def test_gateway_demo_killed_mid_way_leaves_nothing(mcp_deploy, env, moto, package, stage) -> None:
-    stack = _stack_name()
-    proc = subprocess.Popen([mcp_deploy, "demo", "--stack-name", stack, "--zip", package, "--rung", "gateway"],
+def _demo_signalled(mcp_deploy: str, env: dict, stage: str, sig: signal.Signals, *args: str) -> tuple[int, str]:
+    """Runs `demo ARGS` paused at `stage`, sends `sig` there; its exit code and output."""
+    proc = subprocess.Popen([mcp_deploy, "demo", *args],
                             env=dict(env, MCP_DEPLOY_TEST_PAUSE_AT=stage), stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     seen = []
     for line in proc.stderr:
         seen.append(line)
         if f"stage: {stage}" in line:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(sig)
             break
-    output = "".join(seen) + proc.stderr.read()
-    assert proc.wait(timeout=120) == 1, output
+    rest = proc.stderr.read()
+    return proc.wait(timeout=120), "".join(seen) + rest
+
+
+@pytest.mark.parametrize("stage", ["stack-in-progress", "smoke"])
+def test_gateway_demo_killed_mid_way_leaves_nothing(mcp_deploy, env, moto, package, stage) -> None:
+    stack = _stack_name()
+    code, output = _demo_signalled(mcp_deploy, env, stage, signal.SIGTERM,
+                                   "--stack-name", stack, "--zip", package, "--rung", "gateway")
+    assert code == 1, output
     assert "SIGTERM received: running teardown" in output, output
     assert "clean." in output, output
     assert_clean(moto, stack)
@@ -414,18 +421,7 @@ STAGES = ["preparing", "stack-in-progress", "stack-ready", "smoke", "deleting-st
 @pytest.mark.parametrize("stage", STAGES)
 def test_demo_killed_at_any_point_leaves_nothing(mcp_deploy, env, moto, package, stage, sig) -> None:
     stack = _stack_name()
-    proc = subprocess.Popen([mcp_deploy, "demo", "--stack-name", stack, "--zip", package],
-                            env=dict(env, MCP_DEPLOY_TEST_PAUSE_AT=stage), stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    seen = []
-    for line in proc.stderr:
-        seen.append(line)
-        if f"stage: {stage}" in line:
-            proc.send_signal(sig)
-            break
-    rest = proc.stderr.read()
-    code = proc.wait(timeout=120)
-    output = "".join(seen) + rest
+    code, output = _demo_signalled(mcp_deploy, env, stage, sig, "--stack-name", stack, "--zip", package)
     assert f"stage: {stage}" in output, output
     if stage == "deleting-stack":
         # A signal during the teardown does not stop it: it warns and goes on.
