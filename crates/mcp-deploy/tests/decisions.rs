@@ -399,11 +399,7 @@ async fn a_resource_teardown_cannot_look_up_is_reported_not_assumed_gone() {
                 &format!("{STACK}-mcp"),
                 "AWS::Lambda::Function",
             ),
-            summary(
-                "McpGateway",
-                "gw-0123456789",
-                "AWS::BedrockAgentCore::Gateway",
-            ),
+            summary("McpWebAcl", "acl-0123456789", "AWS::WAFv2::WebACL"),
         ],
         vec![mock!(aws_sdk_lambda::Client::get_function).then_error(|| {
             GetFunctionError::ResourceNotFoundException(
@@ -417,9 +413,7 @@ async fn a_resource_teardown_cannot_look_up_is_reported_not_assumed_gone() {
         .map(|e| format!("{e:#}"))
         .unwrap_or_default();
     assert!(
-        error.contains(
-            "AWS::BedrockAgentCore::Gateway gw-0123456789 (McpGateway) cannot be checked"
-        ),
+        error.contains("AWS::WAFv2::WebACL acl-0123456789 (McpWebAcl) cannot be checked"),
         "{error}"
     );
 }
