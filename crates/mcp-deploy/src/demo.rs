@@ -45,8 +45,9 @@ pub async fn credentials(aws: &Aws) -> anyhow::Result<Credentials> {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StackSmokeReport {
-    /// Through the Function URL, when the stack has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Through the Function URL, when the stack has one: its fields at the
+    /// top level, as `smoke --output json` has always printed them.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub function_url: Option<crate::client::SmokeReport>,
     /// Through the gateway, when the stack has one.
     #[serde(skip_serializing_if = "Option::is_none")]
