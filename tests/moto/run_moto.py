@@ -6,7 +6,7 @@ Usage: python run_moto.py PORT   (binds 127.0.0.1 only)
 import sys
 
 import mcp_moto.lambda_url  # noqa: F401 - registers AWS::Lambda::Url before any stack is parsed
-import mcp_moto.dynamodb_ttl  # noqa: F401 - a table's TimeToLiveSpecification, as on AWS
+import mcp_moto.dynamodb  # noqa: F401 - atomic conditional writes and a table's TTL, as on AWS
 import mcp_moto.agentcore_gateway  # noqa: F401 - AWS::BedrockAgentCore::Gateway and GatewayTarget
 from moto.server import main
 
