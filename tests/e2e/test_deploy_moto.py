@@ -252,6 +252,22 @@ def test_gateway_rung_deploys_smokes_and_verifiably_tears_down(mcp_deploy, env, 
     assert_clean(moto, stack)
 
 
+def test_a_gateway_left_after_its_stack_fails_the_teardown_by_name(mcp_deploy, env, moto) -> None:
+    """A gateway's id is random, so once its stack is gone teardown finds it by
+    the name the stack gave it (`<stack>-gw`) and fails until it is deleted."""
+    stack = _stack_name()
+    control = _aws(moto, "bedrock-agentcore-control")
+    survivor = control.create_gateway(name=f"{stack}-gw", roleArn=f"arn:aws:iam::{env['MCP_ACCOUNT_ID']}:role/r",
+                                      protocolType="MCP", authorizerType="AWS_IAM")["gatewayId"]
+    left = run(mcp_deploy, env, "teardown", "--stack-name", stack)
+    assert left.returncode == 1, left.stderr
+    assert f"AWS::BedrockAgentCore::Gateway {survivor} (McpGateway) still exists" in left.stderr, left.stderr
+    control.delete_gateway(gatewayIdentifier=survivor)
+    clean = run(mcp_deploy, env, "teardown", "--stack-name", stack)
+    assert clean.returncode == 0, clean.stderr
+    assert "nothing deployed" in clean.stderr
+
+
 def _demo_signalled(mcp_deploy: str, env: dict, stage: str, sig: signal.Signals, *args: str) -> tuple[int, str]:
     """Runs `demo ARGS` paused at `stage`, sends `sig` there; its exit code and output."""
     proc = subprocess.Popen([mcp_deploy, "demo", *args],

@@ -206,6 +206,41 @@ fn deterministic(stack_name: &str) -> [Recorded; 2] {
     ]
 }
 
+/// A gateway named after the stack (`<stack>-gw`), found by listing: its
+/// identifier is random, so it is checked by name once the stack is gone.
+/// When gateways cannot be listed (no AgentCore in the region, no
+/// permission), that is said, and the teardown goes on.
+async fn gateway_named_after(aws: &Aws, stack_name: &str, progress: &Progress) -> Option<Recorded> {
+    let name = crate::template::gateway_name(stack_name);
+    let mut items = aws
+        .agentcore
+        .list_gateways()
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(item) = items.next().await {
+        match item {
+            Ok(gateway) if gateway.name() == name => {
+                return Some(Recorded {
+                    logical_id: crate::template::ids::GATEWAY.into(),
+                    kind: "AWS::BedrockAgentCore::Gateway".into(),
+                    physical_id: gateway.gateway_id().to_owned(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                progress.say(format!(
+                    "gateways not checked by name ({:#}): if this stack had a gateway, look for {name} \
+                     with `aws bedrock-agentcore-control list-gateways`",
+                    explain(e, "listing gateways")
+                ));
+                return None;
+            }
+        }
+    }
+    None
+}
+
 /// Which stack to tear down.
 #[derive(Debug, Clone, Copy)]
 pub enum Target<'a> {
@@ -299,7 +334,8 @@ pub async fn teardown(
         .filter(|s| status_of(s) != StackStatus::DeleteComplete);
     let Some(stack) = found else {
         // The stack is gone (or never was): what its name implies must be gone too.
-        let resources = deterministic(&stack_name);
+        let mut resources = deterministic(&stack_name).to_vec();
+        resources.extend(gateway_named_after(aws, &stack_name, progress).await);
         let (verified, remaining) = verify(aws, &resources, progress).await;
         if !remaining.is_empty() {
             return Err(not_clean(&remaining).context(format!(
@@ -307,7 +343,7 @@ pub async fn teardown(
             )));
         }
         progress.say(format!(
-            "nothing deployed: stack {stack_name} does not exist, and neither do its function and log group"
+            "nothing deployed: stack {stack_name} does not exist, and neither do its function, log group and gateway"
         ));
         return Ok(TeardownReport {
             stack_name,
