@@ -29,6 +29,7 @@
 //! core decides (read-only tools run, others are refused).
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -36,7 +37,6 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use mcp_core::limits::{Call, Counted, Counter, Unavailable};
-use tokio::sync::OnceCell;
 
 /// The environment variable naming the table.
 pub const TABLE_ENV: &str = "MCP_RATE_LIMIT_TABLE";
@@ -49,7 +49,7 @@ pub const DEFAULT_BUDGET: Duration = Duration::from_millis(500);
 pub struct DynamoDbCounter {
     table: String,
     budget: Duration,
-    client: OnceCell<Client>,
+    client: OnceLock<Client>,
 }
 
 impl fmt::Debug for DynamoDbCounter {
@@ -57,7 +57,7 @@ impl fmt::Debug for DynamoDbCounter {
         f.debug_struct("DynamoDbCounter")
             .field("table", &self.table)
             .field("budget", &self.budget)
-            .field("connected", &self.client.initialized())
+            .field("connected", &self.client.get().is_some())
             .finish()
     }
 }
@@ -73,7 +73,7 @@ impl DynamoDbCounter {
         DynamoDbCounter {
             table: table.into(),
             budget,
-            client: OnceCell::new(),
+            client: OnceLock::new(),
         }
     }
 
@@ -106,10 +106,8 @@ impl DynamoDbCounter {
         &self.table
     }
 
-    async fn client(&self) -> &Client {
-        self.client
-            .get_or_init(|| async { client_from_env() })
-            .await
+    fn client(&self) -> &Client {
+        self.client.get_or_init(client_from_env)
     }
 
     async fn update(&self, call: Call<'_>) -> Result<mcp_core::limits::Decision, Unavailable> {
@@ -118,7 +116,6 @@ impl DynamoDbCounter {
         let number = |n: u64| AttributeValue::N(n.to_string());
         let result = self
             .client()
-            .await
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(item_key(&call, window.start_s)))
