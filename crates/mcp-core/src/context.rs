@@ -193,6 +193,49 @@ pub enum LogLevel {
     Error,
 }
 
+impl LogLevel {
+    /// The name on the wire (`debug`, `info`, `notice`, `warning`, `error`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Notice => "notice",
+            LogLevel::Warning => "warning",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// `notifications/progress` as a JSON-RPC notification for `version`
+/// (`message` only where the revision has it).
+pub fn progress_notification(
+    version: ProtocolVersion,
+    token: &Value,
+    progress: f64,
+    total: Option<f64>,
+    message: Option<&str>,
+) -> Value {
+    let mut params = serde_json::Map::new();
+    params.insert("progressToken".into(), token.clone());
+    params.insert("progress".into(), progress.into());
+    if let Some(total) = total {
+        params.insert("total".into(), total.into());
+    }
+    if let Some(message) = message.filter(|_| version.has_progress_message()) {
+        params.insert("message".into(), message.into());
+    }
+    serde_json::json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": params})
+}
+
+/// `notifications/message` (a log message) as a JSON-RPC notification.
+pub fn log_notification(level: LogLevel, data: &Value) -> Value {
+    serde_json::json!({
+        "jsonrpc": "2.0",
+        "method": "notifications/message",
+        "params": {"level": level.as_str(), "data": data}
+    })
+}
+
 /// Where a tool's progress and log notifications go. The transport decides:
 /// interleaved lines on stdio, events of an SSE response over HTTP, nothing
 /// when the client cannot receive them.

@@ -61,7 +61,7 @@ mod version;
 
 pub use context::{
     AuthScheme, CallContext, Cancellation, Cancelled, Discard, Extensions, Identity, LogLevel,
-    Notify, RequestContext,
+    Notify, RequestContext, log_notification, progress_notification,
 };
 pub use incoming::Incoming;
 pub use jsonrpc::{ErrorCode, ErrorObject, Message, Params, RequestId, classify};

@@ -70,6 +70,11 @@ impl ProtocolVersion {
         !matches!(self, ProtocolVersion::V2024_11_05)
     }
 
+    /// `notifications/progress` carries a `message` from 2025-03-26 on.
+    pub const fn has_progress_message(self) -> bool {
+        !matches!(self, ProtocolVersion::V2024_11_05)
+    }
+
     /// `title`, `outputSchema` and `structuredContent` exist from 2025-06-18 on.
     pub const fn has_structured_output(self) -> bool {
         !matches!(

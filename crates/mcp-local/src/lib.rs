@@ -13,10 +13,16 @@
 //! ```
 
 use std::io::{self, BufRead, Write};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use mcp_core::{ErrorObject, Reply, RequestContext, Response, Server, ServerInfo, Session};
+use mcp_core::{
+    ErrorObject, LogLevel, Notify, ProtocolVersion, Reply, RequestContext, Response, Server,
+    ServerInfo, Session,
+};
+use serde_json::Value;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 /// The longest line accepted by default (4 MiB): far above any real tool call.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
@@ -104,10 +110,43 @@ fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Res
     }
 }
 
+/// A tool's notifications as stdout lines, written while it runs.
+struct Lines {
+    version: ProtocolVersion,
+    lines: UnboundedSender<Vec<u8>>,
+}
+
+impl Lines {
+    fn send(&self, message: &Value) {
+        let mut line = serde_json::to_vec(message).unwrap_or_default();
+        line.push(b'\n');
+        // The receiver lives as long as the call: a send cannot fail while it runs.
+        let _ = self.lines.send(line);
+    }
+}
+
+impl Notify for Lines {
+    fn progress(&self, token: &Value, progress: f64, total: Option<f64>, message: Option<&str>) {
+        self.send(&mcp_core::progress_notification(
+            self.version,
+            token,
+            progress,
+            total,
+            message,
+        ));
+    }
+
+    fn log(&self, level: LogLevel, data: &Value) {
+        self.send(&mcp_core::log_notification(level, data));
+    }
+}
+
 /// Serves one connection until end of input.
 ///
 /// Lines are read on this thread; each message's tool calls run on a
-/// current-thread tokio runtime, so tools can do asynchronous I/O.
+/// current-thread tokio runtime, so tools can do asynchronous I/O. A tool's
+/// progress and log notifications are written as lines while it runs,
+/// before its result (each line whole: nothing else is written meanwhile).
 pub fn serve(
     server: &Server,
     mut input: impl BufRead,
@@ -118,7 +157,7 @@ pub fn serve(
         .enable_all()
         .build()?;
     let mut session = Session::new();
-    let request = RequestContext::default();
+    let (notes, mut pending) = unbounded_channel::<Vec<u8>>();
     let mut line = Vec::new();
     while let Some(kind) = read_line(&mut input, &mut line, config.max_line_bytes)? {
         let started = Instant::now();
@@ -138,7 +177,18 @@ pub fn serve(
                 if text.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                runtime.block_on(server.handle_bytes(&mut session, text, &request))
+                let version = session
+                    .protocol_version()
+                    .unwrap_or(ProtocolVersion::LATEST_HANDSHAKE);
+                let request = RequestContext {
+                    notify: Arc::new(Lines {
+                        version,
+                        lines: notes.clone(),
+                    }),
+                    ..RequestContext::default()
+                };
+                let handled = server.handle_bytes(&mut session, text, &request);
+                runtime.block_on(while_writing_notes(handled, &mut pending, &mut output))?
             }
         };
         if let Some(reply) = reply {
@@ -150,6 +200,31 @@ pub fn serve(
         );
     }
     Ok(())
+}
+
+/// Runs `handled`, writing each notification it sends as it arrives, and
+/// the ones left when it ends.
+async fn while_writing_notes<T>(
+    handled: impl Future<Output = T>,
+    pending: &mut UnboundedReceiver<Vec<u8>>,
+    output: &mut impl Write,
+) -> io::Result<T> {
+    let mut handled = std::pin::pin!(handled);
+    let done = loop {
+        tokio::select! {
+            biased;
+            Some(note) = pending.recv() => {
+                output.write_all(&note)?;
+                output.flush()?;
+            }
+            done = &mut handled => break done,
+        }
+    };
+    while let Ok(note) = pending.try_recv() {
+        output.write_all(&note)?;
+    }
+    output.flush()?;
+    Ok(done)
 }
 
 fn write_reply(output: &mut impl Write, reply: &Reply) -> io::Result<()> {
@@ -182,6 +257,96 @@ mod tests {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
+    }
+
+    /// Counts to three, reporting each step, and logs once.
+    struct Steps;
+
+    impl mcp_core::Tool for Steps {
+        type Args = mcp_core::NoArgs;
+        type Output = serde_json::Map<String, Value>;
+        fn definition(&self) -> mcp_core::ToolDefinition {
+            mcp_core::ToolDefinition::new("steps", "Counts to three.")
+        }
+        async fn call(
+            &self,
+            _: mcp_core::NoArgs,
+            cx: &mcp_core::CallContext<'_>,
+        ) -> Result<Self::Output, mcp_core::ToolError> {
+            for step in 1..=3 {
+                tokio::task::yield_now().await;
+                cx.progress(f64::from(step), Some(3.0), Some("counting"));
+            }
+            cx.log(LogLevel::Info, &serde_json::json!("counted"));
+            Ok(serde_json::Map::from_iter([("steps".to_owned(), 3.into())]))
+        }
+    }
+
+    fn steps_session(version: &str, token: &str) -> Vec<Value> {
+        let mut tools = mcp_core::ToolRegistry::new();
+        tools.register(Steps).unwrap();
+        let server = Server::new(ServerInfo::new("t", "0"), tools);
+        let input = format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{{\"protocolVersion\":\"{version}\",\"capabilities\":{{}},\"clientInfo\":{{\"name\":\"t\",\"version\":\"0\"}}}}}}\n\
+             {{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{{\"name\":\"steps\"{token}}}}}\n"
+        );
+        let mut out = Vec::new();
+        serve(&server, input.as_bytes(), &mut out, &Config::default()).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn progress_and_logs_are_lines_before_the_result() {
+        let lines = steps_session("2025-11-25", r#","_meta":{"progressToken":"p-7"}"#);
+        let methods: Vec<&str> = lines
+            .iter()
+            .map(|l| l["method"].as_str().unwrap_or("-"))
+            .collect();
+        assert_eq!(
+            methods,
+            [
+                "-",
+                "notifications/progress",
+                "notifications/progress",
+                "notifications/progress",
+                "notifications/message",
+                "-"
+            ]
+        );
+        let progress: Vec<f64> = lines[1..4]
+            .iter()
+            .map(|l| l["params"]["progress"].as_f64().unwrap())
+            .collect();
+        assert_eq!(progress, [1.0, 2.0, 3.0]);
+        assert!(
+            lines[1..4]
+                .iter()
+                .all(|l| l["params"]["progressToken"] == "p-7"
+                    && l["params"]["total"] == 3.0
+                    && l["params"]["message"] == "counting")
+        );
+        assert_eq!(
+            lines[4]["params"],
+            serde_json::json!({"level": "info", "data": "counted"})
+        );
+        assert_eq!(lines[5]["id"], 2);
+        assert_eq!(lines[5]["result"]["structuredContent"]["steps"], 3);
+
+        // 2024-11-05 has no progress `message`; without a token, no progress at all.
+        let old = steps_session("2024-11-05", r#","_meta":{"progressToken":5}"#);
+        assert!(
+            old[1]["params"].get("message").is_none() && old[1]["params"]["progressToken"] == 5
+        );
+        let untracked = steps_session("2025-11-25", "");
+        assert!(
+            untracked
+                .iter()
+                .all(|l| l["method"] != "notifications/progress")
+        );
     }
 
     #[test]
