@@ -62,18 +62,39 @@ pub async fn smoke_stack(
     account: &str,
     progress: &Progress,
 ) -> anyhow::Result<StackSmokeReport> {
-    let credentials = credentials(aws).await?;
+    let fronts = (
+        outputs.function_url.as_deref(),
+        outputs.gateway_url.as_deref(),
+    );
+    smoke_fronts(
+        fronts,
+        &aws.region,
+        credentials(aws).await?,
+        account,
+        progress,
+    )
+    .await
+}
+
+/// Smoke-tests the fronts given: `(Function URL, gateway URL)`.
+async fn smoke_fronts(
+    (function_url, gateway_url): (Option<&str>, Option<&str>),
+    region: &str,
+    credentials: Credentials,
+    account: &str,
+    progress: &Progress,
+) -> anyhow::Result<StackSmokeReport> {
     let mut report = StackSmokeReport {
         function_url: None,
         gateway: None,
     };
-    if let Some(url) = &outputs.function_url {
-        let mut client = McpClient::new(url, &aws.region, credentials.clone())?;
+    if let Some(url) = function_url {
+        let mut client = McpClient::new(url, region, credentials.clone())?;
         report.function_url = Some(smoke(&mut client, account, progress).await?);
     }
-    if let Some(url) = &outputs.gateway_url {
+    if let Some(url) = gateway_url {
         let mut client =
-            McpClient::new(url, &aws.region, credentials)?.with_service("bedrock-agentcore");
+            McpClient::new(url, region, credentials)?.with_service("bedrock-agentcore");
         report.gateway =
             Some(smoke_gateway(&mut client, crate::template::GATEWAY_TARGET_NAME, progress).await?);
     }
@@ -256,13 +277,15 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
                 progress.story(format!("  GatewayUrl: {gateway}"));
             }
             progress.stage("stack-ready").await?;
-            let mut client = McpClient::new(&url, &local.region, credentials.clone())?;
-            smoke(&mut client, &local.account, &progress).await?;
-            if let Some(gateway) = gateway {
-                let mut client = McpClient::new(&gateway, &local.region, credentials)?
-                    .with_service("bedrock-agentcore");
-                smoke_gateway(&mut client, crate::template::GATEWAY_TARGET_NAME, &progress).await?;
-            }
+            let fronts = (Some(url.as_str()), gateway.as_deref());
+            smoke_fronts(
+                fronts,
+                &local.region,
+                credentials,
+                &local.account,
+                &progress,
+            )
+            .await?;
             Ok(())
         }
     };

@@ -72,6 +72,17 @@ async fn post(
     version: &str,
     body: &str,
 ) -> mcp_http::Exchange {
+    post_to(&server(calls.clone()), auth, identity, version, body).await
+}
+
+/// One POST of `body` to `server`, through `auth`, as `identity`.
+async fn post_to(
+    server: &Server,
+    auth: &dyn Authenticator,
+    identity: Option<&Identity>,
+    version: &str,
+    body: &str,
+) -> mcp_http::Exchange {
     let headers = headers(version);
     let parts = RequestParts {
         method: &Method::POST,
@@ -80,7 +91,7 @@ async fn post(
         front_identity: identity,
     };
     mcp_http::exchange(
-        &server(calls.clone()),
+        server,
         &HttpConfig::default(),
         auth,
         parts,
@@ -177,23 +188,7 @@ async fn a_caller_over_its_limit_gets_429_and_the_tool_does_not_run() {
     };
     let send = |identity: Identity| {
         let server = &server;
-        async move {
-            let headers = headers("2025-11-25");
-            let parts = RequestParts {
-                method: &Method::POST,
-                headers: &headers,
-                body: CALL.as_bytes(),
-                front_identity: Some(&identity),
-            };
-            mcp_http::exchange(
-                server,
-                &HttpConfig::default(),
-                &TrustFront,
-                parts,
-                RequestContext::default(),
-            )
-            .await
-        }
+        async move { post_to(server, &TrustFront, Some(&identity), "2025-11-25", CALL).await }
     };
     let mut seen = Vec::new();
     for _ in 0..3 {
@@ -286,23 +281,7 @@ async fn a_limiter_outage_refuses_writers_and_lets_readers_through() {
         let body = format!(
             r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}"}}}}"#
         );
-        async move {
-            let headers = headers("2025-11-25");
-            let parts = RequestParts {
-                method: &Method::POST,
-                headers: &headers,
-                body: body.as_bytes(),
-                front_identity: None,
-            };
-            mcp_http::exchange(
-                server,
-                &HttpConfig::default(),
-                &TrustFront,
-                parts,
-                RequestContext::default(),
-            )
-            .await
-        }
+        async move { post_to(server, &TrustFront, None, "2025-11-25", &body).await }
     };
     let refused = send("whoami").await;
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);

@@ -210,32 +210,28 @@ struct Http1Client {
 
 impl Http1Client {
     fn new() -> Self {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        if roots.is_empty() {
+            // Lambda's images have roots; a bare test machine may not.
+            tracing::warn!(
+                "no TLS trust roots on this system: only http:// endpoints (an emulator) can be reached"
+            );
+        }
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let builder = hyper_rustls::HttpsConnectorBuilder::new();
-        let tls = match builder.with_provider_and_native_roots(provider.clone()) {
-            Ok(builder) => Ok(builder),
-            Err(e) => {
-                // Lambda's images have roots; a bare test machine may not.
-                tracing::warn!(
-                    error = %e,
-                    "no TLS trust roots on this system: only http:// endpoints (an emulator) can be reached"
-                );
-                rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .map(|config| {
-                        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-                            config
-                                .with_root_certificates(rustls::RootCertStore::empty())
-                                .with_no_client_auth(),
-                        )
-                    })
-                    .map_err(|e| format!("no TLS configuration: {e}"))
-            }
-        };
-        let client = tls.map(|builder| {
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build(builder.https_or_http().enable_http1().build())
-        });
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map(|tls| {
+                let tls = tls.with_root_certificates(roots).with_no_client_auth();
+                let https = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(tls)
+                    .https_or_http()
+                    .enable_http1()
+                    .build();
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build(https)
+            })
+            .map_err(|e| format!("no TLS configuration: {e}"));
         Http1Client { client }
     }
 }

@@ -217,17 +217,13 @@ pub async fn start() -> Result<(), Error> {
         Ok(app) => app,
         Err(error) => {
             tracing::error!(error = %error, "the function cannot start");
-            let body = ErrorBody {
-                error_type: "Runtime.InvalidConfiguration",
-                error_message: &error.to_string(),
-            };
-            let report = runtime_request(
-                Method::POST,
-                "/2018-06-01/runtime/init/error",
-                serde_json::to_vec(&body).unwrap_or_default().into(),
-                Some(body.error_type),
-            )?;
-            client.call(report).await?;
+            client
+                .call(error_request(
+                    "/2018-06-01/runtime/init/error",
+                    "Runtime.InvalidConfiguration",
+                    &error.to_string(),
+                )?)
+                .await?;
             return Err(error);
         }
     };
@@ -264,43 +260,47 @@ async fn serve(client: &Client, app: &App) -> Result<(), Error> {
                 "the Runtime API sent an invocation without Lambda-Runtime-Aws-Request-Id".into(),
             );
         };
-        let (path, payload, error_type) = match app.invoke(&config, parts.headers, &event).await {
-            Outcome::Response(payload) => (
-                format!("/2018-06-01/runtime/invocation/{id}/response"),
-                payload,
+        let answer = match app.invoke(&config, parts.headers, &event).await {
+            Outcome::Response(payload) => runtime_request(
+                Method::POST,
+                &format!("/2018-06-01/runtime/invocation/{id}/response"),
+                payload.into(),
                 None,
-            ),
+            )?,
             Outcome::Error {
                 error_type,
                 message,
             } => {
                 tracing::error!(request_id = %id, error_type, error = %message, "invocation failed");
-                let body = ErrorBody {
+                error_request(
+                    &format!("/2018-06-01/runtime/invocation/{id}/error"),
                     error_type,
-                    error_message: &message,
-                };
-                let payload = serde_json::to_vec(&body).unwrap_or_default();
-                (
-                    format!("/2018-06-01/runtime/invocation/{id}/error"),
-                    payload,
-                    Some(error_type),
-                )
+                    &message,
+                )?
             }
         };
-        let answer = client
-            .call(runtime_request(
-                Method::POST,
-                &path,
-                payload.into(),
-                error_type,
-            )?)
-            .await?;
+        let answer = client.call(answer).await?;
         if answer.status() != StatusCode::ACCEPTED {
             tracing::warn!(request_id = %id, status = answer.status().as_u16(), "the Runtime API did not accept the answer");
         }
         // The answer's body is read to the end so that the connection is reused.
         answer.into_body().collect().await?;
     }
+}
+
+/// A function or init error for the Runtime API: its type in the header, and
+/// `{errorType, errorMessage}` as the body.
+fn error_request(
+    path: &str,
+    error_type: &str,
+    message: &str,
+) -> Result<Request<body::Body>, http::Error> {
+    let body = ErrorBody {
+        error_type,
+        error_message: message,
+    };
+    let payload = serde_json::to_vec(&body).unwrap_or_default();
+    runtime_request(Method::POST, path, payload.into(), Some(error_type))
 }
 
 fn runtime_request(

@@ -22,8 +22,9 @@ import os
 from typing import Any
 
 from moto.bedrockagentcorecontrol.models import bedrockagentcorecontrol_backends
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
+
+from mcp_moto import BackendModel
 
 
 def _camel(value: Any) -> Any:
@@ -39,15 +40,9 @@ def _backend(account_id: str, region_name: str):
     return bedrockagentcorecontrol_backends[account_id][region_name]
 
 
-def _quietly(delete) -> None:
-    # Stack deletion runs in no particular order: a gateway takes its targets with it.
-    try:
-        delete()
-    except Exception:  # noqa: BLE001 - any "not found" shape means nothing is left
-        pass
+class AgentCoreGateway(BackendModel, CloudFormationModel):
+    ATTRIBUTES = ("GatewayIdentifier", "GatewayArn", "GatewayUrl", "Status")
 
-
-class AgentCoreGateway(CloudFormationModel):
     def __init__(self, gateway: Any):
         self.gateway = gateway
 
@@ -63,20 +58,13 @@ class AgentCoreGateway(CloudFormationModel):
     def physical_resource_id(self) -> str:
         return self.gateway.gateway_id
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("GatewayIdentifier", "GatewayArn", "GatewayUrl", "Status")
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        values = {
+    def attributes(self) -> dict[str, str]:
+        return {
             "GatewayIdentifier": self.gateway.gateway_id,
             "GatewayArn": self.gateway.gateway_arn,
             "GatewayUrl": self.gateway.gateway_url,
             "Status": "READY",
         }
-        if attribute_name not in values:
-            raise UnformattedGetAttTemplateException()
-        return values[attribute_name]
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -104,28 +92,14 @@ class AgentCoreGateway(CloudFormationModel):
             gateway.gateway_url = url  # GetGateway then agrees with the stack's attribute
         return cls(gateway)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: "AgentCoreGateway", new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> "AgentCoreGateway":
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        _quietly(lambda: _backend(account_id, region_name).delete_gateway(resource_name))
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        _quietly(lambda: _backend(account_id, region_name).delete_gateway(self.gateway.gateway_id))
-
-    def is_created(self) -> bool:
-        return True
+    @staticmethod
+    def remove(account_id: str, region_name: str, physical_id: str) -> None:
+        _backend(account_id, region_name).delete_gateway(physical_id)
 
 
-class AgentCoreGatewayTarget(CloudFormationModel):
+class AgentCoreGatewayTarget(BackendModel, CloudFormationModel):
+    ATTRIBUTES = ("TargetId", "Status")
+
     def __init__(self, gateway_id: str, target: Any):
         self.gateway_id = gateway_id
         self.target = target
@@ -142,16 +116,8 @@ class AgentCoreGatewayTarget(CloudFormationModel):
     def physical_resource_id(self) -> str:
         return f"{self.gateway_id}|{self.target.target_id}"
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("TargetId", "Status")
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "TargetId":
-            return self.target.target_id
-        if attribute_name == "Status":
-            return "READY"
-        raise UnformattedGetAttTemplateException()
+    def attributes(self) -> dict[str, str]:
+        return {"TargetId": self.target.target_id, "Status": "READY"}
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -170,24 +136,7 @@ class AgentCoreGatewayTarget(CloudFormationModel):
         )
         return cls(gateway_id, target)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: "AgentCoreGatewayTarget", new_resource_name: str,
-        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> "AgentCoreGatewayTarget":
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        gateway_id, _, target_id = resource_name.partition("|")
-        _quietly(lambda: _backend(account_id, region_name).delete_gateway_target(gateway_id, target_id))
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        _quietly(lambda: _backend(account_id, region_name).delete_gateway_target(
-            self.gateway_id, self.target.target_id))
-
-    def is_created(self) -> bool:
-        return True
+    @staticmethod
+    def remove(account_id: str, region_name: str, physical_id: str) -> None:
+        gateway_id, _, target_id = physical_id.partition("|")
+        _backend(account_id, region_name).delete_gateway_target(gateway_id, target_id)

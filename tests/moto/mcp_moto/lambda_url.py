@@ -19,8 +19,12 @@ from typing import Any
 from moto.awslambda.models import lambda_backends
 from moto.core.common_models import CloudFormationModel
 
+from mcp_moto import BackendModel
 
-class LambdaFunctionUrl(CloudFormationModel):
+
+class LambdaFunctionUrl(BackendModel, CloudFormationModel):
+    ATTRIBUTES = ("FunctionUrl", "FunctionArn")
+
     def __init__(self, account_id: str, region: str, function_arn: str, auth_type: str, url: str):
         self.account_id = account_id
         self.region = region
@@ -40,18 +44,8 @@ class LambdaFunctionUrl(CloudFormationModel):
     def physical_resource_id(self) -> str:
         return self.function_arn
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("FunctionUrl", "FunctionArn")
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "FunctionUrl":
-            return self.url
-        if attribute_name == "FunctionArn":
-            return self.function_arn
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
+    def attributes(self) -> dict[str, str]:
+        return {"FunctionUrl": self.url, "FunctionArn": self.function_arn}
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -71,39 +65,7 @@ class LambdaFunctionUrl(CloudFormationModel):
         function_arn = config.function.function_arn
         return cls(account_id, region_name, function_arn, props.get("AuthType", "AWS_IAM"), url)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: "LambdaFunctionUrl",
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> "LambdaFunctionUrl":
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        target = cloudformation_json["Properties"]["TargetFunctionArn"]
-        cls._delete(account_id, region_name, target)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        self._delete(account_id, region_name, self.function_arn)
-
     @staticmethod
-    def _delete(account_id: str, region_name: str, function_arn: str) -> None:
-        # Stack deletion runs in no particular order: the function may be gone already.
-        try:
-            lambda_backends[account_id][region_name].delete_function_url_config(function_arn)
-        except Exception:  # noqa: BLE001 - any "not found" shape means nothing is left
-            pass
-
-    def is_created(self) -> bool:
-        return True
+    def remove(account_id: str, region_name: str, physical_id: str) -> None:
+        # The physical id is the function's ARN.
+        lambda_backends[account_id][region_name].delete_function_url_config(physical_id)
