@@ -233,6 +233,22 @@ struct Pool {
     busy: usize,
 }
 
+/// An invocation's hold on a slot of the pool: dropped, it ends the
+/// invocation, returning `keep` to the idle instances (else the instance
+/// goes away with its handle).
+struct Busy<'f> {
+    function: &'f Function,
+    keep: Option<InstanceHandle>,
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let mut pool = lock(&self.function.pool);
+        pool.busy = pool.busy.saturating_sub(1);
+        pool.idle.extend(self.keep.take());
+    }
+}
+
 /// The concurrency limit when none is set: enough for a laptop's load
 /// tests, far below Lambda's account default of 1,000.
 pub const DEFAULT_CONCURRENCY: usize = 10;
@@ -295,13 +311,6 @@ impl Function {
             .concurrent_peak
             .fetch_max(pool.busy as u64, Ordering::SeqCst);
         Some(reused)
-    }
-
-    /// Ends an invocation: its instance goes back to the idle ones, or away.
-    fn release(&self, instance: Option<InstanceHandle>) {
-        let mut pool = lock(&self.pool);
-        pool.busy = pool.busy.saturating_sub(1);
-        pool.idle.extend(instance);
     }
 
     async fn start_instance(&self) -> Result<Instance, InvokeError> {
@@ -389,25 +398,26 @@ impl Function {
             self.stats.throttles.fetch_add(1, Ordering::SeqCst);
             return Err(InvokeError::Throttled(self.spec.concurrency.max(1)));
         };
+        // From here the slot is released however this ends, including when
+        // the caller drops this future mid-invocation (a client that hung
+        // up): then the instance, in an unknown state, is not kept.
+        let mut busy = Busy {
+            function: self,
+            keep: None,
+        };
         let mut handle = match reused {
             Some(handle) => handle,
-            None => match self.start_instance().await {
-                Ok(instance) => InstanceHandle(instance),
-                Err(e) => {
-                    self.release(None);
-                    return Err(e);
-                }
-            },
+            None => InstanceHandle(self.start_instance().await?),
         };
         let outcome = self.run(&mut handle.0, payload, client_context).await;
-        let keep = !matches!(
+        if matches!(
             outcome,
             Err(InvokeError::Crashed(_) | InvokeError::Timeout(_))
-        );
-        if !keep {
+        ) {
             tracing::warn!(error = ?outcome.as_ref().err(), "stopping the instance; the next call starts a fresh one");
+        } else {
+            busy.keep = Some(handle);
         }
-        self.release(keep.then_some(handle));
         outcome
     }
 

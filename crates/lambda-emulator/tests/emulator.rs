@@ -640,3 +640,32 @@ async fn concurrent_requests_scale_out_up_to_the_limit_and_are_throttled_beyond(
     );
     emulator.shutdown().await;
 }
+
+/// A caller that gives up mid-invocation (its future dropped, as when a
+/// client hangs up) frees its slot: with a concurrency of 1, the next
+/// invocation runs instead of being throttled forever.
+#[tokio::test]
+async fn an_abandoned_invocation_frees_its_slot() {
+    let function =
+        lambda_emulator::runtime::Function::new(lambda_emulator::runtime::FunctionSpec {
+            bootstrap: script("abandoned", "exec sleep 30"),
+            name: "abandoned".into(),
+            region: REGION.into(),
+            account_id: random_account(4),
+            memory_mb: 128,
+            timeout: Duration::from_millis(300),
+            concurrency: 1,
+            env: Vec::new(),
+            credentials: lambda_emulator::runtime::RoleCredentials::mint(),
+        });
+    let abandoned =
+        tokio::time::timeout(Duration::from_millis(100), function.invoke(Bytes::new())).await;
+    assert!(abandoned.is_err(), "the first call was given up");
+    let next = function.invoke(Bytes::new()).await;
+    assert!(
+        matches!(next, Err(lambda_emulator::runtime::InvokeError::Timeout(_))),
+        "{next:?}"
+    );
+    assert_eq!(function.stats().throttles(), 0);
+    function.stop().await;
+}
