@@ -178,8 +178,9 @@ impl Future for Cancelled<'_> {
     }
 }
 
-/// Log levels of `notifications/message` (RFC 5424 names, as MCP uses them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// Log levels of `notifications/message` and `logging/setLevel`: the
+/// syslog severities of RFC 5424, least severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LogLevel {
     /// Detailed debugging.
     Debug,
@@ -191,10 +192,28 @@ pub enum LogLevel {
     Warning,
     /// An error.
     Error,
+    /// A critical condition.
+    Critical,
+    /// Action must be taken at once.
+    Alert,
+    /// The system is unusable.
+    Emergency,
 }
 
 impl LogLevel {
-    /// The name on the wire (`debug`, `info`, `notice`, `warning`, `error`).
+    /// Every level, least severe first.
+    pub const ALL: [LogLevel; 8] = [
+        LogLevel::Debug,
+        LogLevel::Info,
+        LogLevel::Notice,
+        LogLevel::Warning,
+        LogLevel::Error,
+        LogLevel::Critical,
+        LogLevel::Alert,
+        LogLevel::Emergency,
+    ];
+
+    /// The name on the wire (`debug` ... `emergency`).
     pub const fn as_str(self) -> &'static str {
         match self {
             LogLevel::Debug => "debug",
@@ -202,7 +221,15 @@ impl LogLevel {
             LogLevel::Notice => "notice",
             LogLevel::Warning => "warning",
             LogLevel::Error => "error",
+            LogLevel::Critical => "critical",
+            LogLevel::Alert => "alert",
+            LogLevel::Emergency => "emergency",
         }
+    }
+
+    /// The level of a wire name.
+    pub fn parse(name: &str) -> Option<LogLevel> {
+        Self::ALL.into_iter().find(|l| l.as_str() == name)
     }
 }
 
@@ -238,12 +265,11 @@ pub fn log_notification(level: LogLevel, data: &Value) -> Value {
 
 /// Where a tool's progress and log notifications go. The transport decides:
 /// interleaved lines on stdio, events of an SSE response over HTTP, nothing
-/// when the client cannot receive them.
+/// when the client cannot receive them. The core builds each notification
+/// for the request's revision; the transport only carries it.
 pub trait Notify: Send + Sync {
-    /// `notifications/progress` for the request's `progressToken`.
-    fn progress(&self, token: &Value, progress: f64, total: Option<f64>, message: Option<&str>);
-    /// `notifications/message`.
-    fn log(&self, level: LogLevel, data: &Value);
+    /// One JSON-RPC notification for the client.
+    fn send(&self, notification: Value);
 }
 
 /// A sink that drops everything: the default until a transport streams.
@@ -251,8 +277,7 @@ pub trait Notify: Send + Sync {
 pub struct Discard;
 
 impl Notify for Discard {
-    fn progress(&self, _: &Value, _: f64, _: Option<f64>, _: Option<&str>) {}
-    fn log(&self, _: LogLevel, _: &Value) {}
+    fn send(&self, _: Value) {}
 }
 
 /// What the transport hands the server with one message.
@@ -315,6 +340,7 @@ impl RequestContext {
             protocol_version,
             request: self,
             progress_token,
+            min_log_level: Some(LogLevel::Debug),
         }
     }
 }
@@ -325,6 +351,7 @@ pub struct CallContext<'a> {
     protocol_version: ProtocolVersion,
     request: &'a RequestContext,
     progress_token: Option<&'a Value>,
+    min_log_level: Option<LogLevel>,
 }
 
 impl fmt::Debug for CallContext<'_> {
@@ -361,15 +388,31 @@ impl<'a> CallContext<'a> {
     /// Reports progress, when the client asked for it (a `progressToken`).
     pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
         if let Some(token) = self.progress_token {
-            self.request
-                .notify
-                .progress(token, progress, total, message);
+            self.request.notify.send(progress_notification(
+                self.protocol_version,
+                token,
+                progress,
+                total,
+                message,
+            ));
         }
     }
 
-    /// Sends a log message to the client.
+    /// Only log messages at `level` or above reach the client (the level the
+    /// client set with `logging/setLevel` or in the request's `_meta`); none
+    /// when `None`.
+    pub fn with_min_log_level(self, level: Option<LogLevel>) -> Self {
+        CallContext {
+            min_log_level: level,
+            ..self
+        }
+    }
+
+    /// Sends a log message to the client, when it asked for that level.
     pub fn log(&self, level: LogLevel, data: &Value) {
-        self.request.notify.log(level, data);
+        if self.min_log_level.is_some_and(|min| level >= min) {
+            self.request.notify.send(log_notification(level, data));
+        }
     }
 }
 
@@ -434,10 +477,9 @@ mod tests {
 
     struct Count(std::sync::atomic::AtomicUsize);
     impl Notify for Count {
-        fn progress(&self, _: &Value, _: f64, _: Option<f64>, _: Option<&str>) {
+        fn send(&self, _: Value) {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
-        fn log(&self, _: LogLevel, _: &Value) {}
     }
 
     #[test]

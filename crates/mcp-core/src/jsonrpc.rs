@@ -25,6 +25,8 @@ impl ErrorCode {
     pub const INVALID_PARAMS: ErrorCode = ErrorCode(-32602);
     /// An internal error of the server.
     pub const INTERNAL_ERROR: ErrorCode = ErrorCode(-32603);
+    /// A resource URI nothing serves (the resources page of the specification).
+    pub const RESOURCE_NOT_FOUND: ErrorCode = ErrorCode(-32002);
     /// 2026-07-28: HTTP headers disagree with the request body.
     pub const HEADER_MISMATCH: ErrorCode = ErrorCode(-32020);
     /// 2026-07-28: the requested protocol revision is not supported.

@@ -48,12 +48,15 @@
 //! unknown tools -32602, a tool that panics -32603. Arguments that do not fit
 //! a tool, and tool failures, are results with `isError: true`.
 
+mod content;
 mod context;
 mod incoming;
 mod jsonrpc;
 pub mod limits;
 pub mod meta;
 pub mod model;
+mod prompt;
+mod resource;
 mod server;
 pub mod testing;
 mod tool;
@@ -66,8 +69,11 @@ pub use context::{
 pub use incoming::Incoming;
 pub use jsonrpc::{ErrorCode, ErrorObject, Message, Params, RequestId, classify};
 pub use model::{CacheScope, Reply, Response};
+pub use prompt::{Prompt, PromptArguments, Prompts};
+pub use resource::{ResourceError, ResourceTemplate, Resources, UriVariables};
 pub use server::{Server, ServerInfo, Session, request_id_of};
 pub use tool::{
-    Annotations, NoArgs, RegistryError, Tool, ToolDefinition, ToolError, ToolRegistry, schema_of,
+    Annotations, ContentTool, NoArgs, RegistryError, Tool, ToolDefinition, ToolError, ToolRegistry,
+    schema_of,
 };
 pub use version::ProtocolVersion;

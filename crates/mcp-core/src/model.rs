@@ -11,6 +11,8 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::jsonrpc::{ErrorCode, ErrorObject, RequestId};
+pub use crate::prompt::{GetPromptResult, PromptArgument, PromptInfo, PromptMessage, Role};
+pub use crate::resource::{ResourceInfo, TemplateInfo};
 use crate::tool::Annotations;
 
 /// The value with every object's keys in sorted order, whatever the build's
@@ -62,6 +64,39 @@ pub struct ServerCapabilities {
     /// Tools, when offered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<ToolsCapability>,
+    /// Resources, when offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourcesCapability>,
+    /// Prompts, when offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompts: Option<PromptsCapability>,
+    /// `completion/complete` (2025-03-26 on), when there is something to complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completions: Option<Map<String, Value>>,
+    /// `logging/setLevel` and `notifications/message`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Map<String, Value>>,
+}
+
+/// The resources capability.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourcesCapability {
+    /// Whether `resources/subscribe` is served.
+    #[serde(default)]
+    pub subscribe: bool,
+    /// Whether the server announces changes to the list.
+    #[serde(default)]
+    pub list_changed: bool,
+}
+
+/// The prompts capability.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromptsCapability {
+    /// Whether the server announces changes to the list.
+    #[serde(default)]
+    pub list_changed: bool,
 }
 
 /// The tools capability.
@@ -175,6 +210,92 @@ pub struct ListToolsResult {
     pub cache_scope: Option<CacheScope>,
 }
 
+/// The `resources/list` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResourcesResult {
+    /// The resources.
+    pub resources: Vec<ResourceInfo>,
+    /// 2026-07-28: how long the list may be cached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
+    /// 2026-07-28: who may share the cached list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_scope: Option<CacheScope>,
+}
+
+/// The `resources/templates/list` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResourceTemplatesResult {
+    /// The templates.
+    pub resource_templates: Vec<TemplateInfo>,
+    /// 2026-07-28: how long the list may be cached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
+    /// 2026-07-28: who may share the cached list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_scope: Option<CacheScope>,
+}
+
+/// The `resources/read` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadResourceResult {
+    /// The contents (a URI may stand for several).
+    pub contents: Vec<ResourceContents>,
+}
+
+/// The `prompts/list` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListPromptsResult {
+    /// The prompts.
+    pub prompts: Vec<PromptInfo>,
+    /// 2026-07-28: how long the list may be cached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
+    /// 2026-07-28: who may share the cached list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_scope: Option<CacheScope>,
+}
+
+/// The `completion/complete` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompleteResult {
+    /// The values.
+    pub completion: Completion,
+}
+
+/// Completion values: at most 100, with the total when there were more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Completion {
+    /// The values, best first.
+    pub values: Vec<String>,
+    /// How many there are in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<usize>,
+    /// Whether there are more than `values` holds.
+    #[serde(default)]
+    pub has_more: bool,
+}
+
+impl Completion {
+    /// The protocol's cap on values per answer.
+    pub const MAX_VALUES: usize = 100;
+
+    /// Up to [`Completion::MAX_VALUES`] of `values`, and how many there were.
+    pub fn of(mut values: Vec<String>) -> Self {
+        let total = values.len();
+        values.truncate(Self::MAX_VALUES);
+        Completion {
+            has_more: total > values.len(),
+            total: Some(total),
+            values,
+        }
+    }
+}
+
 /// `tools/call` parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallToolParams {
@@ -185,23 +306,7 @@ pub struct CallToolParams {
     pub arguments: Map<String, Value>,
 }
 
-/// One content block of a tool result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum Content {
-    /// Text.
-    Text {
-        /// The text.
-        text: String,
-    },
-}
-
-impl Content {
-    /// A text block.
-    pub fn text(text: impl Into<String>) -> Self {
-        Content::Text { text: text.into() }
-    }
-}
+pub use crate::content::{Content, ResourceBody, ResourceContents, ResourceLink};
 
 /// A JSON value kept as its text: a tool's output, serialised once and
 /// written into the reply as it is (no `Value` tree is built for it).
@@ -293,6 +398,18 @@ pub enum ServerResult {
     ListTools(ListToolsResult),
     /// `tools/call`.
     CallTool(CallToolResult),
+    /// `resources/list`.
+    ListResources(ListResourcesResult),
+    /// `resources/templates/list`.
+    ListResourceTemplates(ListResourceTemplatesResult),
+    /// `resources/read`.
+    ReadResource(ReadResourceResult),
+    /// `prompts/list`.
+    ListPrompts(ListPromptsResult),
+    /// `prompts/get`.
+    GetPrompt(GetPromptResult),
+    /// `completion/complete`.
+    Complete(CompleteResult),
     /// `ping`.
     Empty(EmptyResult),
 }

@@ -2,15 +2,19 @@
 
 use serde_json::{Map, Value};
 
-use crate::context::RequestContext;
+use crate::context::{LogLevel, RequestContext};
 use crate::incoming::{Incoming, Repr, ToolCallRequest};
 use crate::jsonrpc::{self, ErrorCode, ErrorObject, Message, Params, RequestId};
 use crate::limits::{Call, Counter, InProcess, Limits};
 use crate::model::{
-    CacheScope, CallToolResult, Content, DiscoverResult, EmptyResult, Implementation,
-    InitializeResult, Json, ListToolsResult, Reply, Response, ResultEnvelope, ServerCapabilities,
-    ServerResult, ToolsCapability,
+    CacheScope, CallToolResult, CompleteResult, Completion, Content, DiscoverResult, EmptyResult,
+    Implementation, InitializeResult, Json, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PromptsCapability, ReadResourceResult, Reply,
+    ResourcesCapability, Response, ResultEnvelope, ServerCapabilities, ServerResult,
+    ToolsCapability,
 };
+use crate::prompt::{PromptArguments, Prompts};
+use crate::resource::{self, Resources};
 use crate::tool::{Arguments, CallOutcome, ToolRegistry};
 use crate::{ProtocolVersion, meta};
 
@@ -39,6 +43,7 @@ impl Implementation {
 pub struct Session {
     version: Option<ProtocolVersion>,
     stateless: bool,
+    log_level: Option<LogLevel>,
 }
 
 impl Default for Session {
@@ -53,6 +58,7 @@ impl Session {
         Session {
             version: None,
             stateless: false,
+            log_level: None,
         }
     }
 
@@ -61,6 +67,7 @@ impl Session {
         Session {
             version: Some(version),
             stateless: true,
+            log_level: None,
         }
     }
 
@@ -76,6 +83,8 @@ pub struct Server {
     info: ServerInfo,
     instructions: Option<String>,
     tools: ToolRegistry,
+    resources: Resources,
+    prompts: Prompts,
     list_ttl_ms: u64,
     list_cache_scope: CacheScope,
     limits: Option<(Limits, Box<dyn Counter>)>,
@@ -88,6 +97,8 @@ impl Server {
             info,
             instructions: None,
             tools,
+            resources: Resources::new(),
+            prompts: Prompts::new(),
             list_ttl_ms: 60_000,
             list_cache_scope: CacheScope::Private,
             limits: None,
@@ -117,6 +128,18 @@ impl Server {
     pub fn with_list_cache(mut self, ttl_ms: u64, scope: CacheScope) -> Self {
         self.list_ttl_ms = ttl_ms;
         self.list_cache_scope = scope;
+        self
+    }
+
+    /// Offers `resources` (the capability is offered when there are any).
+    pub fn with_resources(mut self, resources: Resources) -> Self {
+        self.resources = resources;
+        self
+    }
+
+    /// Offers `prompts` (the capability is offered when there are any).
+    pub fn with_prompts(mut self, prompts: Prompts) -> Self {
+        self.prompts = prompts;
         self
     }
 
@@ -247,12 +270,17 @@ impl Server {
                 .initialize(session, &params, in_batch)
                 .map(ResultEnvelope::plain);
         }
-        let (version, enveloped) = self.version_of(
-            session,
-            method,
-            params.get("_meta").and_then(Value::as_object),
-        )?;
-        let result = self.method(method, params, version, request).await?;
+        let meta = params.get("_meta").and_then(Value::as_object);
+        let (version, enveloped) = self.version_of(session, method, meta)?;
+        let log_level = log_level_of(session, version, meta)?;
+        if method == "logging/setLevel" {
+            session.log_level = Some(set_level(&params)?);
+            let result = ServerResult::Empty(EmptyResult {});
+            return Ok(self.envelope(result, version, enveloped));
+        }
+        let result = self
+            .method(method, params, version, log_level, request)
+            .await?;
         Ok(self.envelope(result, version, enveloped))
     }
 
@@ -304,13 +332,20 @@ impl Server {
     ) -> Result<ResultEnvelope, ErrorObject> {
         let meta = call.meta.as_ref();
         let (version, enveloped) = self.version_of(session, "tools/call", meta)?;
+        let log_level = log_level_of(session, version, meta)?;
         let arguments = match call.arguments {
             Some(raw) => Arguments::Raw(raw),
             None => Arguments::Value(Value::Object(Map::new())),
         };
         let progress_token = meta.and_then(|meta| meta.get("progressToken"));
         let result = self
-            .run_tool(&call.name, arguments, progress_token, version, request)
+            .run_tool(
+                &call.name,
+                arguments,
+                progress_token,
+                (version, log_level),
+                request,
+            )
             .await?;
         Ok(self.envelope(ServerResult::CallTool(result), version, enveloped))
     }
@@ -320,27 +355,154 @@ impl Server {
         method: &str,
         params: Map<String, Value>,
         version: ProtocolVersion,
+        log_level: Option<LogLevel>,
         request: &RequestContext,
     ) -> Result<ServerResult, ErrorObject> {
+        let cx = || request.call(version, None).with_min_log_level(log_level);
+        let offers_resources = !self.resources.is_empty();
+        let offers_prompts = !self.prompts.is_empty();
         match method {
             "tools/list" => self
                 .list_tools(&params, version)
                 .map(ServerResult::ListTools),
             "tools/call" => self
-                .call_tool(params, version, request)
+                .call_tool(params, (version, log_level), request)
                 .await
                 .map(ServerResult::CallTool),
             "ping" if !version.is_stateless() => Ok(ServerResult::Empty(EmptyResult {})),
-            "server/discover" => Ok(ServerResult::Discover(self.discover())),
+            "server/discover" => Ok(ServerResult::Discover(self.discover(version))),
+            "resources/list" if offers_resources => {
+                single_page(&params, method)?;
+                let (ttl_ms, cache_scope) = self.list_cache(version);
+                Ok(ServerResult::ListResources(ListResourcesResult {
+                    resources: self
+                        .resources
+                        .list()
+                        .map(|r| r.for_version(version))
+                        .collect(),
+                    ttl_ms,
+                    cache_scope,
+                }))
+            }
+            "resources/templates/list" if offers_resources => {
+                single_page(&params, method)?;
+                let (ttl_ms, cache_scope) = self.list_cache(version);
+                Ok(ServerResult::ListResourceTemplates(
+                    ListResourceTemplatesResult {
+                        resource_templates: self
+                            .resources
+                            .templates()
+                            .map(|t| t.for_version(version))
+                            .collect(),
+                        ttl_ms,
+                        cache_scope,
+                    },
+                ))
+            }
+            "resources/read" if offers_resources => {
+                let uri = string_param(&params, "uri", method)?;
+                let contents = self.resources.read(uri, cx()).await?;
+                Ok(ServerResult::ReadResource(ReadResourceResult { contents }))
+            }
+            "resources/subscribe" | "resources/unsubscribe" if offers_resources => {
+                // Resources here never change while the server runs: a
+                // subscription is acknowledged and no update will follow.
+                let uri = string_param(&params, "uri", method)?;
+                if !self.resources.exists(uri) {
+                    return Err(resource::not_found(uri, None));
+                }
+                Ok(ServerResult::Empty(EmptyResult {}))
+            }
+            "prompts/list" if offers_prompts => {
+                single_page(&params, method)?;
+                let (ttl_ms, cache_scope) = self.list_cache(version);
+                Ok(ServerResult::ListPrompts(ListPromptsResult {
+                    prompts: self.prompts.list(version),
+                    ttl_ms,
+                    cache_scope,
+                }))
+            }
+            "prompts/get" if offers_prompts => {
+                let name = string_param(&params, "name", method)?;
+                let arguments = prompt_arguments(params.get("arguments"))?;
+                let result = self.prompts.get(name, arguments, version, cx()).await?;
+                Ok(ServerResult::GetPrompt(result))
+            }
+            "completion/complete" if self.offers_completions(version) => {
+                self.complete(&params).map(ServerResult::Complete)
+            }
             _ => Err(ErrorObject::method_not_found(method)),
         }
     }
 
-    fn capabilities() -> ServerCapabilities {
+    /// `ttlMs` and `cacheScope` of a list, at the stateless revision.
+    fn list_cache(&self, version: ProtocolVersion) -> (Option<u64>, Option<CacheScope>) {
+        let stateless = version.is_stateless();
+        (
+            stateless.then_some(self.list_ttl_ms),
+            stateless.then_some(self.list_cache_scope),
+        )
+    }
+
+    fn offers_completions(&self, version: ProtocolVersion) -> bool {
+        version.has_completions()
+            && (!self.prompts.is_empty() || self.resources.templates().next().is_some())
+    }
+
+    fn complete(&self, params: &Map<String, Value>) -> Result<CompleteResult, ErrorObject> {
+        let bad = |what: &str| {
+            ErrorObject::invalid_params(format!(
+                "`completion/complete` needs {what}: {{\"ref\": {{\"type\": \"ref/prompt\", \
+                 \"name\": ...}} or {{\"type\": \"ref/resource\", \"uri\": ...}}, \
+                 \"argument\": {{\"name\": ..., \"value\": ...}}}}"
+            ))
+        };
+        let reference = params.get("ref").ok_or_else(|| bad("`ref`"))?;
+        let argument = params.get("argument").ok_or_else(|| bad("`argument`"))?;
+        let (Some(name), Some(value)) = (
+            argument.get("name").and_then(Value::as_str),
+            argument.get("value").and_then(Value::as_str),
+        ) else {
+            return Err(bad("`argument.name` and `argument.value` (strings)"));
+        };
+        let text = |key| reference.get(key).and_then(Value::as_str);
+        let values = match text("type") {
+            Some("ref/prompt") => {
+                let prompt = text("name").ok_or_else(|| bad("`ref.name`"))?;
+                self.prompts.complete(prompt, name, value)?
+            }
+            Some("ref/resource") => {
+                let uri = text("uri").ok_or_else(|| bad("`ref.uri`"))?;
+                self.resources.complete(uri, name, value).ok_or_else(|| {
+                    ErrorObject::invalid_params(format!(
+                        "no resource template {uri:?}: completion works on the templates of \
+                         resources/templates/list"
+                    ))
+                })?
+            }
+            _ => return Err(bad("a `ref.type`")),
+        };
+        Ok(CompleteResult {
+            completion: Completion::of(values),
+        })
+    }
+
+    fn capabilities(&self, version: ProtocolVersion) -> ServerCapabilities {
         ServerCapabilities {
             tools: Some(ToolsCapability {
                 list_changed: false,
             }),
+            resources: (!self.resources.is_empty()).then_some(ResourcesCapability {
+                subscribe: true,
+                list_changed: false,
+            }),
+            prompts: (!self.prompts.is_empty()).then_some(PromptsCapability {
+                list_changed: false,
+            }),
+            completions: self.offers_completions(version).then(Map::new),
+            // Deprecated in 2026-07-28, where a request's `_meta` carries
+            // its own level instead.
+            logging: (!version.is_stateless()).then(Map::new),
         }
     }
 
@@ -376,19 +538,19 @@ impl Server {
         }
         Ok(ServerResult::Initialize(InitializeResult {
             protocol_version: version.as_str().to_owned(),
-            capabilities: Self::capabilities(),
+            capabilities: self.capabilities(version),
             server_info: self.info.for_version(version),
             instructions: self.instructions.clone(),
         }))
     }
 
-    fn discover(&self) -> DiscoverResult {
+    fn discover(&self, version: ProtocolVersion) -> DiscoverResult {
         DiscoverResult {
             supported_versions: ProtocolVersion::supported_names()
                 .iter()
                 .map(|v| (*v).to_owned())
                 .collect(),
-            capabilities: Self::capabilities(),
+            capabilities: self.capabilities(version),
             instructions: self.instructions.clone(),
             ttl_ms: self.list_ttl_ms,
             cache_scope: self.list_cache_scope,
@@ -422,7 +584,7 @@ impl Server {
     async fn call_tool(
         &self,
         mut params: Map<String, Value>,
-        version: ProtocolVersion,
+        at: (ProtocolVersion, Option<LogLevel>),
         request: &RequestContext,
     ) -> Result<CallToolResult, ErrorObject> {
         // The arguments are moved into the tool, not copied.
@@ -448,7 +610,7 @@ impl Server {
             name,
             Arguments::Value(arguments),
             progress_token,
-            version,
+            at,
             request,
         )
         .await
@@ -459,13 +621,15 @@ impl Server {
         name: &str,
         arguments: Arguments<'_>,
         progress_token: Option<&Value>,
-        version: ProtocolVersion,
+        (version, log_level): (ProtocolVersion, Option<LogLevel>),
         request: &RequestContext,
     ) -> Result<CallToolResult, ErrorObject> {
         if let Some(refused) = self.admit(name, request).await {
             return Err(refused);
         }
-        let cx = request.call(version, progress_token);
+        let cx = request
+            .call(version, progress_token)
+            .with_min_log_level(log_level);
         let Some(call) = self.tools.call(name, arguments, cx) else {
             let known: Vec<&str> = self.tools.definitions().map(|d| d.name()).collect();
             return Err(ErrorObject::new(
@@ -478,6 +642,11 @@ impl Server {
         };
         Ok(match call.await.map_err(ErrorObject::internal)? {
             CallOutcome::Output(output) => tool_result(output, version),
+            CallOutcome::Content(blocks) => CallToolResult {
+                content: blocks.into_iter().map(|b| b.for_version(version)).collect(),
+                structured_content: None,
+                is_error: false,
+            },
             CallOutcome::BadArguments(why) => {
                 let schema = self
                     .tools
@@ -524,6 +693,84 @@ impl Server {
             Err(why) => Some(crate::limits::unavailable_error(tool, &why)),
         }
     }
+}
+
+/// The `_meta` key of a request's own log level (2026-07-28, where
+/// `logging/setLevel` has no session to set).
+pub const LOG_LEVEL_META: &str = "io.modelcontextprotocol/logLevel";
+
+/// The least severe level a request's log messages are sent at: its own
+/// `_meta` level, else the connection's `logging/setLevel`, else all of
+/// them at a handshake revision and none at 2026-07-28, where a request opts
+/// in through its `_meta` (SEP-2577).
+fn log_level_of(
+    session: &Session,
+    version: ProtocolVersion,
+    meta: Option<&Map<String, Value>>,
+) -> Result<Option<LogLevel>, ErrorObject> {
+    match meta.and_then(|m| m.get(LOG_LEVEL_META)) {
+        None if version.is_stateless() => Ok(None),
+        None => Ok(Some(session.log_level.unwrap_or(LogLevel::Debug))),
+        Some(level) => level
+            .as_str()
+            .and_then(LogLevel::parse)
+            .map(Some)
+            .ok_or_else(|| bad_level(LOG_LEVEL_META, level)),
+    }
+}
+
+fn bad_level(what: &str, level: &Value) -> ErrorObject {
+    let names: Vec<&str> = LogLevel::ALL.iter().map(|l| l.as_str()).collect();
+    ErrorObject::invalid_params(format!(
+        "`{what}` must be one of {}; got {level}",
+        names.join(", ")
+    ))
+}
+
+/// The level of a `logging/setLevel`.
+fn set_level(params: &Map<String, Value>) -> Result<LogLevel, ErrorObject> {
+    let level = params.get("level").unwrap_or(&Value::Null);
+    level
+        .as_str()
+        .and_then(LogLevel::parse)
+        .ok_or_else(|| bad_level("level", level))
+}
+
+/// Lists here have one page: a cursor was never handed out.
+fn single_page(params: &Map<String, Value>, method: &str) -> Result<(), ErrorObject> {
+    match params.get("cursor") {
+        None => Ok(()),
+        Some(cursor) => Err(ErrorObject::invalid_params(format!(
+            "unknown cursor {cursor}: `{method}` has a single page; call it without a cursor"
+        ))),
+    }
+}
+
+fn string_param<'p>(
+    params: &'p Map<String, Value>,
+    key: &str,
+    method: &str,
+) -> Result<&'p str, ErrorObject> {
+    params
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ErrorObject::invalid_params(format!("`{method}` needs `{key}` (a string)")))
+}
+
+/// `prompts/get` arguments: an object of strings (absent is none).
+fn prompt_arguments(arguments: Option<&Value>) -> Result<PromptArguments, ErrorObject> {
+    let Some(arguments) = arguments.filter(|a| !a.is_null()) else {
+        return Ok(PromptArguments::new());
+    };
+    let not_strings = || {
+        ErrorObject::invalid_params("prompt `arguments` must be an object whose values are strings")
+    };
+    arguments
+        .as_object()
+        .ok_or_else(not_strings)?
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), v.as_str().ok_or_else(not_strings)?.to_owned())))
+        .collect()
 }
 
 fn tool_result(output: Json, version: ProtocolVersion) -> CallToolResult {

@@ -14,6 +14,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::ProtocolVersion;
+use crate::content::Content;
 use crate::context::CallContext;
 use crate::model::{Json, ToolInfo};
 
@@ -73,6 +74,27 @@ pub trait Tool: Send + Sync + 'static {
         args: Self::Args,
         cx: &CallContext<'_>,
     ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send;
+}
+
+/// A tool whose result is content blocks for the model - images, audio,
+/// resources, or text - rather than a structured object: a screenshot, a
+/// chart, a document fetched whole. Its `tools/list` entry has no
+/// `outputSchema` and its result no `structuredContent`. Registered with
+/// [`ToolRegistry::register_content`].
+pub trait ContentTool: Send + Sync + 'static {
+    /// The arguments, as for [`Tool::Args`].
+    type Args: DeserializeOwned + JsonSchema + Send;
+
+    /// Name, description, title and annotations; called once, at registration.
+    fn definition(&self) -> ToolDefinition;
+
+    /// Runs the tool. An `Err` becomes a result with `isError: true`. Blocks
+    /// the request's revision lacks are turned into text on the way out.
+    fn call(
+        &self,
+        args: Self::Args,
+        cx: &CallContext<'_>,
+    ) -> impl Future<Output = Result<Vec<Content>, ToolError>> + Send;
 }
 
 /// The arguments of a tool that takes none: `{}` (unknown members are refused).
@@ -193,6 +215,13 @@ impl Schemas {
         }
     }
 
+    fn of_content<T: ContentTool>() -> Self {
+        Schemas {
+            derive: Some((schema_of::<T::Args>, || Value::Null)),
+            ..Schemas::default()
+        }
+    }
+
     fn input(&self) -> &Value {
         self.input
             .get_or_init(|| self.derive.map_or(Value::Null, |(input, _)| input()))
@@ -274,7 +303,10 @@ impl ToolDefinition {
             title: self.title.clone().filter(|_| modern),
             description: Some(self.description.clone()),
             input_schema: self.input_schema().clone(),
-            output_schema: modern.then(|| self.output_schema().clone()),
+            output_schema: modern
+                .then(|| self.output_schema())
+                .filter(|schema| !schema.is_null())
+                .cloned(),
             annotations: (version.has_tool_annotations()
                 && self.annotations != Annotations::default())
             .then(|| self.annotations.clone()),
@@ -295,6 +327,10 @@ impl ToolDefinition {
             ("inputSchema", self.input_schema()),
             ("outputSchema", self.output_schema()),
         ] {
+            // A content tool has no output schema.
+            if which == "outputSchema" && schema.is_null() {
+                continue;
+            }
             if schema.get("type") != Some(&Value::from("object")) {
                 return Err(RegistryError::NotAnObjectSchema {
                     tool: name.clone(),
@@ -334,6 +370,8 @@ pub(crate) enum CallOutcome {
     /// type's own field order (the same in every build): the text block and
     /// `structuredContent` both come from it.
     Output(Json),
+    /// Content blocks of a [`ContentTool`].
+    Content(Vec<Content>),
     /// Arguments that do not fit the tool's arguments type (`isError: true`).
     BadArguments(String),
     /// A failure for the model (`isError: true`).
@@ -405,6 +443,33 @@ impl<T: Tool> ErasedTool for Typed<T> {
     }
 }
 
+struct TypedContent<T>(T);
+
+impl<T: ContentTool> ErasedTool for TypedContent<T> {
+    fn call_json<'a>(
+        &'a self,
+        args: Arguments<'a>,
+        cx: CallContext<'a>,
+    ) -> BoxFuture<'a, Result<CallOutcome, String>> {
+        Box::pin(async move {
+            let args: T::Args = match args.parse() {
+                Ok(args) => args,
+                Err(e) => return Ok(CallOutcome::BadArguments(e.to_string())),
+            };
+            Ok(match self.0.call(args, &cx).await {
+                Ok(blocks) => CallOutcome::Content(blocks),
+                Err(e) => CallOutcome::ToolError(e.message),
+            })
+        })
+    }
+
+    fn parse_args(&self, args: Value) -> Result<(), String> {
+        serde_json::from_value::<T::Args>(args)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// A tool's call, with a panic inside the tool turned into an error.
 pub(crate) struct ToolCall<'a> {
     name: &'a str,
@@ -458,14 +523,29 @@ impl ToolRegistry {
         if definition.schemas.input.get().is_none() {
             definition.schemas = Schemas::of::<T>();
         }
+        self.add(definition, Box::new(Typed(tool)))
+    }
+
+    /// Adds a tool whose results are content blocks, with the same checks.
+    pub fn register_content<T: ContentTool>(
+        &mut self,
+        tool: T,
+    ) -> Result<&mut Self, RegistryError> {
+        let mut definition = tool.definition();
+        definition.schemas = Schemas::of_content::<T>();
+        self.add(definition, Box::new(TypedContent(tool)))
+    }
+
+    fn add(
+        &mut self,
+        definition: ToolDefinition,
+        tool: Box<dyn ErasedTool>,
+    ) -> Result<&mut Self, RegistryError> {
         definition.validate(cfg!(debug_assertions))?;
         if self.get(definition.name()).is_some() {
             return Err(RegistryError::Duplicate(definition.name.clone()));
         }
-        self.entries.push(Entry {
-            definition,
-            tool: Box::new(Typed(tool)),
-        });
+        self.entries.push(Entry { definition, tool });
         Ok(self)
     }
 

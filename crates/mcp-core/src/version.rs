@@ -75,6 +75,16 @@ impl ProtocolVersion {
         !matches!(self, ProtocolVersion::V2024_11_05)
     }
 
+    /// Audio content blocks exist from 2025-03-26 on.
+    pub const fn has_audio_content(self) -> bool {
+        !matches!(self, ProtocolVersion::V2024_11_05)
+    }
+
+    /// `completion/complete` and the completions capability exist from 2025-03-26 on.
+    pub const fn has_completions(self) -> bool {
+        !matches!(self, ProtocolVersion::V2024_11_05)
+    }
+
     /// `title`, `outputSchema` and `structuredContent` exist from 2025-06-18 on.
     pub const fn has_structured_output(self) -> bool {
         !matches!(

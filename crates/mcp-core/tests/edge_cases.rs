@@ -169,7 +169,7 @@ fn init_result(version: &str, titled: bool) -> Value {
     if titled {
         info["title"] = json!("Edge");
     }
-    json!({"protocolVersion":version,"capabilities":{"tools":{"listChanged":false}},"serverInfo":info})
+    json!({"protocolVersion":version,"capabilities":{"logging":{},"tools":{"listChanged":false}},"serverInfo":info})
 }
 
 fn initialize(version: &str) -> String {

@@ -28,15 +28,17 @@ mod auth;
 
 pub use auth::{AuthError, Authenticator, BoxFuture, TrustFront};
 
+use std::sync::{Arc, Mutex};
+
 use http::header::{
-    ACCEPT, ALLOW, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, ORIGIN, RETRY_AFTER,
-    WWW_AUTHENTICATE,
+    ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, ORIGIN,
+    RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use http::{Method, StatusCode};
 use mcp_core::limits::Decision;
 use mcp_core::{
-    ErrorCode, ErrorObject, Identity, Incoming, ProtocolVersion, Reply, RequestContext, RequestId,
-    Response, Server, Session,
+    ErrorCode, ErrorObject, Identity, Incoming, Notify, ProtocolVersion, Reply, RequestContext,
+    RequestId, Response, Server, Session,
 };
 use serde_json::Value;
 
@@ -97,6 +99,9 @@ pub struct Exchange {
     pub tool: Option<String>,
     /// Where a rate-limited `tools/call` stood against its limit.
     pub rate_limit: Option<Decision>,
+    /// Whether `body` is an SSE stream (`text/event-stream`): the request's
+    /// notifications, then its reply.
+    pub event_stream: bool,
 }
 
 impl Exchange {
@@ -117,6 +122,7 @@ impl Exchange {
             method: None,
             tool: None,
             rate_limit: None,
+            event_stream: false,
         }
     }
 
@@ -136,7 +142,12 @@ impl Exchange {
     /// The headers that go with this exchange's status.
     pub fn headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        if self.body.is_some() {
+        if self.body.is_some() && self.event_stream {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+            // Events are useless late: no cache, and no proxy buffering.
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            headers.insert(X_ACCEL_BUFFERING.clone(), HeaderValue::from_static("no"));
+        } else if self.body.is_some() {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
@@ -172,6 +183,7 @@ static MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
 static MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+static X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 
 /// A header's value as text (`Err` when it is not).
 fn header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Result<&'h str, ()>> {
@@ -210,6 +222,44 @@ fn media_type(value: &str) -> &str {
 
 fn is_json(value: &str) -> bool {
     media_type(value).eq_ignore_ascii_case("application/json")
+}
+
+fn accepts_event_stream(accept: &str) -> bool {
+    accept
+        .split(',')
+        .map(media_type)
+        .any(|m| m.eq_ignore_ascii_case("text/event-stream"))
+}
+
+/// A request's notifications, kept for its SSE response.
+#[derive(Default)]
+struct Collected(Mutex<Vec<Value>>);
+
+impl Notify for Collected {
+    fn send(&self, notification: Value) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(notification);
+    }
+}
+
+/// One SSE event carrying a JSON-RPC message.
+fn push_event(out: &mut String, message: &str) {
+    out.push_str("event: message\ndata: ");
+    out.push_str(message);
+    out.push_str("\n\n");
+}
+
+/// The SSE body of a request that sent notifications: each of them, then
+/// the reply, one event each.
+fn event_stream(notifications: &[Value], reply: &Reply) -> String {
+    let mut out = String::new();
+    for notification in notifications {
+        push_event(&mut out, &notification.to_string());
+    }
+    push_event(&mut out, &reply.to_json());
+    out
 }
 
 fn accepts_json(accept: &str) -> bool {
@@ -316,19 +366,46 @@ pub async fn exchange(
         (out.method, out.tool) = (method, tool);
         return out;
     }
+    // A client that takes SSE gets a tool's progress and log notifications
+    // before the reply; any other gets the reply alone, as JSON.
+    let collected = get(&ACCEPT)
+        .and_then(Result::ok)
+        .is_some_and(accepts_event_stream)
+        .then(|| Arc::new(Collected::default()));
+    if let Some(collected) = &collected {
+        context.notify = collected.clone();
+    }
     let mut session = Session::stateless(version);
     let reply = server.handle(&mut session, message, &context).await;
     let status = match &reply {
         None => StatusCode::ACCEPTED,
         Some(reply) => status_of(reply, modern),
     };
+    let notifications = collected
+        .map(|c| {
+            std::mem::take(
+                &mut *c
+                    .0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+        })
+        .unwrap_or_default();
+    let event_stream = reply.is_some() && !notifications.is_empty();
     Exchange {
         status,
         www_authenticate: None,
-        body: reply.map(|r| r.to_json()),
+        body: reply.map(|r| {
+            if event_stream {
+                self::event_stream(&notifications, &r)
+            } else {
+                r.to_json()
+            }
+        }),
         method,
         tool,
         rate_limit: context.rate_limit.into_inner(),
+        event_stream,
     }
 }
 

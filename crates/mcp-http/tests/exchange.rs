@@ -314,3 +314,138 @@ async fn a_limiter_outage_refuses_writers_and_lets_readers_through() {
     );
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the read-only tool ran");
 }
+
+/// Reports progress twice and logs once before its result.
+struct Steps;
+
+impl Tool for Steps {
+    type Args = NoArgs;
+    type Output = Map<String, Value>;
+    fn definition(&self) -> ToolDefinition {
+        ToolDefinition::new("steps", "Two steps.")
+    }
+    async fn call(&self, _: NoArgs, cx: &CallContext<'_>) -> Result<Self::Output, ToolError> {
+        cx.progress(1.0, Some(2.0), Some("first"));
+        cx.log(mcp_core::LogLevel::Info, &json!("between"));
+        cx.progress(2.0, Some(2.0), None);
+        Ok(Map::new())
+    }
+}
+
+/// One POST of a `steps` call (with a progress token) accepting `accept`.
+async fn post_steps(accept: &str, progress_token: bool) -> mcp_http::Exchange {
+    let mut tools = ToolRegistry::new();
+    tools.register(Steps).expect("registers");
+    let server = Server::new(ServerInfo::new("t", "0"), tools);
+    let mut headers = headers("2025-11-25");
+    headers.insert("accept", HeaderValue::from_str(accept).expect("ascii"));
+    let meta = if progress_token {
+        json!({"progressToken": "p-1"})
+    } else {
+        json!({})
+    };
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "steps", "_meta": meta}}).to_string();
+    let parts = RequestParts {
+        method: &Method::POST,
+        headers: &headers,
+        body: body.as_bytes(),
+        front_identity: None,
+    };
+    mcp_http::exchange(
+        &server,
+        &HttpConfig::default(),
+        &TrustFront,
+        parts,
+        RequestContext::default(),
+    )
+    .await
+}
+
+/// The `data` of each event of an SSE body, as JSON.
+fn events(body: &str) -> Vec<Value> {
+    body.split("\n\n")
+        .filter(|event| !event.is_empty())
+        .map(|event| {
+            assert!(event.starts_with("event: message\ndata: "), "{event:?}");
+            let data = event.trim_start_matches("event: message\ndata: ");
+            serde_json::from_str(data).expect("each event is one JSON-RPC message")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_client_that_takes_sse_gets_the_notifications_then_the_result() {
+    let out = post_steps("application/json, text/event-stream", true).await;
+    assert_eq!(out.status, StatusCode::OK);
+    let headers = out.headers();
+    assert_eq!(headers["content-type"], "text/event-stream");
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert_eq!(headers["x-accel-buffering"], "no");
+    let events = events(out.body.as_deref().unwrap_or_default());
+    let methods: Vec<&str> = events
+        .iter()
+        .map(|e| e["method"].as_str().unwrap_or("(reply)"))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "notifications/progress",
+            "notifications/message",
+            "notifications/progress",
+            "(reply)"
+        ]
+    );
+    assert_eq!(events[0]["params"]["progressToken"], "p-1");
+    assert_eq!(events[0]["params"]["message"], "first");
+    assert_eq!(events[3]["id"], 7);
+    assert_eq!(events[3]["result"]["isError"], false);
+}
+
+#[tokio::test]
+async fn a_json_only_client_gets_the_result_alone() {
+    for accept in ["application/json", "*/*"] {
+        let out = post_steps(accept, true).await;
+        assert_eq!(
+            out.headers()["content-type"],
+            "application/json",
+            "{accept}"
+        );
+        let body = out.json().unwrap_or_default();
+        assert_eq!(body["id"], 7);
+        assert_eq!(body["result"]["isError"], false);
+    }
+}
+
+#[tokio::test]
+async fn without_notifications_the_answer_stays_json() {
+    // Without a progress token only the log message goes (no level was set,
+    // so this revision sends every level).
+    let out = post_steps("application/json, text/event-stream", false).await;
+    let events = events(out.body.as_deref().unwrap_or_default());
+    assert_eq!(events.len(), 2, "the log message, then the reply");
+    assert_eq!(events[0]["method"], "notifications/message");
+
+    // A request whose tool sends nothing is answered with JSON.
+    let calls = Arc::default();
+    let mut headers = headers("2025-11-25");
+    headers.insert(
+        "accept",
+        HeaderValue::from_static("application/json, text/event-stream"),
+    );
+    let parts = RequestParts {
+        method: &Method::POST,
+        headers: &headers,
+        body: CALL.as_bytes(),
+        front_identity: None,
+    };
+    let out = mcp_http::exchange(
+        &server(calls),
+        &HttpConfig::default(),
+        &TrustFront,
+        parts,
+        RequestContext::default(),
+    )
+    .await;
+    assert_eq!(out.headers()["content-type"], "application/json");
+    assert!(!out.event_stream);
+}

@@ -34,6 +34,7 @@ use mcp_core::{
     ToolRegistry,
 };
 use mcp_http::{RequestParts, TrustFront};
+use mcp_tools::{Catalog, CatalogError};
 
 pub use account_context::{AccountContext, Caller, DemoAccountContext, FunctionEnv, Invocation};
 pub use gateway::{TARGET_DELIMITER, TOOL_NAME_KEY};
@@ -99,12 +100,15 @@ impl App {
         self
     }
 
-    /// Builds the app from explicit settings (tests).
-    pub fn new(env: FunctionEnv, config: HttpConfig) -> Result<App, RegistryError> {
-        let tools = registry(env)?;
+    /// Builds the app from explicit settings (tests), with the conformance
+    /// fixture pack when `MCP_CONFORMANCE_FIXTURES=1`.
+    pub fn new(env: FunctionEnv, config: HttpConfig) -> Result<App, CatalogError> {
+        let mut catalog = Catalog::portable()?;
+        catalog.tools.register(DemoAccountContext::new(env))?;
+        let catalog = catalog.with_fixtures_from_env()?;
         let mut info = ServerInfo::new("mcp-lambda", env!("CARGO_PKG_VERSION"));
         info.title = Some("MCP ladder (Lambda, IAM-bounded)".into());
-        let server = Server::new(info, tools).with_instructions(
+        let server = catalog.serve(info).with_instructions(
             "Tools running in an AWS Lambda function that only IAM principals of its own \
              account can call.",
         );

@@ -17,10 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use mcp_core::{
-    ErrorObject, LogLevel, Notify, ProtocolVersion, Reply, RequestContext, Response, Server,
-    ServerInfo, Session,
-};
+use mcp_core::{ErrorObject, Notify, Reply, RequestContext, Response, Server, ServerInfo, Session};
 use serde_json::Value;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
@@ -45,10 +42,12 @@ impl Default for Config {
 
 /// The stdio server with every portable tool.
 pub fn server() -> anyhow::Result<Server> {
-    let tools = mcp_tools::registry().context("failed to register the tools")?;
+    let catalog = mcp_tools::Catalog::portable()
+        .and_then(mcp_tools::Catalog::with_fixtures_from_env)
+        .context("failed to register the tools, resources and prompts")?;
     let mut info = ServerInfo::new("mcp-local", env!("CARGO_PKG_VERSION"));
     info.title = Some("MCP ladder (local stdio)".into());
-    let server = Server::new(info, tools).with_instructions(
+    let server = catalog.serve(info).with_instructions(
         "Local tools that compute over what you pass them; they read no files and reach no network.",
     );
     // On stdio the caller is `local`; a refused call is a JSON-RPC error, no headers.
@@ -111,33 +110,14 @@ fn read_line(input: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Res
 }
 
 /// A tool's notifications as stdout lines, written while it runs.
-struct Lines {
-    version: ProtocolVersion,
-    lines: UnboundedSender<Vec<u8>>,
-}
-
-impl Lines {
-    fn send(&self, message: &Value) {
-        let mut line = serde_json::to_vec(message).unwrap_or_default();
-        line.push(b'\n');
-        // The receiver lives as long as the call: a send cannot fail while it runs.
-        let _ = self.lines.send(line);
-    }
-}
+struct Lines(UnboundedSender<Vec<u8>>);
 
 impl Notify for Lines {
-    fn progress(&self, token: &Value, progress: f64, total: Option<f64>, message: Option<&str>) {
-        self.send(&mcp_core::progress_notification(
-            self.version,
-            token,
-            progress,
-            total,
-            message,
-        ));
-    }
-
-    fn log(&self, level: LogLevel, data: &Value) {
-        self.send(&mcp_core::log_notification(level, data));
+    fn send(&self, notification: Value) {
+        let mut line = serde_json::to_vec(&notification).unwrap_or_default();
+        line.push(b'\n');
+        // The receiver lives as long as the call: a send cannot fail while it runs.
+        let _ = self.0.send(line);
     }
 }
 
@@ -177,14 +157,8 @@ pub fn serve(
                 if text.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                let version = session
-                    .protocol_version()
-                    .unwrap_or(ProtocolVersion::LATEST_HANDSHAKE);
                 let request = RequestContext {
-                    notify: Arc::new(Lines {
-                        version,
-                        lines: notes.clone(),
-                    }),
+                    notify: Arc::new(Lines(notes.clone())),
                     ..RequestContext::default()
                 };
                 let handled = server.handle_bytes(&mut session, text, &request);
@@ -277,7 +251,7 @@ mod tests {
                 tokio::task::yield_now().await;
                 cx.progress(f64::from(step), Some(3.0), Some("counting"));
             }
-            cx.log(LogLevel::Info, &serde_json::json!("counted"));
+            cx.log(mcp_core::LogLevel::Info, &serde_json::json!("counted"));
             Ok(serde_json::Map::from_iter([("steps".to_owned(), 3.into())]))
         }
     }

@@ -10,13 +10,18 @@
 //! assert!(tools.definitions().any(|d| d.name() == "word_count"));
 //! ```
 
+pub mod conformance;
 mod demo_echo;
+mod guide;
 mod word_count;
 
 pub use demo_echo::DemoEcho;
+pub use guide::{CountWords, GUIDE_URI};
 pub use word_count::WordCount;
 
-use mcp_core::{RegistryError, ToolRegistry};
+use mcp_core::{
+    Prompts, RegistryError, ResourceError, Resources, Server, ServerInfo, ToolRegistry,
+};
 
 /// Every portable tool, in `tools/list` order.
 pub fn registry() -> Result<ToolRegistry, RegistryError> {
@@ -24,6 +29,72 @@ pub fn registry() -> Result<ToolRegistry, RegistryError> {
     tools.register(WordCount)?;
     tools.register(DemoEcho)?;
     Ok(tools)
+}
+
+/// Everything a server offers: tools, resources and prompts.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    /// The tools.
+    pub tools: ToolRegistry,
+    /// The resources and templates.
+    pub resources: Resources,
+    /// The prompts.
+    pub prompts: Prompts,
+}
+
+/// Why the catalog could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A tool.
+    #[error(transparent)]
+    Tool(#[from] RegistryError),
+    /// A resource or template.
+    #[error(transparent)]
+    Resource(#[from] ResourceError),
+    /// A prompt.
+    #[error("{0}")]
+    Prompt(String),
+}
+
+impl From<String> for CatalogError {
+    fn from(why: String) -> Self {
+        CatalogError::Prompt(why)
+    }
+}
+
+impl Catalog {
+    /// Adds the conformance fixture pack, after everything else, when
+    /// `MCP_CONFORMANCE_FIXTURES=1` is in the environment (logged loudly).
+    pub fn with_fixtures_from_env(mut self) -> Result<Catalog, CatalogError> {
+        if conformance::requested() {
+            tracing::warn!(
+                "{}=1: serving the MCP conformance suite's fixture tools, resources and                  prompts (test_*, test://...). They are test fixtures: do not set this on a                  function anyone relies on",
+                conformance::ENV
+            );
+            conformance::install(&mut self)?;
+        }
+        Ok(self)
+    }
+
+    /// The portable tools ([`registry`]), the `word_count` guide resource
+    /// and the `count_words` prompt.
+    pub fn portable() -> Result<Catalog, CatalogError> {
+        let mut catalog = Catalog {
+            tools: registry()?,
+            ..Catalog::default()
+        };
+        let (info, contents) = guide::guide();
+        catalog.resources.add(info, contents)?;
+        catalog.prompts.add(CountWords)?;
+        Ok(catalog)
+    }
+
+    /// A server offering all of it.
+    pub fn serve(self, info: ServerInfo) -> Server {
+        Server::new(info, self.tools)
+            .with_resources(self.resources)
+            .with_prompts(self.prompts)
+    }
 }
 
 #[cfg(test)]

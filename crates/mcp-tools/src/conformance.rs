@@ -1,0 +1,401 @@
+//! The fixture pack: the tools, resources and prompts the MCP conformance
+//! suite's `server` scenarios call by name (`@modelcontextprotocol/conformance`
+//! 0.1.16), so the suite can exercise this core - content types, errors,
+//! progress and log notifications, resources, templates, prompts and
+//! completions.
+//!
+//! Compiled into every build and served only when the environment says
+//! `MCP_CONFORMANCE_FIXTURES=1`: the names are the suite's, not a product's.
+//! The suite's sampling and elicitation tools are not here: they need a
+//! server-to-client request answered on a later POST, which a stateless
+//! function has no way to receive (see `tests/e2e/conformance-expected-failures.yml`).
+
+use std::time::Duration;
+
+use mcp_core::model::{
+    Content, PromptArgument, PromptInfo, PromptMessage, ResourceContents, ResourceInfo,
+    TemplateInfo,
+};
+use mcp_core::{
+    CallContext, ContentTool, LogLevel, NoArgs, Prompt, PromptArguments, ResourceTemplate,
+    ToolDefinition, ToolError, UriVariables,
+};
+
+use crate::Catalog;
+
+/// The environment variable that switches the pack on (value `1`).
+pub const ENV: &str = "MCP_CONFORMANCE_FIXTURES";
+
+/// Whether the environment asks for the pack (`MCP_CONFORMANCE_FIXTURES=1`).
+pub fn requested() -> bool {
+    std::env::var(ENV).is_ok_and(|v| v == "1")
+}
+
+/// A 1x1 red PNG.
+pub const PNG: [u8; 69] = [
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
+    0x00, 0x03, 0x01, 0x01, 0x00, 0xc9, 0xfe, 0x92, 0xef, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// A WAV file: 8 kHz, mono, 8-bit, one millisecond of silence.
+pub fn wav() -> Vec<u8> {
+    let samples = [0x80u8; 8];
+    let mut out = Vec::with_capacity(44 + samples.len());
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + samples.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // one channel
+    out.extend_from_slice(&8000u32.to_le_bytes()); // samples per second
+    out.extend_from_slice(&8000u32.to_le_bytes()); // bytes per second
+    out.extend_from_slice(&1u16.to_le_bytes()); // block align
+    out.extend_from_slice(&8u16.to_le_bytes()); // bits per sample
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(samples.len() as u32).to_le_bytes());
+    out.extend_from_slice(&samples);
+    out
+}
+
+/// Pause between the notifications of the logging and progress tools, so a
+/// client sees them arrive one by one.
+const STEP: Duration = Duration::from_millis(50);
+
+/// A no-argument content tool with fixed blocks.
+struct Fixed {
+    name: &'static str,
+    description: &'static str,
+    blocks: fn() -> Vec<Content>,
+}
+
+impl ContentTool for Fixed {
+    type Args = NoArgs;
+
+    fn definition(&self) -> ToolDefinition {
+        ToolDefinition::new(self.name, self.description)
+    }
+
+    async fn call(&self, _: NoArgs, _: &CallContext<'_>) -> Result<Vec<Content>, ToolError> {
+        Ok((self.blocks)())
+    }
+}
+
+/// `test_error_handling`: always fails, as a tool failure (`isError: true`).
+struct Failing;
+
+impl ContentTool for Failing {
+    type Args = NoArgs;
+
+    fn definition(&self) -> ToolDefinition {
+        ToolDefinition::new(
+            "test_error_handling",
+            "Always fails, for the error scenario.",
+        )
+    }
+
+    async fn call(&self, _: NoArgs, _: &CallContext<'_>) -> Result<Vec<Content>, ToolError> {
+        Err(ToolError::new(
+            "This tool intentionally returns an error for testing",
+        ))
+    }
+}
+
+/// `test_tool_with_logging`: three log messages, a pause between each.
+struct Logging;
+
+impl ContentTool for Logging {
+    type Args = NoArgs;
+
+    fn definition(&self) -> ToolDefinition {
+        ToolDefinition::new(
+            "test_tool_with_logging",
+            "Sends three log messages while it runs.",
+        )
+    }
+
+    async fn call(&self, _: NoArgs, cx: &CallContext<'_>) -> Result<Vec<Content>, ToolError> {
+        for step in [
+            "Tool execution started",
+            "Tool processing data",
+            "Tool execution completed",
+        ] {
+            cx.log(LogLevel::Info, &step.into());
+            tokio::time::sleep(STEP).await;
+        }
+        Ok(vec![Content::text(
+            "Tool with logging executed successfully",
+        )])
+    }
+}
+
+/// `test_tool_with_progress`: progress 0, 50 and 100 of 100.
+struct Progress;
+
+impl ContentTool for Progress {
+    type Args = NoArgs;
+
+    fn definition(&self) -> ToolDefinition {
+        ToolDefinition::new(
+            "test_tool_with_progress",
+            "Reports progress three times while it runs.",
+        )
+    }
+
+    async fn call(&self, _: NoArgs, cx: &CallContext<'_>) -> Result<Vec<Content>, ToolError> {
+        for done in [0.0, 50.0, 100.0] {
+            cx.progress(done, Some(100.0), Some(&format!("{done} of 100")));
+            tokio::time::sleep(STEP).await;
+        }
+        Ok(vec![Content::text(
+            "Tool with progress executed successfully",
+        )])
+    }
+}
+
+/// `test://template/{id}/data`: JSON naming the id.
+struct Template;
+
+impl ResourceTemplate for Template {
+    fn definition(&self) -> TemplateInfo {
+        TemplateInfo {
+            uri_template: "test://template/{id}/data".into(),
+            name: "template-data".into(),
+            title: None,
+            description: Some("Data for an id, substituted from the URI.".into()),
+            mime_type: Some("application/json".into()),
+        }
+    }
+
+    async fn read(
+        &self,
+        uri: &str,
+        variables: &UriVariables,
+        _: &CallContext<'_>,
+    ) -> Result<Vec<ResourceContents>, String> {
+        let id = variables.get("id").map_or("", String::as_str);
+        let body = serde_json::json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")});
+        Ok(vec![ResourceContents::text(
+            uri,
+            "application/json",
+            body.to_string(),
+        )])
+    }
+
+    fn complete(&self, variable: &str, prefix: &str) -> Vec<String> {
+        complete_from(variable == "id", &["1", "12", "123"], prefix)
+    }
+}
+
+struct SimplePrompt;
+
+impl Prompt for SimplePrompt {
+    fn definition(&self) -> PromptInfo {
+        PromptInfo::new("test_simple_prompt", "A prompt with no arguments.")
+    }
+
+    async fn get(
+        &self,
+        _: &PromptArguments,
+        _: &CallContext<'_>,
+    ) -> Result<Vec<PromptMessage>, String> {
+        Ok(vec![PromptMessage::user(Content::text(
+            "This is a simple prompt for testing.",
+        ))])
+    }
+}
+
+struct ArgumentsPrompt;
+
+impl Prompt for ArgumentsPrompt {
+    fn definition(&self) -> PromptInfo {
+        PromptInfo::new("test_prompt_with_arguments", "A prompt with two arguments.").arguments(
+            vec![
+                PromptArgument::required("arg1", "First test argument"),
+                PromptArgument::required("arg2", "Second test argument"),
+            ],
+        )
+    }
+
+    async fn get(
+        &self,
+        arguments: &PromptArguments,
+        _: &CallContext<'_>,
+    ) -> Result<Vec<PromptMessage>, String> {
+        let arg = |name: &str| arguments.get(name).map_or("", String::as_str);
+        Ok(vec![PromptMessage::user(Content::text(format!(
+            "Prompt with arguments: arg1='{}', arg2='{}'",
+            arg("arg1"),
+            arg("arg2")
+        )))])
+    }
+
+    fn complete(&self, argument: &str, prefix: &str) -> Vec<String> {
+        complete_from(argument == "arg1", &["test", "testing", "tested"], prefix)
+    }
+}
+
+struct EmbeddedResourcePrompt;
+
+impl Prompt for EmbeddedResourcePrompt {
+    fn definition(&self) -> PromptInfo {
+        PromptInfo::new(
+            "test_prompt_with_embedded_resource",
+            "A prompt that embeds the resource it is given.",
+        )
+        .arguments(vec![PromptArgument::required(
+            "resourceUri",
+            "URI of the resource to embed",
+        )])
+    }
+
+    async fn get(
+        &self,
+        arguments: &PromptArguments,
+        _: &CallContext<'_>,
+    ) -> Result<Vec<PromptMessage>, String> {
+        let uri = arguments.get("resourceUri").map_or("", String::as_str);
+        Ok(vec![
+            PromptMessage::user(Content::resource(ResourceContents::text(
+                uri,
+                "text/plain",
+                "Embedded resource content for testing.",
+            ))),
+            PromptMessage::user(Content::text("Please process the embedded resource above.")),
+        ])
+    }
+}
+
+struct ImagePrompt;
+
+impl Prompt for ImagePrompt {
+    fn definition(&self) -> PromptInfo {
+        PromptInfo::new("test_prompt_with_image", "A prompt with an image.")
+    }
+
+    async fn get(
+        &self,
+        _: &PromptArguments,
+        _: &CallContext<'_>,
+    ) -> Result<Vec<PromptMessage>, String> {
+        Ok(vec![
+            PromptMessage::user(Content::image(&PNG, "image/png")),
+            PromptMessage::user(Content::text("Please analyze the image above.")),
+        ])
+    }
+}
+
+/// The candidates that start with `prefix`, for the argument that has them.
+fn complete_from(applies: bool, candidates: &[&str], prefix: &str) -> Vec<String> {
+    candidates
+        .iter()
+        .filter(|c| applies && c.starts_with(prefix))
+        .map(|c| (*c).to_owned())
+        .collect()
+}
+
+fn text_resource(uri: &str, name: &str, text: &str) -> (ResourceInfo, ResourceContents) {
+    (
+        ResourceInfo {
+            uri: uri.into(),
+            name: name.into(),
+            title: None,
+            description: None,
+            mime_type: Some("text/plain".into()),
+        },
+        ResourceContents::text(uri, "text/plain", text),
+    )
+}
+
+/// Adds the pack to a catalog.
+pub fn install(catalog: &mut Catalog) -> Result<(), crate::CatalogError> {
+    let fixed = [
+        Fixed {
+            name: "test_simple_text",
+            description: "Returns one text block.",
+            blocks: || vec![Content::text("This is a simple text response for testing.")],
+        },
+        Fixed {
+            name: "test_image_content",
+            description: "Returns a 1x1 PNG.",
+            blocks: || vec![Content::image(&PNG, "image/png")],
+        },
+        Fixed {
+            name: "test_audio_content",
+            description: "Returns a short WAV.",
+            blocks: || vec![Content::audio(&wav(), "audio/wav")],
+        },
+        Fixed {
+            name: "test_embedded_resource",
+            description: "Returns an embedded text resource.",
+            blocks: || {
+                vec![Content::resource(ResourceContents::text(
+                    "test://embedded-resource",
+                    "text/plain",
+                    "This is an embedded resource content.",
+                ))]
+            },
+        },
+        Fixed {
+            name: "test_multiple_content_types",
+            description: "Returns text, an image and a resource.",
+            blocks: || {
+                vec![
+                    Content::text("Multiple content types test:"),
+                    Content::image(&PNG, "image/png"),
+                    Content::resource(ResourceContents::text(
+                        "test://mixed-content-resource",
+                        "application/json",
+                        r#"{"test":"data","value":123}"#,
+                    )),
+                ]
+            },
+        },
+    ];
+    for tool in fixed {
+        catalog.tools.register_content(tool)?;
+    }
+    catalog.tools.register_content(Failing)?;
+    catalog.tools.register_content(Logging)?;
+    catalog.tools.register_content(Progress)?;
+
+    for (uri, name, text) in [
+        (
+            "test://static-text",
+            "static-text",
+            "This is the content of the static text resource.",
+        ),
+        (
+            "test://watched-resource",
+            "watched-resource",
+            "Watched resource content.",
+        ),
+        (
+            "test://example-resource",
+            "example-resource",
+            "Example resource content.",
+        ),
+    ] {
+        let (info, contents) = text_resource(uri, name, text);
+        catalog.resources.add(info, contents)?;
+    }
+    catalog.resources.add(
+        ResourceInfo {
+            uri: "test://static-binary".into(),
+            name: "static-binary".into(),
+            title: None,
+            description: Some("A 1x1 PNG.".into()),
+            mime_type: Some("image/png".into()),
+        },
+        ResourceContents::blob("test://static-binary", "image/png", &PNG),
+    )?;
+    catalog.resources.add_template(Template)?;
+
+    catalog.prompts.add(SimplePrompt)?;
+    catalog.prompts.add(ArgumentsPrompt)?;
+    catalog.prompts.add(EmbeddedResourcePrompt)?;
+    catalog.prompts.add(ImagePrompt)?;
+    Ok(())
+}
