@@ -285,12 +285,171 @@ pub struct RequestParts<'a> {
 }
 
 /// Handles one HTTP request of the MCP endpoint.
+///
+/// A client that accepts `text/event-stream` gets the call's progress and
+/// log notifications, then the reply, as one SSE body when the call ends
+/// (for fronts that cannot stream; [`exchange_streamed`] sends them as
+/// they happen).
 pub async fn exchange(
     server: &Server,
     config: &HttpConfig,
     auth: &dyn Authenticator,
     request: RequestParts<'_>,
+    context: RequestContext,
+) -> Exchange {
+    exchange_with(server, config, auth, request, context, true).await
+}
+
+/// Handles one HTTP request of the MCP endpoint for a front that can stream
+/// its response (a Function URL with `InvokeMode: RESPONSE_STREAM`).
+///
+/// The answer is decided lazily. When the call ends before it sends any
+/// notification - every error, every quick tool, every client that does not
+/// accept SSE - it is [`Streamed::Whole`], exactly what [`exchange`] gives.
+/// When a notification comes first, the front commits to `200` and
+/// `text/event-stream` ([`Streamed::Events`]) and sends each event as the
+/// tool produces it, the reply last. Dropping the events stream drops the
+/// call: the tool stops at its next await.
+pub async fn exchange_streamed<'a>(
+    server: &'a Server,
+    config: &'a HttpConfig,
+    auth: &'a dyn Authenticator,
+    request: RequestParts<'a>,
     mut context: RequestContext,
+) -> Streamed<'a> {
+    let accepts = header(request.headers, &ACCEPT)
+        .and_then(Result::ok)
+        .is_some_and(accepts_event_stream);
+    if !accepts {
+        return Streamed::Whole(exchange(server, config, auth, request, context).await);
+    }
+    let (sender, mut notes) = tokio::sync::mpsc::unbounded_channel();
+    context.notify = Arc::new(Channel(sender));
+    let mut call: PendingExchange<'a> =
+        Box::pin(exchange_with(server, config, auth, request, context, false));
+    tokio::select! {
+        biased;
+        Some(first) = notes.recv() => {
+            let head = Exchange {
+                status: StatusCode::OK,
+                body: Some(String::new()),
+                www_authenticate: None,
+                method: None,
+                tool: None,
+                rate_limit: None,
+                event_stream: true,
+            };
+            let events = EventStream { first: Some(first), notes, call: Some(call), done: None };
+            Streamed::Events { head, events }
+        }
+        mut out = &mut call => {
+            // Notifications sent just before the end, if any, go first.
+            let mut queued = Vec::new();
+            while let Ok(note) = notes.try_recv() {
+                queued.push(note);
+            }
+            if let (false, Some(body)) = (queued.is_empty(), &out.body) {
+                let mut sse = String::new();
+                for note in &queued {
+                    push_event(&mut sse, &note.to_string());
+                }
+                push_event(&mut sse, body);
+                out.body = Some(sse);
+                out.event_stream = true;
+            }
+            Streamed::Whole(out)
+        }
+    }
+}
+
+type PendingExchange<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Exchange> + Send + 'a>>;
+
+/// The answer of [`exchange_streamed`].
+#[derive(Debug)]
+pub enum Streamed<'a> {
+    /// The whole answer, as [`exchange`] gives it.
+    Whole(Exchange),
+    /// A `200` `text/event-stream` answer: `head` has the status and headers
+    /// (its body is empty), `events` the body, event by event.
+    Events {
+        /// Status and headers.
+        head: Exchange,
+        /// The events.
+        events: EventStream<'a>,
+    },
+}
+
+/// The body of a streamed answer: SSE events as the call produces them.
+pub struct EventStream<'a> {
+    first: Option<Value>,
+    notes: tokio::sync::mpsc::UnboundedReceiver<Value>,
+    call: Option<PendingExchange<'a>>,
+    done: Option<Exchange>,
+}
+
+impl std::fmt::Debug for EventStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("running", &self.call.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStream<'_> {
+    /// The next chunk of the body: one or more events (`event: message`,
+    /// its data, a blank line) - several when the tool sent its last
+    /// notifications as it returned; `None` after the chunk with the reply.
+    pub async fn next(&mut self) -> Option<String> {
+        let mut out = String::new();
+        if let Some(first) = self.first.take() {
+            push_event(&mut out, &first.to_string());
+            return Some(out);
+        }
+        let call = self.call.as_mut()?;
+        tokio::select! {
+            biased;
+            Some(note) = self.notes.recv() => {
+                push_event(&mut out, &note.to_string());
+            }
+            mut done = call => {
+                self.call = None;
+                // What the tool sent before it returned, then the reply.
+                while let Ok(note) = self.notes.try_recv() {
+                    push_event(&mut out, &note.to_string());
+                }
+                push_event(&mut out, done.body.as_deref().unwrap_or("null"));
+                done.body = None;
+                self.done = Some(done);
+            }
+        }
+        Some(out)
+    }
+
+    /// The finished exchange (method, tool, rate limit), once the reply was
+    /// sent: for the log.
+    pub fn finished(&self) -> Option<&Exchange> {
+        self.done.as_ref()
+    }
+}
+
+/// A request's notifications, passed on as they come.
+struct Channel(tokio::sync::mpsc::UnboundedSender<Value>);
+
+impl Notify for Channel {
+    fn send(&self, notification: Value) {
+        // The receiver is dropped only with the call: nothing is lost.
+        let _ = self.0.send(notification);
+    }
+}
+
+async fn exchange_with(
+    server: &Server,
+    config: &HttpConfig,
+    auth: &dyn Authenticator,
+    request: RequestParts<'_>,
+    mut context: RequestContext,
+    collect: bool,
 ) -> Exchange {
     if request.method != Method::POST {
         return Exchange::refuse(
@@ -368,10 +527,11 @@ pub async fn exchange(
     }
     // A client that takes SSE gets a tool's progress and log notifications
     // before the reply; any other gets the reply alone, as JSON.
-    let collected = get(&ACCEPT)
-        .and_then(Result::ok)
-        .is_some_and(accepts_event_stream)
-        .then(|| Arc::new(Collected::default()));
+    let collected = (collect
+        && get(&ACCEPT)
+            .and_then(Result::ok)
+            .is_some_and(accepts_event_stream))
+    .then(|| Arc::new(Collected::default()));
     if let Some(collected) = &collected {
         context.notify = collected.clone();
     }

@@ -449,3 +449,160 @@ async fn without_notifications_the_answer_stays_json() {
     assert_eq!(out.headers()["content-type"], "application/json");
     assert!(!out.event_stream);
 }
+
+/// Reports progress, waits, reports again, and notes when it finished.
+struct Slow {
+    finished: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+}
+
+impl Tool for Slow {
+    type Args = NoArgs;
+    type Output = Map<String, Value>;
+    fn definition(&self) -> ToolDefinition {
+        ToolDefinition::new("slow", "Takes a while.")
+    }
+    async fn call(&self, _: NoArgs, cx: &CallContext<'_>) -> Result<Self::Output, ToolError> {
+        cx.progress(1.0, Some(2.0), None);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        cx.progress(2.0, Some(2.0), None);
+        *self.finished.lock().expect("not poisoned") = Some(std::time::Instant::now());
+        Ok(Map::new())
+    }
+}
+
+fn slow_server() -> (Server, Arc<std::sync::Mutex<Option<std::time::Instant>>>) {
+    let finished = Arc::default();
+    let mut tools = ToolRegistry::new();
+    tools
+        .register(Slow {
+            finished: Arc::clone(&finished),
+        })
+        .expect("registers");
+    (Server::new(ServerInfo::new("t", "0"), tools), finished)
+}
+
+fn sse_headers(accept: &'static str) -> HeaderMap {
+    let mut headers = headers("2025-11-25");
+    headers.insert("accept", HeaderValue::from_static(accept));
+    headers
+}
+
+const SLOW: &str = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow","_meta":{"progressToken":9}}}"#;
+
+#[tokio::test]
+async fn a_streamed_answer_sends_each_event_before_the_tool_ends() {
+    let (server, finished) = slow_server();
+    let config = HttpConfig::default();
+    let headers = sse_headers("application/json, text/event-stream");
+    let parts = RequestParts {
+        method: &Method::POST,
+        headers: &headers,
+        body: SLOW.as_bytes(),
+        front_identity: None,
+    };
+    let streamed = mcp_http::exchange_streamed(
+        &server,
+        &config,
+        &TrustFront,
+        parts,
+        RequestContext::default(),
+    )
+    .await;
+    let mcp_http::Streamed::Events { head, mut events } = streamed else {
+        panic!("a call that reports progress is streamed: {streamed:?}")
+    };
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.headers()["content-type"], "text/event-stream");
+    let first = events.next().await.expect("the first event");
+    let first_at = std::time::Instant::now();
+    assert!(
+        first.contains(r#""progress":1.0"#) || first.contains(r#""progress":1"#),
+        "{first}"
+    );
+    assert!(
+        finished.lock().expect("not poisoned").is_none(),
+        "the first event arrived before the tool finished"
+    );
+    let mut rest = Vec::new();
+    while let Some(chunk) = events.next().await {
+        rest.extend(chunk.split_inclusive("\n\n").map(str::to_owned));
+    }
+    let done_at = finished
+        .lock()
+        .expect("not poisoned")
+        .expect("the tool finished");
+    assert!(first_at < done_at);
+    assert_eq!(rest.len(), 2, "{rest:?}");
+    assert!(rest[0].contains("notifications/progress"));
+    assert!(rest[1].contains(r#""id":3"#) && rest[1].contains(r#""result""#));
+    let log = events.finished().expect("finished");
+    assert_eq!(log.method.as_deref(), Some("tools/call"));
+    assert_eq!(log.tool.as_deref(), Some("slow"));
+}
+
+#[tokio::test]
+async fn a_streamed_front_answers_whole_when_nothing_is_sent_first() {
+    let (server, _) = slow_server();
+    let config = HttpConfig::default();
+    // A client that does not take SSE, a request that sends nothing (a list),
+    // and an error all get the whole answer, as `exchange` gives it.
+    for (accept, body) in [
+        ("application/json", SLOW),
+        (
+            "application/json, text/event-stream",
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#,
+        ),
+        ("application/json, text/event-stream", "{not json"),
+    ] {
+        let headers = sse_headers(accept);
+        let parts = RequestParts {
+            method: &Method::POST,
+            headers: &headers,
+            body: body.as_bytes(),
+            front_identity: None,
+        };
+        let streamed = mcp_http::exchange_streamed(
+            &server,
+            &config,
+            &TrustFront,
+            parts,
+            RequestContext::default(),
+        )
+        .await;
+        let mcp_http::Streamed::Whole(out) = streamed else {
+            panic!("{accept} {body}: {streamed:?}")
+        };
+        assert_eq!(out.headers()["content-type"], "application/json", "{body}");
+    }
+}
+
+#[tokio::test]
+async fn dropping_the_stream_stops_the_tool() {
+    let (server, finished) = slow_server();
+    let config = HttpConfig::default();
+    let headers = sse_headers("text/event-stream, application/json");
+    let parts = RequestParts {
+        method: &Method::POST,
+        headers: &headers,
+        body: SLOW.as_bytes(),
+        front_identity: None,
+    };
+    let streamed = mcp_http::exchange_streamed(
+        &server,
+        &config,
+        &TrustFront,
+        parts,
+        RequestContext::default(),
+    )
+    .await;
+    let mcp_http::Streamed::Events { mut events, .. } = streamed else {
+        panic!("streamed")
+    };
+    events.next().await.expect("the first event");
+    drop(events);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(
+        finished.lock().expect("not poisoned").is_none(),
+        "the client went away: the tool did not run to its end"
+    );
+}

@@ -68,7 +68,9 @@ impl Catalog {
     pub fn with_fixtures_from_env(mut self) -> Result<Catalog, CatalogError> {
         if conformance::requested() {
             tracing::warn!(
-                "{}=1: serving the MCP conformance suite's fixture tools, resources and                  prompts (test_*, test://...). They are test fixtures: do not set this on a                  function anyone relies on",
+                "{}=1: serving the MCP conformance suite's fixture tools, resources and \
+                 prompts (test_*, test://...). They are test fixtures: do not set this on a \
+                 function anyone relies on",
                 conformance::ENV
             );
             conformance::install(&mut self)?;
