@@ -367,6 +367,10 @@ type PendingExchange<'a> =
 
 /// The answer of [`exchange_streamed`].
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per request, moved once into the front: boxing would cost an allocation"
+)]
 pub enum Streamed<'a> {
     /// The whole answer, as [`exchange`] gives it.
     Whole(Exchange),
