@@ -4,7 +4,9 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use aws_lambda_events::event::lambda_function_urls::{
@@ -17,15 +19,17 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
+use tokio::sync::mpsc;
 
 use crate::json_response;
 use crate::principals::Principal;
-use crate::runtime::{Function, InvokeError};
+use crate::runtime::{Answer, Function, InvokeError};
 use crate::sigv4::{RequestParts, Verifier};
 
 /// How the URL authenticates callers.
@@ -42,6 +46,44 @@ pub enum Auth {
     None,
 }
 
+/// How the URL invokes the function (its `InvokeMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvokeMode {
+    /// The function's response payload is read whole, then answered.
+    #[default]
+    Buffered,
+    /// The function streams: a prelude (status, headers), eight NUL bytes,
+    /// then the body, passed to the client as it comes.
+    ResponseStream,
+}
+
+/// The body of a URL response: whole, or a function's stream.
+pub type UrlBody = BoxBody<Bytes, Infallible>;
+
+/// A streamed response's body: the bytes after the prelude, then the
+/// chunks as the function writes them.
+struct Chunks {
+    first: Option<Bytes>,
+    rest: mpsc::Receiver<Bytes>,
+}
+
+impl hyper::body::Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if let Some(first) = self.first.take() {
+            return Poll::Ready(Some(Ok(Frame::data(first))));
+        }
+        self.rest
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|c| Ok(Frame::data(c))))
+    }
+}
+
 /// Lambda's payload limit for synchronous invocations.
 pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 
@@ -54,6 +96,8 @@ pub struct FunctionUrl {
     pub auth: Auth,
     /// The id in the URL's host name (`<url-id>.lambda-url.<region>.on.aws`).
     pub url_id: String,
+    /// Buffered, or streamed responses.
+    pub invoke_mode: InvokeMode,
 }
 
 fn forbidden(reason: &str) -> Response<Full<Bytes>> {
@@ -87,15 +131,19 @@ fn is_text(content_type: Option<&str>) -> bool {
 
 impl FunctionUrl {
     /// Serves one HTTP request.
-    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<UrlBody> {
+        self.answer(req, peer).await
+    }
+
+    async fn answer(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<UrlBody> {
         let (parts, body) = req.into_parts();
         let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
             Ok(body) => body.to_bytes(),
             Err(_) => {
-                return json_response(
+                return whole(json_response(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     json!({"Message": format!("Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation")}).to_string(),
-                );
+                ));
             }
         };
         let headers = crate::sigv4::header_pairs(&parts.headers);
@@ -120,39 +168,71 @@ impl FunctionUrl {
                 match verified {
                     Err(denial) => {
                         tracing::warn!(%denial, "refused a request before the function ran");
-                        return forbidden(&denial.to_string());
+                        return whole(forbidden(&denial.to_string()));
                     }
                     Ok(principal) => {
                         if let Some(reason) = principal.refusal(&self.function.spec().account_id) {
                             tracing::warn!(%reason, "refused a signed request by policy");
-                            return forbidden(&reason);
+                            return whole(forbidden(&reason));
                         }
                         Some(principal)
                     }
                 }
             }
         };
-        let event = self.event(&parts, &headers, &body, peer, caller);
-        match self.function.invoke(Bytes::from(event.to_string())).await {
+        let event = Bytes::from(
+            self.event(&parts, &headers, &body, peer, caller)
+                .to_string(),
+        );
+        if self.invoke_mode == InvokeMode::ResponseStream {
+            return self.streamed(event).await;
+        }
+        whole(match self.function.invoke(event).await {
             Ok(payload) => function_response(&payload),
-            Err(error) => {
-                let (status, error_type) = match error {
-                    InvokeError::Timeout(_) => (StatusCode::BAD_GATEWAY, "Function.TimedOut"),
-                    InvokeError::Crashed(_) => (StatusCode::BAD_GATEWAY, "Function.Crashed"),
-                    InvokeError::Errored { .. } => (StatusCode::BAD_GATEWAY, "Function.Unhandled"),
-                    // As Lambda answers a Function URL beyond the function's concurrency.
-                    InvokeError::Throttled(_) => {
-                        (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException")
+            Err(error) => invoke_error(&error),
+        })
+    }
+
+    /// Invokes the function and passes its response stream on: the prelude
+    /// becomes the status and headers, the rest the body, chunk by chunk as
+    /// the function writes it. A client that hangs up does not stop the
+    /// function.
+    async fn streamed(&self, event: Bytes) -> Response<UrlBody> {
+        let (sink, mut chunks) = mpsc::channel(16);
+        let function = self.function.clone();
+        let invocation = tokio::spawn(async move { function.invoke_streaming(event, sink).await });
+        let mut head = Vec::new();
+        while let Some(chunk) = chunks.recv().await {
+            head.extend_from_slice(&chunk);
+            // Found by scanning: the delimiter may span chunks.
+            if let Some(at) = head
+                .windows(PRELUDE_END.len())
+                .position(|w| w == PRELUDE_END)
+            {
+                let rest = Bytes::from(head.split_off(at + PRELUDE_END.len()));
+                head.truncate(at);
+                return match streamed_head(&head) {
+                    Ok(mut response) => {
+                        let first = (!rest.is_empty()).then_some(rest);
+                        let body = Chunks {
+                            first,
+                            rest: chunks,
+                        };
+                        *response.body_mut() = body.boxed();
+                        response
                     }
+                    Err(why) => whole(bad_gateway(&why)),
                 };
-                let mut response =
-                    json_response(status, json!({"Message": error.to_string()}).to_string());
-                if let Ok(value) = HeaderValue::from_str(error_type) {
-                    response.headers_mut().insert("x-amzn-errortype", value);
-                }
-                response
             }
         }
+        whole(match invocation.await {
+            Ok(Ok(Answer::Payload(payload))) => function_response(&payload),
+            Ok(Ok(Answer::Streamed)) => bad_gateway(
+                "the function's response stream ended before its prelude (eight NUL bytes)",
+            ),
+            Ok(Err(error)) => invoke_error(&error),
+            Err(_) => bad_gateway("the invocation stopped"),
+        })
     }
 
     /// The payload format 2.0 event, as `aws_lambda_events` types it. The
@@ -341,6 +421,78 @@ fn function_response(payload: &[u8]) -> Response<Full<Bytes>> {
     response
 }
 
+/// The end of a streamed response's prelude.
+const PRELUDE_END: &[u8; 8] = &[0; 8];
+
+fn whole(response: Response<Full<Bytes>>) -> Response<UrlBody> {
+    response.map(BodyExt::boxed)
+}
+
+fn bad_gateway(why: &str) -> Response<Full<Bytes>> {
+    json_response(StatusCode::BAD_GATEWAY, json!({"Message": why}).to_string())
+}
+
+/// What the URL answers when the invocation failed.
+fn invoke_error(error: &InvokeError) -> Response<Full<Bytes>> {
+    let (status, error_type) = match error {
+        InvokeError::Timeout(_) => (StatusCode::BAD_GATEWAY, "Function.TimedOut"),
+        InvokeError::Crashed(_) => (StatusCode::BAD_GATEWAY, "Function.Crashed"),
+        InvokeError::Errored { .. } => (StatusCode::BAD_GATEWAY, "Function.Unhandled"),
+        // As Lambda answers a Function URL beyond the function's concurrency.
+        InvokeError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException"),
+    };
+    let mut response = json_response(status, json!({"Message": error.to_string()}).to_string());
+    if let Ok(value) = HeaderValue::from_str(error_type) {
+        response.headers_mut().insert("x-amzn-errortype", value);
+    }
+    response
+}
+
+/// The status and headers of a streamed response, from its prelude
+/// (`{statusCode, headers, cookies}`; a header's value is a string or an
+/// array of them).
+fn streamed_head(prelude: &[u8]) -> Result<Response<UrlBody>, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Prelude {
+        status_code: u16,
+        #[serde(default)]
+        headers: serde_json::Map<String, Value>,
+        #[serde(default)]
+        cookies: Vec<String>,
+    }
+    let prelude: Prelude = serde_json::from_slice(prelude)
+        .map_err(|e| format!("the function's response prelude is not valid: {e}"))?;
+    let mut response = Response::new(UrlBody::default());
+    *response.status_mut() = StatusCode::from_u16(prelude.status_code).map_err(|_| {
+        format!(
+            "the prelude's statusCode {} is not a status",
+            prelude.status_code
+        )
+    })?;
+    let headers = response.headers_mut();
+    for (name, value) in &prelude.headers {
+        let Ok(name) = http::HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        let values = match value {
+            Value::Array(values) => values.iter().filter_map(Value::as_str).collect(),
+            other => other.as_str().into_iter().collect::<Vec<_>>(),
+        };
+        for value in values {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.append(name.clone(), value);
+            }
+        }
+    }
+    for cookie in prelude.cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.append(http::header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
+}
+
 /// Serves the URL on `listener` until the task is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, url: Arc<FunctionUrl>) {
     crate::serve_http_with_peer(listener, move |req, peer| {
@@ -372,5 +524,29 @@ mod tests {
 
         let broken = function_response(br#"{"statusCode":"two hundred"}"#);
         assert_eq!(broken.status(), StatusCode::BAD_GATEWAY);
+    }
+
+    #[test]
+    fn a_stream_prelude_gives_status_headers_and_cookies() {
+        let head = streamed_head(
+            br#"{"statusCode":202,"headers":{"content-type":"text/event-stream","x-many":["a","b"]},"cookies":["k=v"]}"#,
+        )
+        .unwrap();
+        assert_eq!(head.status(), StatusCode::ACCEPTED);
+        assert_eq!(head.headers()["content-type"], "text/event-stream");
+        let many: Vec<_> = head.headers().get_all("x-many").iter().collect();
+        assert_eq!(many, ["a", "b"]);
+        assert_eq!(head.headers()["set-cookie"], "k=v");
+        for bad in [
+            &br#"{"headers":{}}"#[..],
+            b"not json",
+            br#"{"statusCode":1000}"#,
+        ] {
+            assert!(
+                streamed_head(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }

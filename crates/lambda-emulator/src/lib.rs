@@ -38,7 +38,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use function_url::{Auth, FunctionUrl};
+pub use function_url::{Auth, FunctionUrl, InvokeMode};
 pub use principals::Principal;
 pub use runtime::{Function, FunctionSpec, InvokeError, Stats};
 pub use sigv4::Verifier;
@@ -52,19 +52,23 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Serves HTTP/1.1 on `listener`, one task per connection, Nagle off.
-pub(crate) async fn serve_http<F, Fut>(listener: TcpListener, handler: F)
+pub(crate) async fn serve_http<F, Fut, B>(listener: TcpListener, handler: F)
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+    Fut: Future<Output = Result<Response<B>, Infallible>> + Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     serve_http_with_peer(listener, move |req, _| handler(req)).await;
 }
 
 /// [`serve_http`], telling the handler who connected.
-pub(crate) async fn serve_http_with_peer<F, Fut>(listener: TcpListener, handler: F)
+pub(crate) async fn serve_http_with_peer<F, Fut, B>(listener: TcpListener, handler: F)
 where
     F: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+    Fut: Future<Output = Result<Response<B>, Infallible>> + Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let mut pause = Duration::from_millis(1);
     loop {
@@ -121,6 +125,8 @@ pub struct EmulatorConfig {
     pub auth: Auth,
     /// The URL's port on 127.0.0.1 (0: any free port).
     pub port: u16,
+    /// The URL's `InvokeMode`.
+    pub invoke_mode: InvokeMode,
 }
 
 impl EmulatorConfig {
@@ -150,6 +156,7 @@ impl EmulatorConfig {
                 principals: Vec::new(),
             },
             port: 0,
+            invoke_mode: InvokeMode::Buffered,
         }
     }
 }
@@ -171,6 +178,7 @@ impl Emulator {
         let url = Arc::new(FunctionUrl {
             function: Arc::new(Function::new(config.function)),
             auth: config.auth,
+            invoke_mode: config.invoke_mode,
             url_id: format!("local{:027x}", u128::from(addr.port())),
         });
         let server = tokio::spawn(function_url::serve(listener, url.clone()));

@@ -54,6 +54,11 @@ struct Args {
     /// TooManyRequestsException, as Lambda does.
     #[arg(long, default_value_t = lambda_emulator::runtime::DEFAULT_CONCURRENCY)]
     concurrency: usize,
+    /// The URL's InvokeMode. response-stream passes the function's response
+    /// stream on as it comes (and sets MCP_INVOKE_MODE=RESPONSE_STREAM for the
+    /// function, as the deploy CLI does, unless --env sets it).
+    #[arg(long, value_enum, default_value_t = Mode::Buffered)]
+    invoke_mode: Mode,
     /// Environment for the function, KEY=VALUE (repeatable).
     #[arg(long = "env", value_parser = parse_env)]
     env: Vec<(String, String)>,
@@ -66,6 +71,12 @@ struct Args {
     /// The gateway target's name: tools are listed as NAME___tool.
     #[arg(long, default_value = "mcp-ladder")]
     gateway_target: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    Buffered,
+    ResponseStream,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -127,6 +138,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     config.function.memory_mb = args.memory;
     config.function.concurrency = args.concurrency.max(1);
     config.function.env = args.env;
+    if args.invoke_mode == Mode::ResponseStream {
+        config.invoke_mode = lambda_emulator::InvokeMode::ResponseStream;
+        // The function's side of the contract (mcp-lambda's INVOKE_MODE_ENV).
+        if !config
+            .function
+            .env
+            .iter()
+            .any(|(k, _)| k == "MCP_INVOKE_MODE")
+        {
+            config
+                .function
+                .env
+                .push(("MCP_INVOKE_MODE".into(), "RESPONSE_STREAM".into()));
+        }
+    }
     config.auth = match args.auth {
         AuthMode::None => {
             tracing::warn!(

@@ -12,13 +12,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::{lock, serve_http};
@@ -176,8 +178,28 @@ impl Stats {
 
 enum Outcome {
     Response(Bytes),
-    Error { error_type: String, message: String },
+    Error {
+        error_type: String,
+        message: String,
+    },
+    /// A streamed response (`Lambda-Runtime-Function-Response-Mode:
+    /// streaming`): its body's chunks as the function writes them.
+    Stream(mpsc::Receiver<Bytes>),
 }
+
+/// What an invocation answered.
+#[derive(Debug)]
+pub enum Answer {
+    /// A buffered response payload (or a streamed one, collected, when the
+    /// caller gave no sink).
+    Payload(Bytes),
+    /// A streamed response: every chunk went to the caller's sink.
+    Streamed,
+}
+
+/// How many chunks of a streamed response wait for a slow reader before
+/// the function's writes wait too.
+const STREAM_BUFFER: usize = 16;
 
 struct Pending {
     id: String,
@@ -394,6 +416,30 @@ impl Function {
         payload: Bytes,
         client_context: Option<String>,
     ) -> Result<Bytes, InvokeError> {
+        match self.invoke_into(payload, client_context, None).await? {
+            Answer::Payload(payload) => Ok(payload),
+            Answer::Streamed => Ok(Bytes::new()),
+        }
+    }
+
+    /// [`Function::invoke`] for a caller that can stream (a Function URL with
+    /// `InvokeMode: RESPONSE_STREAM`): a streamed response's chunks go to
+    /// `sink` as the function writes them, and the invocation ends when the
+    /// stream does (or at the timeout). A buffered response is returned.
+    pub async fn invoke_streaming(
+        &self,
+        payload: Bytes,
+        sink: mpsc::Sender<Bytes>,
+    ) -> Result<Answer, InvokeError> {
+        self.invoke_into(payload, None, Some(sink)).await
+    }
+
+    async fn invoke_into(
+        &self,
+        payload: Bytes,
+        client_context: Option<String>,
+        sink: Option<mpsc::Sender<Bytes>>,
+    ) -> Result<Answer, InvokeError> {
         let Some(reused) = self.acquire() else {
             self.stats.throttles.fetch_add(1, Ordering::SeqCst);
             return Err(InvokeError::Throttled(self.spec.concurrency.max(1)));
@@ -409,7 +455,7 @@ impl Function {
             Some(handle) => handle,
             None => InstanceHandle(self.start_instance().await?),
         };
-        let outcome = self.run(&mut handle.0, payload, client_context).await;
+        let outcome = self.run(&mut handle.0, payload, client_context, sink).await;
         if matches!(
             outcome,
             Err(InvokeError::Crashed(_) | InvokeError::Timeout(_))
@@ -427,7 +473,8 @@ impl Function {
         instance: &mut Instance,
         payload: Bytes,
         client_context: Option<String>,
-    ) -> Result<Bytes, InvokeError> {
+        sink: Option<mpsc::Sender<Bytes>>,
+    ) -> Result<Answer, InvokeError> {
         let id = crate::new_request_id();
         let (tx, rx) = oneshot::channel();
         lock(&instance.api.inflight).insert(id.clone(), tx);
@@ -445,12 +492,16 @@ impl Function {
         instance.api.ready.notify_one();
 
         let timeout = self.spec.timeout;
+        let started = Instant::now();
         let outcome = tokio::select! {
-            reply = rx => match reply {
-                Ok(Outcome::Response(body)) => Ok(body),
-                Ok(Outcome::Error { error_type, message }) => Err(InvokeError::Errored { error_type, message }),
-                Err(_) => Err(InvokeError::Crashed("the Runtime API went away".into())),
-            },
+            reply = async {
+                match rx.await {
+                    Ok(Outcome::Response(body)) => Ok(Answer::Payload(body)),
+                    Ok(Outcome::Error { error_type, message }) => Err(InvokeError::Errored { error_type, message }),
+                    Ok(Outcome::Stream(chunks)) => Ok(pump(chunks, sink).await),
+                    Err(_) => Err(InvokeError::Crashed("the Runtime API went away".into())),
+                }
+            } => reply,
             status = instance.child.wait() => {
                 let init = lock(&instance.api.init_error).take();
                 let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
@@ -459,12 +510,34 @@ impl Function {
                     None => format!("the process exited with {status}"),
                 }))
             },
-            () = tokio::time::sleep(timeout) => Err(InvokeError::Timeout(timeout)),
+            () = tokio::time::sleep_until((started + timeout).into()) => Err(InvokeError::Timeout(timeout)),
         };
         lock(&instance.api.inflight).remove(&id);
         lock(&instance.api.slot).take();
         outcome
     }
+}
+
+/// Passes a streamed response's chunks to the caller's sink as they come,
+/// or collects them when there is none. A caller that went away stops the
+/// passing; the function's writes are still read (and dropped), as Lambda
+/// lets a function finish when its client disconnects.
+async fn pump(mut chunks: mpsc::Receiver<Bytes>, sink: Option<mpsc::Sender<Bytes>>) -> Answer {
+    let Some(sink) = sink else {
+        let mut all = Vec::new();
+        while let Some(chunk) = chunks.recv().await {
+            all.extend_from_slice(&chunk);
+        }
+        return Answer::Payload(all.into());
+    };
+    while let Some(chunk) = chunks.recv().await {
+        if sink.send(chunk).await.is_err() {
+            tracing::info!("the caller went away mid-stream; the function runs on");
+            while chunks.recv().await.is_some() {}
+            break;
+        }
+    }
+    Answer::Streamed
 }
 
 fn reply(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
@@ -496,6 +569,13 @@ impl InstanceApi {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("Unhandled")
             .to_owned();
+        let streaming = req
+            .headers()
+            .get("lambda-runtime-function-response-mode")
+            .is_some_and(|mode| mode == "streaming");
+        if streaming && rest.ends_with("/response") {
+            return self.stream(rest, req.into_body()).await;
+        }
         let body = match req.into_body().collect().await {
             Ok(body) => body.to_bytes(),
             Err(_) => {
@@ -540,6 +620,51 @@ impl InstanceApi {
             }
         };
         let _ = waiter.send(outcome);
+        reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
+    }
+
+    /// A streamed response: the waiting invocation gets the chunks as they
+    /// arrive; the function's POST is answered once its body ends. An error
+    /// the function reports in the trailers (`Lambda-Runtime-Function-Error-Type`
+    /// and `-Body`, base64) is logged and ends the stream.
+    async fn stream(&self, rest: &str, mut body: Incoming) -> Response<Full<Bytes>> {
+        let id = rest
+            .strip_prefix("invocation/")
+            .and_then(|r| r.strip_suffix("/response"))
+            .unwrap_or("");
+        let Some(waiter) = lock(&self.inflight).remove(id) else {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                r#"{"errorMessage":"unknown or finished request id"}"#,
+            );
+        };
+        let (chunks, receiver) = mpsc::channel(STREAM_BUFFER);
+        let _ = waiter.send(Outcome::Stream(receiver));
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else {
+                tracing::warn!(request_id = id, "the function's response stream broke off");
+                break;
+            };
+            match frame.into_data() {
+                // A reader that went away drops the rest.
+                Ok(data) => {
+                    let _ = chunks.send(data).await;
+                }
+                Err(frame) => {
+                    let Some(trailers) = frame.trailers_ref() else {
+                        continue;
+                    };
+                    if let Some(error_type) = trailers.get("lambda-runtime-function-error-type") {
+                        let message = trailers
+                            .get("lambda-runtime-function-error-body")
+                            .and_then(|b| BASE64.decode(b.as_bytes()).ok())
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_default();
+                        tracing::error!(request_id = id, error_type = ?error_type, %message, "the function reported an error mid-stream");
+                    }
+                }
+            }
+        }
         reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
     }
 

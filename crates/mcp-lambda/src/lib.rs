@@ -46,6 +46,25 @@ pub use runtime::{ClientContext, Outcome};
 pub struct App {
     server: Server,
     config: HttpConfig,
+    streaming: bool,
+}
+
+/// The environment variable that says how the Function URL invokes the
+/// function: `BUFFERED` (the default) or `RESPONSE_STREAM`. It must match the
+/// URL's `InvokeMode` (the deploy CLI sets both): a streaming URL reads every
+/// response as a stream, a buffered one as a JSON payload.
+pub const INVOKE_MODE_ENV: &str = "MCP_INVOKE_MODE";
+
+/// Whether `MCP_INVOKE_MODE` asks for response streaming; an unknown value
+/// is an error that names the variable.
+pub fn streaming_from_env() -> Result<bool, String> {
+    match std::env::var(INVOKE_MODE_ENV).as_deref() {
+        Err(_) | Ok("BUFFERED") => Ok(false),
+        Ok("RESPONSE_STREAM") => Ok(true),
+        Ok(other) => Err(format!(
+            "{INVOKE_MODE_ENV}={other:?}: use BUFFERED or RESPONSE_STREAM, the Function URL's InvokeMode"
+        )),
+    }
 }
 
 impl App {
@@ -53,7 +72,8 @@ impl App {
     /// the rate limits of `MCP_RATE_LIMITS` (an init error names a bad entry),
     /// counted in the table `MCP_RATE_LIMIT_TABLE` names, else per instance.
     pub fn from_env() -> Result<App, runtime::Error> {
-        let app = App::new(FunctionEnv::from_env(), HttpConfig::from_env())?;
+        let app = App::new(FunctionEnv::from_env(), HttpConfig::from_env())?
+            .with_response_streaming(streaming_from_env()?);
         let table = dynamodb::DynamoDbCounter::from_env()?;
         Ok(match (Limits::from_env()?, table) {
             (Some(limits), Some(table)) => {
@@ -94,6 +114,19 @@ impl App {
         self
     }
 
+    /// Answers Function URL requests as response streams (the URL's
+    /// `InvokeMode: RESPONSE_STREAM`): a call's notifications reach the
+    /// client as SSE events while its tool runs.
+    pub fn with_response_streaming(mut self, streaming: bool) -> Self {
+        self.streaming = streaming;
+        self
+    }
+
+    /// Whether Function URL requests are answered as response streams.
+    pub fn streams_responses(&self) -> bool {
+        self.streaming
+    }
+
     /// Limits `tools/call` per caller (the signing principal) and tool.
     pub fn with_rate_limits(mut self, limits: Limits) -> Self {
         self.server = self.server.with_rate_limits(limits);
@@ -112,44 +145,20 @@ impl App {
             "Tools running in an AWS Lambda function that only IAM principals of its own \
              account can call.",
         );
-        Ok(App { server, config })
+        Ok(App {
+            server,
+            config,
+            streaming: false,
+        })
     }
 
     /// Serves one Function URL request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let started = Instant::now();
-        let lambda = req.lambda_context_ref();
-        let request_id = lambda.map(|c| c.request_id.as_str()).unwrap_or("-");
-        let caller = caller_of(req.request_context_ref());
-        let identity = caller.as_ref().and_then(identity_of);
-        let mut extensions = Extensions::new();
-        extensions.insert(Invocation {
-            invoked_function_arn: lambda.map(|c| c.invoked_function_arn.clone()),
-            caller,
-        });
-        let parts = RequestParts {
-            method: req.method(),
-            headers: req.headers(),
-            body: req.body().as_ref(),
-            front_identity: identity.as_ref(),
-        };
-        let out = mcp_http::exchange(
-            &self.server,
-            &self.config,
-            &TrustFront,
-            parts,
-            RequestContext::with_extensions(extensions),
-        )
-        .await;
-        tracing::info!(
-            request_id,
-            method = out.method.as_deref().unwrap_or("-"),
-            tool = out.tool.as_deref().unwrap_or("-"),
-            status = out.status.as_u16(),
-            duration_us = started.elapsed().as_micros() as u64,
-            "mcp request"
-        );
-        tracing::debug!(request_id, body = %String::from_utf8_lossy(req.body().as_ref()), "request body");
+        let (identity, context) = request_context(&req);
+        let parts = request_parts(&req, identity.as_ref());
+        let out = mcp_http::exchange(&self.server, &self.config, &TrustFront, parts, context).await;
+        log_exchange(&req, &out, started);
         let headers = out.headers();
         let body = out.body.map_or(Body::Empty, Body::Text);
         let mut response = Response::new(body);
@@ -157,6 +166,46 @@ impl App {
         *response.headers_mut() = headers;
         response
     }
+}
+
+/// The caller AWS authenticated and the context the core gets for `req`.
+fn request_context(req: &Request) -> (Option<Identity>, RequestContext) {
+    let lambda = req.lambda_context_ref();
+    let caller = caller_of(req.request_context_ref());
+    let identity = caller.as_ref().and_then(identity_of);
+    let mut extensions = Extensions::new();
+    extensions.insert(Invocation {
+        invoked_function_arn: lambda.map(|c| c.invoked_function_arn.clone()),
+        caller,
+    });
+    (identity, RequestContext::with_extensions(extensions))
+}
+
+fn request_parts<'r>(req: &'r Request, identity: Option<&'r Identity>) -> RequestParts<'r> {
+    RequestParts {
+        method: req.method(),
+        headers: req.headers(),
+        body: req.body().as_ref(),
+        front_identity: identity,
+    }
+}
+
+/// The request's log line: never the token or the arguments (the body only
+/// at debug level).
+fn log_exchange(req: &Request, out: &Exchange, started: Instant) {
+    let request_id = req
+        .lambda_context_ref()
+        .map(|c| c.request_id.as_str())
+        .unwrap_or("-");
+    tracing::info!(
+        request_id,
+        method = out.method.as_deref().unwrap_or("-"),
+        tool = out.tool.as_deref().unwrap_or("-"),
+        status = out.status.as_u16(),
+        duration_us = started.elapsed().as_micros() as u64,
+        "mcp request"
+    );
+    tracing::debug!(request_id, body = %String::from_utf8_lossy(req.body().as_ref()), "request body");
 }
 
 /// The tools the function serves: the portable ones and `demo_account_context`.

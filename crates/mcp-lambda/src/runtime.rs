@@ -32,6 +32,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::App;
+use mcp_http::{Streamed, TrustFront};
 
 /// The Runtime API's header with the caller's client context (JSON).
 const CLIENT_CONTEXT: &str = "lambda-runtime-client-context";
@@ -128,18 +129,20 @@ impl App {
     /// gateway tool, else a Function URL request. Never panics on input; a
     /// panic inside is an error reply.
     pub async fn invoke(&self, config: &Arc<Config>, headers: HeaderMap, event: &[u8]) -> Outcome {
-        let run = AssertUnwindSafe(self.dispatch(config, headers, event)).catch_unwind();
-        run.await.unwrap_or_else(|_| {
-            Outcome::error("Runtime.HandlerPanic", "the function panicked; see its log")
+        let run = AssertUnwindSafe(async {
+            match self.route(config, headers, event).await {
+                Route::Url(request) => Outcome::Response(url_response(self.handle(request).await)),
+                Route::Done(outcome) => outcome,
+            }
         })
+        .catch_unwind();
+        run.await.unwrap_or_else(|_| panicked())
     }
 
-    async fn dispatch(
-        &self,
-        config: &Arc<Config>,
-        mut headers: HeaderMap,
-        event: &[u8],
-    ) -> Outcome {
+    /// Where an invocation goes: a Function URL request to serve, or an
+    /// answer already (a gateway tool call's, or an error).
+    async fn route(&self, config: &Arc<Config>, mut headers: HeaderMap, event: &[u8]) -> Route {
+        let done = |error_type, message: String| Route::Done(Outcome::error(error_type, message));
         // The two JSON headers are taken out here (the client context read
         // by this crate, the Cognito identity unused), so that
         // `lambda_runtime`'s parse of them cannot fail.
@@ -148,40 +151,113 @@ impl App {
         let client_context = match ClientContext::parse(raw_context.as_ref().map(|v| v.as_bytes()))
         {
             Ok(context) => context,
-            Err(e) => return Outcome::error("InvalidClientContext", e.to_string()),
+            Err(e) => return done("InvalidClientContext", e.to_string()),
         };
         let request_id = request_id(&headers).unwrap_or("-");
         let context = match Context::new(request_id, config.clone(), &headers) {
             Ok(context) => context,
             Err(e) => {
-                return Outcome::error(
+                return done(
                     "InvalidInvocation",
                     format!("the invocation's headers: {e}"),
                 );
             }
         };
         if let Some(tool) = client_context.custom_str(crate::gateway::TOOL_NAME_KEY) {
-            return self.gateway_call(tool, event, &context).await;
+            return Route::Done(self.gateway_call(tool, event, &context).await);
         }
-        let request = match std::str::from_utf8(event)
+        match std::str::from_utf8(event)
             .ok()
             .map(lambda_http::request::from_str)
         {
-            Some(Ok(request)) => request.with_lambda_context(context),
-            _ => {
-                return Outcome::error(
-                    "UnsupportedEvent",
-                    format!(
-                        "this function serves Function URL requests (payload format 2.0) and AgentCore \
-                         Gateway tool calls (client context `custom.{}`); this event is neither",
-                        crate::gateway::TOOL_NAME_KEY
-                    ),
-                );
-            }
-        };
-        let response = self.handle(request).await;
-        Outcome::Response(url_response(response))
+            Some(Ok(request)) => Route::Url(request.with_lambda_context(context)),
+            _ => done(
+                "UnsupportedEvent",
+                format!(
+                    "this function serves Function URL requests (payload format 2.0) and AgentCore \
+                     Gateway tool calls (client context `custom.{}`); this event is neither",
+                    crate::gateway::TOOL_NAME_KEY
+                ),
+            ),
+        }
     }
+
+    /// Writes one Function URL request's answer as a response stream: the
+    /// prelude (status and headers), the 8-byte delimiter, then the body -
+    /// event by event when the call sends notifications before its reply.
+    async fn stream_to(&self, req: &lambda_http::Request, mut sender: body::sender::Sender) {
+        let started = std::time::Instant::now();
+        let (identity, context) = crate::request_context(req);
+        let parts = crate::request_parts(req, identity.as_ref());
+        match mcp_http::exchange_streamed(&self.server, &self.config, &TrustFront, parts, context)
+            .await
+        {
+            Streamed::Whole(out) => {
+                crate::log_exchange(req, &out, started);
+                let mut first = prelude(out.status, &out.headers());
+                first.extend_from_slice(out.body.as_deref().unwrap_or("").as_bytes());
+                let _ = sender.send_data(first.into()).await;
+            }
+            Streamed::Events { head, mut events } => {
+                if sender
+                    .send_data(prelude(head.status, &head.headers()).into())
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                while let Some(chunk) = events.next().await {
+                    if sender.send_data(chunk.into()).await.is_err() {
+                        // The Runtime API went away: dropping the events
+                        // stops the call.
+                        tracing::warn!("the response stream closed before the reply");
+                        return;
+                    }
+                }
+                if let Some(out) = events.finished() {
+                    crate::log_exchange(req, out, started);
+                }
+            }
+        }
+    }
+}
+
+/// Where [`App::route`] sends an invocation.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per invocation, consumed at once: boxing the request would cost an allocation"
+)]
+enum Route {
+    Url(lambda_http::Request),
+    Done(Outcome),
+}
+
+fn panicked() -> Outcome {
+    Outcome::error("Runtime.HandlerPanic", "the function panicked; see its log")
+}
+
+/// The prelude of a streamed Function URL response: `{statusCode, headers,
+/// cookies}` as JSON, then the eight NUL bytes that end it.
+fn prelude(status: StatusCode, headers: &HeaderMap) -> Vec<u8> {
+    let mut names = Map::new();
+    for name in headers.keys() {
+        let values: Vec<Value> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(Value::from)
+            .collect();
+        let value = match <[Value; 1]>::try_from(values) {
+            Ok([one]) => one,
+            Err(many) => Value::Array(many),
+        };
+        names.insert(name.as_str().to_owned(), value);
+    }
+    let prelude =
+        serde_json::json!({"statusCode": status.as_u16(), "headers": names, "cookies": []});
+    let mut out = serde_json::to_vec(&prelude).unwrap_or_default();
+    out.extend_from_slice(&[0; 8]);
+    out
 }
 
 fn request_id(headers: &HeaderMap) -> Option<&str> {
@@ -260,7 +336,26 @@ async fn serve(client: &Client, app: &App) -> Result<(), Error> {
                 "the Runtime API sent an invocation without Lambda-Runtime-Aws-Request-Id".into(),
             );
         };
-        let answer = match app.invoke(&config, parts.headers, &event).await {
+        let outcome = if app.streams_responses() {
+            let routed = AssertUnwindSafe(app.route(&config, parts.headers, &event)).catch_unwind();
+            match routed.await.unwrap_or_else(|_| Route::Done(panicked())) {
+                Route::Url(request) => {
+                    let (sender, body) = body::Body::channel();
+                    let post = stream_request(&id, body)?;
+                    let write = AssertUnwindSafe(app.stream_to(&request, sender)).catch_unwind();
+                    let (answer, written) = tokio::join!(client.call(post), write);
+                    if written.is_err() {
+                        tracing::error!(request_id = %id, "the function panicked while streaming its answer");
+                    }
+                    finish(answer?, &id).await?;
+                    continue;
+                }
+                Route::Done(outcome) => outcome,
+            }
+        } else {
+            app.invoke(&config, parts.headers, &event).await
+        };
+        let answer = match outcome {
             Outcome::Response(payload) => runtime_request(
                 Method::POST,
                 &format!("/2018-06-01/runtime/invocation/{id}/response"),
@@ -279,13 +374,35 @@ async fn serve(client: &Client, app: &App) -> Result<(), Error> {
                 )?
             }
         };
-        let answer = client.call(answer).await?;
-        if answer.status() != StatusCode::ACCEPTED {
-            tracing::warn!(request_id = %id, status = answer.status().as_u16(), "the Runtime API did not accept the answer");
-        }
-        // The answer's body is read to the end so that the connection is reused.
-        answer.into_body().collect().await?;
+        finish(client.call(answer).await?, &id).await?;
     }
+}
+
+/// Checks the Runtime API took an answer, and reads its reply to the end
+/// so that the connection is reused.
+async fn finish<B>(answer: http::Response<B>, id: &str) -> Result<(), Error>
+where
+    B: http_body::Body,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    if answer.status() != StatusCode::ACCEPTED {
+        tracing::warn!(request_id = %id, status = answer.status().as_u16(), "the Runtime API did not accept the answer");
+    }
+    answer.into_body().collect().await?;
+    Ok(())
+}
+
+/// The POST of a streamed response: its body is written as it comes.
+fn stream_request(id: &str, body: body::Body) -> Result<Request<body::Body>, http::Error> {
+    lambda_runtime_api_client::build_request()
+        .method(Method::POST)
+        .uri(format!("/2018-06-01/runtime/invocation/{id}/response"))
+        .header("lambda-runtime-function-response-mode", "streaming")
+        .header(
+            "content-type",
+            "application/vnd.awslambda.http-integration-response",
+        )
+        .body(body)
 }
 
 /// A function or init error for the Runtime API: its type in the header, and
