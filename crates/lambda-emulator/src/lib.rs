@@ -172,7 +172,16 @@ pub struct Emulator {
 
 impl Emulator {
     /// Binds the URL and starts serving. The function starts on first use.
-    pub async fn start(config: EmulatorConfig) -> anyhow::Result<Emulator> {
+    pub async fn start(mut config: EmulatorConfig) -> anyhow::Result<Emulator> {
+        // The function's side of a streaming URL (mcp-lambda's
+        // `MCP_INVOKE_MODE`), as the deploy CLI sets it; the caller's own
+        // setting wins.
+        let env = &mut config.function.env;
+        if config.invoke_mode == InvokeMode::ResponseStream
+            && !env.iter().any(|(k, _)| k == "MCP_INVOKE_MODE")
+        {
+            env.push(("MCP_INVOKE_MODE".into(), "RESPONSE_STREAM".into()));
+        }
         let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
         let url = Arc::new(FunctionUrl {

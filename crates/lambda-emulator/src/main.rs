@@ -140,18 +140,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     config.function.env = args.env;
     if args.invoke_mode == Mode::ResponseStream {
         config.invoke_mode = lambda_emulator::InvokeMode::ResponseStream;
-        // The function's side of the contract (mcp-lambda's INVOKE_MODE_ENV).
-        if !config
-            .function
-            .env
-            .iter()
-            .any(|(k, _)| k == "MCP_INVOKE_MODE")
-        {
-            config
-                .function
-                .env
-                .push(("MCP_INVOKE_MODE".into(), "RESPONSE_STREAM".into()));
-        }
     }
     config.auth = match args.auth {
         AuthMode::None => {

@@ -252,6 +252,8 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
                 verifier: Verifier::lambda(&local.region),
                 principals: vec![principal],
             };
+            // As the stack's URL: progress streams while a tool runs.
+            config.invoke_mode = lambda_emulator::InvokeMode::ResponseStream;
             let emulator = Emulator::start(config).await?;
             let url = emulator.url();
             let gateway = match local.gateway {

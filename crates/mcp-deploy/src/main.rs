@@ -188,6 +188,17 @@ struct StackArgs {
     /// makes nor deletes it.
     #[arg(long, value_name = "TABLE")]
     rate_limit_table: Option<String>,
+    /// The Function URL's InvokeMode. `response-stream` (the default) sends
+    /// a tool's progress notifications to SSE clients while it runs;
+    /// `buffered` answers every request in one piece.
+    #[arg(long, value_enum, default_value_t = InvokeModeArg::ResponseStream)]
+    invoke_mode: InvokeModeArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum InvokeModeArg {
+    ResponseStream,
+    Buffered,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -226,6 +237,7 @@ impl StackArgs {
             timeout_s: self.timeout,
             gateway,
             rate_limits: self.rate_limits()?,
+            response_streaming: self.invoke_mode == InvokeModeArg::ResponseStream,
             ..StackSpec::default()
         })
     }

@@ -92,6 +92,9 @@ pub struct StackSpec {
     pub gateway: Option<GatewaySpec>,
     /// Per-caller, per-tool rate limits, counted in a shared table.
     pub rate_limits: Option<RateLimitSpec>,
+    /// The Function URL streams responses (`InvokeMode: RESPONSE_STREAM`,
+    /// and `MCP_INVOKE_MODE` for the function to match); else `BUFFERED`.
+    pub response_streaming: bool,
 }
 
 /// Rate limits for the function (`MCP_RATE_LIMITS`) and where every instance
@@ -115,6 +118,7 @@ impl Default for StackSpec {
             log_retention_days: 14,
             gateway: None,
             rate_limits: None,
+            response_streaming: true,
         }
     }
 }
@@ -291,6 +295,7 @@ struct Function {
 struct FunctionUrl {
     target_function_arn: Expr,
     auth_type: &'static str,
+    invoke_mode: &'static str,
 }
 
 #[derive(Serialize)]
@@ -361,6 +366,16 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
     if let Some(limits) = &spec.rate_limits {
         add_rate_limits(&mut resources, &mut environment, limits);
     }
+    let url = spec.gateway.as_ref().is_none_or(|g| g.function_url);
+    // The function's answers must match how its URL reads them.
+    let invoke_mode = if spec.response_streaming {
+        "RESPONSE_STREAM"
+    } else {
+        "BUFFERED"
+    };
+    if url {
+        environment["MCP_INVOKE_MODE"] = json!(invoke_mode);
+    }
 
     let function = Resource::new(
         "AWS::Lambda::Function",
@@ -385,7 +400,6 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
     // The Ref to the log group in LoggingConfig orders it first.
     resources.insert(ids::FUNCTION.into(), function);
 
-    let url = spec.gateway.as_ref().is_none_or(|g| g.function_url);
     if url {
         let principals: Vec<Expr> = if spec.principals.is_empty() {
             vec![Expr::reference("AWS::AccountId")]
@@ -435,6 +449,7 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
             FunctionUrl {
                 target_function_arn: Expr::get_att(ids::FUNCTION, "Arn"),
                 auth_type: "AWS_IAM",
+                invoke_mode,
             },
         );
         url.depends_on = resources
@@ -753,6 +768,28 @@ mod tests {
                 .get("MCP_RATE_LIMITS")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_url_and_the_function_agree_on_the_invoke_mode() {
+        for (streaming, mode) in [(true, "RESPONSE_STREAM"), (false, "BUFFERED")] {
+            let t = synth(&StackSpec {
+                response_streaming: streaming,
+                ..StackSpec::default()
+            })
+            .unwrap();
+            assert_eq!(
+                t["Resources"]["McpServerUrl"]["Properties"]["InvokeMode"],
+                mode
+            );
+            let env = &t["Resources"][ids::FUNCTION]["Properties"]["Environment"]["Variables"];
+            assert_eq!(env["MCP_INVOKE_MODE"], mode);
+        }
+        // No URL (a gateway target alone): the function is invoked directly,
+        // never streams, and is not told to.
+        let t = synth(&gateway(GatewayAuth::AwsIam, false)).unwrap();
+        let env = &t["Resources"][ids::FUNCTION]["Properties"]["Environment"]["Variables"];
+        assert!(env.get("MCP_INVOKE_MODE").is_none(), "{env}");
     }
 
     #[test]

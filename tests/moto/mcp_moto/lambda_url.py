@@ -59,7 +59,9 @@ class LambdaFunctionUrl(BackendModel, CloudFormationModel):
         props = cloudformation_json["Properties"]
         backend = lambda_backends[account_id][region_name]
         target = props["TargetFunctionArn"]
-        config = backend.create_function_url_config(target, {"AuthType": props.get("AuthType", "AWS_IAM")})
+        config = backend.create_function_url_config(
+            target, {"AuthType": props.get("AuthType", "AWS_IAM"), "InvokeMode": props.get("InvokeMode", "BUFFERED")}
+        )
         url = os.environ.get("MCP_MOTO_FUNCTION_URL") or config.url
         config.url = url  # GetFunctionUrlConfig then agrees with the stack's attribute
         function_arn = config.function.function_arn
