@@ -34,7 +34,8 @@ def data_plane(mcp_deploy, tmp_path_factory):
     exported = subprocess.run([mcp_deploy, "tools", "--format", "agentcore"], capture_output=True, text=True,
                               timeout=60, check=True)
     tools.write_text(exported.stdout)
-    yield from running_emulator("aws-iam", ("--gateway-tools", str(tools)))
+    # Streaming, as the stacks' URLs are by default (InvokeMode RESPONSE_STREAM).
+    yield from running_emulator("aws-iam", ("--gateway-tools", str(tools), "--invoke-mode", "response-stream"))
 
 
 @pytest.fixture(scope="module")
@@ -455,7 +456,7 @@ def test_demo_local_end_to_end(mcp_deploy) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MCP_"))}
     proc = subprocess.run([mcp_deploy, "demo", "--local"], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    for line in ["initialize -> ", "tools/list -> [\"word_count\", \"demo_echo\", \"demo_account_context\"]",
+    for line in ["initialize -> ", "tools/list -> [\"word_count\", \"demo_echo\", \"demo_progress\", \"demo_account_context\"]",
                  "tools/call demo_account_context -> ", "unsigned POST status: 403",
                  "verified: function process", "refuses connections", "clean."]:
         assert line in proc.stderr, f"{line!r} missing from:\n{proc.stderr}"
@@ -500,10 +501,18 @@ def test_smoke_and_call_against_a_deployed_stack(mcp_deploy, env, moto, package)
         assert report["accountContext"]["account"] == env["MCP_ACCOUNT_ID"]
         listed = run(mcp_deploy, env, "call", "--stack-name", stack)
         assert listed.returncode == 0, listed.stderr
-        assert [t["name"] for t in json.loads(listed.stdout)] == ["word_count", "demo_echo", "demo_account_context"]
+        assert [t["name"] for t in json.loads(listed.stdout)] == ["word_count", "demo_echo", "demo_progress", "demo_account_context"]
         called = run(mcp_deploy, env, "call", "word_count", "--args", '{"text": "one two three"}', "--stack-name", stack)
         assert called.returncode == 0, called.stderr
         assert json.loads(called.stdout)["structuredContent"] == {"words": 3, "characters": 13}
+        slow = run(mcp_deploy, env, "call", "demo_progress", "--args", '{"steps": 3, "step_ms": 50}',
+                   "--stack-name", stack)
+        assert slow.returncode == 0, slow.stderr
+        assert json.loads(slow.stdout)["structuredContent"]["steps"] == 3
+        # Not a terminal: one plain line per notification, in order.
+        lines = [line for line in slow.stderr.splitlines() if line.startswith("progress ")]
+        assert lines == ["progress 0/3 starting", "progress 1/3 step 1 of 3", "progress 2/3 step 2 of 3",
+                         "progress 3/3 step 3 of 3"], slow.stderr
         bad = run(mcp_deploy, env, "call", "word_count", "--args", "[1]", "--stack-name", stack)
         assert bad.returncode == 1 and "must be a JSON object" in bad.stderr
     finally:

@@ -6,6 +6,7 @@
 //! stateless requests with the `_meta` envelope) and falls back to the
 //! `initialize` handshake at the newest handshake revision.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, anyhow, bail};
@@ -49,6 +50,21 @@ pub struct McpClient {
     version: ProtocolVersion,
     connect_retry: Duration,
     service: &'static str,
+    on_progress: Option<OnProgress>,
+}
+
+/// A progress callback: `progress`, `total` and `message` as the server
+/// sent them.
+pub type ProgressFn = dyn Fn(f64, Option<f64>, Option<&str>) + Send + Sync;
+
+/// What to do with each `notifications/progress` a call sends.
+#[derive(Clone)]
+pub struct OnProgress(pub Arc<ProgressFn>);
+
+impl std::fmt::Debug for OnProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnProgress")
+    }
 }
 
 /// What `connect` learnt about the server.
@@ -77,7 +93,15 @@ impl McpClient {
             version: ProtocolVersion::LATEST_HANDSHAKE,
             connect_retry: CONNECT_RETRY,
             service: "lambda",
+            on_progress: None,
         })
+    }
+
+    /// Asks for progress on tool calls (a `progressToken`) and hands each
+    /// notification to `on_progress`.
+    pub fn with_progress(mut self, on_progress: OnProgress) -> Self {
+        self.on_progress = Some(on_progress);
+        self
     }
 
     /// Signs for `service` instead of `lambda` (`bedrock-agentcore` for a gateway).
@@ -150,9 +174,45 @@ impl McpClient {
             .await
             .with_context(|| format!("cannot reach {}", self.url))?;
         let status = response.status().as_u16();
+        let sse = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if sse {
+            return Ok((status, self.read_events(response).await?));
+        }
         let text = response.text().await.unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Ok((status, json))
+    }
+
+    /// Reads an SSE answer as it arrives: progress notifications go to the
+    /// progress callback, the message with an `id` is the reply.
+    async fn read_events(&self, mut response: reqwest::Response) -> anyhow::Result<Value> {
+        let mut events = SseLines::default();
+        let mut reply = None;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .context("the event stream broke off")?
+        {
+            for message in events.push(&chunk) {
+                if message.get("id").is_some() {
+                    reply = Some(message);
+                } else if message["method"] == "notifications/progress"
+                    && let Some(OnProgress(report)) = &self.on_progress
+                {
+                    let params = &message["params"];
+                    report(
+                        params["progress"].as_f64().unwrap_or_default(),
+                        params["total"].as_f64(),
+                        params["message"].as_str(),
+                    );
+                }
+            }
+        }
+        reply.ok_or_else(|| anyhow!("the event stream ended without the reply"))
     }
 
     /// One signed request at `version`: the HTTP status and the parsed response.
@@ -166,14 +226,14 @@ impl McpClient {
         let id = self.next_id;
         self.next_id += 1;
         if version.is_stateless() {
-            params.insert(
-                "_meta".into(),
-                json!({
-                    PROTOCOL_VERSION_KEY: version.as_str(),
-                    CLIENT_CAPABILITIES_KEY: {},
-                    CLIENT_INFO_KEY: client_info(),
-                }),
-            );
+            let meta = params
+                .entry("_meta")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(meta) = meta {
+                meta.insert(PROTOCOL_VERSION_KEY.into(), version.as_str().into());
+                meta.insert(CLIENT_CAPABILITIES_KEY.into(), json!({}));
+                meta.insert(CLIENT_INFO_KEY.into(), json!(client_info()));
+            }
         }
         let body = serde_json::to_vec(&ClientRequest::new(id, method, params))?;
         let mut headers = vec![("mcp-protocol-version", version.as_str())];
@@ -300,6 +360,13 @@ impl McpClient {
             name: name.to_owned(),
             arguments,
         };
+        let mut params = match serde_json::to_value(params)? {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        if self.on_progress.is_some() {
+            params.insert("_meta".into(), json!({"progressToken": self.next_id}));
+        }
         self.request("tools/call", Some(name), params).await
     }
 
@@ -315,6 +382,41 @@ impl McpClient {
         let body = serde_json::to_vec(&ClientRequest::new(0, "tools/list", json!({})))?;
         let headers = [("mcp-protocol-version", self.version.as_str())];
         Ok(self.post(&body, &headers, Signing::Region(region)).await?.0)
+    }
+}
+
+/// Splits an SSE body into its events' `data`, as chunks arrive (an event
+/// may span chunks; `data` lines of one event are joined with newlines).
+#[derive(Debug, Default)]
+struct SseLines {
+    pending: Vec<u8>,
+    data: String,
+}
+
+impl SseLines {
+    /// The JSON messages of the events `chunk` completes.
+    fn push(&mut self, chunk: &[u8]) -> Vec<Value> {
+        self.pending.extend_from_slice(chunk);
+        let mut messages = Vec::new();
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end_matches(['\n', '\r']);
+            if line.is_empty() {
+                if !self.data.is_empty() {
+                    if let Ok(message) = serde_json::from_str(&self.data) {
+                        messages.push(message);
+                    }
+                    self.data.clear();
+                }
+            } else if let Some(data) = line.strip_prefix("data:") {
+                if !self.data.is_empty() {
+                    self.data.push('\n');
+                }
+                self.data.push_str(data.strip_prefix(' ').unwrap_or(data));
+            }
+        }
+        messages
     }
 }
 
@@ -585,4 +687,29 @@ pub async fn smoke_gateway(
         called,
         unsigned_status,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_read_across_chunks() {
+        let body = "event: message\ndata: {\"method\":\"notifications/progress\"}\n\n\
+                    event: message\r\ndata: {\"id\":1,\r\ndata: \"result\":{}}\r\n\r\n";
+        for split in 1..body.len() {
+            let (a, b) = body.as_bytes().split_at(split);
+            let mut lines = SseLines::default();
+            let mut messages = lines.push(a);
+            messages.extend(lines.push(b));
+            assert_eq!(
+                messages,
+                [
+                    json!({"method": "notifications/progress"}),
+                    json!({"id": 1, "result": {}})
+                ],
+                "split at {split}"
+            );
+        }
+    }
 }

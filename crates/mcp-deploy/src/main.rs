@@ -456,7 +456,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let aws = Aws::connect(&settings, AccountCheck::IfSet).await?;
             let outputs = deployed_outputs(&aws, &settings.stack_name).await?;
             let url = outputs.require_function_url()?;
-            let mut client = McpClient::new(url, &aws.region, credentials(&aws).await?)?;
+            let mut client = McpClient::new(url, &aws.region, credentials(&aws).await?)?
+                .with_progress(progress_printer());
             client.connect().await?;
             let result = match tool {
                 None => serde_json::to_value(client.list_tools().await?)?,
@@ -512,4 +513,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo_aws(aws, settings.stack_name.clone(), account, spec, zip).await
         }
     }
+}
+
+/// Shows a call's progress on stderr: a bar redrawn in place on a terminal,
+/// one line per notification otherwise (logs, CI).
+fn progress_printer() -> mcp_deploy::client::OnProgress {
+    use std::io::{IsTerminal as _, Write as _};
+    let terminal = std::io::stderr().is_terminal();
+    mcp_deploy::client::OnProgress(std::sync::Arc::new(
+        move |progress: f64, total: Option<f64>, message: Option<&str>| {
+            let message = message.unwrap_or("");
+            let mut err = std::io::stderr().lock();
+            let _ = match total.filter(|t| *t > 0.0) {
+                Some(total) if terminal => {
+                    const WIDTH: usize = 30;
+                    let done = (progress / total).clamp(0.0, 1.0);
+                    let filled = (done * WIDTH as f64).round() as usize;
+                    let end = if done >= 1.0 { "\n" } else { "" };
+                    write!(
+                        err,
+                        "\r[{}{}] {:>3.0}% {message:<40}{end}",
+                        "#".repeat(filled),
+                        "-".repeat(WIDTH - filled),
+                        done * 100.0
+                    )
+                }
+                Some(total) => writeln!(err, "progress {progress}/{total} {message}"),
+                None => writeln!(err, "progress {progress} {message}"),
+            };
+            let _ = err.flush();
+        },
+    ))
 }

@@ -43,7 +43,12 @@ fn agentcore_schemas_hold_only_what_the_gateway_can() {
     assert_eq!(names(&gateway), names(&mcp));
     assert_eq!(
         names(&gateway),
-        ["word_count", "demo_echo", "demo_account_context"]
+        [
+            "word_count",
+            "demo_echo",
+            "demo_progress",
+            "demo_account_context"
+        ]
     );
     let allowed = ["type", "properties", "required", "items", "description"];
     fn walk(node: &Value, allowed: &[&str], at: &str) {

@@ -448,7 +448,15 @@ mod tests {
         let registry = crate::registry(env).unwrap_or_default();
         let export = export(&registry).unwrap_or_else(|e| panic!("{e:?}"));
         let names: Vec<&str> = export.tools.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["word_count", "demo_echo", "demo_account_context"]);
+        assert_eq!(
+            names,
+            [
+                "word_count",
+                "demo_echo",
+                "demo_progress",
+                "demo_account_context"
+            ]
+        );
         let cfn = cloudformation_payload(&export.tools);
         assert_eq!(cfn[0]["InputSchema"]["Type"], "object");
         assert_eq!(cfn[0]["InputSchema"]["Required"], json!(["text"]));

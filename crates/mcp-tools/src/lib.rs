@@ -12,10 +12,12 @@
 
 pub mod conformance;
 mod demo_echo;
+mod demo_progress;
 mod guide;
 mod word_count;
 
 pub use demo_echo::DemoEcho;
+pub use demo_progress::DemoProgress;
 pub use guide::{CountWords, GUIDE_URI};
 pub use word_count::WordCount;
 
@@ -28,6 +30,7 @@ pub fn registry() -> Result<ToolRegistry, RegistryError> {
     let mut tools = ToolRegistry::new();
     tools.register(WordCount)?;
     tools.register(DemoEcho)?;
+    tools.register(DemoProgress)?;
     Ok(tools)
 }
 
@@ -105,6 +108,6 @@ mod tests {
     fn every_tool_registers() {
         let tools = super::registry().unwrap();
         let names: Vec<_> = tools.definitions().map(|d| d.name().to_owned()).collect();
-        assert_eq!(names, ["word_count", "demo_echo"]);
+        assert_eq!(names, ["word_count", "demo_echo", "demo_progress"]);
     }
 }
