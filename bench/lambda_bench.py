@@ -54,11 +54,12 @@ def start(emulator: str, bootstrap: str, timeout_s: int = 10, extra: tuple = ())
     return proc, json.loads(proc.stdout.readline())
 
 
-def request(conn: http.client.HTTPConnection, name: str, path: str = "/", call: bytes = CALL) -> None:
-    conn.request("POST", path, call, HEADERS)
+def request(conn: http.client.HTTPConnection, name: str, path: str = "/", call: bytes = CALL,
+            headers: dict = HEADERS, expect: bytes = b'"echo') -> None:
+    conn.request("POST", path, call, headers)
     response = conn.getresponse()
     body = response.read()
-    if response.status != 200 or b'"echo' not in body:
+    if response.status != 200 or expect not in body:
         raise SystemExit(f"{name}: bad reply {response.status}: {body[:200]!r}")
 
 
@@ -90,9 +91,10 @@ def one_round(emulator: str, name: str, bootstrap: str, calls: int, extra: tuple
 
 
 def instructions(emulator: str, name: str, bootstrap: str, requests: int, gateway_tools: str | None = None,
-                 env: tuple = ()) -> int:
+                 env: tuple = (), send=None) -> int:
     """Instructions of every process of the function after serving `requests`
-    (through the local gateway's front when `gateway_tools` is given)."""
+    (through the local gateway's front when `gateway_tools` is given; with
+    `send(conn, i)` when given, else the usual call)."""
     valgrind = shutil.which("valgrind")
     assert valgrind
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,8 +108,10 @@ def instructions(emulator: str, name: str, bootstrap: str, requests: int, gatewa
         try:
             url = urllib.parse.urlsplit(ready["gatewayUrl"] if gateway_tools else ready["functionUrl"])
             conn = http.client.HTTPConnection(url.hostname, url.port, timeout=300)
-            for _ in range(requests):
-                if gateway_tools:
+            for i in range(requests):
+                if send:
+                    send(conn, i)
+                elif gateway_tools:
                     request(conn, name, url.path, GATEWAY_CALL)
                 else:
                     request(conn, name)

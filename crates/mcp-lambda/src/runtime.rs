@@ -315,7 +315,15 @@ pub async fn run(app: &App) -> Result<(), Error> {
 fn runtime_client() -> Result<Client, Error> {
     let endpoint = std::env::var("AWS_LAMBDA_RUNTIME_API")
         .map_err(|_| "AWS_LAMBDA_RUNTIME_API is not set: this program runs as a Lambda function")?;
-    Ok(Client::builder().with_endpoint(endpoint.parse()?).build()?)
+    // Without TCP_NODELAY, an event written soon after the prelude (or after
+    // another event) waits for the Runtime API's delayed ACK: measured, the
+    // first progress event reached the client 40 ms late.
+    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    connector.set_nodelay(true);
+    Ok(Client::builder()
+        .with_connector(connector)
+        .with_endpoint(endpoint.parse()?)
+        .build()?)
 }
 
 async fn serve(client: &Client, app: &App) -> Result<(), Error> {
