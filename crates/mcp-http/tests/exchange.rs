@@ -606,3 +606,106 @@ async fn dropping_the_stream_stops_the_tool() {
         "the client went away: the tool did not run to its end"
     );
 }
+
+/// One POST to the portable catalog's server at `version` (2026-07-28 with
+/// its envelope and routing headers).
+async fn post_catalog(
+    version: mcp_core::ProtocolVersion,
+    method: &str,
+    mut params: Value,
+) -> mcp_http::Exchange {
+    let server = mcp_tools::Catalog::portable()
+        .expect("the catalog builds")
+        .serve(ServerInfo::new("t", "0"));
+    let mut headers = headers(version.as_str());
+    if version.is_stateless() {
+        params["_meta"] = json!({
+            "io.modelcontextprotocol/protocolVersion": version.as_str(),
+            "io.modelcontextprotocol/clientCapabilities": {}
+        });
+        headers.insert("mcp-method", HeaderValue::from_str(method).expect("ascii"));
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    let parts = RequestParts {
+        method: &Method::POST,
+        headers: &headers,
+        body: body.as_bytes(),
+        front_identity: None,
+    };
+    mcp_http::exchange(
+        &server,
+        &HttpConfig::default(),
+        &TrustFront,
+        parts,
+        RequestContext::default(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn resources_prompts_and_completions_over_http_at_every_revision() {
+    use mcp_core::ProtocolVersion;
+    for version in ProtocolVersion::ALL {
+        let read = post_catalog(
+            version,
+            "resources/read",
+            json!({"uri": mcp_tools::GUIDE_URI}),
+        )
+        .await;
+        assert_eq!(read.status, StatusCode::OK, "{version}");
+        let body = read.json().unwrap_or_default();
+        assert_eq!(body["result"]["contents"][0]["mimeType"], "text/markdown");
+
+        let missing = post_catalog(
+            version,
+            "resources/read",
+            json!({"uri": "ladder://nothing"}),
+        )
+        .await;
+        assert_eq!(
+            missing.status,
+            StatusCode::OK,
+            "a JSON-RPC error, not a transport one"
+        );
+        assert_eq!(missing.json().unwrap_or_default()["error"]["code"], -32002);
+
+        let prompt = post_catalog(
+            version,
+            "prompts/get",
+            json!({"name": "count_words", "arguments": {"text": "a b"}}),
+        )
+        .await;
+        let body = prompt.json().unwrap_or_default();
+        assert_eq!(
+            body["result"]["messages"][0]["role"], "user",
+            "{version}: {body}"
+        );
+
+        let listed = post_catalog(version, "resources/list", json!({})).await;
+        let guide = &listed.json().unwrap_or_default()["result"]["resources"][0];
+        assert_eq!(
+            guide.get("title").is_some(),
+            version.has_structured_output(),
+            "{version}: a revision without titles gets none"
+        );
+
+        // The default catalog's prompt has no completions, but the method
+        // exists where the revision has it.
+        let complete = post_catalog(
+            version,
+            "completion/complete",
+            json!({"ref": {"type": "ref/prompt", "name": "count_words"}, "argument": {"name": "text", "value": ""}}),
+        )
+        .await;
+        let body = complete.json().unwrap_or_default();
+        if version.has_completions() {
+            assert_eq!(
+                body["result"]["completion"]["values"],
+                json!([]),
+                "{version}"
+            );
+        } else {
+            assert_eq!(body["error"]["code"], -32601, "{version}");
+        }
+    }
+}
