@@ -292,12 +292,14 @@ pub struct RequestContext {
     pub notify: Arc<dyn Notify>,
     /// Where a rate-limited call stood against its limit, set by the server
     /// for the transport's headers.
-    pub rate_limit: std::sync::OnceLock<crate::limits::Decision>,
+    /// Shared, so that a transport that answers while the call still runs
+    /// (a streamed response's headers) can read it.
+    pub rate_limit: Arc<std::sync::OnceLock<crate::limits::Decision>>,
 }
 
 impl Default for RequestContext {
     /// No extensions, no identity, never cancelled, notifications discarded:
-    /// nothing allocated per request.
+    /// one small allocation (the rate-limit slot) per request.
     fn default() -> Self {
         static DISCARD: std::sync::LazyLock<Arc<dyn Notify>> =
             std::sync::LazyLock::new(|| Arc::new(Discard));
@@ -306,7 +308,7 @@ impl Default for RequestContext {
             identity: None,
             cancellation: Cancellation::never(),
             notify: DISCARD.clone(),
-            rate_limit: std::sync::OnceLock::new(),
+            rate_limit: Arc::default(),
         }
     }
 }

@@ -325,6 +325,9 @@ pub async fn exchange_streamed<'a>(
     }
     let (sender, mut notes) = tokio::sync::mpsc::unbounded_channel();
     context.notify = Arc::new(Channel(sender));
+    // Decided before the tool runs, so known when the first event commits
+    // the headers (they cannot follow in trailers).
+    let rate_limit = Arc::clone(&context.rate_limit);
     let mut call: PendingExchange<'a> =
         Box::pin(exchange_with(server, config, auth, request, context, false));
     tokio::select! {
@@ -336,7 +339,7 @@ pub async fn exchange_streamed<'a>(
                 www_authenticate: None,
                 method: None,
                 tool: None,
-                rate_limit: None,
+                rate_limit: rate_limit.get().cloned(),
                 event_stream: true,
             };
             let events = EventStream { first: Some(first), notes, call: Some(call), done: None };
@@ -568,7 +571,7 @@ async fn exchange_with(
         }),
         method,
         tool,
-        rate_limit: context.rate_limit.into_inner(),
+        rate_limit: context.rate_limit.get().cloned(),
         event_stream,
     }
 }

@@ -709,3 +709,38 @@ async fn resources_prompts_and_completions_over_http_at_every_revision() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_streamed_answer_carries_its_rate_limit_headers() {
+    let (server, _) = slow_server();
+    let limits = mcp_core::limits::Limits::parse(r#"{"default": "5/60s"}"#).expect("valid");
+    let server = server.with_rate_limits(limits);
+    let config = HttpConfig::default();
+    let headers = sse_headers("application/json, text/event-stream");
+    let parts = RequestParts {
+        method: &Method::POST,
+        headers: &headers,
+        body: SLOW.as_bytes(),
+        front_identity: None,
+    };
+    let streamed = mcp_http::exchange_streamed(
+        &server,
+        &config,
+        &TrustFront,
+        parts,
+        RequestContext::default(),
+    )
+    .await;
+    let mcp_http::Streamed::Events { head, mut events } = streamed else {
+        panic!("streamed: {streamed:?}")
+    };
+    let headers = head.headers();
+    assert_eq!(headers["ratelimit-policy"], r#""default";q=5;w=60"#);
+    assert!(
+        headers["ratelimit"]
+            .to_str()
+            .is_ok_and(|v| v.starts_with(r#""default";r=4;t="#)),
+        "{headers:?}"
+    );
+    while events.next().await.is_some() {}
+}
