@@ -456,7 +456,7 @@ def test_demo_local_end_to_end(mcp_deploy) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MCP_"))}
     proc = subprocess.run([mcp_deploy, "demo", "--local"], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    for line in ["initialize -> ", "tools/list -> [\"word_count\", \"demo_echo\", \"demo_progress\", \"demo_account_context\"]",
+    for line in ["initialize -> ", "tools/list -> [\"word_count\", \"demo_echo\", \"demo_progress\", \"demo_drop_table\", \"demo_account_context\"]",
                  "tools/call demo_account_context -> ", "unsigned POST status: 403",
                  "verified: function process", "refuses connections", "clean."]:
         assert line in proc.stderr, f"{line!r} missing from:\n{proc.stderr}"
@@ -501,7 +501,7 @@ def test_smoke_and_call_against_a_deployed_stack(mcp_deploy, env, moto, package)
         assert report["accountContext"]["account"] == env["MCP_ACCOUNT_ID"]
         listed = run(mcp_deploy, env, "call", "--stack-name", stack)
         assert listed.returncode == 0, listed.stderr
-        assert [t["name"] for t in json.loads(listed.stdout)] == ["word_count", "demo_echo", "demo_progress", "demo_account_context"]
+        assert [t["name"] for t in json.loads(listed.stdout)] == ["word_count", "demo_echo", "demo_progress", "demo_drop_table", "demo_account_context"]
         called = run(mcp_deploy, env, "call", "word_count", "--args", '{"text": "one two three"}', "--stack-name", stack)
         assert called.returncode == 0, called.stderr
         assert json.loads(called.stdout)["structuredContent"] == {"words": 3, "characters": 13}

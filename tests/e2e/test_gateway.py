@@ -75,7 +75,7 @@ async def _session(proxy: str, gateway, mode: str):
 def test_python_sdk_lists_searches_and_calls_through_the_gateway(proxy_bin, iam_gateway, mode: str) -> None:
     before = iam_gateway.invocations()
     names, found, counted, misfit = anyio.run(_session, proxy_bin, iam_gateway, mode)
-    assert names == [f"{TARGET}___word_count", f"{TARGET}___demo_echo", f"{TARGET}___demo_progress",
+    assert names == [f"{TARGET}___word_count", f"{TARGET}___demo_echo", f"{TARGET}___demo_progress", f"{TARGET}___demo_drop_table",
                      f"{TARGET}___demo_account_context",
                      "x_amz_bedrock_agentcore_search"]
     ranked = (found.structured_content or json.loads(found.content[0].text))["tools"]
@@ -134,7 +134,7 @@ def test_demo_local_gateway_tells_the_whole_story(mcp_deploy) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     story = proc.stdout + proc.stderr
     for line in [
-        f'tools/list -> ["{TARGET}___word_count", "{TARGET}___demo_echo", "{TARGET}___demo_progress", '
+        f'tools/list -> ["{TARGET}___word_count", "{TARGET}___demo_echo", "{TARGET}___demo_progress", "{TARGET}___demo_drop_table", '
         f'"{TARGET}___demo_account_context", '
         '"x_amz_bedrock_agentcore_search"]',
         f'x_amz_bedrock_agentcore_search "how many words are in this text" -> ["{TARGET}___word_count"',

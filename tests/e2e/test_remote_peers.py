@@ -83,7 +83,7 @@ async def _through_proxy(proxy: str, emulator, mode: str):
 def test_python_sdk_through_mcp_proxy_for_aws(proxy_bin, iam_emulator, mode: str) -> None:
     before = iam_emulator.invocations()
     names, result = anyio.run(_through_proxy, proxy_bin, iam_emulator, mode)
-    assert names == ["word_count", "demo_echo", "demo_progress", "demo_account_context"]
+    assert names == ["word_count", "demo_echo", "demo_progress", "demo_drop_table", "demo_account_context"]
     assert result.is_error is False
     context = result.structured_content or json.loads(result.content[0].text)
     assert context["account"] == iam_emulator.account

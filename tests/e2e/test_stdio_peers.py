@@ -40,7 +40,7 @@ async def _session(binary: str, mode: str) -> tuple[str, list[str], dict, bool, 
 def test_python_sdk(mcp_local: str, mode: str, version: str) -> None:
     negotiated, names, structured, is_error, server_name = anyio.run(_session, mcp_local, mode)
     assert negotiated == version
-    assert names == ["word_count", "demo_echo", "demo_progress"]
+    assert names == ["word_count", "demo_echo", "demo_progress", "demo_drop_table"]
     assert structured == EXPECTED
     assert is_error is False
     assert server_name == "mcp-local"
@@ -75,7 +75,7 @@ def _inspector(node_bin, binary: str, *args: str) -> dict:
 def test_inspector_cli_lists_tools(node_bin, mcp_local: str) -> None:
     listed = _inspector(node_bin, mcp_local, "--method", "tools/list")
     tools = {t["name"]: t for t in listed["tools"]}
-    assert list(tools) == ["word_count", "demo_echo", "demo_progress"]
+    assert list(tools) == ["word_count", "demo_echo", "demo_progress", "demo_drop_table"]
     assert tools["word_count"]["annotations"] == {
         "readOnlyHint": True,
         "destructiveHint": False,

@@ -37,6 +37,9 @@ impl ErrorCode {
     /// This project: the shared rate-limit store did not answer within its
     /// time budget, and the tool changes state, so it was not run (HTTP 503).
     pub const RATE_LIMIT_UNAVAILABLE: ErrorCode = ErrorCode(-32030);
+    /// The caller's scopes do not cover the tool (this project's choice in
+    /// the implementation-defined range; HTTP answers it with 403).
+    pub const INSUFFICIENT_SCOPE: ErrorCode = ErrorCode(-32031);
 }
 
 impl fmt::Display for ErrorCode {

@@ -57,6 +57,7 @@ pub mod meta;
 pub mod model;
 mod prompt;
 mod resource;
+pub mod scopes;
 mod server;
 pub mod testing;
 mod tool;

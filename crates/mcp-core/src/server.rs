@@ -143,6 +143,17 @@ impl Server {
         self
     }
 
+    /// Overrides the scopes of the named tools (a deployment's
+    /// `MCP_TOOL_SCOPES`); `Err` names a tool the server does not have.
+    pub fn with_tool_scopes(mut self, scopes: crate::scopes::ToolScopes) -> Result<Self, String> {
+        for (tool, scopes) in scopes {
+            self.tools
+                .set_scopes(&tool, scopes)
+                .map_err(|why| format!("{}: {why}", crate::scopes::ENV))?;
+        }
+        Ok(self)
+    }
+
     /// The tools on offer.
     pub fn tools(&self) -> &ToolRegistry {
         &self.tools
@@ -363,7 +374,7 @@ impl Server {
         let offers_prompts = !self.prompts.is_empty();
         match method {
             "tools/list" => self
-                .list_tools(&params, version)
+                .list_tools(&params, version, request)
                 .map(ServerResult::ListTools),
             "tools/call" => self
                 .call_tool(params, (version, log_level), request)
@@ -561,6 +572,7 @@ impl Server {
         &self,
         params: &Map<String, Value>,
         version: ProtocolVersion,
+        request: &RequestContext,
     ) -> Result<ListToolsResult, ErrorObject> {
         if let Some(cursor) = params.get("cursor") {
             // Every tool fits on one page, so no cursor was ever handed out.
@@ -573,6 +585,7 @@ impl Server {
             tools: self
                 .tools
                 .definitions()
+                .filter(|d| missing_scopes(d, request).is_empty())
                 .map(|d| d.to_wire(version))
                 .collect(),
             next_cursor: None,
@@ -624,6 +637,13 @@ impl Server {
         (version, log_level): (ProtocolVersion, Option<LogLevel>),
         request: &RequestContext,
     ) -> Result<CallToolResult, ErrorObject> {
+        if let Some(definition) = self.tools.definition(name) {
+            let missing = missing_scopes(definition, request);
+            if !missing.is_empty() {
+                let required = definition.required_scopes();
+                return Err(crate::scopes::insufficient(name, &required, &missing));
+            }
+        }
         if let Some(refused) = self.admit(name, request).await {
             return Err(refused);
         }
@@ -692,6 +712,15 @@ impl Server {
             Err(_) if definition.hints().read_only_hint == Some(true) => None,
             Err(why) => Some(crate::limits::unavailable_error(tool, &why)),
         }
+    }
+}
+
+/// The scopes of `tool` the caller lacks; none when the caller's scheme
+/// has no scopes (IAM, stdio).
+fn missing_scopes<'d>(tool: &'d crate::ToolDefinition, request: &RequestContext) -> Vec<&'d str> {
+    match request.identity.as_ref().and_then(|i| i.scopes.as_ref()) {
+        None => Vec::new(),
+        Some(granted) => crate::scopes::missing(&tool.required_scopes(), granted),
     }
 }
 

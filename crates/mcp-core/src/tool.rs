@@ -193,6 +193,7 @@ pub struct ToolDefinition {
     description: String,
     schemas: Schemas,
     annotations: Annotations,
+    scopes: Option<Vec<String>>,
 }
 
 /// Builds one schema from a type ([`schema_of`] for that type).
@@ -242,6 +243,7 @@ impl ToolDefinition {
             description: description.into(),
             schemas: Schemas::default(),
             annotations: Annotations::default(),
+            scopes: None,
         }
     }
 
@@ -262,6 +264,23 @@ impl ToolDefinition {
             output: OnceLock::from(output),
         };
         ToolDefinition { schemas, ..self }
+    }
+
+    /// The OAuth scopes a caller's token must hold, all of them, to see and
+    /// call the tool, instead of the default its annotations give
+    /// ([`crate::scopes::default_for`]).
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The scopes a caller needs: the tool's own, else the default for its
+    /// annotations (`mcp:read` for a read-only tool, `mcp:write` otherwise).
+    pub fn required_scopes(&self) -> Vec<&str> {
+        match &self.scopes {
+            Some(scopes) => scopes.iter().map(String::as_str).collect(),
+            None => vec![crate::scopes::default_for(&self.annotations)],
+        }
     }
 
     /// Behaviour hints.
@@ -566,6 +585,22 @@ impl ToolRegistry {
 
     fn get(&self, name: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.definition.name == name)
+    }
+
+    /// Sets the scopes a tool needs (a deployment's `MCP_TOOL_SCOPES`);
+    /// `Err` with the names of the tools there are when there is no such tool.
+    pub fn set_scopes(&mut self, name: &str, scopes: Vec<String>) -> Result<(), String> {
+        let known: Vec<String> = self.definitions().map(|d| d.name.clone()).collect();
+        match self.entries.iter_mut().find(|e| e.definition.name == name) {
+            Some(entry) => {
+                entry.definition.scopes = Some(scopes);
+                Ok(())
+            }
+            None => Err(format!(
+                "there is no tool {name:?}; the tools are: {}",
+                known.join(", ")
+            )),
+        }
     }
 
     /// The definition of a tool, by name.

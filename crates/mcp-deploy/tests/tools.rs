@@ -47,6 +47,7 @@ fn agentcore_schemas_hold_only_what_the_gateway_can() {
             "word_count",
             "demo_echo",
             "demo_progress",
+            "demo_drop_table",
             "demo_account_context"
         ]
     );

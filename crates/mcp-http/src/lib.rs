@@ -561,7 +561,7 @@ async fn exchange_with(
     let event_stream = reply.is_some() && !notifications.is_empty();
     Exchange {
         status,
-        www_authenticate: None,
+        www_authenticate: reply.as_ref().and_then(scope_challenge),
         body: reply.map(|r| {
             if event_stream {
                 self::event_stream(&notifications, &r)
@@ -602,6 +602,35 @@ fn check_modern_headers(message: &Incoming<'_>, headers: &HeaderMap) -> Result<(
     Ok(())
 }
 
+/// The challenge of a call the caller's scopes do not cover (RFC 6750
+/// section 3.1): every scope the tool needs, so that a client can ask for a
+/// token that has them.
+fn scope_challenge(reply: &Reply) -> Option<HeaderValue> {
+    let Reply::One(Response {
+        body: Err(error), ..
+    }) = reply
+    else {
+        return None;
+    };
+    if error.code != ErrorCode::INSUFFICIENT_SCOPE {
+        return None;
+    }
+    let required: Vec<&str> = error
+        .data
+        .as_ref()?
+        .get("requiredScopes")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    HeaderValue::from_str(&format!(
+        "Bearer error=\"insufficient_scope\", scope=\"{}\", error_description=\"the token lacks a \
+         scope this tool needs\"",
+        required.join(" ")
+    ))
+    .ok()
+}
+
 /// Transport-level failures are 4xx; tool and parameter errors stay 200.
 fn status_of(reply: &Reply, modern: bool) -> StatusCode {
     match reply.error_code() {
@@ -614,6 +643,7 @@ fn status_of(reply: &Reply, modern: bool) -> StatusCode {
         Some(ErrorCode::METHOD_NOT_FOUND) if modern => StatusCode::NOT_FOUND,
         Some(ErrorCode::RATE_LIMITED) => StatusCode::TOO_MANY_REQUESTS,
         Some(ErrorCode::RATE_LIMIT_UNAVAILABLE) => StatusCode::SERVICE_UNAVAILABLE,
+        Some(ErrorCode::INSUFFICIENT_SCOPE) => StatusCode::FORBIDDEN,
         _ => StatusCode::OK,
     }
 }

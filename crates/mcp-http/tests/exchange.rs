@@ -744,3 +744,68 @@ async fn a_streamed_answer_carries_its_rate_limit_headers() {
     );
     while events.next().await.is_some() {}
 }
+
+/// Authenticates everyone as a bearer-token caller holding `0`'s scopes.
+struct Scoped(Vec<String>);
+
+impl Authenticator for Scoped {
+    fn authenticate<'a>(
+        &'a self,
+        _: &'a RequestParts<'a>,
+    ) -> BoxFuture<'a, Result<Option<Identity>, AuthError>> {
+        let identity = Identity {
+            scheme: AuthScheme::Bearer,
+            principal: "token-subject".into(),
+            account: None,
+            scopes: Some(self.0.clone()),
+        };
+        Box::pin(async move { Ok(Some(identity)) })
+    }
+}
+
+#[tokio::test]
+async fn a_token_without_the_tools_scope_neither_sees_nor_runs_it() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let read_only = Scoped(vec!["mcp:read".into()]);
+    // `whoami` has no annotations: it needs the write scope.
+    let listed = post(
+        &calls,
+        &read_only,
+        None,
+        "2025-11-25",
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+    )
+    .await;
+    assert_eq!(
+        listed.json().unwrap_or_default()["result"]["tools"],
+        json!([])
+    );
+
+    let refused = post(&calls, &read_only, None, "2025-11-25", CALL).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        refused.headers()["www-authenticate"],
+        r#"Bearer error="insufficient_scope", scope="mcp:write", error_description="the token lacks a scope this tool needs""#
+    );
+    let body = refused.json().unwrap_or_default();
+    assert_eq!(body["error"]["code"], -32031);
+    assert_eq!(body["error"]["data"]["missingScopes"], json!(["mcp:write"]));
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the tool never ran");
+
+    let writer = Scoped(vec!["mcp:read".into(), "mcp:write".into()]);
+    let admitted = post(&calls, &writer, None, "2025-11-25", CALL).await;
+    assert_eq!(admitted.status, StatusCode::OK);
+    assert!(admitted.headers().get("www-authenticate").is_none());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // A scheme without scopes (IAM, checked by AWS) is not filtered.
+    let iam = Identity {
+        scheme: AuthScheme::AwsIam,
+        principal: "arn:aws:iam::000000000000:user/dev".into(),
+        account: None,
+        scopes: None,
+    };
+    let out = post(&calls, &TrustFront, Some(&iam), "2025-11-25", CALL).await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}

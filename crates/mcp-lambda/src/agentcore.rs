@@ -454,6 +454,7 @@ mod tests {
                 "word_count",
                 "demo_echo",
                 "demo_progress",
+                "demo_drop_table",
                 "demo_account_context"
             ]
         );

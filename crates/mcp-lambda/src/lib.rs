@@ -72,8 +72,11 @@ impl App {
     /// the rate limits of `MCP_RATE_LIMITS` (an init error names a bad entry),
     /// counted in the table `MCP_RATE_LIMIT_TABLE` names, else per instance.
     pub fn from_env() -> Result<App, runtime::Error> {
-        let app = App::new(FunctionEnv::from_env(), HttpConfig::from_env())?
+        let mut app = App::new(FunctionEnv::from_env(), HttpConfig::from_env())?
             .with_response_streaming(streaming_from_env()?);
+        if let Some(scopes) = mcp_core::scopes::from_env()? {
+            app.server = app.server.with_tool_scopes(scopes)?;
+        }
         let table = dynamodb::DynamoDbCounter::from_env()?;
         Ok(match (Limits::from_env()?, table) {
             (Some(limits), Some(table)) => {

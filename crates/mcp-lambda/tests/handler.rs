@@ -277,6 +277,7 @@ fn initialize_and_list_over_http() {
             json!("word_count"),
             json!("demo_echo"),
             json!("demo_progress"),
+            json!("demo_drop_table"),
             json!("demo_account_context")
         ]
     );

@@ -47,9 +47,16 @@ pub fn server() -> anyhow::Result<Server> {
         .context("failed to register the tools, resources and prompts")?;
     let mut info = ServerInfo::new("mcp-local", env!("CARGO_PKG_VERSION"));
     info.title = Some("MCP ladder (local stdio)".into());
-    let server = catalog.serve(info).with_instructions(
+    let mut server = catalog.serve(info).with_instructions(
         "Local tools that compute over what you pass them; they read no files and reach no network.",
     );
+    // Scopes filter only callers whose identity carries scopes; on stdio
+    // there is none, but a bad setting is still refused at start.
+    if let Some(scopes) = mcp_core::scopes::from_env().map_err(anyhow::Error::msg)? {
+        server = server
+            .with_tool_scopes(scopes)
+            .map_err(anyhow::Error::msg)?;
+    }
     // On stdio the caller is `local`; a refused call is a JSON-RPC error, no headers.
     Ok(match mcp_core::limits::Limits::from_env()? {
         Some(limits) => server.with_rate_limits(limits),

@@ -11,11 +11,13 @@
 //! ```
 
 pub mod conformance;
+mod demo_drop_table;
 mod demo_echo;
 mod demo_progress;
 mod guide;
 mod word_count;
 
+pub use demo_drop_table::DemoDropTable;
 pub use demo_echo::DemoEcho;
 pub use demo_progress::DemoProgress;
 pub use guide::{CountWords, GUIDE_URI};
@@ -31,6 +33,7 @@ pub fn registry() -> Result<ToolRegistry, RegistryError> {
     tools.register(WordCount)?;
     tools.register(DemoEcho)?;
     tools.register(DemoProgress)?;
+    tools.register(DemoDropTable)?;
     Ok(tools)
 }
 
@@ -108,6 +111,14 @@ mod tests {
     fn every_tool_registers() {
         let tools = super::registry().unwrap();
         let names: Vec<_> = tools.definitions().map(|d| d.name().to_owned()).collect();
-        assert_eq!(names, ["word_count", "demo_echo", "demo_progress"]);
+        assert_eq!(
+            names,
+            [
+                "word_count",
+                "demo_echo",
+                "demo_progress",
+                "demo_drop_table"
+            ]
+        );
     }
 }

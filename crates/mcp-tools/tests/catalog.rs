@@ -447,3 +447,93 @@ fn the_portable_catalog_has_no_fixtures() {
             .all(|d| !d.name().starts_with("test_"))
     );
 }
+
+/// The context of a bearer-token caller holding `scopes`.
+fn scoped(scopes: &[&str]) -> RequestContext {
+    RequestContext {
+        identity: Some(mcp_core::Identity {
+            scheme: mcp_core::AuthScheme::Bearer,
+            principal: "subject".into(),
+            account: None,
+            scopes: Some(scopes.iter().map(|s| (*s).to_owned()).collect()),
+        }),
+        ..RequestContext::default()
+    }
+}
+
+fn as_caller(server: &Server, context: &RequestContext, method: &str, params: Value) -> Value {
+    let mut session = Session::stateless(ProtocolVersion::V2025_11_25);
+    let message = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    block_on(server.handle_value(&mut session, message, context))
+        .unwrap()
+        .to_value()
+}
+
+#[test]
+fn a_read_token_cannot_reach_the_destructive_tool_and_an_admin_token_can() {
+    let server = Catalog::portable()
+        .unwrap()
+        .serve(ServerInfo::new("t", "0"));
+    let names = |context: &RequestContext| -> Vec<String> {
+        as_caller(&server, context, "tools/list", json!({}))["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let read = scoped(&["mcp:read"]);
+    assert_eq!(names(&read), ["word_count", "demo_echo", "demo_progress"]);
+    let drop = json!({"name": "demo_drop_table", "arguments": {"table": "users"}});
+    let refused = as_caller(&server, &read, "tools/call", drop.clone());
+    assert_eq!(refused["error"]["code"], -32031, "{refused}");
+    assert_eq!(
+        refused["error"]["data"]["requiredScopes"],
+        json!(["mcp:admin"])
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not run")
+    );
+
+    let admin = scoped(&["mcp:read", "mcp:admin"]);
+    assert!(names(&admin).contains(&"demo_drop_table".to_owned()));
+    let done = as_caller(&server, &admin, "tools/call", drop);
+    assert_eq!(
+        done["result"]["structuredContent"]["dropped"], false,
+        "{done}"
+    );
+}
+
+#[test]
+fn a_deployment_overrides_scopes_by_tool_name() {
+    let overrides = mcp_core::scopes::parse(r#"{"word_count": ["words:count"]}"#).unwrap();
+    let server = Catalog::portable()
+        .unwrap()
+        .serve(ServerInfo::new("t", "0"))
+        .with_tool_scopes(overrides)
+        .unwrap();
+    let call = json!({"name": "word_count", "arguments": {"text": "a b"}});
+    let read = as_caller(&server, &scoped(&["mcp:read"]), "tools/call", call.clone());
+    assert_eq!(
+        read["error"]["data"]["requiredScopes"],
+        json!(["words:count"])
+    );
+    let counted = as_caller(&server, &scoped(&["words:count"]), "tools/call", call);
+    assert_eq!(counted["result"]["structuredContent"]["words"], 2);
+
+    let unknown = mcp_core::scopes::parse(r#"{"wordcount": ["x"]}"#).unwrap();
+    let error = Catalog::portable()
+        .unwrap()
+        .serve(ServerInfo::new("t", "0"))
+        .with_tool_scopes(unknown)
+        .unwrap_err();
+    assert!(
+        error.contains("MCP_TOOL_SCOPES")
+            && error.contains("\"wordcount\"")
+            && error.contains("word_count"),
+        "{error}"
+    );
+}

@@ -1,0 +1,144 @@
+//! Token isolation: the OAuth scopes each tool needs.
+//!
+//! A caller whose identity carries scopes (a bearer token's `scope` or `scp`)
+//! sees in `tools/list` only the tools whose scopes it holds, all of them,
+//! and a call of any other tool is refused before the tool runs - so a model
+//! that "hallucinates" a call to a destructive tool with a read-only token
+//! fails safely. A caller without scopes (IAM, stdio) was already decided by
+//! its own scheme and is not filtered.
+//!
+//! Defaults come from a tool's annotations: [`READ`] for a read-only tool,
+//! [`WRITE`] for any other. A tool may name its own ([`crate::ToolDefinition::scopes`]),
+//! and a deployment may override any tool's with `MCP_TOOL_SCOPES`, a JSON
+//! object of tool name to an array of scopes:
+//! `{"word_count": ["words:read"], "demo_drop_table": ["mcp:admin"]}`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::jsonrpc::{ErrorCode, ErrorObject};
+use crate::tool::Annotations;
+
+/// The scope a read-only tool needs by default.
+pub const READ: &str = "mcp:read";
+/// The scope any other tool needs by default.
+pub const WRITE: &str = "mcp:write";
+/// The scope the destructive demo tool needs (an example of a tool's own).
+pub const ADMIN: &str = "mcp:admin";
+
+/// The environment variable of a deployment's overrides.
+pub const ENV: &str = "MCP_TOOL_SCOPES";
+
+/// The default scope for a tool with these annotations.
+pub fn default_for(annotations: &Annotations) -> &'static str {
+    if annotations.read_only_hint == Some(true) {
+        READ
+    } else {
+        WRITE
+    }
+}
+
+/// A deployment's scopes per tool (`MCP_TOOL_SCOPES`).
+pub type ToolScopes = BTreeMap<String, Vec<String>>;
+
+/// Reads `MCP_TOOL_SCOPES`: `None` when unset; an error that names the bad
+/// entry otherwise.
+pub fn from_env() -> Result<Option<ToolScopes>, String> {
+    match std::env::var(ENV) {
+        Err(_) => Ok(None),
+        Ok(text) => parse(&text).map(Some),
+    }
+}
+
+/// Parses a JSON object of tool name to a non-empty array of scope strings.
+pub fn parse(text: &str) -> Result<ToolScopes, String> {
+    let example = r#"{"word_count": ["mcp:read"], "demo_drop_table": ["mcp:admin"]}"#;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| format!("{ENV} is not JSON ({e}); write it like {example}"))?;
+    let Value::Object(map) = value else {
+        return Err(format!(
+            "{ENV} must be a JSON object of tool names, like {example}"
+        ));
+    };
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+    };
+    map.into_iter()
+        .map(|(tool, scopes)| {
+            let list: Option<Vec<String>> = scopes.as_array().and_then(|items| {
+                items
+                    .iter()
+                    .map(|s| s.as_str().filter(|s| valid(s)).map(str::to_owned))
+                    .collect()
+            });
+            match list {
+                Some(list) if !list.is_empty() => Ok((tool, list)),
+                _ => Err(format!(
+                    "{ENV}: {tool:?} is {scopes}, not a non-empty array of scope names (printable, \
+                     no spaces or quotes), like [\"mcp:read\"]"
+                )),
+            }
+        })
+        .collect()
+}
+
+/// The scopes of `required` that `granted` lacks.
+pub fn missing<'a>(required: &[&'a str], granted: &[String]) -> Vec<&'a str> {
+    required
+        .iter()
+        .copied()
+        .filter(|scope| !granted.iter().any(|g| g == scope))
+        .collect()
+}
+
+/// The refusal of a call the caller's scopes do not cover: JSON-RPC
+/// -32031, which the HTTP layer answers with 403 and an
+/// `insufficient_scope` challenge naming every scope the tool needs.
+pub fn insufficient(tool: &str, required: &[&str], missing: &[&str]) -> ErrorObject {
+    ErrorObject::new(
+        ErrorCode::INSUFFICIENT_SCOPE,
+        format!(
+            "Tool {tool:?} needs the scope(s) {}, which this caller's token does not grant (it \
+             lacks {}). The tool did not run. Do not retry with this token: ask the user whether \
+             to get one with those scopes.",
+            required.join(" "),
+            missing.join(" ")
+        ),
+    )
+    .with_data(json!({"tool": tool, "requiredScopes": required, "missingScopes": missing}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_are_checked_entry_by_entry() {
+        let parsed = parse(r#"{"a": ["x:read", "y"], "b": ["mcp:admin"]}"#).unwrap();
+        assert_eq!(parsed["a"], ["x:read", "y"]);
+        for (bad, named) in [
+            ("[]", "JSON object"),
+            ("{", "not JSON"),
+            (r#"{"a": "x"}"#, "\"a\""),
+            (r#"{"a": []}"#, "\"a\""),
+            (r#"{"a": ["has space"]}"#, "\"a\""),
+            (r#"{"a": [1]}"#, "\"a\""),
+        ] {
+            let error = parse(bad).unwrap_err();
+            assert!(
+                error.contains(named) && error.contains(ENV),
+                "{bad}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_annotations() {
+        assert_eq!(default_for(&Annotations::read_only()), READ);
+        assert_eq!(default_for(&Annotations::default()), WRITE);
+        assert_eq!(missing(&["a", "b"], &["b".into()]), ["a"]);
+    }
+}
