@@ -179,6 +179,39 @@ async fn a_silent_or_absent_limit_store_costs_at_most_the_budget() {
     held.abort();
 }
 
+/// Bad `MCP_TOOL_SCOPES` and `MCP_INVOKE_MODE` stop the function at init, named.
+#[tokio::test]
+async fn bad_scope_and_invoke_mode_settings_are_init_errors() {
+    for (name, value, named) in [
+        (
+            "MCP_TOOL_SCOPES",
+            r#"{"wordcount": ["x"]}"#,
+            "there is no tool",
+        ),
+        (
+            "MCP_TOOL_SCOPES",
+            r#"{"word_count": "mcp:read"}"#,
+            "not a non-empty array",
+        ),
+        (
+            "MCP_INVOKE_MODE",
+            "STREAM",
+            "use BUFFERED or RESPONSE_STREAM",
+        ),
+    ] {
+        let f = function_with(&[(name, value)]);
+        let outcome = call(&f, r#"{"text":"a"}"#, Some(gateway("word_count"))).await;
+        let text = format!("{outcome:?}");
+        assert!(
+            text.contains("init failed (Runtime.InvalidConfiguration: ")
+                && text.contains(name)
+                && text.contains(named),
+            "{name}={value}: {text}"
+        );
+        f.stop().await;
+    }
+}
+
 /// A budget that is not a number stops the function at init, with the
 /// setting named (Lambda reports an init error; nothing runs unlimited).
 #[tokio::test]
