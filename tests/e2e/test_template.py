@@ -51,6 +51,19 @@ def test_rate_limit_variants_are_clean(mcp_deploy, tmp_path) -> None:
     assert bad.returncode != 0 and "tools.word_count" in bad.stderr, bad.stderr
 
 
+def test_tool_scopes_are_checked_and_reach_the_function(mcp_deploy, tmp_path) -> None:
+    out = tmp_path / "scoped.json"
+    scopes = '{"demo_drop_table": ["ops:admin"]}'
+    subprocess.run([mcp_deploy, "synth", "--tool-scopes", scopes, "--to", str(out)], check=True, timeout=60)
+    template = json.loads(out.read_text())
+    function = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function")
+    assert json.loads(function["Properties"]["Environment"]["Variables"]["MCP_TOOL_SCOPES"]) == json.loads(scopes)
+    assert _lint(str(out)).returncode == 0
+    for bad, named in [('{"drop_table": ["x"]}', "demo_drop_table"), ('{"word_count": "x"}', '"word_count"')]:
+        proc = subprocess.run([mcp_deploy, "synth", "--tool-scopes", bad], capture_output=True, text=True, timeout=60)
+        assert proc.returncode != 0 and "--tool-scopes" in proc.stderr and named in proc.stderr, proc.stderr
+
+
 def test_gateway_variant_is_clean(mcp_deploy, tmp_path) -> None:
     """The gateway rung with bearer-token auth and the Function URL kept."""
     out = tmp_path / "gateway-jwt.json"

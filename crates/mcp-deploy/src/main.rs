@@ -193,6 +193,10 @@ struct StackArgs {
     /// `buffered` answers every request in one piece.
     #[arg(long, value_enum, default_value_t = InvokeModeArg::ResponseStream)]
     invoke_mode: InvokeModeArg,
+    /// The scopes a bearer token needs per tool (MCP_TOOL_SCOPES), e.g.
+    /// '{"demo_drop_table": ["ops:admin"]}'; the others keep their defaults.
+    #[arg(long, value_name = "JSON")]
+    tool_scopes: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -238,8 +242,25 @@ impl StackArgs {
             gateway,
             rate_limits: self.rate_limits()?,
             response_streaming: self.invoke_mode == InvokeModeArg::ResponseStream,
+            tool_scopes: self.tool_scopes()?,
             ..StackSpec::default()
         })
+    }
+
+    /// `--tool-scopes`, checked here against the function's own tools, so
+    /// that a typo fails now and not at the function's init.
+    fn tool_scopes(&self) -> anyhow::Result<Option<String>> {
+        let Some(text) = &self.tool_scopes else {
+            return Ok(None);
+        };
+        let scopes = mcp_core::scopes::parse(text).map_err(|e| anyhow!("--tool-scopes: {e}"))?;
+        let mut tools = mcp_lambda::registry(mcp_lambda::FunctionEnv::default())?;
+        for (tool, list) in &scopes {
+            tools
+                .set_scopes(tool, list.clone())
+                .map_err(|why| anyhow!("--tool-scopes: {why}"))?;
+        }
+        Ok(Some(serde_json::to_string(&scopes)?))
     }
 
     fn rate_limits(&self) -> anyhow::Result<Option<RateLimitSpec>> {

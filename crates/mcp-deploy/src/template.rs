@@ -95,6 +95,9 @@ pub struct StackSpec {
     /// The Function URL streams responses (`InvokeMode: RESPONSE_STREAM`,
     /// and `MCP_INVOKE_MODE` for the function to match); else `BUFFERED`.
     pub response_streaming: bool,
+    /// The scopes a bearer token needs per tool (`MCP_TOOL_SCOPES`, already
+    /// checked against the function's tools).
+    pub tool_scopes: Option<String>,
 }
 
 /// Rate limits for the function (`MCP_RATE_LIMITS`) and where every instance
@@ -119,6 +122,7 @@ impl Default for StackSpec {
             gateway: None,
             rate_limits: None,
             response_streaming: true,
+            tool_scopes: None,
         }
     }
 }
@@ -375,6 +379,9 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
     };
     if url {
         environment["MCP_INVOKE_MODE"] = json!(invoke_mode);
+    }
+    if let Some(scopes) = &spec.tool_scopes {
+        environment["MCP_TOOL_SCOPES"] = json!(scopes);
     }
 
     let function = Resource::new(
@@ -768,6 +775,21 @@ mod tests {
                 .get("MCP_RATE_LIMITS")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn tool_scopes_reach_the_function() {
+        let scopes = r#"{"demo_drop_table":["ops:admin"]}"#;
+        let t = synth(&StackSpec {
+            tool_scopes: Some(scopes.into()),
+            ..StackSpec::default()
+        })
+        .unwrap();
+        let env = &t["Resources"][ids::FUNCTION]["Properties"]["Environment"]["Variables"];
+        assert_eq!(env["MCP_TOOL_SCOPES"], scopes);
+        let plain = synth(&StackSpec::default()).unwrap();
+        let env = &plain["Resources"][ids::FUNCTION]["Properties"]["Environment"]["Variables"];
+        assert!(env.get("MCP_TOOL_SCOPES").is_none());
     }
 
     #[test]
