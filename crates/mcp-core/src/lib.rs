@@ -1,10 +1,12 @@
 //! The transport-agnostic core of an MCP (Model Context Protocol) server.
 //!
 //! It turns one JSON-RPC message into at most one reply. It owns the protocol
-//! (JSON-RPC 2.0 rules, revision negotiation, tool listing and calling) and
-//! its typed wire model ([`model`]), and nothing else: no I/O, no async
-//! runtime. Tools are async; the transport drives the futures on its runtime. The stdio server (`mcp-local`) and
-//! the Lambda function (`mcp-lambda`) are thin adapters around [`Server`].
+//! (JSON-RPC 2.0 rules, revision negotiation, tools, resources, prompts,
+//! completions, log levels, scopes per tool) and its typed wire model
+//! ([`model`]), and nothing else: no I/O, no async runtime. Tools are async;
+//! the transport drives the futures on its runtime and carries their
+//! notifications ([`Notify`]). The stdio server (`mcp-local`) and the Lambda
+//! function (`mcp-lambda`) are thin adapters around [`Server`].
 //!
 //! ```no_run
 //! use mcp_core::{RequestContext, Server, ServerInfo, Session, ToolRegistry};

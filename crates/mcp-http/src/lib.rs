@@ -1,9 +1,12 @@
-//! Streamable HTTP (stateless, JSON responses) for the MCP core, with no
-//! knowledge of where the request came from.
+//! Streamable HTTP (stateless; JSON responses, or SSE when a call sends
+//! notifications) for the MCP core, with no knowledge of where the request
+//! came from.
 //!
-//! A front (the Lambda Function URL adapter today; API Gateway REST events
-//! and an SSE stream next) turns its event into [`RequestParts`], and this
-//! crate turns those into an [`Exchange`]: a status, headers and a body.
+//! A front (the Lambda Function URL adapter, the emulator's gateway; API
+//! Gateway REST events next) turns its event into [`RequestParts`], and this
+//! crate turns those into an [`Exchange`]: a status, headers and a body -
+//! whole ([`exchange`]), or as events while the call runs for a front that
+//! can stream ([`exchange_streamed`]).
 //! Everything HTTP-specific lives here: methods, media types, the
 //! `MCP-Protocol-Version` header, the 2026-07-28 `Mcp-Method`/`Mcp-Name`
 //! headers, `Origin`, the body bound, authentication through an

@@ -3,9 +3,11 @@
 //! The function (`bootstrap`, for `provided.al2023`) sits behind a Function
 //! URL with `AuthType = AWS_IAM`, so only SigV4-signed callers of the account
 //! that hold `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction` reach it.
-//! It serves stateless Streamable HTTP with JSON responses over the same
-//! `mcp-core` as `mcp-local`, with the portable tools plus
-//! `demo_account_context`, which reports the caller IAM authenticated.
+//! It serves stateless Streamable HTTP over the same `mcp-core` as
+//! `mcp-local` - JSON responses, or SSE with a call's progress while it runs
+//! when the URL streams (`MCP_INVOKE_MODE=RESPONSE_STREAM`) - with the
+//! portable catalog plus `demo_account_context`, which reports the caller
+//! IAM authenticated.
 //!
 //! This crate holds only adapters: a Lambda event becomes request parts for
 //! `mcp-http` (the Streamable HTTP rules) and `mcp-core` (the protocol); a new
