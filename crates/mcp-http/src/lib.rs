@@ -254,14 +254,19 @@ fn push_event(out: &mut String, message: &str) {
     out.push_str("\n\n");
 }
 
+/// One event per notification, then one for the reply (its JSON text).
+fn push_events(out: &mut String, notifications: &[Value], reply: &str) {
+    for notification in notifications {
+        push_event(out, &notification.to_string());
+    }
+    push_event(out, reply);
+}
+
 /// The SSE body of a request that sent notifications: each of them, then
 /// the reply, one event each.
 fn event_stream(notifications: &[Value], reply: &Reply) -> String {
     let mut out = String::new();
-    for notification in notifications {
-        push_event(&mut out, &notification.to_string());
-    }
-    push_event(&mut out, &reply.to_json());
+    push_events(&mut out, notifications, &reply.to_json());
     out
 }
 
@@ -350,16 +355,10 @@ pub async fn exchange_streamed<'a>(
         }
         mut out = &mut call => {
             // Notifications sent just before the end, if any, go first.
-            let mut queued = Vec::new();
-            while let Ok(note) = notes.try_recv() {
-                queued.push(note);
-            }
+            let queued = drain(&mut notes);
             if let (false, Some(body)) = (queued.is_empty(), &out.body) {
                 let mut sse = String::new();
-                for note in &queued {
-                    push_event(&mut sse, &note.to_string());
-                }
-                push_event(&mut sse, body);
+                push_events(&mut sse, &queued, body);
                 out.body = Some(sse);
                 out.event_stream = true;
             }
@@ -425,10 +424,8 @@ impl EventStream<'_> {
             mut done = call => {
                 self.call = None;
                 // What the tool sent before it returned, then the reply.
-                while let Ok(note) = self.notes.try_recv() {
-                    push_event(&mut out, &note.to_string());
-                }
-                push_event(&mut out, done.body.as_deref().unwrap_or("null"));
+                let queued = drain(&mut self.notes);
+                push_events(&mut out, &queued, done.body.as_deref().unwrap_or("null"));
                 done.body = None;
                 self.done = Some(done);
             }
@@ -441,6 +438,11 @@ impl EventStream<'_> {
     pub fn finished(&self) -> Option<&Exchange> {
         self.done.as_ref()
     }
+}
+
+/// The notifications already queued.
+fn drain(notes: &mut tokio::sync::mpsc::UnboundedReceiver<Value>) -> Vec<Value> {
+    std::iter::from_fn(|| notes.try_recv().ok()).collect()
 }
 
 /// A request's notifications, passed on as they come.
