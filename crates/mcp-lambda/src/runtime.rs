@@ -127,7 +127,8 @@ impl App {
     /// Answers one invocation, given the Runtime API's headers for it and
     /// its event: a gateway tool call when the client context names a
     /// gateway tool, else a Function URL request. Never panics on input; a
-    /// panic inside is an error reply.
+    /// panic inside is an error reply. The answer is buffered; the loop
+    /// streams Function URL answers itself when the URL streams.
     pub async fn invoke(&self, config: &Arc<Config>, headers: HeaderMap, event: &[u8]) -> Outcome {
         let run = AssertUnwindSafe(async {
             match self.route(config, headers, event).await {
