@@ -31,7 +31,7 @@ mod auth;
 
 pub use auth::{AuthError, Authenticator, BoxFuture, TrustFront};
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use http::header::{
     ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, ORIGIN,
@@ -234,19 +234,6 @@ fn accepts_event_stream(accept: &str) -> bool {
         .any(|m| m.eq_ignore_ascii_case("text/event-stream"))
 }
 
-/// A request's notifications, kept for its SSE response.
-#[derive(Default)]
-struct Collected(Mutex<Vec<Value>>);
-
-impl Notify for Collected {
-    fn send(&self, notification: Value) {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(notification);
-    }
-}
-
 /// One SSE event carrying a JSON-RPC message.
 fn push_event(out: &mut String, message: &str) {
     out.push_str("event: message\ndata: ");
@@ -262,12 +249,29 @@ fn push_events(out: &mut String, notifications: &[Value], reply: &str) {
     push_event(out, reply);
 }
 
-/// The SSE body of a request that sent notifications: each of them, then
-/// the reply, one event each.
-fn event_stream(notifications: &[Value], reply: &Reply) -> String {
-    let mut out = String::new();
-    push_events(&mut out, notifications, &reply.to_json());
-    out
+/// A channel for the call's notifications when the client takes SSE (the
+/// context's sink then feeds it); `None` leaves them to the default sink.
+fn listen(request: &RequestParts<'_>, context: &mut RequestContext) -> Option<Notes> {
+    let accepts = header(request.headers, &ACCEPT)
+        .and_then(Result::ok)
+        .is_some_and(accepts_event_stream);
+    accepts.then(|| {
+        let (sender, notes) = tokio::sync::mpsc::unbounded_channel();
+        context.notify = Arc::new(Channel(sender));
+        notes
+    })
+}
+
+/// A finished call's answer with the notifications it sent in front of its
+/// reply, as SSE; a call that sent none stays JSON.
+fn with_events(out: &mut Exchange, notes: &mut Notes) {
+    let queued = drain(notes);
+    if let (false, Some(body)) = (queued.is_empty(), &out.body) {
+        let mut sse = String::new();
+        push_events(&mut sse, &queued, body);
+        out.body = Some(sse);
+        out.event_stream = true;
+    }
 }
 
 fn accepts_json(accept: &str) -> bool {
@@ -303,9 +307,14 @@ pub async fn exchange(
     config: &HttpConfig,
     auth: &dyn Authenticator,
     request: RequestParts<'_>,
-    context: RequestContext,
+    mut context: RequestContext,
 ) -> Exchange {
-    exchange_with(server, config, auth, request, context, true).await
+    let notes = listen(&request, &mut context);
+    let mut out = exchange_with(server, config, auth, request, context).await;
+    if let Some(mut notes) = notes {
+        with_events(&mut out, &mut notes);
+    }
+    out
 }
 
 /// Handles one HTTP request of the MCP endpoint for a front that can stream
@@ -325,19 +334,14 @@ pub async fn exchange_streamed<'a>(
     request: RequestParts<'a>,
     mut context: RequestContext,
 ) -> Streamed<'a> {
-    let accepts = header(request.headers, &ACCEPT)
-        .and_then(Result::ok)
-        .is_some_and(accepts_event_stream);
-    if !accepts {
-        return Streamed::Whole(exchange(server, config, auth, request, context).await);
-    }
-    let (sender, mut notes) = tokio::sync::mpsc::unbounded_channel();
-    context.notify = Arc::new(Channel(sender));
+    let Some(mut notes) = listen(&request, &mut context) else {
+        return Streamed::Whole(exchange_with(server, config, auth, request, context).await);
+    };
     // Decided before the tool runs, so known when the first event commits
     // the headers (they cannot follow in trailers).
     let rate_limit = Arc::clone(&context.rate_limit);
     let mut call: PendingExchange<'a> =
-        Box::pin(exchange_with(server, config, auth, request, context, false));
+        Box::pin(exchange_with(server, config, auth, request, context));
     tokio::select! {
         biased;
         Some(first) = notes.recv() => {
@@ -355,13 +359,7 @@ pub async fn exchange_streamed<'a>(
         }
         mut out = &mut call => {
             // Notifications sent just before the end, if any, go first.
-            let queued = drain(&mut notes);
-            if let (false, Some(body)) = (queued.is_empty(), &out.body) {
-                let mut sse = String::new();
-                push_events(&mut sse, &queued, body);
-                out.body = Some(sse);
-                out.event_stream = true;
-            }
+            with_events(&mut out, &mut notes);
             Streamed::Whole(out)
         }
     }
@@ -392,7 +390,7 @@ pub enum Streamed<'a> {
 /// The body of a streamed answer: SSE events as the call produces them.
 pub struct EventStream<'a> {
     first: Option<Value>,
-    notes: tokio::sync::mpsc::UnboundedReceiver<Value>,
+    notes: Notes,
     call: Option<PendingExchange<'a>>,
     done: Option<Exchange>,
 }
@@ -440,8 +438,11 @@ impl EventStream<'_> {
     }
 }
 
+/// The receiving end of a call's notifications.
+type Notes = tokio::sync::mpsc::UnboundedReceiver<Value>;
+
 /// The notifications already queued.
-fn drain(notes: &mut tokio::sync::mpsc::UnboundedReceiver<Value>) -> Vec<Value> {
+fn drain(notes: &mut Notes) -> Vec<Value> {
     std::iter::from_fn(|| notes.try_recv().ok()).collect()
 }
 
@@ -461,7 +462,6 @@ async fn exchange_with(
     auth: &dyn Authenticator,
     request: RequestParts<'_>,
     mut context: RequestContext,
-    collect: bool,
 ) -> Exchange {
     if request.method != Method::POST {
         return Exchange::refuse(
@@ -537,47 +537,20 @@ async fn exchange_with(
         (out.method, out.tool) = (method, tool);
         return out;
     }
-    // A client that takes SSE gets a tool's progress and log notifications
-    // before the reply; any other gets the reply alone, as JSON.
-    let collected = (collect
-        && get(&ACCEPT)
-            .and_then(Result::ok)
-            .is_some_and(accepts_event_stream))
-    .then(|| Arc::new(Collected::default()));
-    if let Some(collected) = &collected {
-        context.notify = collected.clone();
-    }
     let mut session = Session::stateless(version);
     let reply = server.handle(&mut session, message, &context).await;
     let status = match &reply {
         None => StatusCode::ACCEPTED,
         Some(reply) => status_of(reply, modern),
     };
-    let notifications = collected
-        .map(|c| {
-            std::mem::take(
-                &mut *c
-                    .0
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            )
-        })
-        .unwrap_or_default();
-    let event_stream = reply.is_some() && !notifications.is_empty();
     Exchange {
         status,
         www_authenticate: reply.as_ref().and_then(scope_challenge),
-        body: reply.map(|r| {
-            if event_stream {
-                self::event_stream(&notifications, &r)
-            } else {
-                r.to_json()
-            }
-        }),
+        body: reply.map(|r| r.to_json()),
         method,
         tool,
         rate_limit: context.rate_limit.get().cloned(),
-        event_stream,
+        event_stream: false,
     }
 }
 
