@@ -80,3 +80,7 @@ pub use tool::{
     schema_of,
 };
 pub use version::ProtocolVersion;
+
+/// A boxed future: what a type-erased tool, prompt or template returns.
+pub(crate) type BoxFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

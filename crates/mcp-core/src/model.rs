@@ -202,10 +202,20 @@ pub struct ListToolsResult {
     /// The next page, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
-    /// 2026-07-28: how long the list may be cached.
+    /// 2026-07-28: how long the list may be cached, and by whom.
+    #[serde(flatten)]
+    pub cache: ListCache,
+}
+
+/// A list's cache hints: at 2026-07-28 `ttlMs` and `cacheScope`; none at
+/// the handshake revisions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListCache {
+    /// How long the list may be cached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_ms: Option<u64>,
-    /// 2026-07-28: who may share the cached list.
+    /// Who may share the cached list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_scope: Option<CacheScope>,
 }
@@ -216,12 +226,9 @@ pub struct ListToolsResult {
 pub struct ListResourcesResult {
     /// The resources.
     pub resources: Vec<ResourceInfo>,
-    /// 2026-07-28: how long the list may be cached.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ttl_ms: Option<u64>,
-    /// 2026-07-28: who may share the cached list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache_scope: Option<CacheScope>,
+    /// 2026-07-28: how long the list may be cached, and by whom.
+    #[serde(flatten)]
+    pub cache: ListCache,
 }
 
 /// The `resources/templates/list` result.
@@ -230,12 +237,9 @@ pub struct ListResourcesResult {
 pub struct ListResourceTemplatesResult {
     /// The templates.
     pub resource_templates: Vec<TemplateInfo>,
-    /// 2026-07-28: how long the list may be cached.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ttl_ms: Option<u64>,
-    /// 2026-07-28: who may share the cached list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache_scope: Option<CacheScope>,
+    /// 2026-07-28: how long the list may be cached, and by whom.
+    #[serde(flatten)]
+    pub cache: ListCache,
 }
 
 /// The `resources/read` result.
@@ -251,12 +255,9 @@ pub struct ReadResourceResult {
 pub struct ListPromptsResult {
     /// The prompts.
     pub prompts: Vec<PromptInfo>,
-    /// 2026-07-28: how long the list may be cached.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ttl_ms: Option<u64>,
-    /// 2026-07-28: who may share the cached list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache_scope: Option<CacheScope>,
+    /// 2026-07-28: how long the list may be cached, and by whom.
+    #[serde(flatten)]
+    pub cache: ListCache,
 }
 
 /// The `completion/complete` result.

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 
@@ -143,7 +142,7 @@ pub trait Prompt: Send + Sync + 'static {
     }
 }
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::BoxFuture;
 
 trait ErasedPrompt: Send + Sync {
     fn get<'a>(

@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 
@@ -110,7 +109,7 @@ pub trait ResourceTemplate: Send + Sync + 'static {
     }
 }
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::BoxFuture;
 
 trait ErasedTemplate: Send + Sync {
     fn read<'a>(

@@ -8,10 +8,10 @@ use crate::jsonrpc::{self, ErrorCode, ErrorObject, Message, Params, RequestId};
 use crate::limits::{Call, Counter, InProcess, Limits};
 use crate::model::{
     CacheScope, CallToolResult, CompleteResult, Completion, Content, DiscoverResult, EmptyResult,
-    Implementation, InitializeResult, Json, ListPromptsResult, ListResourceTemplatesResult,
-    ListResourcesResult, ListToolsResult, PromptsCapability, ReadResourceResult, Reply,
-    ResourcesCapability, Response, ResultEnvelope, ServerCapabilities, ServerResult,
-    ToolsCapability,
+    Implementation, InitializeResult, Json, ListCache, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PromptsCapability,
+    ReadResourceResult, Reply, ResourcesCapability, Response, ResultEnvelope, ServerCapabilities,
+    ServerResult, ToolsCapability,
 };
 use crate::prompt::{PromptArguments, Prompts};
 use crate::resource::{self, Resources};
@@ -384,20 +384,17 @@ impl Server {
             "server/discover" => Ok(ServerResult::Discover(self.discover(version))),
             "resources/list" if offers_resources => {
                 single_page(&params, method)?;
-                let (ttl_ms, cache_scope) = self.list_cache(version);
                 Ok(ServerResult::ListResources(ListResourcesResult {
                     resources: self
                         .resources
                         .list()
                         .map(|r| r.for_version(version))
                         .collect(),
-                    ttl_ms,
-                    cache_scope,
+                    cache: self.list_cache(version),
                 }))
             }
             "resources/templates/list" if offers_resources => {
                 single_page(&params, method)?;
-                let (ttl_ms, cache_scope) = self.list_cache(version);
                 Ok(ServerResult::ListResourceTemplates(
                     ListResourceTemplatesResult {
                         resource_templates: self
@@ -405,8 +402,7 @@ impl Server {
                             .templates()
                             .map(|t| t.for_version(version))
                             .collect(),
-                        ttl_ms,
-                        cache_scope,
+                        cache: self.list_cache(version),
                     },
                 ))
             }
@@ -426,11 +422,9 @@ impl Server {
             }
             "prompts/list" if offers_prompts => {
                 single_page(&params, method)?;
-                let (ttl_ms, cache_scope) = self.list_cache(version);
                 Ok(ServerResult::ListPrompts(ListPromptsResult {
                     prompts: self.prompts.list(version),
-                    ttl_ms,
-                    cache_scope,
+                    cache: self.list_cache(version),
                 }))
             }
             "prompts/get" if offers_prompts => {
@@ -447,12 +441,12 @@ impl Server {
     }
 
     /// `ttlMs` and `cacheScope` of a list, at the stateless revision.
-    fn list_cache(&self, version: ProtocolVersion) -> (Option<u64>, Option<CacheScope>) {
+    fn list_cache(&self, version: ProtocolVersion) -> ListCache {
         let stateless = version.is_stateless();
-        (
-            stateless.then_some(self.list_ttl_ms),
-            stateless.then_some(self.list_cache_scope),
-        )
+        ListCache {
+            ttl_ms: stateless.then_some(self.list_ttl_ms),
+            cache_scope: stateless.then_some(self.list_cache_scope),
+        }
     }
 
     fn offers_completions(&self, version: ProtocolVersion) -> bool {
@@ -574,13 +568,7 @@ impl Server {
         version: ProtocolVersion,
         request: &RequestContext,
     ) -> Result<ListToolsResult, ErrorObject> {
-        if let Some(cursor) = params.get("cursor") {
-            // Every tool fits on one page, so no cursor was ever handed out.
-            return Err(ErrorObject::invalid_params(format!(
-                "unknown cursor {cursor}: `tools/list` has a single page; call it without a cursor"
-            )));
-        }
-        let stateless = version.is_stateless();
+        single_page(params, "tools/list")?;
         Ok(ListToolsResult {
             tools: self
                 .tools
@@ -589,8 +577,7 @@ impl Server {
                 .map(|d| d.to_wire(version))
                 .collect(),
             next_cursor: None,
-            ttl_ms: stateless.then_some(self.list_ttl_ms),
-            cache_scope: stateless.then_some(self.list_cache_scope),
+            cache: self.list_cache(version),
         })
     }
 
@@ -637,7 +624,13 @@ impl Server {
         (version, log_level): (ProtocolVersion, Option<LogLevel>),
         request: &RequestContext,
     ) -> Result<CallToolResult, ErrorObject> {
-        if let Some(definition) = self.tools.definition(name) {
+        // Only a caller with scopes pays for the check (a lookup and a list).
+        if request
+            .identity
+            .as_ref()
+            .is_some_and(|i| i.scopes.is_some())
+            && let Some(definition) = self.tools.definition(name)
+        {
             let missing = missing_scopes(definition, request);
             if !missing.is_empty() {
                 let required = definition.required_scopes();
@@ -765,7 +758,7 @@ fn set_level(params: &Map<String, Value>) -> Result<LogLevel, ErrorObject> {
         .ok_or_else(|| bad_level("level", level))
 }
 
-/// Lists here have one page: a cursor was never handed out.
+/// Lists here have one page (everything fits): a cursor was never handed out.
 fn single_page(params: &Map<String, Value>, method: &str) -> Result<(), ErrorObject> {
     match params.get("cursor") {
         None => Ok(()),

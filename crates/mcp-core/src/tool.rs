@@ -397,7 +397,7 @@ pub(crate) enum CallOutcome {
     ToolError(String),
 }
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::BoxFuture;
 
 /// A call's arguments: a `Value` (the classified path) or the raw JSON object
 /// of the typed path, read straight into the tool's `Args`.
@@ -431,59 +431,66 @@ trait ErasedTool: Send + Sync {
     fn parse_args(&self, args: Value) -> Result<(), String>;
 }
 
+/// A tool of either kind as the registry runs it: its arguments type, and
+/// its result as a call outcome.
+trait Run: Send + Sync {
+    type Args: DeserializeOwned + Send;
+
+    fn run(
+        &self,
+        args: Self::Args,
+        cx: &CallContext<'_>,
+    ) -> impl Future<Output = Result<CallOutcome, String>> + Send;
+}
+
+/// A [`Tool`]: a structured object, serialised once.
 struct Typed<T>(T);
 
-impl<T: Tool> ErasedTool for Typed<T> {
+impl<T: Tool> Run for Typed<T> {
+    type Args = T::Args;
+
+    async fn run(&self, args: T::Args, cx: &CallContext<'_>) -> Result<CallOutcome, String> {
+        match self.0.call(args, cx).await {
+            Ok(output) => match Json::of(&output) {
+                Ok(json) if json.is_object() => Ok(CallOutcome::Output(json)),
+                Ok(_) => Err("tool output is not a JSON object".into()),
+                Err(e) => Err(format!("tool output could not be serialised: {e}")),
+            },
+            Err(e) => Ok(CallOutcome::ToolError(e.message)),
+        }
+    }
+}
+
+/// A [`ContentTool`]: content blocks.
+struct TypedContent<T>(T);
+
+impl<T: ContentTool> Run for TypedContent<T> {
+    type Args = T::Args;
+
+    async fn run(&self, args: T::Args, cx: &CallContext<'_>) -> Result<CallOutcome, String> {
+        Ok(match self.0.call(args, cx).await {
+            Ok(blocks) => CallOutcome::Content(blocks),
+            Err(e) => CallOutcome::ToolError(e.message),
+        })
+    }
+}
+
+impl<R: Run> ErasedTool for R {
     fn call_json<'a>(
         &'a self,
         args: Arguments<'a>,
         cx: CallContext<'a>,
     ) -> BoxFuture<'a, Result<CallOutcome, String>> {
         Box::pin(async move {
-            let args: T::Args = match args.parse() {
-                Ok(args) => args,
-                Err(e) => return Ok(CallOutcome::BadArguments(e.to_string())),
-            };
-            match self.0.call(args, &cx).await {
-                Ok(output) => match Json::of(&output) {
-                    Ok(json) if json.is_object() => Ok(CallOutcome::Output(json)),
-                    Ok(_) => Err("tool output is not a JSON object".into()),
-                    Err(e) => Err(format!("tool output could not be serialised: {e}")),
-                },
-                Err(e) => Ok(CallOutcome::ToolError(e.message)),
+            match args.parse() {
+                Ok(args) => self.run(args, &cx).await,
+                Err(e) => Ok(CallOutcome::BadArguments(e.to_string())),
             }
         })
     }
 
     fn parse_args(&self, args: Value) -> Result<(), String> {
-        serde_json::from_value::<T::Args>(args)
-            .map(drop)
-            .map_err(|e| e.to_string())
-    }
-}
-
-struct TypedContent<T>(T);
-
-impl<T: ContentTool> ErasedTool for TypedContent<T> {
-    fn call_json<'a>(
-        &'a self,
-        args: Arguments<'a>,
-        cx: CallContext<'a>,
-    ) -> BoxFuture<'a, Result<CallOutcome, String>> {
-        Box::pin(async move {
-            let args: T::Args = match args.parse() {
-                Ok(args) => args,
-                Err(e) => return Ok(CallOutcome::BadArguments(e.to_string())),
-            };
-            Ok(match self.0.call(args, &cx).await {
-                Ok(blocks) => CallOutcome::Content(blocks),
-                Err(e) => CallOutcome::ToolError(e.message),
-            })
-        })
-    }
-
-    fn parse_args(&self, args: Value) -> Result<(), String> {
-        serde_json::from_value::<T::Args>(args)
+        serde_json::from_value::<R::Args>(args)
             .map(drop)
             .map_err(|e| e.to_string())
     }
