@@ -127,11 +127,6 @@ impl App {
         self
     }
 
-    /// Whether Function URL requests are answered as response streams.
-    pub fn streams_responses(&self) -> bool {
-        self.streaming
-    }
-
     /// Limits `tools/call` per caller (the signing principal) and tool.
     pub fn with_rate_limits(mut self, limits: Limits) -> Self {
         self.server = self.server.with_rate_limits(limits);

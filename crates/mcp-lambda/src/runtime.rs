@@ -124,24 +124,10 @@ struct ErrorBody<'a> {
 }
 
 impl App {
-    /// Answers one invocation, given the Runtime API's headers for it and
-    /// its event: a gateway tool call when the client context names a
-    /// gateway tool, else a Function URL request. Never panics on input; a
-    /// panic inside is an error reply. The answer is buffered; the loop
-    /// streams Function URL answers itself when the URL streams.
-    pub async fn invoke(&self, config: &Arc<Config>, headers: HeaderMap, event: &[u8]) -> Outcome {
-        let run = AssertUnwindSafe(async {
-            match self.route(config, headers, event).await {
-                Route::Url(request) => Outcome::Response(url_response(self.handle(request).await)),
-                Route::Done(outcome) => outcome,
-            }
-        })
-        .catch_unwind();
-        run.await.unwrap_or_else(|_| panicked())
-    }
-
-    /// Where an invocation goes: a Function URL request to serve, or an
-    /// answer already (a gateway tool call's, or an error).
+    /// Where an invocation goes, given the Runtime API's headers for it and
+    /// its event: a Function URL request to serve, or an answer already (a
+    /// gateway tool call's when the client context names a gateway tool, or
+    /// an error). Never panics on input.
     async fn route(&self, config: &Arc<Config>, mut headers: HeaderMap, event: &[u8]) -> Route {
         let done = |error_type, message: String| Route::Done(Outcome::error(error_type, message));
         // The two JSON headers are taken out here (the client context read
@@ -345,24 +331,26 @@ async fn serve(client: &Client, app: &App) -> Result<(), Error> {
                 "the Runtime API sent an invocation without Lambda-Runtime-Aws-Request-Id".into(),
             );
         };
-        let outcome = if app.streams_responses() {
-            let routed = AssertUnwindSafe(app.route(&config, parts.headers, &event)).catch_unwind();
-            match routed.await.unwrap_or_else(|_| Route::Done(panicked())) {
-                Route::Url(request) => {
-                    let (sender, body) = body::Body::channel();
-                    let post = stream_request(&id, body)?;
-                    let write = AssertUnwindSafe(app.stream_to(&request, sender)).catch_unwind();
-                    let (answer, written) = tokio::join!(client.call(post), write);
-                    if written.is_err() {
-                        tracing::error!(request_id = %id, "the function panicked while streaming its answer");
-                    }
-                    finish(answer?, &id).await?;
-                    continue;
+        // A panic anywhere below is an error reply, never an exit.
+        let routed = AssertUnwindSafe(app.route(&config, parts.headers, &event)).catch_unwind();
+        let outcome = match routed.await.unwrap_or_else(|_| Route::Done(panicked())) {
+            // A streaming URL reads every answer as a stream.
+            Route::Url(request) if app.streaming => {
+                let (sender, body) = body::Body::channel();
+                let post = stream_request(&id, body)?;
+                let write = AssertUnwindSafe(app.stream_to(&request, sender)).catch_unwind();
+                let (answer, written) = tokio::join!(client.call(post), write);
+                if written.is_err() {
+                    tracing::error!(request_id = %id, "the function panicked while streaming its answer");
                 }
-                Route::Done(outcome) => outcome,
+                finish(answer?, &id).await?;
+                continue;
             }
-        } else {
-            app.invoke(&config, parts.headers, &event).await
+            Route::Url(request) => AssertUnwindSafe(app.handle(request))
+                .catch_unwind()
+                .await
+                .map_or_else(|_| panicked(), |r| Outcome::Response(url_response(r))),
+            Route::Done(outcome) => outcome,
         };
         let answer = match outcome {
             Outcome::Response(payload) => runtime_request(
