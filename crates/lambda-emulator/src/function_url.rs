@@ -132,10 +132,6 @@ fn is_text(content_type: Option<&str>) -> bool {
 impl FunctionUrl {
     /// Serves one HTTP request.
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<UrlBody> {
-        self.answer(req, peer).await
-    }
-
-    async fn answer(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<UrlBody> {
         let (parts, body) = req.into_parts();
         let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
             Ok(body) => body.to_bytes(),
@@ -378,16 +374,10 @@ fn function_response(payload: &[u8]) -> Response<Full<Bytes>> {
     let structured = serde_json::from_slice::<Value>(payload)
         .ok()
         .filter(|v| v.get("statusCode").is_some());
-    let Some(mut structured) = structured else {
+    let Some(structured) = structured else {
         return json_response(StatusCode::OK, Bytes::copy_from_slice(payload));
     };
-    // Both members are optional in what a function returns.
-    for (member, default) in [("isBase64Encoded", json!(false)), ("cookies", json!([]))] {
-        if structured.get(member).is_none_or(Value::is_null) {
-            structured[member] = default;
-        }
-    }
-    let parsed: LambdaFunctionUrlResponse = match serde_json::from_value(structured) {
+    let parsed = match url_response(structured) {
         Ok(parsed) => parsed,
         Err(e) => {
             return json_response(
@@ -410,15 +400,30 @@ fn function_response(payload: &[u8]) -> Response<Full<Bytes>> {
     };
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
-    *response.headers_mut() = parsed.headers;
-    for cookie in parsed.cookies {
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response
-                .headers_mut()
-                .append(http::header::SET_COOKIE, value);
+    *response.headers_mut() = headers_of(parsed.headers, &parsed.cookies);
+    response
+}
+
+/// A Function URL response object (payload format 2.0, or a streamed
+/// prelude): `isBase64Encoded` and `cookies` are optional in what a function
+/// returns.
+fn url_response(mut structured: Value) -> Result<LambdaFunctionUrlResponse, serde_json::Error> {
+    for (member, default) in [("isBase64Encoded", json!(false)), ("cookies", json!([]))] {
+        if structured.get(member).is_none_or(Value::is_null) {
+            structured[member] = default;
         }
     }
-    response
+    serde_json::from_value(structured)
+}
+
+/// The response's headers, with its cookies as `Set-Cookie`.
+fn headers_of(mut headers: http::HeaderMap, cookies: &[String]) -> http::HeaderMap {
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            headers.append(http::header::SET_COOKIE, value);
+        }
+    }
+    headers
 }
 
 /// The end of a streamed response's prelude.
@@ -449,47 +454,27 @@ fn invoke_error(error: &InvokeError) -> Response<Full<Bytes>> {
 }
 
 /// The status and headers of a streamed response, from its prelude
-/// (`{statusCode, headers, cookies}`; a header's value is a string or an
-/// array of them).
+/// (`{statusCode, headers, cookies}`, read as a buffered response is).
 fn streamed_head(prelude: &[u8]) -> Result<Response<UrlBody>, String> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Prelude {
-        status_code: u16,
-        #[serde(default)]
-        headers: serde_json::Map<String, Value>,
-        #[serde(default)]
-        cookies: Vec<String>,
+    let invalid =
+        |e: &dyn std::fmt::Display| format!("the function's response prelude is not valid: {e}");
+    let value: Value = serde_json::from_slice(prelude).map_err(|e| invalid(&e))?;
+    if value.get("statusCode").is_none() {
+        return Err(invalid(&"it has no statusCode"));
     }
-    let prelude: Prelude = serde_json::from_slice(prelude)
-        .map_err(|e| format!("the function's response prelude is not valid: {e}"))?;
+    let parsed = url_response(value).map_err(|e| invalid(&e))?;
+    let status = u16::try_from(parsed.status_code)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .ok_or_else(|| {
+            invalid(&format!(
+                "statusCode {} is not a status",
+                parsed.status_code
+            ))
+        })?;
     let mut response = Response::new(UrlBody::default());
-    *response.status_mut() = StatusCode::from_u16(prelude.status_code).map_err(|_| {
-        format!(
-            "the prelude's statusCode {} is not a status",
-            prelude.status_code
-        )
-    })?;
-    let headers = response.headers_mut();
-    for (name, value) in &prelude.headers {
-        let Ok(name) = http::HeaderName::from_bytes(name.as_bytes()) else {
-            continue;
-        };
-        let values = match value {
-            Value::Array(values) => values.iter().filter_map(Value::as_str).collect(),
-            other => other.as_str().into_iter().collect::<Vec<_>>(),
-        };
-        for value in values {
-            if let Ok(value) = HeaderValue::from_str(value) {
-                headers.append(name.clone(), value);
-            }
-        }
-    }
-    for cookie in prelude.cookies {
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            headers.append(http::header::SET_COOKIE, value);
-        }
-    }
+    *response.status_mut() = status;
+    *response.headers_mut() = headers_of(parsed.headers, &parsed.cookies);
     Ok(response)
 }
 
