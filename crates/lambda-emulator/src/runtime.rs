@@ -492,7 +492,6 @@ impl Function {
         instance.api.ready.notify_one();
 
         let timeout = self.spec.timeout;
-        let started = Instant::now();
         let outcome = tokio::select! {
             reply = async {
                 match rx.await {
@@ -510,7 +509,7 @@ impl Function {
                     None => format!("the process exited with {status}"),
                 }))
             },
-            () = tokio::time::sleep_until((started + timeout).into()) => Err(InvokeError::Timeout(timeout)),
+            () = tokio::time::sleep(timeout) => Err(InvokeError::Timeout(timeout)),
         };
         lock(&instance.api.inflight).remove(&id);
         lock(&instance.api.slot).take();
@@ -538,6 +537,14 @@ async fn pump(mut chunks: mpsc::Receiver<Bytes>, sink: Option<mpsc::Sender<Bytes
         }
     }
     Answer::Streamed
+}
+
+/// An answer for an invocation id that is unknown or already answered.
+fn unknown_request() -> Response<Full<Bytes>> {
+    reply(
+        StatusCode::BAD_REQUEST,
+        r#"{"errorMessage":"unknown or finished request id"}"#,
+    )
 }
 
 fn reply(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
@@ -573,8 +580,16 @@ impl InstanceApi {
             .headers()
             .get("lambda-runtime-function-response-mode")
             .is_some_and(|mode| mode == "streaming");
-        if streaming && rest.ends_with("/response") {
-            return self.stream(rest, req.into_body()).await;
+        let streamed = rest
+            .strip_prefix("invocation/")
+            .and_then(|r| r.strip_suffix("/response"))
+            .filter(|_| streaming);
+        if let Some(id) = streamed {
+            let waiter = lock(&self.inflight).remove(id);
+            return match waiter {
+                Some(waiter) => self.stream(id, waiter, req.into_body()).await,
+                None => unknown_request(),
+            };
         }
         let body = match req.into_body().collect().await {
             Ok(body) => body.to_bytes(),
@@ -601,10 +616,7 @@ impl InstanceApi {
             );
         };
         let Some(waiter) = lock(&self.inflight).remove(id) else {
-            return reply(
-                StatusCode::BAD_REQUEST,
-                r#"{"errorMessage":"unknown or finished request id"}"#,
-            );
+            return unknown_request();
         };
         let outcome = match kind {
             "response" => Outcome::Response(body),
@@ -627,17 +639,12 @@ impl InstanceApi {
     /// arrive; the function's POST is answered once its body ends. An error
     /// the function reports in the trailers (`Lambda-Runtime-Function-Error-Type`
     /// and `-Body`, base64) is logged and ends the stream.
-    async fn stream(&self, rest: &str, mut body: Incoming) -> Response<Full<Bytes>> {
-        let id = rest
-            .strip_prefix("invocation/")
-            .and_then(|r| r.strip_suffix("/response"))
-            .unwrap_or("");
-        let Some(waiter) = lock(&self.inflight).remove(id) else {
-            return reply(
-                StatusCode::BAD_REQUEST,
-                r#"{"errorMessage":"unknown or finished request id"}"#,
-            );
-        };
+    async fn stream(
+        &self,
+        id: &str,
+        waiter: oneshot::Sender<Outcome>,
+        mut body: Incoming,
+    ) -> Response<Full<Bytes>> {
         let (chunks, receiver) = mpsc::channel(STREAM_BUFFER);
         let _ = waiter.send(Outcome::Stream(receiver));
         while let Some(frame) = body.frame().await {
