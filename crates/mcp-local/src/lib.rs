@@ -145,6 +145,8 @@ pub fn serve(
         .build()?;
     let mut session = Session::new();
     let (notes, mut pending) = unbounded_channel::<Vec<u8>>();
+    // One sink for the connection: each message's context shares it.
+    let notify: Arc<dyn Notify> = Arc::new(Lines(notes));
     let mut line = Vec::new();
     while let Some(kind) = read_line(&mut input, &mut line, config.max_line_bytes)? {
         let started = Instant::now();
@@ -165,7 +167,7 @@ pub fn serve(
                     continue;
                 }
                 let request = RequestContext {
-                    notify: Arc::new(Lines(notes.clone())),
+                    notify: Arc::clone(&notify),
                     ..RequestContext::default()
                 };
                 let handled = server.handle_bytes(&mut session, text, &request);
