@@ -146,11 +146,7 @@ impl Server {
     /// Overrides the scopes of the named tools (a deployment's
     /// `MCP_TOOL_SCOPES`); `Err` names a tool the server does not have.
     pub fn with_tool_scopes(mut self, scopes: crate::scopes::ToolScopes) -> Result<Self, String> {
-        for (tool, scopes) in scopes {
-            self.tools
-                .set_scopes(&tool, scopes)
-                .map_err(|why| format!("{}: {why}", crate::scopes::ENV))?;
-        }
+        self.tools.set_scopes(scopes)?;
         Ok(self)
     }
 

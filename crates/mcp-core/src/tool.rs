@@ -594,20 +594,22 @@ impl ToolRegistry {
         self.entries.iter().find(|e| e.definition.name == name)
     }
 
-    /// Sets the scopes a tool needs (a deployment's `MCP_TOOL_SCOPES`);
-    /// `Err` with the names of the tools there are when there is no such tool.
-    pub fn set_scopes(&mut self, name: &str, scopes: Vec<String>) -> Result<(), String> {
-        let known: Vec<String> = self.definitions().map(|d| d.name.clone()).collect();
-        match self.entries.iter_mut().find(|e| e.definition.name == name) {
-            Some(entry) => {
-                entry.definition.scopes = Some(scopes);
-                Ok(())
-            }
-            None => Err(format!(
-                "there is no tool {name:?}; the tools are: {}",
-                known.join(", ")
-            )),
+    /// Sets the scopes the named tools need (a deployment's
+    /// `MCP_TOOL_SCOPES`); `Err` names a tool there is not, and the tools
+    /// there are.
+    pub fn set_scopes(&mut self, scopes: crate::scopes::ToolScopes) -> Result<(), String> {
+        for (name, scopes) in scopes {
+            let Some(entry) = self.entries.iter_mut().find(|e| e.definition.name == name) else {
+                let known: Vec<&str> = self.definitions().map(|d| d.name()).collect();
+                return Err(format!(
+                    "{}: there is no tool {name:?}; the tools are: {}",
+                    crate::scopes::ENV,
+                    known.join(", ")
+                ));
+            };
+            entry.definition.scopes = Some(scopes);
         }
+        Ok(())
     }
 
     /// The definition of a tool, by name.

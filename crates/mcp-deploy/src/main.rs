@@ -254,13 +254,11 @@ impl StackArgs {
             return Ok(None);
         };
         let scopes = mcp_core::scopes::parse(text).map_err(|e| anyhow!("--tool-scopes: {e}"))?;
-        let mut tools = mcp_lambda::registry(mcp_lambda::FunctionEnv::default())?;
-        for (tool, list) in &scopes {
-            tools
-                .set_scopes(tool, list.clone())
-                .map_err(|why| anyhow!("--tool-scopes: {why}"))?;
-        }
-        Ok(Some(serde_json::to_string(&scopes)?))
+        let text = serde_json::to_string(&scopes)?;
+        mcp_lambda::registry(mcp_lambda::FunctionEnv::default())?
+            .set_scopes(scopes)
+            .map_err(|why| anyhow!("--tool-scopes: {why}"))?;
+        Ok(Some(text))
     }
 
     fn rate_limits(&self) -> anyhow::Result<Option<RateLimitSpec>> {
