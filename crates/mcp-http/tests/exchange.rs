@@ -83,21 +83,55 @@ async fn post_to(
     version: &str,
     body: &str,
 ) -> mcp_http::Exchange {
-    let headers = headers(version);
+    send(server, auth, identity, &headers(version), body).await
+}
+
+/// One POST of `body` with `headers` to `server`, through `auth`, as `identity`.
+async fn send(
+    server: &Server,
+    auth: &dyn Authenticator,
+    identity: Option<&Identity>,
+    headers: &HeaderMap,
+    body: &str,
+) -> mcp_http::Exchange {
     let parts = RequestParts {
         method: &Method::POST,
-        headers: &headers,
+        headers,
         body: body.as_bytes(),
         front_identity: identity,
     };
-    mcp_http::exchange(
+    mcp_http::exchange(server, &CONFIG, auth, parts, RequestContext::default()).await
+}
+
+/// The same POST to a front that streams (no authentication).
+async fn send_streamed<'a>(
+    server: &'a Server,
+    headers: &'a HeaderMap,
+    body: &'a str,
+) -> mcp_http::Streamed<'a> {
+    let parts = RequestParts {
+        method: &Method::POST,
+        headers,
+        body: body.as_bytes(),
+        front_identity: None,
+    };
+    mcp_http::exchange_streamed(
         server,
-        &HttpConfig::default(),
-        auth,
+        &CONFIG,
+        &TrustFront,
         parts,
         RequestContext::default(),
     )
     .await
+}
+
+static CONFIG: std::sync::LazyLock<HttpConfig> = std::sync::LazyLock::new(HttpConfig::default);
+
+/// The 2025-11-25 headers of a client that accepts `accept`.
+fn accepting(accept: &str) -> HeaderMap {
+    let mut headers = headers("2025-11-25");
+    headers.insert("accept", HeaderValue::from_str(accept).expect("ascii"));
+    headers
 }
 
 const CALL: &str =
@@ -337,28 +371,13 @@ async fn post_steps(accept: &str, progress_token: bool) -> mcp_http::Exchange {
     let mut tools = ToolRegistry::new();
     tools.register(Steps).expect("registers");
     let server = Server::new(ServerInfo::new("t", "0"), tools);
-    let mut headers = headers("2025-11-25");
-    headers.insert("accept", HeaderValue::from_str(accept).expect("ascii"));
     let meta = if progress_token {
         json!({"progressToken": "p-1"})
     } else {
         json!({})
     };
     let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "steps", "_meta": meta}}).to_string();
-    let parts = RequestParts {
-        method: &Method::POST,
-        headers: &headers,
-        body: body.as_bytes(),
-        front_identity: None,
-    };
-    mcp_http::exchange(
-        &server,
-        &HttpConfig::default(),
-        &TrustFront,
-        parts,
-        RequestContext::default(),
-    )
-    .await
+    send(&server, &TrustFront, None, &accepting(accept), &body).await
 }
 
 /// The `data` of each event of an SSE body, as JSON.
@@ -427,25 +446,8 @@ async fn without_notifications_the_answer_stays_json() {
 
     // A request whose tool sends nothing is answered with JSON.
     let calls = Arc::default();
-    let mut headers = headers("2025-11-25");
-    headers.insert(
-        "accept",
-        HeaderValue::from_static("application/json, text/event-stream"),
-    );
-    let parts = RequestParts {
-        method: &Method::POST,
-        headers: &headers,
-        body: CALL.as_bytes(),
-        front_identity: None,
-    };
-    let out = mcp_http::exchange(
-        &server(calls),
-        &HttpConfig::default(),
-        &TrustFront,
-        parts,
-        RequestContext::default(),
-    )
-    .await;
+    let headers = accepting("application/json, text/event-stream");
+    let out = send(&server(calls), &TrustFront, None, &headers, CALL).await;
     assert_eq!(out.headers()["content-type"], "application/json");
     assert!(!out.event_stream);
 }
@@ -481,33 +483,13 @@ fn slow_server() -> (Server, Arc<std::sync::Mutex<Option<std::time::Instant>>>) 
     (Server::new(ServerInfo::new("t", "0"), tools), finished)
 }
 
-fn sse_headers(accept: &'static str) -> HeaderMap {
-    let mut headers = headers("2025-11-25");
-    headers.insert("accept", HeaderValue::from_static(accept));
-    headers
-}
-
 const SLOW: &str = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow","_meta":{"progressToken":9}}}"#;
 
 #[tokio::test]
 async fn a_streamed_answer_sends_each_event_before_the_tool_ends() {
     let (server, finished) = slow_server();
-    let config = HttpConfig::default();
-    let headers = sse_headers("application/json, text/event-stream");
-    let parts = RequestParts {
-        method: &Method::POST,
-        headers: &headers,
-        body: SLOW.as_bytes(),
-        front_identity: None,
-    };
-    let streamed = mcp_http::exchange_streamed(
-        &server,
-        &config,
-        &TrustFront,
-        parts,
-        RequestContext::default(),
-    )
-    .await;
+    let headers = accepting("application/json, text/event-stream");
+    let streamed = send_streamed(&server, &headers, SLOW).await;
     let mcp_http::Streamed::Events { head, mut events } = streamed else {
         panic!("a call that reports progress is streamed: {streamed:?}")
     };
@@ -543,7 +525,6 @@ async fn a_streamed_answer_sends_each_event_before_the_tool_ends() {
 #[tokio::test]
 async fn a_streamed_front_answers_whole_when_nothing_is_sent_first() {
     let (server, _) = slow_server();
-    let config = HttpConfig::default();
     // A client that does not take SSE, a request that sends nothing (a list),
     // and an error all get the whole answer, as `exchange` gives it.
     for (accept, body) in [
@@ -554,21 +535,8 @@ async fn a_streamed_front_answers_whole_when_nothing_is_sent_first() {
         ),
         ("application/json, text/event-stream", "{not json"),
     ] {
-        let headers = sse_headers(accept);
-        let parts = RequestParts {
-            method: &Method::POST,
-            headers: &headers,
-            body: body.as_bytes(),
-            front_identity: None,
-        };
-        let streamed = mcp_http::exchange_streamed(
-            &server,
-            &config,
-            &TrustFront,
-            parts,
-            RequestContext::default(),
-        )
-        .await;
+        let headers = accepting(accept);
+        let streamed = send_streamed(&server, &headers, body).await;
         let mcp_http::Streamed::Whole(out) = streamed else {
             panic!("{accept} {body}: {streamed:?}")
         };
@@ -579,22 +547,8 @@ async fn a_streamed_front_answers_whole_when_nothing_is_sent_first() {
 #[tokio::test]
 async fn dropping_the_stream_stops_the_tool() {
     let (server, finished) = slow_server();
-    let config = HttpConfig::default();
-    let headers = sse_headers("text/event-stream, application/json");
-    let parts = RequestParts {
-        method: &Method::POST,
-        headers: &headers,
-        body: SLOW.as_bytes(),
-        front_identity: None,
-    };
-    let streamed = mcp_http::exchange_streamed(
-        &server,
-        &config,
-        &TrustFront,
-        parts,
-        RequestContext::default(),
-    )
-    .await;
+    let headers = accepting("text/event-stream, application/json");
+    let streamed = send_streamed(&server, &headers, SLOW).await;
     let mcp_http::Streamed::Events { mut events, .. } = streamed else {
         panic!("streamed")
     };
@@ -626,20 +580,7 @@ async fn post_catalog(
         headers.insert("mcp-method", HeaderValue::from_str(method).expect("ascii"));
     }
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-    let parts = RequestParts {
-        method: &Method::POST,
-        headers: &headers,
-        body: body.as_bytes(),
-        front_identity: None,
-    };
-    mcp_http::exchange(
-        &server,
-        &HttpConfig::default(),
-        &TrustFront,
-        parts,
-        RequestContext::default(),
-    )
-    .await
+    send(&server, &TrustFront, None, &headers, &body).await
 }
 
 #[tokio::test]
@@ -715,22 +656,8 @@ async fn a_streamed_answer_carries_its_rate_limit_headers() {
     let (server, _) = slow_server();
     let limits = mcp_core::limits::Limits::parse(r#"{"default": "5/60s"}"#).expect("valid");
     let server = server.with_rate_limits(limits);
-    let config = HttpConfig::default();
-    let headers = sse_headers("application/json, text/event-stream");
-    let parts = RequestParts {
-        method: &Method::POST,
-        headers: &headers,
-        body: SLOW.as_bytes(),
-        front_identity: None,
-    };
-    let streamed = mcp_http::exchange_streamed(
-        &server,
-        &config,
-        &TrustFront,
-        parts,
-        RequestContext::default(),
-    )
-    .await;
+    let headers = accepting("application/json, text/event-stream");
+    let streamed = send_streamed(&server, &headers, SLOW).await;
     let mcp_http::Streamed::Events { head, mut events } = streamed else {
         panic!("streamed: {streamed:?}")
     };
