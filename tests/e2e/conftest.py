@@ -158,3 +158,17 @@ def running_moto(extra_env: dict):
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=10)
+
+
+def through_proxy(proxy: str, url: str, service: str, emulator):
+    """mcp-proxy-for-aws as a stdio server, signing for `service` with the
+    emulator's principal (and nothing else from this machine's AWS setup)."""
+    from mcp import StdioServerParameters
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(emulator.env)
+    return StdioServerParameters(
+        command=proxy,
+        args=[url, "--service", service, "--region", emulator.region, "--log-level", "ERROR"],
+        env=env,
+    )

@@ -14,9 +14,9 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from mcp import Client, StdioServerParameters
+from mcp import Client
 
-from conftest import running_emulator
+from conftest import running_emulator, through_proxy
 
 TARGET = "mcp-ladder"
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
@@ -55,14 +55,7 @@ def _post(url: str, body: bytes, headers: dict) -> tuple[int, bytes]:
 
 
 async def _session(proxy: str, gateway, mode: str):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(gateway.env)
-    params = StdioServerParameters(
-        command=proxy,
-        args=[gateway.gateway_url, "--service", "bedrock-agentcore", "--region", gateway.region,
-              "--log-level", "ERROR"],
-        env=env,
-    )
+    params = through_proxy(proxy, gateway.gateway_url, "bedrock-agentcore", gateway)
     async with Client(params, mode=mode, read_timeout_seconds=60) as client:
         tools = await client.list_tools()
         found = await client.call_tool("x_amz_bedrock_agentcore_search", {"query": "count the words in a text"})

@@ -12,9 +12,9 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from mcp import Client, StdioServerParameters
+from mcp import Client
 
-from conftest import REPO, running_emulator
+from conftest import REPO, running_emulator, through_proxy
 
 CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "demo_account_context", "arguments": {}}}
 
@@ -66,13 +66,7 @@ def test_unsigned_curl_gets_403_and_the_function_never_runs(iam_emulator) -> Non
 
 
 async def _through_proxy(proxy: str, emulator, mode: str):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(emulator.env)
-    params = StdioServerParameters(
-        command=proxy,
-        args=[emulator.url, "--service", "lambda", "--region", emulator.region, "--log-level", "ERROR"],
-        env=env,
-    )
+    params = through_proxy(proxy, emulator.url, "lambda", emulator)
     async with Client(params, mode=mode, read_timeout_seconds=60) as client:
         tools = await client.list_tools()
         result = await client.call_tool("demo_account_context", {})
@@ -165,14 +159,7 @@ def test_python_sdk_receives_progress_from_the_function(request, invoke_mode: st
 def test_progress_through_mcp_proxy_for_aws(proxy_bin, iam_fixtures_emulator) -> None:
     """What the proxy does with the function's SSE notifications: it relays
     them to its stdio client (asserted, so a change in the proxy shows here)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(iam_fixtures_emulator.env)
-    params = StdioServerParameters(
-        command=proxy_bin,
-        args=[iam_fixtures_emulator.url, "--service", "lambda", "--region", iam_fixtures_emulator.region,
-              "--log-level", "ERROR"],
-        env=env,
-    )
+    params = through_proxy(proxy_bin, iam_fixtures_emulator.url, "lambda", iam_fixtures_emulator)
     seen, result = anyio.run(lambda: _progress_of((params,), mode="legacy", read_timeout_seconds=60))
     assert result.is_error is False
     assert [p for p, _, _ in seen] == [0, 50, 100], seen
