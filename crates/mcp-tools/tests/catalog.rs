@@ -26,6 +26,15 @@ impl Notify for Sink {
     }
 }
 
+/// `key` of every member of the array `list`.
+fn each<'v>(list: &'v Value, key: &str) -> Vec<&'v str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[key].as_str().unwrap())
+        .collect()
+}
+
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -41,6 +50,9 @@ struct At {
     session: Session,
     version: ProtocolVersion,
     next_id: u64,
+    /// What the server offers: the `initialize` result's capabilities, or
+    /// `server/discover`'s at 2026-07-28.
+    capabilities: Value,
 }
 
 impl At {
@@ -50,11 +62,16 @@ impl At {
             session: Session::new(),
             version,
             next_id: 1,
+            capabilities: Value::Null,
         };
-        if !version.is_stateless() {
-            let result = at.request("initialize", json!({"protocolVersion": version.as_str(), "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}}));
-            assert_eq!(result["result"]["protocolVersion"], version.as_str());
-        }
+        let started = if version.is_stateless() {
+            at.result("server/discover", json!({}))
+        } else {
+            let result = at.result("initialize", json!({"protocolVersion": version.as_str(), "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}}));
+            assert_eq!(result["protocolVersion"], version.as_str());
+            result
+        };
+        at.capabilities = started["capabilities"].clone();
         at
     }
 
@@ -106,20 +123,7 @@ impl At {
 #[test]
 fn capabilities_follow_the_catalog_and_the_revision() {
     for version in ProtocolVersion::ALL {
-        let mut at = At::new(version);
-        let capabilities = if version.is_stateless() {
-            at.result("server/discover", json!({}))["capabilities"].clone()
-        } else {
-            let mut fresh = Session::new();
-            let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": version.as_str(), "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}}});
-            block_on(
-                at.server
-                    .handle_value(&mut fresh, init, &RequestContext::default()),
-            )
-            .unwrap()
-            .to_value()["result"]["capabilities"]
-                .clone()
-        };
+        let capabilities = At::new(version).capabilities;
         assert_eq!(
             capabilities["resources"],
             json!({"subscribe": true, "listChanged": false})
@@ -143,12 +147,7 @@ fn resources_list_read_and_subscribe_at_every_revision() {
     for version in ProtocolVersion::ALL {
         let mut at = At::new(version);
         let listed = at.result("resources/list", json!({}));
-        let uris: Vec<&str> = listed["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["uri"].as_str().unwrap())
-            .collect();
+        let uris: Vec<&str> = each(&listed["resources"], "uri");
         assert!(uris.contains(&mcp_tools::GUIDE_URI) && uris.contains(&"test://static-text"));
         let guide = &listed["resources"][0];
         assert_eq!(
@@ -222,12 +221,7 @@ fn prompts_list_get_and_check_their_arguments() {
     for version in ProtocolVersion::ALL {
         let mut at = At::new(version);
         let listed = at.result("prompts/list", json!({}));
-        let names: Vec<&str> = listed["prompts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["name"].as_str().unwrap())
-            .collect();
+        let names: Vec<&str> = each(&listed["prompts"], "name");
         assert_eq!(
             names,
             [
@@ -349,12 +343,7 @@ fn content_tools_give_blocks_a_revision_can_carry() {
             assert_eq!(block["type"], "text", "{version} has no audio: {block}");
         }
         let mixed = call(&mut at, "test_multiple_content_types");
-        let types: Vec<&str> = mixed["content"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b["type"].as_str().unwrap())
-            .collect();
+        let types: Vec<&str> = each(&mixed["content"], "type");
         assert_eq!(types, ["text", "image", "resource"]);
         let failed = call(&mut at, "test_error_handling");
         assert_eq!(failed["isError"], true);
@@ -475,11 +464,10 @@ fn a_read_token_cannot_reach_the_destructive_tool_and_an_admin_token_can() {
         .unwrap()
         .serve(ServerInfo::new("t", "0"));
     let names = |context: &RequestContext| -> Vec<String> {
-        as_caller(&server, context, "tools/list", json!({}))["result"]["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["name"].as_str().unwrap().to_owned())
+        let listed = as_caller(&server, context, "tools/list", json!({}));
+        each(&listed["result"]["tools"], "name")
+            .into_iter()
+            .map(str::to_owned)
             .collect()
     };
     let read = scoped(&["mcp:read"]);
