@@ -1,7 +1,8 @@
 """Renders docs/benchmarks.md and docs/benchmarks.svg from the JSON that
 stdio_bench.py and lambda_bench.py wrote in one run.
 
-Usage: report.py --stdio stdio.json --lambda lambda.json --out DIR --machine TEXT
+Usage: report.py --stdio stdio.json --lambda lambda.json [--stream stream.json]
+                 --out DIR --machine TEXT
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from benchlib import fmt
 from lambda_bench import FIGURES as LAMBDA_FIGURES
 from stdio_bench import FIGURES as STDIO_FIGURES
+from stream_bench import FIGURES as STREAM_FIGURES
 
 
 def med(values: list[float]) -> float:
@@ -70,6 +72,7 @@ def main() -> int:
     parser.add_argument("--lambda", dest="lam", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--machine", default="")
+    parser.add_argument("--stream", help="stream_bench.py's JSON: the response-streaming section")
     args = parser.parse_args()
     with open(args.stdio) as f:
         stdio = json.load(f)
@@ -175,6 +178,29 @@ first limited call, so init stays the floor's.
 
 {added}
 """
+    streaming = ""
+    if args.stream:
+        with open(args.stream) as f:
+            stream = json.load(f)
+        sruns, counted = stream["runs"], stream["instructions"]
+        rows = [[label, fmt([x[key] for x in sruns["buffered"]]), fmt([x[key] for x in sruns["streamed"]]),
+                 fmt(pair_ratios(sruns, "streamed", "buffered", key))] for key, label in STREAM_FIGURES]
+        if counted:
+            rows.append([f"instructions per progress notification (over {stream['instructions_k']} x 19)",
+                         f"{counted['buffered']:,.0f}", f"{counted['streamed']:,.0f}",
+                         f"{counted['streamed'] / counted['buffered']:.3g}"])
+        streaming = f"""
+## Response streaming: what it costs and buys
+
+A tool that reports progress, behind a buffered Function URL and behind a streaming one
+(`--invoke-mode response-stream`), the same release `bootstrap` (`bench/stream_bench.py`,
+{stream["rounds"]} rounds, {stream["calls"]} warm JSON calls each). The first event is what a
+user waits for before seeing anything; plain JSON answers pay the prelude when streamed. The
+instructions per notification include `demo_progress`'s own step (a zero-length sleep and a
+`format!`).
+
+{table(["figure", "buffered URL", "streaming URL", "streaming / buffered"], rows)}
+"""
     md = f"""# Benchmarks
 
 Produced by `scripts/bench.sh` in one run on {args.machine or "this machine"}; every figure is
@@ -223,7 +249,7 @@ through the Runtime API as a function error, and abort would crash the instance 
 `serde_json`, `mcp-core` and `mcp-http` are built at `opt-level = 3` (the JSON path of every
 request): at "s", serde_json calls a non-inlined `Vec::extend_from_slice` and `memcpy` per
 token, and a reply took twice the instructions.
-{gateway}{limits}"""
+{gateway}{limits}{streaming}"""
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "benchmarks.md"), "w") as f:
         f.write(md)

@@ -122,7 +122,8 @@ def main() -> int:
         print(f"| instructions per progress notification (over {args.instructions} x 19) | " + " | ".join(cells) + " |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"runs": runs, "instructions": counted}, f, indent=1)
+            json.dump({"rounds": args.rounds, "calls": args.calls, "runs": runs, "instructions": counted,
+                       "instructions_k": args.instructions}, f, indent=1)
     return 0
 
 

@@ -96,14 +96,8 @@ fi
 step "Lambda response streaming: a buffered URL against a streaming one"
 "$python" bench/stream_bench.py --emulator "$bin/lambda-emulator" --bootstrap "$bin/bootstrap" \
   --rounds "$rounds" --calls "$(( calls < 200 ? calls : 200 ))" --instructions "$(( instructions < 20 ? instructions : 20 ))" \
-  --json "$work/stream.json" >"$work/stream.md"
+  --json "$work/stream.json"
 
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(date -u +%Y-%m-%d)"
-"$python" bench/report.py --stdio "$work/stdio.json" --lambda "$work/lambda.json" --out "$out" --machine "$machine"
-{
-  printf '\n## Response streaming: what it costs and buys\n\n'
-  printf 'A tool that reports progress, behind a buffered Function URL and behind a streaming one '
-  printf '(`bench/stream_bench.py`, the same release `bootstrap`). The first event is what a user '
-  printf 'waits for before seeing anything; JSON answers pay the prelude when streamed.\n\n'
-  cat "$work/stream.md"
-} >>"$out/benchmarks.md"
+"$python" bench/report.py --stdio "$work/stdio.json" --lambda "$work/lambda.json" --stream "$work/stream.json" \
+  --out "$out" --machine "$machine"
