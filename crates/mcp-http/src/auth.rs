@@ -37,6 +37,19 @@ pub trait Authenticator: Send + Sync {
         &'a self,
         request: &'a RequestParts<'a>,
     ) -> BoxFuture<'a, Result<Option<Identity>, AuthError>>;
+
+    /// A public JSON document this scheme serves at `path` to a `GET`
+    /// without credentials (an OAuth resource server's RFC 9728 metadata).
+    fn document(&self, path: &str) -> Option<&str> {
+        let _ = path;
+        None
+    }
+
+    /// The URL of the scheme's resource metadata, named in the
+    /// `insufficient_scope` challenge of a 403.
+    fn resource_metadata(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Trusts the identity the front established (the Function URL's IAM check).

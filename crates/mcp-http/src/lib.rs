@@ -21,7 +21,7 @@
 //!
 //! let server = Server::new(ServerInfo::new("s", "1"), ToolRegistry::new());
 //! let headers = HeaderMap::new();
-//! let parts = RequestParts { method: &Method::POST, headers: &headers, body: b"{}", front_identity: None };
+//! let parts = RequestParts { method: &Method::POST, path: "/", query: None, headers: &headers, body: b"{}", front_identity: None };
 //! let out = exchange(&server, &HttpConfig::default(), &TrustFront, parts, RequestContext::default()).await;
 //! println!("{} {:?}", out.status, out.body);
 //! # }
@@ -105,6 +105,9 @@ pub struct Exchange {
     /// Whether `body` is an SSE stream (`text/event-stream`): the request's
     /// notifications, then its reply.
     pub event_stream: bool,
+    /// Whether `body` is a public document any cache may keep (resource
+    /// metadata), not a JSON-RPC message.
+    pub public_document: bool,
 }
 
 impl Exchange {
@@ -126,6 +129,21 @@ impl Exchange {
             tool: None,
             rate_limit: None,
             event_stream: false,
+            public_document: false,
+        }
+    }
+
+    /// A public JSON document, cacheable for an hour.
+    fn document(body: &str) -> Self {
+        Exchange {
+            status: StatusCode::OK,
+            body: Some(body.to_owned()),
+            www_authenticate: None,
+            method: None,
+            tool: None,
+            rate_limit: None,
+            event_stream: false,
+            public_document: true,
         }
     }
 
@@ -152,6 +170,12 @@ impl Exchange {
             headers.insert(X_ACCEL_BUFFERING.clone(), HeaderValue::from_static("no"));
         } else if self.body.is_some() {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if self.public_document {
+            headers.insert(
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            );
         }
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
             headers.insert(ALLOW, HeaderValue::from_static("POST"));
@@ -287,6 +311,11 @@ fn accepts_json(accept: &str) -> bool {
 pub struct RequestParts<'a> {
     /// The HTTP method.
     pub method: &'a Method,
+    /// The path as the front routes it (under an API Gateway stage: without
+    /// the stage).
+    pub path: &'a str,
+    /// The query string, if any.
+    pub query: Option<&'a str>,
     /// The headers.
     pub headers: &'a HeaderMap,
     /// The body, decoded (no base64).
@@ -353,6 +382,7 @@ pub async fn exchange_streamed<'a>(
                 tool: None,
                 rate_limit: rate_limit.get().cloned(),
                 event_stream: true,
+                public_document: false,
             };
             let events = EventStream { first: Some(first), notes, call: Some(call), done: None };
             Streamed::Events { head, events }
@@ -463,6 +493,11 @@ async fn exchange_with(
     request: RequestParts<'_>,
     mut context: RequestContext,
 ) -> Exchange {
+    if matches!(*request.method, Method::GET | Method::HEAD)
+        && let Some(document) = auth.document(request.path)
+    {
+        return Exchange::document(document);
+    }
     if request.method != Method::POST {
         return Exchange::refuse(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -545,12 +580,15 @@ async fn exchange_with(
     };
     Exchange {
         status,
-        www_authenticate: reply.as_ref().and_then(scope_challenge),
+        www_authenticate: reply
+            .as_ref()
+            .and_then(|r| scope_challenge(r, auth.resource_metadata())),
         body: reply.map(|r| r.to_json()),
         method,
         tool,
         rate_limit: context.rate_limit.get().cloned(),
         event_stream: false,
+        public_document: false,
     }
 }
 
@@ -583,7 +621,7 @@ fn check_modern_headers(message: &Incoming<'_>, headers: &HeaderMap) -> Result<(
 /// The challenge of a call the caller's scopes do not cover (RFC 6750
 /// section 3.1): every scope the tool needs, so that a client can ask for a
 /// token that has them.
-fn scope_challenge(reply: &Reply) -> Option<HeaderValue> {
+fn scope_challenge(reply: &Reply, resource_metadata: Option<&str>) -> Option<HeaderValue> {
     let Reply::One(Response {
         body: Err(error), ..
     }) = reply
@@ -601,9 +639,12 @@ fn scope_challenge(reply: &Reply) -> Option<HeaderValue> {
         .iter()
         .filter_map(Value::as_str)
         .collect();
+    let metadata = resource_metadata
+        .map(|url| format!(", resource_metadata=\"{url}\""))
+        .unwrap_or_default();
     HeaderValue::from_str(&format!(
-        "Bearer error=\"insufficient_scope\", scope=\"{}\", error_description=\"the token lacks a \
-         scope this tool needs\"",
+        "Bearer error=\"insufficient_scope\", scope=\"{}\"{metadata}, error_description=\"the \
+         token lacks a scope this tool needs\"",
         required.join(" ")
     ))
     .ok()

@@ -96,6 +96,8 @@ async fn send(
 ) -> mcp_http::Exchange {
     let parts = RequestParts {
         method: &Method::POST,
+        path: "/mcp",
+        query: None,
         headers,
         body: body.as_bytes(),
         front_identity: identity,
@@ -111,6 +113,8 @@ async fn send_streamed<'a>(
 ) -> mcp_http::Streamed<'a> {
     let parts = RequestParts {
         method: &Method::POST,
+        path: "/mcp",
+        query: None,
         headers,
         body: body.as_bytes(),
         front_identity: None,

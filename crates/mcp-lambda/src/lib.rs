@@ -184,6 +184,8 @@ fn request_context(req: &Request) -> (Option<Identity>, RequestContext) {
 fn request_parts<'r>(req: &'r Request, identity: Option<&'r Identity>) -> RequestParts<'r> {
     RequestParts {
         method: req.method(),
+        path: req.raw_http_path(),
+        query: req.uri().query(),
         headers: req.headers(),
         body: req.body().as_ref(),
         front_identity: identity,

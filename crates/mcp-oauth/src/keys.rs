@@ -1,0 +1,317 @@
+//! The issuer's signing keys: found through its metadata, fetched on first
+//! use (never at init), cached for the instance's life, and fetched again
+//! only for a key id the cache does not know - at most once per refresh
+//! interval, one fetch at a time.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use mcp_http::BoxFuture;
+use serde_json::Value;
+
+/// How the resource server reaches the issuer: an HTTP GET that answers the
+/// body of a 200, or says what went wrong.
+pub trait Fetch: Send + Sync {
+    /// GETs `url`.
+    fn get<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>>;
+}
+
+/// The default wait between two fetches for unknown key ids.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+/// How long one fetch may take.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a failed fetch is remembered before the next try (an issuer
+/// that is down is not asked again by every request).
+const FAILURE_BACKOFF: Duration = Duration::from_secs(2);
+
+/// One usable key.
+#[derive(Clone)]
+pub(crate) struct Key {
+    pub(crate) decoding: DecodingKey,
+    /// The algorithm the JWK names, when it names one.
+    alg: Option<Algorithm>,
+}
+
+impl Key {
+    pub(crate) fn fits(&self, alg: Algorithm) -> bool {
+        self.decoding.family() == alg.family() && self.alg.is_none_or(|a| a == alg)
+    }
+}
+
+#[derive(Default)]
+struct Keys {
+    loaded: bool,
+    by_kid: HashMap<String, Key>,
+    /// Keys without a `kid`.
+    anonymous: Vec<Key>,
+}
+
+/// Why no key was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    /// The issuer has no key for this token (after a refresh, or too soon
+    /// after the last one to ask again).
+    Unknown,
+    /// The issuer's metadata or keys cannot be fetched now.
+    Unavailable(String),
+}
+
+struct Fetching {
+    jwks_url: Option<String>,
+    last: Option<Instant>,
+    failed: Option<(Instant, String)>,
+}
+
+/// The cached key set.
+pub struct KeyCache {
+    issuer: String,
+    fetch: Box<dyn Fetch>,
+    keys: RwLock<Arc<Keys>>,
+    fetching: tokio::sync::Mutex<Fetching>,
+    refresh_interval: Duration,
+    fetches: AtomicU64,
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyCache")
+            .field("issuer", &self.issuer)
+            .field("fetches", &self.fetches())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyCache {
+    /// A cache for `issuer`'s keys, at `jwks_url` or where its metadata says.
+    pub fn new(issuer: String, jwks_url: Option<String>, fetch: Box<dyn Fetch>) -> Self {
+        KeyCache {
+            issuer,
+            fetch,
+            keys: RwLock::new(Arc::default()),
+            fetching: tokio::sync::Mutex::new(Fetching {
+                jwks_url,
+                last: None,
+                failed: None,
+            }),
+            refresh_interval: DEFAULT_REFRESH_INTERVAL,
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    /// Sets the least time between fetches for unknown key ids.
+    pub fn with_refresh_interval(mut self, interval: Duration) -> Self {
+        self.refresh_interval = interval;
+        self
+    }
+
+    /// How many HTTP fetches (metadata and key sets) this cache has made.
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    fn current(&self) -> Arc<Keys> {
+        Arc::clone(&self.keys.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The key for a token's `kid` (or, without one, the only key that fits
+    /// its algorithm), fetching the set on first use and again for an
+    /// unknown `kid` when the refresh interval has passed.
+    pub(crate) async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<Key, KeyError> {
+        let current = self.current();
+        if current.loaded
+            && let Some(key) = pick(&current, kid, alg)
+        {
+            return Ok(key);
+        }
+        let mut fetching = self.fetching.lock().await;
+        // Another request may have fetched while this one waited.
+        let seen = self.current();
+        if seen.loaded
+            && !Arc::ptr_eq(&seen, &current)
+            && let Some(key) = pick(&seen, kid, alg)
+        {
+            return Ok(key);
+        }
+        if seen.loaded
+            && fetching
+                .last
+                .is_some_and(|last| last.elapsed() < self.refresh_interval)
+        {
+            return Err(KeyError::Unknown);
+        }
+        if let Some((at, why)) = &fetching.failed
+            && at.elapsed() < FAILURE_BACKOFF
+        {
+            return Err(KeyError::Unavailable(why.clone()));
+        }
+        match self.load(&mut fetching).await {
+            Ok(keys) => {
+                fetching.last = Some(Instant::now());
+                fetching.failed = None;
+                let keys = Arc::new(keys);
+                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&keys);
+                pick(&keys, kid, alg).ok_or(KeyError::Unknown)
+            }
+            Err(why) => {
+                tracing::warn!(issuer = %self.issuer, error = %why, "the issuer's keys cannot be fetched");
+                fetching.failed = Some((Instant::now(), why.clone()));
+                Err(KeyError::Unavailable(why))
+            }
+        }
+    }
+
+    async fn get(&self, url: &str) -> Result<Vec<u8>, String> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        match tokio::time::timeout(FETCH_TIMEOUT, self.fetch.get(url)).await {
+            Ok(result) => result.map_err(|e| format!("GET {url}: {e}")),
+            Err(_) => Err(format!("GET {url}: no answer in {FETCH_TIMEOUT:?}")),
+        }
+    }
+
+    async fn load(&self, fetching: &mut Fetching) -> Result<Keys, String> {
+        let jwks_url = match &fetching.jwks_url {
+            Some(url) => url.clone(),
+            None => {
+                let url = self.discover().await?;
+                fetching.jwks_url = Some(url.clone());
+                url
+            }
+        };
+        let body = self.get(&jwks_url).await?;
+        let set: Value = serde_json::from_slice(&body)
+            .map_err(|e| format!("{jwks_url} is not a JSON key set: {e}"))?;
+        let Some(Value::Array(entries)) = set.get("keys") else {
+            return Err(format!("{jwks_url} has no `keys` array"));
+        };
+        let mut keys = Keys {
+            loaded: true,
+            ..Keys::default()
+        };
+        for entry in entries {
+            // A key this server cannot use (another type, encryption) is
+            // skipped, not fatal: issuers publish several.
+            let Ok(jwk) = serde_json::from_value::<Jwk>(entry.clone()) else {
+                continue;
+            };
+            if let Some(key) = usable(&jwk) {
+                match jwk.common.key_id {
+                    Some(kid) => {
+                        keys.by_kid.insert(kid, key);
+                    }
+                    None => keys.anonymous.push(key),
+                }
+            }
+        }
+        tracing::info!(
+            issuer = %self.issuer,
+            keys = keys.by_kid.len() + keys.anonymous.len(),
+            "fetched the issuer's signing keys"
+        );
+        Ok(keys)
+    }
+
+    /// The `jwks_uri` of the issuer's metadata: OpenID Connect discovery
+    /// first, then RFC 8414. The metadata must name this issuer.
+    async fn discover(&self) -> Result<String, String> {
+        let issuer = self.issuer.trim_end_matches('/');
+        let oidc = format!("{issuer}/.well-known/openid-configuration");
+        let rfc8414 = rfc8414_url(issuer);
+        let mut failures = Vec::new();
+        for url in [oidc, rfc8414] {
+            let metadata = match self.get(&url).await {
+                Ok(body) => body,
+                Err(e) => {
+                    failures.push(e);
+                    continue;
+                }
+            };
+            let metadata: Value =
+                serde_json::from_slice(&metadata).map_err(|e| format!("{url} is not JSON: {e}"))?;
+            if metadata.get("issuer").and_then(Value::as_str) != Some(self.issuer.as_str()) {
+                return Err(format!(
+                    "{url} names another issuer than {} (a token's iss must match it exactly)",
+                    self.issuer
+                ));
+            }
+            let jwks = metadata
+                .get("jwks_uri")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("{url} has no jwks_uri"))?;
+            crate::config::check_url("jwks_uri", jwks)?;
+            return Ok(jwks.to_owned());
+        }
+        Err(failures.join("; "))
+    }
+}
+
+/// RFC 8414 section 3.1: the well-known segment goes between the host and
+/// the issuer's path.
+fn rfc8414_url(issuer: &str) -> String {
+    let (scheme, rest) = issuer.split_once("://").unwrap_or(("https", issuer));
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let path = if path.is_empty() {
+        String::new()
+    } else {
+        format!("/{path}")
+    };
+    format!("{scheme}://{host}/.well-known/oauth-authorization-server{path}")
+}
+
+fn usable(jwk: &Jwk) -> Option<Key> {
+    if matches!(
+        jwk.common.public_key_use,
+        Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))
+    ) {
+        return None;
+    }
+    let alg = match jwk.common.key_algorithm {
+        Some(alg) => Some(Algorithm::try_from(alg).ok()?),
+        None => None,
+    };
+    if alg.is_some_and(|a| !crate::ring_provider::ACCEPTED.contains(&a)) {
+        return None;
+    }
+    let decoding = DecodingKey::from_jwk(jwk).ok()?;
+    if decoding.family() == jsonwebtoken::AlgorithmFamily::Hmac {
+        return None;
+    }
+    Some(Key { decoding, alg })
+}
+
+fn pick(keys: &Keys, kid: Option<&str>, alg: Algorithm) -> Option<Key> {
+    match kid {
+        Some(kid) => keys.by_kid.get(kid).filter(|k| k.fits(alg)).cloned(),
+        None => {
+            let mut fitting = keys
+                .by_kid
+                .values()
+                .chain(&keys.anonymous)
+                .filter(|k| k.fits(alg));
+            match (fitting.next(), fitting.next()) {
+                (Some(only), None) => Some(only.clone()),
+                _ => None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc8414_url;
+
+    #[test]
+    fn rfc8414_inserts_the_well_known_segment_before_the_path() {
+        assert_eq!(
+            rfc8414_url("https://auth.example.com"),
+            "https://auth.example.com/.well-known/oauth-authorization-server"
+        );
+        assert_eq!(
+            rfc8414_url("https://auth.example.com/tenant/1"),
+            "https://auth.example.com/.well-known/oauth-authorization-server/tenant/1"
+        );
+    }
+}

@@ -1,0 +1,494 @@
+//! Rung 4: the MCP server as an OAuth 2.1 resource server (MCP
+//! authorization, 2025-06-18 and later).
+//!
+//! [`ResourceServer`] is an [`mcp_http::Authenticator`]: every request must
+//! carry `Authorization: Bearer <JWT>` signed by one of the issuer's keys,
+//! with `iss` equal to the issuer, `aud` naming this endpoint, and `exp` (and
+//! `nbf`, when present) holding within 30 seconds of leeway. The token's
+//! scopes (`scope`, space-separated, or `scp`, an array) become the caller's
+//! identity, so `mcp-core` shows and runs only the tools they allow.
+//!
+//! - Protected Resource Metadata (RFC 9728) is served without a token at
+//!   `/.well-known/oauth-protected-resource` and its path-suffixed form.
+//! - Every refusal is the specification's challenge: 401 with
+//!   `WWW-Authenticate: Bearer resource_metadata="...", scope="..."` (and
+//!   `error="invalid_token"` when a token was presented), 400
+//!   `invalid_request` for a token in the query string, 503 when the
+//!   issuer's keys cannot be fetched - never an accept.
+//! - Only asymmetric algorithms are accepted (RS, PS, ES, EdDSA), verified by
+//!   `ring` through `jsonwebtoken` ([`ring_provider`]).
+//! - The token is never logged and never forwarded.
+//!
+//! ```no_run
+//! # fn run(fetch: Box<dyn mcp_oauth::Fetch>) -> Result<(), String> {
+//! use mcp_oauth::{AuthMode, ResourceServer, Scopes};
+//! if let AuthMode::OAuth(config) = AuthMode::from_env()? {
+//!     let scopes = Scopes { supported: vec!["mcp:read".into()], baseline: vec!["mcp:read".into()] };
+//!     let auth = ResourceServer::new(config, scopes, fetch)?;
+//!     println!("metadata at {}", auth.metadata_url());
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+mod keys;
+pub mod ring_provider;
+pub mod testing;
+
+pub use config::{AuthMode, OAuthConfig};
+pub use keys::{DEFAULT_REFRESH_INTERVAL, FETCH_TIMEOUT, Fetch, KeyCache, KeyError};
+
+use std::time::Duration;
+
+use http::header::AUTHORIZATION;
+use http::{HeaderValue, StatusCode};
+use jsonwebtoken::{Validation, decode, decode_header};
+use mcp_core::{AuthScheme, Identity, ToolDefinition};
+use mcp_http::{AuthError, Authenticator, BoxFuture, RequestParts};
+use serde::Deserialize;
+use serde_json::json;
+
+/// The well-known path of Protected Resource Metadata (RFC 9728).
+pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+
+/// Clock leeway for `exp` and `nbf`.
+pub const LEEWAY: Duration = Duration::from_secs(30);
+
+/// The longest `Authorization` value looked at; a longer one is refused
+/// unread.
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// The scopes a deployment publishes and asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scopes {
+    /// Every scope a tool needs: `scopes_supported` in the metadata.
+    pub supported: Vec<String>,
+    /// What a client should ask for first (the `scope` of a 401 challenge):
+    /// the read-only tools' scopes. A client that needs more is told so by a
+    /// 403 `insufficient_scope` and steps up.
+    pub baseline: Vec<String>,
+}
+
+impl Scopes {
+    /// The scopes of `tools`: all of them, and those of the read-only ones.
+    /// With `configured` (`MCP_OAUTH_SCOPES_SUPPORTED`), every tool's scope
+    /// must be in it: a deployment that publishes less than its tools need
+    /// would send clients off for tokens that cannot work.
+    pub fn of_tools<'t>(
+        tools: impl IntoIterator<Item = &'t ToolDefinition>,
+        configured: Option<&[String]>,
+    ) -> Result<Scopes, String> {
+        let mut supported: Vec<String> = Vec::new();
+        let mut baseline: Vec<String> = Vec::new();
+        for tool in tools {
+            for scope in tool.required_scopes() {
+                if let Some(configured) = configured
+                    && !configured.iter().any(|c| c == scope)
+                {
+                    return Err(format!(
+                        "{}: the tool {:?} needs the scope {scope:?}, which is not listed; \
+                             add it, or change the tool's scopes with {}",
+                        config::SCOPES_SUPPORTED_ENV,
+                        tool.name(),
+                        mcp_core::scopes::ENV
+                    ));
+                }
+                add(&mut supported, scope);
+                if tool.hints().read_only_hint == Some(true) {
+                    add(&mut baseline, scope);
+                }
+            }
+        }
+        if let Some(configured) = configured {
+            supported = configured.to_vec();
+        }
+        if baseline.is_empty() {
+            baseline = supported.clone();
+        }
+        Ok(Scopes {
+            supported,
+            baseline,
+        })
+    }
+}
+
+fn add(list: &mut Vec<String>, scope: &str) {
+    if !list.iter().any(|s| s == scope) {
+        list.push(scope.to_owned());
+    }
+}
+
+/// The bearer-token authenticator.
+#[derive(Debug)]
+pub struct ResourceServer {
+    config: OAuthConfig,
+    keys: KeyCache,
+    metadata_url: String,
+    document: String,
+    baseline: String,
+}
+
+impl ResourceServer {
+    /// A resource server for `config`, publishing `scopes`, reaching the
+    /// issuer through `fetch` (first on the first request, not now).
+    pub fn new(
+        config: OAuthConfig,
+        scopes: Scopes,
+        fetch: Box<dyn Fetch>,
+    ) -> Result<ResourceServer, String> {
+        ring_provider::install();
+        let metadata_url = metadata_url(&config.audience)?;
+        let document = json!({
+            "resource": config.audience,
+            "authorization_servers": [config.issuer],
+            "scopes_supported": scopes.supported,
+            "bearer_methods_supported": ["header"],
+            "resource_name": "MCP ladder",
+        })
+        .to_string();
+        let keys = KeyCache::new(config.issuer.clone(), config.jwks_url.clone(), fetch);
+        Ok(ResourceServer {
+            config,
+            keys,
+            metadata_url,
+            document,
+            baseline: scopes.baseline.join(" "),
+        })
+    }
+
+    /// Sets the least time between key fetches for unknown key ids.
+    pub fn with_refresh_interval(mut self, interval: Duration) -> Self {
+        self.keys = self.keys.with_refresh_interval(interval);
+        self
+    }
+
+    /// Where the metadata is published (the `resource_metadata` of challenges).
+    pub fn metadata_url(&self) -> &str {
+        &self.metadata_url
+    }
+
+    /// The metadata document (JSON).
+    pub fn document(&self) -> &str {
+        &self.document
+    }
+
+    /// The key cache (its fetch count, for tests and benchmarks).
+    pub fn keys(&self) -> &KeyCache {
+        &self.keys
+    }
+
+    fn challenge(&self, error: Option<(&str, &str)>) -> Option<HeaderValue> {
+        let mut value = String::from("Bearer ");
+        if let Some((code, description)) = error {
+            value.push_str(&format!(
+                "error=\"{code}\", error_description=\"{description}\", "
+            ));
+        }
+        value.push_str(&format!(
+            "resource_metadata=\"{}\", scope=\"{}\"",
+            self.metadata_url, self.baseline
+        ));
+        HeaderValue::from_str(&value).ok()
+    }
+
+    fn refuse(&self, status: StatusCode, code: &str, description: &str) -> AuthError {
+        AuthError {
+            status,
+            challenge: self.challenge(Some((code, description))),
+            message: format!("{description}: get a token from {}", self.config.issuer),
+        }
+    }
+
+    fn invalid(&self, description: &str) -> AuthError {
+        self.refuse(StatusCode::UNAUTHORIZED, "invalid_token", description)
+    }
+
+    async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+        let header = decode_header(token).map_err(|_| {
+            self.invalid("the token is not a JWT with an algorithm this server accepts")
+        })?;
+        if !ring_provider::ACCEPTED.contains(&header.alg) {
+            return Err(self.invalid(
+                "the token's algorithm is not accepted: only asymmetric signatures (RS, PS, ES, EdDSA)",
+            ));
+        }
+        let key = match self.keys.key(header.kid.as_deref(), header.alg).await {
+            Ok(key) => key,
+            Err(KeyError::Unknown) => {
+                return Err(self.invalid("the token's signing key is not among the issuer's keys"));
+            }
+            Err(KeyError::Unavailable(why)) => {
+                return Err(AuthError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    challenge: None,
+                    message: format!(
+                        "tokens cannot be checked now: the issuer's keys cannot be fetched ({why}); try again shortly"
+                    ),
+                });
+            }
+        };
+        let mut validation = Validation::new(header.alg);
+        validation.leeway = LEEWAY.as_secs();
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&self.config.issuer]);
+        validation.set_audience(&[&self.config.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        let data = decode::<Claims>(token, &key.decoding, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            self.invalid(match e.kind() {
+                K::ExpiredSignature => "the token has expired",
+                K::ImmatureSignature => "the token is not valid yet (nbf)",
+                K::InvalidIssuer => "the token was issued by another issuer",
+                K::InvalidAudience => "the token was not issued for this server (aud)",
+                K::InvalidSignature => "the token's signature does not verify",
+                K::InvalidAlgorithm | K::InvalidKeyFormat => {
+                    "the token's algorithm does not fit its signing key"
+                }
+                K::MissingRequiredClaim(claim) => match claim.as_str() {
+                    "exp" => "the token has no exp claim",
+                    "iss" => "the token has no iss claim",
+                    _ => "the token has no aud claim",
+                },
+                _ => "the token's claims cannot be read",
+            })
+        })?;
+        Ok(data.claims.identity())
+    }
+}
+
+/// The claims this server reads (besides the validated `exp`, `nbf`, `iss`
+/// and `aud`).
+#[derive(Deserialize)]
+struct Claims {
+    sub: Option<String>,
+    client_id: Option<String>,
+    azp: Option<String>,
+    scope: Option<String>,
+    scp: Option<ScopeList>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScopeList {
+    Many(Vec<String>),
+    One(String),
+}
+
+impl Claims {
+    fn identity(self) -> Identity {
+        let mut scopes: Vec<String> = Vec::new();
+        if let Some(scope) = &self.scope {
+            scopes.extend(
+                scope
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+        match self.scp {
+            Some(ScopeList::Many(list)) => scopes.extend(list),
+            Some(ScopeList::One(list)) => {
+                scopes.extend(list.split(' ').filter(|s| !s.is_empty()).map(str::to_owned));
+            }
+            None => {}
+        }
+        Identity {
+            scheme: AuthScheme::Bearer,
+            principal: self
+                .sub
+                .or(self.client_id)
+                .or(self.azp)
+                .unwrap_or_else(|| "(token without a subject)".to_owned()),
+            account: None,
+            scopes: Some(scopes),
+        }
+    }
+}
+
+/// The metadata URL for an endpoint: the well-known segment goes before the
+/// endpoint's last path segment, so `https://h/prod/mcp` publishes at
+/// `https://h/prod/.well-known/oauth-protected-resource/mcp` - under the
+/// API stage, where API Gateway can route it - and an endpoint at a domain's
+/// root path publishes at RFC 9728's exact place.
+fn metadata_url(audience: &str) -> Result<String, String> {
+    let uri = config::check_url(config::AUDIENCE_ENV, audience)?;
+    let (scheme, authority) = match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => (scheme, authority.as_str()),
+        _ => return Err(format!("{}: not an absolute URL", config::AUDIENCE_ENV)),
+    };
+    let path = uri.path().trim_end_matches('/');
+    let (base, last) = path.rsplit_once('/').unwrap_or(("", ""));
+    let suffix = if last.is_empty() {
+        String::new()
+    } else {
+        format!("/{last}")
+    };
+    Ok(format!(
+        "{scheme}://{authority}{base}{METADATA_PATH}{suffix}"
+    ))
+}
+
+/// Whether `path` (as the function sees it) asks for this endpoint's
+/// metadata: the root form, or the root form followed by a tail of the
+/// audience's path.
+fn is_metadata_path(path: &str, audience_path: &str) -> bool {
+    match path.strip_prefix(METADATA_PATH) {
+        Some("" | "/") => true,
+        Some(tail) => tail.starts_with('/') && audience_path.trim_end_matches('/').ends_with(tail),
+        None => false,
+    }
+}
+
+/// The bearer token of a request, or why there is none to check.
+enum Presented<'a> {
+    None,
+    Token(&'a str),
+    Malformed,
+    Ambiguous,
+}
+
+fn presented<'a>(request: &'a RequestParts<'a>) -> Presented<'a> {
+    let mut values = request.headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Presented::None;
+    };
+    if values.next().is_some() {
+        return Presented::Ambiguous;
+    }
+    if value.len() > MAX_TOKEN_BYTES {
+        return Presented::Malformed;
+    }
+    let Ok(value) = value.to_str() else {
+        return Presented::Malformed;
+    };
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return Presented::None;
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        // Another scheme's credentials (Basic, SigV4): not a bearer token.
+        return Presented::None;
+    }
+    let token = token.trim();
+    // RFC 6750 b64token.
+    let body = token.trim_end_matches('=');
+    let valid = !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    if valid {
+        Presented::Token(token)
+    } else {
+        Presented::Malformed
+    }
+}
+
+/// Whether the query string carries an access token (RFC 6750 section 2.3,
+/// which MCP forbids).
+fn token_in_query(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair.split('=').next().is_some_and(|k| k == "access_token"))
+    })
+}
+
+impl Authenticator for ResourceServer {
+    fn authenticate<'a>(
+        &'a self,
+        request: &'a RequestParts<'a>,
+    ) -> BoxFuture<'a, Result<Option<Identity>, AuthError>> {
+        Box::pin(async move {
+            if token_in_query(request.query) {
+                return Err(self.refuse(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "tokens are not accepted in the query string: send Authorization: Bearer",
+                ));
+            }
+            match presented(request) {
+                Presented::None => Err(AuthError {
+                    status: StatusCode::UNAUTHORIZED,
+                    challenge: self.challenge(None),
+                    message: format!(
+                        "this endpoint needs a bearer token from {}: its metadata is at {}",
+                        self.config.issuer, self.metadata_url
+                    ),
+                }),
+                Presented::Ambiguous => Err(self.refuse(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "send one Authorization header",
+                )),
+                Presented::Malformed => {
+                    Err(self.invalid("the Authorization header does not hold a bearer token"))
+                }
+                Presented::Token(token) => self.verify(token).await.map(Some),
+            }
+        })
+    }
+
+    fn document(&self, path: &str) -> Option<&str> {
+        let audience_path = self
+            .config
+            .audience
+            .parse::<http::Uri>()
+            .map(|u| u.path().to_owned())
+            .unwrap_or_default();
+        is_metadata_path(path, &audience_path).then_some(self.document.as_str())
+    }
+
+    fn resource_metadata(&self) -> Option<&str> {
+        Some(&self.metadata_url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_is_published_beside_the_endpoint() {
+        let url = |a| metadata_url(a).expect("a URL");
+        assert_eq!(
+            url("https://abc.execute-api.eu-west-1.amazonaws.com/prod/mcp"),
+            "https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-protected-resource/mcp"
+        );
+        assert_eq!(
+            url("https://mcp.example.com/mcp"),
+            "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+        );
+        assert_eq!(
+            url("http://127.0.0.1:9000/"),
+            "http://127.0.0.1:9000/.well-known/oauth-protected-resource"
+        );
+    }
+
+    #[test]
+    fn metadata_paths() {
+        assert!(is_metadata_path(METADATA_PATH, "/prod/mcp"));
+        assert!(is_metadata_path(
+            "/.well-known/oauth-protected-resource/mcp",
+            "/prod/mcp"
+        ));
+        assert!(is_metadata_path(
+            "/.well-known/oauth-protected-resource/prod/mcp",
+            "/prod/mcp"
+        ));
+        assert!(!is_metadata_path(
+            "/.well-known/oauth-protected-resource/other",
+            "/prod/mcp"
+        ));
+        assert!(!is_metadata_path(
+            "/.well-known/oauth-protected-resourcex",
+            "/mcp"
+        ));
+        assert!(!is_metadata_path("/mcp", "/mcp"));
+    }
+
+    #[test]
+    fn query_tokens_are_seen() {
+        assert!(token_in_query(Some("access_token=abc")));
+        assert!(token_in_query(Some("a=1&access_token=abc")));
+        assert!(!token_in_query(Some("x_access_token=1")));
+        assert!(!token_in_query(None));
+    }
+}
