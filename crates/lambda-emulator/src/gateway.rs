@@ -164,6 +164,8 @@ impl Gateway {
         }
         let request = HttpParts {
             method: &parts.method,
+            path: parts.uri.path(),
+            query: parts.uri.query(),
             headers: &parts.headers,
             body: &body,
             front_identity: None,
