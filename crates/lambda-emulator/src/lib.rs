@@ -7,6 +7,9 @@
 //!   a timeout, and a fresh instance after a crash or a timeout.
 //! - [`function_url`]: the HTTP front, building payload format 2.0 events.
 //! - [`sigv4`]: the signature verifier; [`principals`]: who may call.
+//! - [`rest_api`]: an API Gateway REST front (payload format 1.0, bearer
+//!   tokens passed through), the internet-facing rung's;
+//!   [`dev_issuer`]: a development OIDC issuer for it (a test double).
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -17,9 +20,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod dev_issuer;
 pub mod function_url;
 pub mod gateway;
 pub mod principals;
+pub mod rest_api;
 pub mod runtime;
 pub mod sigv4;
 
@@ -38,8 +43,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use dev_issuer::{DevIssuer, Grant};
 pub use function_url::{Auth, FunctionUrl, InvokeMode};
 pub use principals::Principal;
+pub use rest_api::RestApi;
 pub use runtime::{Function, FunctionSpec, InvokeError, Stats};
 pub use sigv4::Verifier;
 
@@ -127,6 +134,38 @@ pub struct EmulatorConfig {
     pub port: u16,
     /// The URL's `InvokeMode`.
     pub invoke_mode: InvokeMode,
+    /// An API Gateway REST API in front of the function too (the
+    /// internet-facing rung), on its own port.
+    pub rest_api: Option<RestApiConfig>,
+    /// A development OIDC issuer, with the function configured to trust it
+    /// (`MCP_AUTH=oauth`, `MCP_OAUTH_ISSUER`, and with a REST API,
+    /// `MCP_OAUTH_AUDIENCE` = its MCP endpoint), unless `env` says otherwise.
+    pub dev_issuer: bool,
+}
+
+/// Where the local REST API serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestApiConfig {
+    /// Its port on 127.0.0.1 (0: any free port).
+    pub port: u16,
+    /// Its stage: the first segment of every path.
+    pub stage: String,
+}
+
+impl Default for RestApiConfig {
+    fn default() -> Self {
+        RestApiConfig {
+            port: 0,
+            stage: "local".into(),
+        }
+    }
+}
+
+/// Sets `name` in `env` unless the caller set it.
+fn set_default(env: &mut Vec<(String, String)>, name: &str, value: &str) {
+    if !env.iter().any(|(k, _)| k == name) {
+        env.push((name.into(), value.into()));
+    }
 }
 
 impl EmulatorConfig {
@@ -157,6 +196,8 @@ impl EmulatorConfig {
             },
             port: 0,
             invoke_mode: InvokeMode::Buffered,
+            rest_api: None,
+            dev_issuer: false,
         }
     }
 }
@@ -168,6 +209,8 @@ pub struct Emulator {
     url: Arc<FunctionUrl>,
     server: JoinHandle<()>,
     gateways: Mutex<Vec<(SocketAddr, JoinHandle<()>)>>,
+    rest_api: Option<(String, JoinHandle<()>)>,
+    issuer: Option<DevIssuer>,
 }
 
 impl Emulator {
@@ -177,15 +220,46 @@ impl Emulator {
         // `MCP_INVOKE_MODE`), as the deploy CLI sets it; the caller's own
         // setting wins.
         let env = &mut config.function.env;
-        if config.invoke_mode == InvokeMode::ResponseStream
-            && !env.iter().any(|(k, _)| k == "MCP_INVOKE_MODE")
-        {
-            env.push(("MCP_INVOKE_MODE".into(), "RESPONSE_STREAM".into()));
+        if config.invoke_mode == InvokeMode::ResponseStream {
+            set_default(env, "MCP_INVOKE_MODE", "RESPONSE_STREAM");
         }
+        let issuer = match config.dev_issuer {
+            true => Some(DevIssuer::start().await?),
+            false => None,
+        };
+        if let Some(issuer) = &issuer {
+            set_default(env, "MCP_AUTH", "oauth");
+            set_default(env, "MCP_OAUTH_ISSUER", issuer.url());
+        }
+        let rest_listener = match &config.rest_api {
+            Some(rest) => {
+                let listener = TcpListener::bind(("127.0.0.1", rest.port)).await?;
+                let endpoint = format!(
+                    "http://{}/{}{}",
+                    listener.local_addr()?,
+                    rest.stage,
+                    rest_api::MCP_RESOURCE
+                );
+                if env.iter().any(|(k, v)| k == "MCP_AUTH" && v == "oauth") {
+                    set_default(env, "MCP_OAUTH_AUDIENCE", &endpoint);
+                }
+                Some((listener, endpoint, rest.stage.clone()))
+            }
+            None => None,
+        };
         let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
+        let function = Arc::new(Function::new(config.function));
+        let rest_api = rest_listener.map(|(listener, endpoint, stage)| {
+            let api = Arc::new(rest_api::RestApi {
+                function: function.clone(),
+                stage,
+                api_id: format!("local{:05}", addr.port()),
+            });
+            (endpoint, tokio::spawn(rest_api::serve(listener, api)))
+        });
         let url = Arc::new(FunctionUrl {
-            function: Arc::new(Function::new(config.function)),
+            function,
             auth: config.auth,
             invoke_mode: config.invoke_mode,
             url_id: format!("local{:027x}", u128::from(addr.port())),
@@ -196,7 +270,20 @@ impl Emulator {
             url,
             server,
             gateways: Mutex::new(Vec::new()),
+            rest_api,
+            issuer,
         })
+    }
+
+    /// The REST API's MCP endpoint (`http://127.0.0.1:PORT/<stage>/mcp`),
+    /// when it serves one.
+    pub fn rest_api_url(&self) -> Option<&str> {
+        self.rest_api.as_ref().map(|(url, _)| url.as_str())
+    }
+
+    /// The development issuer, when it runs one.
+    pub fn issuer(&self) -> Option<&DevIssuer> {
+        self.issuer.as_ref()
     }
 
     /// `http://127.0.0.1:PORT/`.
@@ -271,6 +358,9 @@ impl Emulator {
         self.server.abort();
         for (_, gateway) in lock(&self.gateways).drain(..) {
             gateway.abort();
+        }
+        if let Some((_, rest_api)) = &self.rest_api {
+            rest_api.abort();
         }
         self.url.function.stop().await;
     }

@@ -71,6 +71,26 @@ struct Args {
     /// The gateway target's name: tools are listed as NAME___tool.
     #[arg(long, default_value = "mcp-ladder")]
     gateway_target: String,
+    /// Also serve an API Gateway REST API in front of the function (the
+    /// internet-facing rung): /STAGE/mcp and the OAuth metadata paths, as
+    /// payload format 1.0 events with the Authorization header passed on.
+    /// Its MCP endpoint is `restApiUrl` in the ready line.
+    #[arg(long)]
+    rest_api: bool,
+    /// The REST API's port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    rest_port: u16,
+    /// The REST API's stage: the first segment of its paths.
+    #[arg(long, default_value = "local")]
+    rest_stage: String,
+    /// Run a development OIDC issuer (a local TEST DOUBLE that mints a token
+    /// for anyone who asks) and configure the function to trust it:
+    /// MCP_AUTH=oauth, MCP_OAUTH_ISSUER, and with --rest-api
+    /// MCP_OAUTH_AUDIENCE (unless --env sets them). `issuerUrl` in the ready
+    /// line; POST issuerUrl/token with grant_type=client_credentials,
+    /// scope and resource mints a token.
+    #[arg(long)]
+    dev_issuer: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -141,6 +161,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if args.invoke_mode == Mode::ResponseStream {
         config.invoke_mode = lambda_emulator::InvokeMode::ResponseStream;
     }
+    if args.rest_api {
+        config.rest_api = Some(lambda_emulator::RestApiConfig {
+            port: args.rest_port,
+            stage: args.rest_stage.clone(),
+        });
+    }
+    config.dev_issuer = args.dev_issuer;
     config.auth = match args.auth {
         AuthMode::None => {
             tracing::warn!(
@@ -183,6 +210,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let ready = serde_json::json!({
         "gatewayUrl": gateway_url,
+        "restApiUrl": emulator.rest_api_url(),
+        "issuerUrl": emulator.issuer().map(|i| i.url()),
         "functionUrl": emulator.url(),
         "statsUrl": stats_url,
         "region": region,

@@ -111,6 +111,12 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// A refusal by the front, before the protocol: `status` with a
+    /// JSON-RPC error (`-32600`) saying what to do.
+    pub fn refusal(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::refuse(status, message)
+    }
+
     fn refuse(status: StatusCode, message: impl Into<String>) -> Self {
         Self::error(
             status,

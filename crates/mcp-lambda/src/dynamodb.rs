@@ -210,28 +210,10 @@ struct Http1Client {
 
 impl Http1Client {
     fn new() -> Self {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-        if roots.is_empty() {
-            // Lambda's images have roots; a bare test machine may not.
-            tracing::warn!(
-                "no TLS trust roots on this system: only http:// endpoints (an emulator) can be reached"
-            );
-        }
-        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let client = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map(|tls| {
-                let tls = tls.with_root_certificates(roots).with_no_client_auth();
-                let https = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_tls_config(tls)
-                    .https_or_http()
-                    .enable_http1()
-                    .build();
-                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                    .build(https)
-            })
-            .map_err(|e| format!("no TLS configuration: {e}"));
+        let client = crate::tls::https_connector().map(|https| {
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(https)
+        });
         Http1Client { client }
     }
 }

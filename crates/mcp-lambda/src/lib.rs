@@ -24,7 +24,9 @@ mod account_context;
 pub mod agentcore;
 pub mod dynamodb;
 mod gateway;
+pub mod oauth;
 pub mod runtime;
+mod tls;
 
 use std::time::Instant;
 
@@ -35,7 +37,8 @@ use mcp_core::{
     AuthScheme, Extensions, Identity, RegistryError, RequestContext, Server, ServerInfo,
     ToolRegistry,
 };
-use mcp_http::{RequestParts, TrustFront};
+use mcp_http::{Authenticator, RequestParts, TrustFront};
+use mcp_oauth::ResourceServer;
 use mcp_tools::{Catalog, CatalogError};
 
 pub use account_context::{AccountContext, Caller, DemoAccountContext, FunctionEnv, Invocation};
@@ -49,6 +52,8 @@ pub struct App {
     server: Server,
     config: HttpConfig,
     streaming: bool,
+    /// The resource server (`MCP_AUTH=oauth`); `None`: IAM.
+    oauth: Option<ResourceServer>,
 }
 
 /// The environment variable that says how the Function URL invokes the
@@ -79,6 +84,8 @@ impl App {
         if let Some(scopes) = mcp_core::scopes::from_env()? {
             app.server = app.server.with_tool_scopes(scopes)?;
         }
+        // After the scopes: the metadata publishes what the tools need.
+        app.oauth = oauth::from_env(app.server.tools())?;
         let table = dynamodb::DynamoDbCounter::from_env()?;
         Ok(match (Limits::from_env()?, table) {
             (Some(limits), Some(table)) => {
@@ -149,6 +156,47 @@ impl App {
             server,
             config,
             streaming: false,
+            oauth: None,
+        })
+    }
+
+    /// Checks bearer tokens with `oauth` instead of trusting the front's IAM
+    /// check.
+    pub fn with_oauth(mut self, oauth: ResourceServer) -> Self {
+        self.oauth = Some(oauth);
+        self
+    }
+
+    /// The resource server, when the function checks bearer tokens.
+    pub fn oauth(&self) -> Option<&ResourceServer> {
+        self.oauth.as_ref()
+    }
+
+    /// Who decides the caller: the token check, or the front's IAM check.
+    fn authenticator(&self) -> &dyn Authenticator {
+        match &self.oauth {
+            Some(oauth) => oauth,
+            None => &TrustFront,
+        }
+    }
+
+    /// Whether `req` came through API Gateway's REST front (payload 1.0).
+    fn is_rest(req: &Request) -> bool {
+        matches!(
+            req.request_context_ref(),
+            Some(EventContext::ApiGatewayV1(_))
+        )
+    }
+
+    /// A REST request to a function that trusts IAM is refused: API Gateway
+    /// did no IAM check this function could trust, so nobody is known.
+    fn refuse_untrusted_front(&self, req: &Request) -> Option<Exchange> {
+        (self.oauth.is_none() && Self::is_rest(req)).then(|| {
+            mcp_http::Exchange::refusal(
+                http::StatusCode::FORBIDDEN,
+                "this function trusts the Function URL's IAM check (MCP_AUTH=iam) and serves no \
+                 API Gateway requests: deploy it with MCP_AUTH=oauth behind API Gateway",
+            )
         })
     }
 
@@ -157,7 +205,19 @@ impl App {
         let started = Instant::now();
         let (identity, context) = request_context(&req);
         let parts = request_parts(&req, identity.as_ref());
-        let out = mcp_http::exchange(&self.server, &self.config, &TrustFront, parts, context).await;
+        let out = match self.refuse_untrusted_front(&req) {
+            Some(refused) => refused,
+            None => {
+                mcp_http::exchange(
+                    &self.server,
+                    &self.config,
+                    self.authenticator(),
+                    parts,
+                    context,
+                )
+                .await
+            }
+        };
         log_exchange(&req, &out, started);
         let headers = out.headers();
         let body = out.body.map_or(Body::Empty, Body::Text);

@@ -20,6 +20,7 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use aws_lambda_events::event::apigw::ApiGatewayProxyResponse;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlResponse;
 use bytes::Bytes;
 use futures_util::FutureExt as _;
@@ -32,7 +33,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::App;
-use mcp_http::{Streamed, TrustFront};
+use mcp_http::Streamed;
 
 /// The Runtime API's header with the caller's client context (JSON).
 const CLIENT_CONTEXT: &str = "lambda-runtime-client-context";
@@ -176,8 +177,14 @@ impl App {
         let started = std::time::Instant::now();
         let (identity, context) = crate::request_context(req);
         let parts = crate::request_parts(req, identity.as_ref());
-        match mcp_http::exchange_streamed(&self.server, &self.config, &TrustFront, parts, context)
-            .await
+        match mcp_http::exchange_streamed(
+            &self.server,
+            &self.config,
+            self.authenticator(),
+            parts,
+            context,
+        )
+        .await
         {
             Streamed::Whole(out) => {
                 crate::log_exchange(req, &out, started);
@@ -249,6 +256,22 @@ fn prelude(status: StatusCode, headers: &HeaderMap) -> Vec<u8> {
 
 fn request_id(headers: &HeaderMap) -> Option<&str> {
     headers.get(REQUEST_ID).and_then(|v| v.to_str().ok())
+}
+
+/// An API Gateway REST proxy response (payload format 1.0) as JSON: every
+/// header in `multiValueHeaders` (API Gateway merges `headers` into it, so
+/// one of the two stays empty).
+fn rest_response(response: http::Response<Body>) -> Vec<u8> {
+    let (parts, body) = response.into_parts();
+    let mut out = ApiGatewayProxyResponse::default();
+    out.status_code = i64::from(parts.status.as_u16());
+    out.multi_value_headers = parts.headers;
+    (out.body, out.is_base64_encoded) = match body {
+        Body::Text(text) => (Some(Body::Text(text)), false),
+        Body::Binary(bytes) => (Some(Body::Binary(bytes)), true),
+        _ => (None, false),
+    };
+    serde_json::to_vec(&out).unwrap_or_default()
 }
 
 /// A Function URL response (payload format 2.0) as JSON.
@@ -334,8 +357,9 @@ async fn serve(client: &Client, app: &App) -> Result<(), Error> {
         // A panic anywhere below is an error reply, never an exit.
         let routed = AssertUnwindSafe(app.route(&config, parts.headers, &event)).catch_unwind();
         let outcome = match routed.await.unwrap_or_else(|_| Route::Done(panicked())) {
-            // A streaming URL reads every answer as a stream.
-            Route::Url(request) if app.streaming => {
+            // A streaming URL reads every answer as a stream (API
+            // Gateway's REST front reads a whole JSON payload).
+            Route::Url(request) if app.streaming && !App::is_rest(&request) => {
                 let (sender, body) = body::Body::channel();
                 let post = stream_request(&id, body)?;
                 let write = AssertUnwindSafe(app.stream_to(&request, sender)).catch_unwind();
@@ -346,10 +370,22 @@ async fn serve(client: &Client, app: &App) -> Result<(), Error> {
                 finish(answer?, &id).await?;
                 continue;
             }
-            Route::Url(request) => AssertUnwindSafe(app.handle(request))
-                .catch_unwind()
-                .await
-                .map_or_else(|_| panicked(), |r| Outcome::Response(url_response(r))),
+            Route::Url(request) => {
+                let rest = App::is_rest(&request);
+                AssertUnwindSafe(app.handle(request))
+                    .catch_unwind()
+                    .await
+                    .map_or_else(
+                        |_| panicked(),
+                        |r| {
+                            Outcome::Response(if rest {
+                                rest_response(r)
+                            } else {
+                                url_response(r)
+                            })
+                        },
+                    )
+            }
             Route::Done(outcome) => outcome,
         };
         let answer = match outcome {

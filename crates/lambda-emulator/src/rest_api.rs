@@ -1,0 +1,304 @@
+//! A local API Gateway REST API in front of the function: the internet-facing
+//! rung's front, as the deploy CLI's stack builds it.
+//!
+//! URLs are `http://127.0.0.1:PORT/<stage>/<resource>`, with the resources
+//! the stack defines - `/mcp` (any method), and `GET` on
+//! `/.well-known/oauth-protected-resource` and
+//! `/.well-known/oauth-protected-resource/mcp` - each a Lambda proxy
+//! integration: a payload format 1.0 event with every header passed through
+//! (`Authorization` included), no SigV4 and no authorizer (the function
+//! checks the bearer token itself). Anything else is API Gateway's 403
+//! `Missing Authentication Token`.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::json_response;
+use crate::runtime::{Function, InvokeError};
+
+/// The MCP resource.
+pub const MCP_RESOURCE: &str = "/mcp";
+/// The metadata resources (GET only).
+pub const METADATA_RESOURCES: [&str; 2] = [
+    "/.well-known/oauth-protected-resource",
+    "/.well-known/oauth-protected-resource/mcp",
+];
+
+/// API Gateway's payload limit.
+pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+
+/// The REST API of one function.
+#[derive(Debug)]
+pub struct RestApi {
+    /// The function behind every resource.
+    pub function: Arc<Function>,
+    /// The stage name, the URL's first path segment.
+    pub stage: String,
+    /// The API's id (in events and logs).
+    pub api_id: String,
+}
+
+fn api_error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    let mut response = json_response(status, json!({"message": message}).to_string());
+    let error_type = match status {
+        StatusCode::FORBIDDEN => "MissingAuthenticationTokenException",
+        StatusCode::GATEWAY_TIMEOUT => "IntegrationTimeout",
+        StatusCode::TOO_MANY_REQUESTS => "ThrottlingException",
+        _ => "InternalServerErrorException",
+    };
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+    response
+}
+
+impl RestApi {
+    /// The resource a request's stage-relative path and method match.
+    fn route(method: &Method, path: &str) -> Option<&'static str> {
+        if path == MCP_RESOURCE {
+            return Some(MCP_RESOURCE);
+        }
+        METADATA_RESOURCES
+            .into_iter()
+            .find(|r| *r == path)
+            .filter(|_| matches!(*method, Method::GET | Method::HEAD))
+    }
+
+    /// Serves one HTTP request.
+    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+        let (parts, body) = req.into_parts();
+        let stage_prefix = format!("/{}", self.stage);
+        let full_path = parts.uri.path().to_owned();
+        let resource = full_path
+            .strip_prefix(&stage_prefix)
+            .and_then(|path| Self::route(&parts.method, path).map(|r| (path, r)));
+        let Some((path, resource)) = resource else {
+            return api_error(StatusCode::FORBIDDEN, "Missing Authentication Token");
+        };
+        let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(_) => {
+                return api_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long");
+            }
+        };
+        let event = self.event(&parts, path, resource, &body, peer);
+        match self.function.invoke(Bytes::from(event.to_string())).await {
+            Ok(payload) => proxy_response(&payload),
+            Err(InvokeError::Timeout(_)) => {
+                api_error(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out")
+            }
+            Err(InvokeError::Throttled(_)) => {
+                api_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the function failed behind the REST API");
+                api_error(StatusCode::BAD_GATEWAY, "Internal server error")
+            }
+        }
+    }
+
+    /// The payload format 1.0 event API Gateway sends a Lambda proxy
+    /// integration.
+    fn event(
+        &self,
+        parts: &http::request::Parts,
+        path: &str,
+        resource: &str,
+        body: &[u8],
+        peer: SocketAddr,
+    ) -> Value {
+        let spec = self.function.spec();
+        let mut headers = Map::new();
+        let mut multi_headers: Map<String, Value> = Map::new();
+        for (name, value) in &parts.headers {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            headers.insert(name.as_str().to_owned(), json!(value));
+            match multi_headers.get_mut(name.as_str()) {
+                Some(Value::Array(values)) => values.push(json!(value)),
+                _ => {
+                    multi_headers.insert(name.as_str().to_owned(), json!([value]));
+                }
+            }
+        }
+        let query = crate::function_url::form_pairs(parts.uri.query().unwrap_or(""));
+        let (mut single, mut multi) = (Map::new(), Map::new());
+        for (k, v) in query {
+            single.insert(k.clone(), json!(v));
+            match multi.get_mut(&k) {
+                Some(Value::Array(values)) => values.push(json!(v)),
+                _ => {
+                    multi.insert(k, json!([v]));
+                }
+            }
+        }
+        let or_null = |m: Map<String, Value>| {
+            if m.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(m)
+            }
+        };
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let now = OffsetDateTime::now_utc();
+        let time_format =
+            format_description!("[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000");
+        let request_id = crate::new_request_id();
+        let (body, encoded) = match std::str::from_utf8(body) {
+            _ if body.is_empty() => (Value::Null, false),
+            Ok(text) => (json!(text), false),
+            Err(_) => (json!(BASE64.encode(body)), true),
+        };
+        json!({
+            "resource": resource,
+            "path": path,
+            "httpMethod": parts.method.as_str(),
+            "headers": or_null(headers),
+            "multiValueHeaders": or_null(multi_headers),
+            "queryStringParameters": or_null(single),
+            "multiValueQueryStringParameters": or_null(multi),
+            "pathParameters": null,
+            "stageVariables": null,
+            "requestContext": {
+                "accountId": spec.account_id,
+                "apiId": self.api_id,
+                "domainName": header("host").unwrap_or_else(|| "localhost".into()),
+                "domainPrefix": self.api_id,
+                "extendedRequestId": request_id,
+                "httpMethod": parts.method.as_str(),
+                "identity": {
+                    "sourceIp": peer.ip().to_string(),
+                    "userAgent": header("user-agent"),
+                    "accessKey": null, "accountId": null, "caller": null, "user": null,
+                    "userArn": null, "cognitoIdentityId": null, "cognitoIdentityPoolId": null,
+                    "cognitoAuthenticationProvider": null, "cognitoAuthenticationType": null,
+                },
+                "path": format!("/{}{path}", self.stage),
+                "protocol": "HTTP/1.1",
+                "requestId": request_id,
+                "requestTime": now.format(time_format).unwrap_or_default(),
+                "requestTimeEpoch": (now.unix_timestamp_nanos() / 1_000_000) as i64,
+                "resourceId": "local",
+                "resourcePath": resource,
+                "stage": self.stage,
+            },
+            "body": body,
+            "isBase64Encoded": encoded,
+        })
+    }
+}
+
+/// Maps a Lambda proxy response (`statusCode`, `headers`,
+/// `multiValueHeaders`, `body`, `isBase64Encoded`) to HTTP; anything else is
+/// API Gateway's 502 for a malformed proxy response.
+fn proxy_response(payload: &[u8]) -> Response<Full<Bytes>> {
+    let malformed = || api_error(StatusCode::BAD_GATEWAY, "Internal server error");
+    let Ok(value) = serde_json::from_slice::<Value>(payload) else {
+        return malformed();
+    };
+    let Some(status) = value
+        .get("statusCode")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+    else {
+        tracing::warn!("the function's answer is not a Lambda proxy response (no statusCode)");
+        return malformed();
+    };
+    let body = match value.get("body") {
+        None | Some(Value::Null) => Bytes::new(),
+        Some(Value::String(text)) if value["isBase64Encoded"] == json!(true) => {
+            match BASE64.decode(text) {
+                Ok(bytes) => Bytes::from(bytes),
+                Err(_) => return malformed(),
+            }
+        }
+        Some(Value::String(text)) => Bytes::from(text.clone()),
+        Some(_) => return malformed(),
+    };
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    // API Gateway merges the two maps.
+    let mut put = |name: &str, value: &Value| {
+        if let (Ok(name), Some(Ok(value))) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            value.as_str().map(HeaderValue::from_str),
+        ) {
+            headers.append(name, value);
+        }
+    };
+    if let Some(Value::Object(multi)) = value.get("multiValueHeaders") {
+        for (name, values) in multi {
+            for v in values.as_array().into_iter().flatten() {
+                put(name, v);
+            }
+        }
+    }
+    if let Some(Value::Object(single)) = value.get("headers") {
+        for (name, v) in single {
+            put(name, v);
+        }
+    }
+    response
+}
+
+/// Serves the REST API on `listener` until the task is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, api: Arc<RestApi>) {
+    crate::serve_http_with_peer(listener, move |req, peer| {
+        let api = api.clone();
+        async move { Ok::<_, Infallible>(api.handle(req, peer).await) }
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_the_stacks_resources() {
+        assert_eq!(RestApi::route(&Method::POST, "/mcp"), Some("/mcp"));
+        assert_eq!(
+            RestApi::route(&Method::GET, "/.well-known/oauth-protected-resource/mcp"),
+            Some("/.well-known/oauth-protected-resource/mcp")
+        );
+        assert_eq!(
+            RestApi::route(&Method::POST, "/.well-known/oauth-protected-resource"),
+            None
+        );
+        assert_eq!(RestApi::route(&Method::GET, "/other"), None);
+    }
+
+    #[test]
+    fn proxy_responses_map_both_header_maps() {
+        let ok = proxy_response(
+            br#"{"statusCode":401,"headers":{},"multiValueHeaders":{"www-authenticate":["Bearer x"]},"body":"{}","isBase64Encoded":false}"#,
+        );
+        assert_eq!(ok.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(ok.headers()["www-authenticate"], "Bearer x");
+        for bad in [
+            &b"not json"[..],
+            br#"{"body":"x"}"#,
+            br#"{"statusCode":200,"body":5}"#,
+        ] {
+            assert_eq!(proxy_response(bad).status(), StatusCode::BAD_GATEWAY);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The OAuth rung's side of the function: how `MCP_AUTH` is read, and how
+//! the resource server reaches the issuer (GETs over the function's HTTPS
+//! connector, bounded in time by `mcp-oauth` and in size here).
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use mcp_http::BoxFuture;
+use mcp_oauth::{AuthMode, Fetch, ResourceServer, Scopes};
+
+/// The largest issuer document read (metadata, key sets are a few KB).
+const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+
+/// GETs issuer documents over HTTPS (HTTP on loopback: `mcp-oauth` refuses
+/// any other `http` URL before it gets here).
+#[derive(Debug)]
+pub struct HttpsFetch {
+    client: Result<Client<HttpsConnector<HttpConnector>, Empty<Bytes>>, String>,
+}
+
+impl HttpsFetch {
+    /// A client on the function's connector.
+    pub fn new() -> Self {
+        let client = crate::tls::https_connector()
+            .map(|https| Client::builder(hyper_util::rt::TokioExecutor::new()).build(https));
+        HttpsFetch { client }
+    }
+}
+
+impl Default for HttpsFetch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fetch for HttpsFetch {
+    fn get<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>> {
+        Box::pin(async move {
+            let client = self.client.as_ref().map_err(Clone::clone)?;
+            let uri: http::Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
+            let response = client.get(uri).await.map_err(|e| e.to_string())?;
+            if !response.status().is_success() {
+                return Err(format!("HTTP {}", response.status().as_u16()));
+            }
+            let body = Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
+                .collect()
+                .await
+                .map_err(|e| format!("reading the body: {e}"))?;
+            Ok(body.to_bytes().to_vec())
+        })
+    }
+}
+
+/// The authenticator `MCP_AUTH` asks for: `None` for IAM (the front's
+/// check is trusted), the resource server for `oauth`, configured for the
+/// scopes of `tools`. An error names the variable to fix.
+pub fn from_env(tools: &mcp_core::ToolRegistry) -> Result<Option<ResourceServer>, String> {
+    match AuthMode::from_env()? {
+        AuthMode::Iam => Ok(None),
+        AuthMode::OAuth(config) => {
+            let scopes = Scopes::of_tools(tools.definitions(), config.scopes_supported.as_deref())?;
+            let server = ResourceServer::new(config, scopes, Box::new(HttpsFetch::new()))?;
+            tracing::info!(
+                metadata = server.metadata_url(),
+                "bearer tokens are checked on every request"
+            );
+            Ok(Some(server))
+        }
+    }
+}
