@@ -197,6 +197,50 @@ struct StackArgs {
     /// '{"demo_drop_table": ["ops:admin"]}'; the others keep their defaults.
     #[arg(long, value_name = "JSON")]
     tool_scopes: Option<String>,
+    /// `account`: only IAM principals of the account (a Function URL, or the
+    /// gateway). `internet`: a public endpoint, deliberately - API Gateway
+    /// REST (regional) behind a WAF web ACL, the function checking OAuth
+    /// bearer tokens of --issuer for --audience; no Function URL. All of it
+    /// in one stack, or none of it.
+    #[arg(long, value_enum, default_value_t = Exposure::Account)]
+    exposure: Exposure,
+    /// With --exposure internet: the OAuth issuer whose tokens are accepted
+    /// (its `iss`; metadata from /.well-known/openid-configuration).
+    #[arg(long, value_name = "URL")]
+    issuer: Option<String>,
+    /// With --exposure internet: the URL clients use, which tokens must name
+    /// in `aud`; `auto` for the API's own
+    /// https://<api>.execute-api.<region>.amazonaws.com/prod/mcp.
+    #[arg(long, value_name = "URL")]
+    audience: Option<String>,
+    /// With --exposure internet: the issuer's key set, if not its metadata's
+    /// `jwks_uri`.
+    #[arg(long, value_name = "URL")]
+    jwks_url: Option<String>,
+    /// With --exposure internet: only these source CIDRs may call
+    /// (repeatable; IPv4 or IPv6). Default: anyone.
+    #[arg(long = "allow-cidr", value_name = "CIDR")]
+    allow_cidrs: Vec<String>,
+    /// With --exposure internet: block requests from this country (ISO
+    /// 3166-1 alpha-2, repeatable).
+    #[arg(long = "block-country", value_name = "CC")]
+    block_countries: Vec<String>,
+    /// With --exposure internet: WAF blocks a client IP above this many
+    /// requests per 5 minutes.
+    #[arg(long, default_value_t = template::DEFAULT_RATE_LIMIT)]
+    waf_rate_limit: u32,
+    /// With --exposure internet: the stage's throttling, requests per second.
+    #[arg(long, default_value_t = template::DEFAULT_THROTTLE_RATE)]
+    throttle_rate: u32,
+    /// With --exposure internet: the stage's burst.
+    #[arg(long, default_value_t = template::DEFAULT_THROTTLE_BURST)]
+    throttle_burst: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Exposure {
+    Account,
+    Internet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -234,6 +278,13 @@ impl StackArgs {
             Rung::Url => None,
             Rung::Gateway => Some(self.gateway(jwt_flags)?),
         };
+        let internet = self.internet()?;
+        if internet.is_some() && (self.rung == Rung::Gateway || !self.allow_principals.is_empty()) {
+            return Err(anyhow!(
+                "--exposure internet is its own front (API Gateway with OAuth): drop --rung \
+                 gateway and --allow-principal"
+            ));
+        }
         Ok(StackSpec {
             arch: self.arch,
             principals: self.allow_principals.clone(),
@@ -243,8 +294,51 @@ impl StackArgs {
             rate_limits: self.rate_limits()?,
             response_streaming: self.invoke_mode == InvokeModeArg::ResponseStream,
             tool_scopes: self.tool_scopes()?,
+            internet,
             ..StackSpec::default()
         })
+    }
+
+    /// `--exposure internet` and its flags: issuer and audience required,
+    /// the others only with it.
+    fn internet(&self) -> anyhow::Result<Option<template::InternetSpec>> {
+        let defaults = self.waf_rate_limit != template::DEFAULT_RATE_LIMIT
+            || self.throttle_rate != template::DEFAULT_THROTTLE_RATE
+            || self.throttle_burst != template::DEFAULT_THROTTLE_BURST;
+        let flags = self.issuer.is_some()
+            || self.audience.is_some()
+            || self.jwks_url.is_some()
+            || !self.allow_cidrs.is_empty()
+            || !self.block_countries.is_empty()
+            || defaults;
+        if self.exposure == Exposure::Account {
+            if flags {
+                return Err(anyhow!(
+                    "--issuer, --audience, --jwks-url, --allow-cidr, --block-country, \
+                     --waf-rate-limit and --throttle-* apply to --exposure internet only"
+                ));
+            }
+            return Ok(None);
+        }
+        let (Some(issuer), Some(audience)) = (&self.issuer, &self.audience) else {
+            return Err(anyhow!(
+                "--exposure internet needs --issuer URL (your identity provider's issuer) and \
+                 --audience URL (the endpoint URL tokens must name; `auto` for the API's own): \
+                 without them the endpoint would have no one to trust"
+            ));
+        };
+        let spec = template::InternetSpec {
+            issuer: issuer.clone(),
+            audience: audience.clone(),
+            jwks_url: self.jwks_url.clone(),
+            allow_cidrs: self.allow_cidrs.clone(),
+            block_countries: self.block_countries.clone(),
+            rate_limit: self.waf_rate_limit,
+            throttle_rate: self.throttle_rate,
+            throttle_burst: self.throttle_burst,
+        };
+        spec.check()?;
+        Ok(Some(spec))
     }
 
     /// `--tool-scopes`, checked here against the function's own tools, so

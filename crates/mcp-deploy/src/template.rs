@@ -2,6 +2,13 @@
 //! template (the CDK-equivalent). Serialisation is deterministic: maps are
 //! ordered, so the same spec always gives the same bytes.
 
+mod internet;
+
+pub use internet::{
+    AUTO_AUDIENCE, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
+    InternetSpec, STAGE,
+};
+
 use std::collections::BTreeMap;
 
 use mcp_lambda::agentcore::{Dropped, ExportError, cloudformation_payload, function_tools};
@@ -98,6 +105,9 @@ pub struct StackSpec {
     /// The scopes a bearer token needs per tool (`MCP_TOOL_SCOPES`, already
     /// checked against the function's tools).
     pub tool_scopes: Option<String>,
+    /// On the internet instead (rung 4): API Gateway REST, WAF, and the
+    /// function as an OAuth resource server; no Function URL.
+    pub internet: Option<InternetSpec>,
 }
 
 /// Rate limits for the function (`MCP_RATE_LIMITS`) and where every instance
@@ -123,6 +133,7 @@ impl Default for StackSpec {
             rate_limits: None,
             response_streaming: true,
             tool_scopes: None,
+            internet: None,
         }
     }
 }
@@ -222,6 +233,36 @@ pub mod ids {
     pub const GATEWAY_TARGET: &str = "McpGatewayTarget";
     /// The rate-limit counts every instance shares.
     pub const RATE_LIMIT_TABLE: &str = "McpRateLimitTable";
+    /// The internet-facing REST API.
+    pub const REST_API: &str = "McpRestApi";
+    /// Its `/mcp` resource.
+    pub const API_MCP: &str = "McpApiMcpResource";
+    /// Its `/.well-known` resource.
+    pub const API_WELL_KNOWN: &str = "McpApiWellKnownResource";
+    /// Its `/.well-known/oauth-protected-resource` resource.
+    pub const API_METADATA: &str = "McpApiMetadataResource";
+    /// Its `/.well-known/oauth-protected-resource/mcp` resource.
+    pub const API_METADATA_MCP: &str = "McpApiMetadataMcpResource";
+    /// `ANY /mcp`.
+    pub const API_MCP_METHOD: &str = "McpApiMcpMethod";
+    /// `GET /.well-known/oauth-protected-resource`.
+    pub const API_METADATA_METHOD: &str = "McpApiMetadataMethod";
+    /// `GET /.well-known/oauth-protected-resource/mcp`.
+    pub const API_METADATA_MCP_METHOD: &str = "McpApiMetadataMcpMethod";
+    /// The API's deployment.
+    pub const API_DEPLOYMENT: &str = "McpApiDeployment";
+    /// Its stage.
+    pub const API_STAGE: &str = "McpApiStage";
+    /// API Gateway's right to invoke the function, for this API only.
+    pub const API_PERMISSION: &str = "McpApiInvokePermission";
+    /// The WAF web ACL.
+    pub const WEB_ACL: &str = "McpWebAcl";
+    /// Its association with the stage.
+    pub const WEB_ACL_ASSOCIATION: &str = "McpWebAclAssociation";
+    /// The allowed IPv4 CIDRs.
+    pub const ALLOWED_IPV4: &str = "McpAllowedIpv4";
+    /// The allowed IPv6 CIDRs.
+    pub const ALLOWED_IPV6: &str = "McpAllowedIpv6";
     /// Template parameter: the asset bucket.
     pub const ASSET_BUCKET: &str = "AssetBucket";
     /// Template parameter: the asset key.
@@ -337,6 +378,16 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
     if !(1..=900).contains(&spec.timeout_s) {
         return Err(SpecError::Range("timeout must be 1 to 900 seconds".into()));
     }
+    if let Some(internet) = &spec.internet {
+        internet.check()?;
+        if spec.gateway.is_some() || !spec.principals.is_empty() {
+            return Err(SpecError::Range(
+                "the internet-facing stack has one front, API Gateway with OAuth: it takes no \
+                 gateway and no IAM principals"
+                    .into(),
+            ));
+        }
+    }
     let mut resources: BTreeMap<String, Resource> = BTreeMap::new();
 
     let log_group_arn = format!(
@@ -370,7 +421,8 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
     if let Some(limits) = &spec.rate_limits {
         add_rate_limits(&mut resources, &mut environment, limits);
     }
-    let url = spec.gateway.as_ref().is_none_or(|g| g.function_url);
+    // WAF cannot protect a Function URL: the internet-facing stack has none.
+    let url = spec.internet.is_none() && spec.gateway.as_ref().is_none_or(|g| g.function_url);
     // The function's answers must match how its URL reads them.
     let invoke_mode = if spec.response_streaming {
         "RESPONSE_STREAM"
@@ -383,12 +435,19 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
     if let Some(scopes) = &spec.tool_scopes {
         environment["MCP_TOOL_SCOPES"] = json!(scopes);
     }
+    if let Some(internet) = &spec.internet {
+        internet::environment(internet, &mut environment);
+    }
 
     let function = Resource::new(
         "AWS::Lambda::Function",
         Function {
             function_name: Expr::sub(FUNCTION_NAME),
-            description: "MCP server (mcp-ladder), reachable only through its AWS_IAM Function URL",
+            description: if spec.internet.is_some() {
+                "MCP server (mcp-ladder) on the internet: API Gateway and WAF in front, OAuth bearer tokens checked"
+            } else {
+                "MCP server (mcp-ladder), reachable only through its AWS_IAM Function URL"
+            },
             runtime: "provided.al2023",
             handler: "bootstrap",
             architectures: [spec.arch.lambda_name()],
@@ -481,6 +540,10 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
     if url {
         outputs["FunctionUrl"] = json!({"Description": "The IAM-authenticated Function URL", "Value": Expr::get_att(ids::URL, "FunctionUrl")});
     }
+    if let Some(internet) = &spec.internet {
+        internet::add(&mut resources, internet);
+        internet::outputs(&mut outputs);
+    }
     if let Some(gateway) = &spec.gateway {
         add_gateway(&mut resources, gateway);
         outputs["GatewayUrl"] = json!({"Description": "The AgentCore Gateway's MCP endpoint", "Value": Expr::get_att(ids::GATEWAY, "GatewayUrl")});
@@ -488,9 +551,14 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
         outputs["GatewayTargetName"] = json!({"Value": GATEWAY_TARGET_NAME});
     }
 
+    let description = if spec.internet.is_some() {
+        "mcp-ladder: an MCP server on Lambda, on the internet behind API Gateway and WAF, checking OAuth bearer tokens"
+    } else {
+        "mcp-ladder: an MCP server on Lambda behind a Function URL that only IAM principals of this account can call"
+    };
     Ok(json!({
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "mcp-ladder: an MCP server on Lambda behind a Function URL that only IAM principals of this account can call",
+        "Description": description,
         "Parameters": {
             ids::ASSET_BUCKET: {"Type": "String", "Description": "The S3 bucket holding the function package (see `mcp-deploy prepare`)."},
             ids::ASSET_KEY: {"Type": "String", "Description": "The package's key: assets/<sha256>.zip."}
