@@ -15,7 +15,7 @@ def _lint(path: str) -> subprocess.CompletedProcess:
 
 def test_checked_in_templates_are_clean() -> None:
     templates = sorted((REPO / "infra").glob("*.json"))
-    assert {t.name for t in templates} >= {"template.json", "assets.json", "gateway.json"}, templates
+    assert {t.name for t in templates} >= {"template.json", "assets.json", "gateway.json", "internet.json"}, templates
     for template in templates:
         proc = _lint(str(template))
         assert proc.returncode == 0, f"{template.name}: {proc.stdout}{proc.stderr}"
@@ -97,3 +97,56 @@ def test_wildcard_principal_is_refused(mcp_deploy) -> None:
     proc = subprocess.run([mcp_deploy, "synth", "--allow-principal", "*"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "wildcards are never granted" in proc.stderr
+
+
+INTERNET = ["--exposure", "internet", "--issuer", "https://issuer.example.com", "--audience", "auto"]
+
+
+def test_internet_variant_has_every_resource_and_no_function_url(mcp_deploy, tmp_path) -> None:
+    """API, stage, WAF and its association always together; IP and geo rules as asked; clean."""
+    out = tmp_path / "internet.json"
+    subprocess.run(
+        [mcp_deploy, "synth", *INTERNET, "--allow-cidr", "203.0.113.0/24", "--allow-cidr", "2001:db8::/32",
+         "--block-country", "KP", "--waf-rate-limit", "500", "--to", str(out)],
+        check=True, timeout=60,
+    )
+    template = json.loads(out.read_text())
+    kinds = sorted(r["Type"] for r in template["Resources"].values())
+    for kind in ("AWS::ApiGateway::RestApi", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage",
+                 "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation", "AWS::WAFv2::IPSet",
+                 "AWS::Lambda::Function", "AWS::IAM::Role", "AWS::Logs::LogGroup"):
+        assert kind in kinds, (kind, kinds)
+    assert "AWS::Lambda::Url" not in kinds
+    assert kinds.count("AWS::WAFv2::IPSet") == 2  # one per IP version
+    acl = next(r for r in template["Resources"].values() if r["Type"] == "AWS::WAFv2::WebACL")["Properties"]
+    assert acl["Scope"] == "REGIONAL"
+    rules = {r["Name"]: r for r in acl["Rules"]}
+    assert set(rules) == {"only-allowed-cidrs", "blocked-countries", "rate-per-ip", "aws-common-rule-set"}
+    assert rules["rate-per-ip"]["Statement"]["RateBasedStatement"]["Limit"] == 500
+    assert rules["blocked-countries"]["Statement"]["GeoMatchStatement"]["CountryCodes"] == ["KP"]
+    permissions = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert len(permissions) == 1
+    assert permissions[0]["Principal"] == "apigateway.amazonaws.com"
+    assert "${McpRestApi}/*" in permissions[0]["SourceArn"]["Fn::Sub"]
+    env = next(r for r in template["Resources"].values()
+               if r["Type"] == "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"]
+    assert env["MCP_AUTH"] == "oauth" and env["MCP_OAUTH_ISSUER"] == "https://issuer.example.com"
+    assert "execute-api" in env["MCP_OAUTH_AUDIENCE"]["Fn::Sub"]
+    assert "MCP_INVOKE_MODE" not in env
+    proc = _lint(str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_internet_without_issuer_or_audience_is_refused(mcp_deploy) -> None:
+    cases = [
+        (["--exposure", "internet"], "--issuer URL"),
+        (["--exposure", "internet", "--issuer", "https://issuer.example.com"], "--audience URL"),
+        ([*INTERNET[:4], "--audience", "http://api.example.com/mcp"], "https"),
+        ([*INTERNET, "--allow-cidr", "10.0.0.1"], "not a CIDR"),
+        ([*INTERNET, "--block-country", "Korea"], "alpha-2"),
+        ([*INTERNET, "--rung", "gateway"], "its own front"),
+        (["--issuer", "https://issuer.example.com"], "--exposure internet only"),
+    ]
+    for args, says in cases:
+        proc = subprocess.run([mcp_deploy, "synth", *args], capture_output=True, text=True, timeout=60)
+        assert proc.returncode != 0 and says in proc.stderr, (args, proc.stderr)

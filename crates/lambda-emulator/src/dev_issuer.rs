@@ -171,8 +171,9 @@ impl State {
                         "the body is too large",
                     );
                 };
+                // In a form body `+` is a space (a query string keeps it).
                 let form = crate::function_url::form_pairs(
-                    &String::from_utf8_lossy(&body.to_bytes()),
+                    &String::from_utf8_lossy(&body.to_bytes()).replace('+', "%20"),
                 );
                 self.token(&form, parts.headers.get(http::header::AUTHORIZATION))
             }

@@ -176,6 +176,9 @@ pub struct LocalDemo {
     pub region: String,
     /// Rung 3: the function behind a local AgentCore Gateway as well.
     pub gateway: bool,
+    /// Rung 4: the function behind a local REST API, trusting a development
+    /// OIDC issuer, checked as an internet-facing endpoint.
+    pub internet: bool,
 }
 
 /// A local gateway in front of the emulator's function, serving the
@@ -254,8 +257,20 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
             };
             // As the stack's URL: progress streams while a tool runs.
             config.invoke_mode = lambda_emulator::InvokeMode::ResponseStream;
+            if local.internet {
+                config.rest_api = Some(lambda_emulator::RestApiConfig {
+                    port: 0,
+                    stage: crate::template::STAGE.into(),
+                });
+                config.dev_issuer = true;
+            }
             let emulator = Emulator::start(config).await?;
             let url = emulator.url();
+            let internet = emulator.rest_api_url().map(str::to_owned).zip(
+                emulator
+                    .issuer()
+                    .map(|issuer| format!("{}/token", issuer.url())),
+            );
             let gateway = match local.gateway {
                 false => None,
                 true => Some(serve_local_gateway(&emulator).await),
@@ -278,6 +293,17 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
                 );
                 progress.story(format!("  GatewayUrl: {gateway}"));
             }
+            if let Some((api_url, token_endpoint)) = internet {
+                progress.story(
+                    "  local API Gateway REST API (emulated; on AWS a REGIONAL WAF web ACL is \
+                     associated with its stage) and a development OIDC issuer (a test double)",
+                );
+                progress.story(format!("  ApiUrl: {api_url}"));
+                progress.stage("stack-ready").await?;
+                let tokens = crate::internet::Tokens::Endpoint(token_endpoint);
+                crate::internet::smoke_internet(&api_url, &tokens, &progress).await?;
+                return Ok(());
+            }
             progress.stage("stack-ready").await?;
             let fronts = (Some(url.as_str()), gateway.as_deref());
             smoke_fronts(
@@ -298,7 +324,15 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
         };
         progress.stage("deleting-stack").await?;
         let addr = emulator.addr();
-        let gateways = emulator.gateway_addrs();
+        let mut gateways = emulator.gateway_addrs();
+        // The REST API and the issuer: each must refuse connections too.
+        let extra: Vec<std::net::SocketAddr> = emulator
+            .rest_api_url()
+            .into_iter()
+            .chain(emulator.issuer().map(|i| i.url()))
+            .filter_map(|url| url.trim_start_matches("http://").split('/').next()?.parse().ok())
+            .collect();
+        gateways.extend(extra);
         let pids = emulator.stats().pids();
         emulator.shutdown().await;
         // Verify like the AWS teardown: the function's processes and the URL are gone.
@@ -326,10 +360,10 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
         ));
         for gateway in gateways {
             if tokio::net::TcpStream::connect(gateway).await.is_ok() {
-                bail!("teardown is NOT clean: the gateway at {gateway} still accepts connections");
+                bail!("teardown is NOT clean: http://{gateway}/ still accepts connections");
             }
             progress.story(format!(
-                "[teardown] verified: the gateway http://{gateway}/mcp refuses connections"
+                "[teardown] verified: http://{gateway}/ refuses connections"
             ));
         }
         progress.story("[teardown] stack status: DELETE_COMPLETE (emulated)");

@@ -610,11 +610,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Some(path) => path,
                     None => std::env::current_exe()?.with_file_name("bootstrap"),
                 };
+                let internet = stack.exposure == Exposure::Internet;
+                if internet && (stack.issuer.is_some() || stack.audience.is_some()) {
+                    return Err(anyhow!(
+                        "demo --local --exposure internet brings its own development issuer and \
+                         audience: drop --issuer and --audience"
+                    ));
+                }
+                if internet && stack.rung == Rung::Gateway {
+                    return Err(anyhow!(
+                        "--exposure internet is its own front (API Gateway with OAuth): drop --rung gateway"
+                    ));
+                }
                 return demo_local(LocalDemo {
                     bootstrap,
                     account,
                     region,
                     gateway: stack.rung == Rung::Gateway,
+                    internet,
                 })
                 .await;
             }

@@ -1,6 +1,8 @@
 //! The checked-in templates are what the CLI synthesises: the server stack
 //! (`infra/template.json`, `mcp-deploy synth`), the gateway rung's
-//! (`infra/gateway.json`, `mcp-deploy synth --rung gateway`) and the asset stack that
+//! (`infra/gateway.json`, `mcp-deploy synth --rung gateway`), the internet-facing
+//! rung's (`infra/internet.json`, `mcp-deploy synth --exposure internet --issuer
+//! https://issuer.example.com --audience auto`) and the asset stack that
 //! `mcp-deploy prepare` creates (`infra/assets.json`). Refresh them with
 //! `UPDATE_INFRA=1 cargo test -p mcp-deploy --test infra`; cfn-lint checks
 //! every file in `infra/` (tests/e2e/test_template.py).
@@ -8,7 +10,9 @@
 use std::path::Path;
 
 use mcp_deploy::assets::assets_template;
-use mcp_deploy::template::{GatewayAuth, GatewaySpec, StackSpec, synth, to_text};
+use mcp_deploy::template::{
+    GatewayAuth, GatewaySpec, InternetSpec, StackSpec, synth, to_text,
+};
 
 fn check(file: &str, synthesised: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -46,4 +50,22 @@ fn infra_gateway_template_is_current() {
         ..StackSpec::default()
     };
     check("gateway.json", &to_text(&synth(&spec).unwrap()));
+}
+
+#[test]
+fn infra_internet_template_is_current() {
+    let spec = StackSpec {
+        internet: Some(InternetSpec {
+            issuer: "https://issuer.example.com".into(),
+            audience: mcp_deploy::template::AUTO_AUDIENCE.into(),
+            jwks_url: None,
+            allow_cidrs: Vec::new(),
+            block_countries: Vec::new(),
+            rate_limit: mcp_deploy::template::DEFAULT_RATE_LIMIT,
+            throttle_rate: mcp_deploy::template::DEFAULT_THROTTLE_RATE,
+            throttle_burst: mcp_deploy::template::DEFAULT_THROTTLE_BURST,
+        }),
+        ..StackSpec::default()
+    };
+    check("internet.json", &to_text(&synth(&spec).unwrap()));
 }
