@@ -63,6 +63,7 @@ class Emulator:
     arn: str
     process: subprocess.Popen
     gateway_url: str | None = None
+    rest_api_url: str | None = None
 
     def invocations(self) -> int:
         with urllib.request.urlopen(self.stats_url, timeout=5) as response:
@@ -105,6 +106,7 @@ def _start_emulator(auth: str, extra: tuple[str, ...] = (), account: str | None 
         arn=f"arn:aws:iam::{account}:user/local-developer",
         process=process,
         gateway_url=ready.get("gatewayUrl"),
+        rest_api_url=ready.get("restApiUrl"),
     )
 
 

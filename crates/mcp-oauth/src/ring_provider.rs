@@ -14,17 +14,35 @@ use jsonwebtoken::signature::{self, Signer, Verifier};
 use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind, EncodingKey};
 use ring::signature as sig;
 
-/// The provider; installed once per process by [`install`].
+/// The resource server's provider: it verifies and never signs, so a
+/// function links no signing code.
 pub static RING: CryptoProvider = CryptoProvider {
+    signer_factory: no_signer,
+    verifier_factory: new_verifier,
+    key_utils: KeyUtils::new_unimplemented(),
+};
+
+/// [`RING`] that also signs ES256: for the test doubles that mint tokens.
+pub static RING_SIGNING: CryptoProvider = CryptoProvider {
     signer_factory: new_signer,
     verifier_factory: new_verifier,
     key_utils: KeyUtils::new_unimplemented(),
 };
 
-/// Makes [`RING`] the process's provider (a second call, or another
-/// provider installed first, is fine when it is this one).
+/// Makes [`RING`] the process's provider, unless one was installed first
+/// (a test double's [`RING_SIGNING`] verifies the same way).
 pub fn install() {
     let _ = RING.install_default();
+}
+
+/// Makes [`RING_SIGNING`] the process's provider: call it before anything
+/// verifies a token (the first install wins).
+pub fn install_signing() {
+    let _ = RING_SIGNING.install_default();
+}
+
+fn no_signer(_: &Algorithm, _: &EncodingKey) -> Result<Box<dyn JwtSigner>, Error> {
+    Err(ErrorKind::InvalidAlgorithm.into())
 }
 
 /// The algorithms this server accepts: asymmetric signatures only.

@@ -25,8 +25,10 @@ impl std::fmt::Debug for TestKey {
 
 impl TestKey {
     /// A new key (a new one every run: nothing to leak, nothing to reuse).
+    /// It installs the signing provider; in a process that also verifies
+    /// tokens, make the first key before the first verification.
     pub fn generate(kid: impl Into<String>) -> Result<TestKey, String> {
-        crate::ring_provider::install();
+        crate::ring_provider::install_signing();
         let key = crate::ring_provider::generate_es256()?;
         Ok(TestKey {
             kid: kid.into(),
