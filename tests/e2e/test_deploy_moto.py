@@ -15,6 +15,8 @@ import os
 import random
 import signal
 import subprocess
+import urllib.parse
+import urllib.request
 import zipfile
 
 import boto3
@@ -518,3 +520,113 @@ def test_smoke_and_call_against_a_deployed_stack(mcp_deploy, env, moto, package)
     finally:
         assert run(mcp_deploy, env, "teardown", "--stack-name", stack).returncode == 0
     assert_clean(moto, stack)
+
+
+# The internet-facing rung. moto has the control plane only: the smoke test's
+# endpoint is the emulator's REST front (MCP_DEPLOY_TEST_API_URL, a test hook),
+# the function there trusting the emulator's development issuer.
+
+INTERNET = ["--exposure", "internet", "--issuer", "https://issuer.example.com", "--audience", "auto"]
+
+
+@pytest.fixture(scope="module")
+def internet_plane():
+    yield from running_emulator("aws-iam", ("--rest-api", "--dev-issuer"))
+
+
+def _mint(issuer_url: str, audience: str, scope: str) -> str:
+    form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": "ci",
+                                   "scope": scope, "resource": audience}).encode()
+    with urllib.request.urlopen(urllib.request.Request(f"{issuer_url}/token", form), timeout=30) as response:
+        return json.load(response)["access_token"]
+
+
+def test_internet_rung_deploys_smokes_and_verifiably_tears_down(mcp_deploy, env, moto, package,
+                                                                  internet_plane) -> None:
+    """API Gateway, its stage, the web ACL with its rules and association, the
+    function set up as a resource server, no Function URL; the smoke test's 401,
+    discovery, foreign-token and isolation checks; teardown verifies API, web ACL,
+    IP set, function, role and log group are gone."""
+    assert run(mcp_deploy, env, "prepare").returncode == 0
+    stack = _stack_name()
+    deployed = run(mcp_deploy, env, "deploy", "--stack-name", stack, "--zip", package, *INTERNET,
+                   "--allow-cidr", "203.0.113.0/24", "--block-country", "KP", "--output", "json")
+    assert deployed.returncode == 0, deployed.stderr
+    outputs = json.loads(deployed.stdout)
+    assert "FunctionUrl" not in outputs and "functionUrl" not in outputs, outputs
+    api_url = outputs["ApiUrl"]
+    api_id = api_url.removeprefix("https://").split(".")[0]
+    assert api_url == f"https://{api_id}.execute-api.{REGION}.amazonaws.com/prod/mcp"
+
+    apigw, waf, lam = _aws(moto, "apigateway"), _aws(moto, "wafv2"), _aws(moto, "lambda")
+    # (moto's model drops EndpointConfiguration; test_template.py checks REGIONAL in the template.)
+    assert apigw.get_rest_api(restApiId=api_id)["name"] == f"{stack}-api"
+    paths = {r["path"] for r in apigw.get_resources(restApiId=api_id)["items"]}
+    assert {"/mcp", "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"} <= paths
+    stage = apigw.get_stage(restApiId=api_id, stageName="prod")
+    assert stage["methodSettings"]["*/*"]["throttlingRateLimit"] == 50
+    stage_arn = f"arn:aws:apigateway:{REGION}::/restapis/{api_id}/stages/prod"
+    acl = waf.get_web_acl_for_resource(ResourceArn=stage_arn)["WebACL"]
+    assert acl["Name"] == f"{stack}-waf"
+    assert {r["Name"] for r in acl["Rules"]} == {"only-allowed-cidrs", "blocked-countries", "rate-per-ip",
+                                                   "aws-common-rule-set"}
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function_url_config(FunctionName=f"{stack}-mcp")
+    env_vars = lam.get_function_configuration(FunctionName=f"{stack}-mcp")["Environment"]["Variables"]
+    assert env_vars["MCP_AUTH"] == "oauth" and env_vars["MCP_OAUTH_ISSUER"] == "https://issuer.example.com"
+    policy = json.loads(lam.get_policy(FunctionName=f"{stack}-mcp")["Policy"])
+    principals = [s["Principal"] for s in policy["Statement"]]
+    assert principals == [{"Service": "apigateway.amazonaws.com"}], policy
+    assert f":{api_id}/*" in json.dumps(policy["Statement"][0]["Condition"]), policy
+
+    # Smoke against the emulated data plane: without tokens it says what it left out.
+    smoke_env = dict(env, MCP_DEPLOY_TEST_API_URL=internet_plane.rest_api_url)
+    partial = run(mcp_deploy, smoke_env, "smoke", "--stack-name", stack, "--output", "json")
+    assert partial.returncode == 0, partial.stderr
+    report = json.loads(partial.stdout)["internet"]
+    assert report["challenge"].startswith('Bearer resource_metadata="'), report
+    assert len(report["notChecked"]) == 3, report
+    assert "not checked: a token for another audience" in partial.stderr
+    issuer = report["metadata"]["authorization_servers"][0]
+    rest = internet_plane.rest_api_url
+    tokens = {
+        "MCP_SMOKE_TOKEN_READ": _mint(issuer, rest, "mcp:read"),
+        "MCP_SMOKE_TOKEN_ADMIN": _mint(issuer, rest, "mcp:read mcp:admin"),
+        "MCP_SMOKE_TOKEN_OTHER_AUDIENCE": _mint(issuer, "https://other.example.com/mcp", "mcp:admin"),
+    }
+    full = run(mcp_deploy, dict(smoke_env, **tokens), "smoke", "--stack-name", stack, "--output", "json")
+    assert full.returncode == 0, full.stderr
+    report = json.loads(full.stdout)["internet"]
+    assert report["notChecked"] == [] and len(report["checked"]) == 5, report
+    assert "demo_drop_table" not in report["readTools"]
+    # A read token passed off as an admin one fails the smoke test.
+    swapped = dict(smoke_env, **tokens)
+    swapped["MCP_SMOKE_TOKEN_ADMIN"] = tokens["MCP_SMOKE_TOKEN_READ"]
+    wrong = run(mcp_deploy, swapped, "smoke", "--stack-name", stack)
+    assert wrong.returncode == 1 and "an admin token could not call demo_drop_table (403)" in wrong.stderr
+
+    down = run(mcp_deploy, env, "teardown", "--stack-name", stack)
+    assert down.returncode == 0, down.stderr
+    for line in (f"verified: AWS::ApiGateway::RestApi {api_id} is gone",
+                 f"verified: AWS::WAFv2::WebACL {stack}-waf|", "verified: AWS::WAFv2::IPSet ",
+                 f"verified: AWS::Lambda::Function {stack}-mcp is gone", "verified: AWS::IAM::Role ",
+                 "verified: AWS::Logs::LogGroup "):
+        assert line in down.stderr, (line, down.stderr)
+    with pytest.raises(apigw.exceptions.NotFoundException):
+        apigw.get_rest_api(restApiId=api_id)
+    assert not [a for a in waf.list_web_acls(Scope="REGIONAL")["WebACLs"] if a["Name"] == f"{stack}-waf"]
+    assert_clean(moto, stack)
+
+
+@pytest.mark.parametrize("stage", ["stack-in-progress"])
+def test_internet_demo_killed_mid_deploy_leaves_nothing(mcp_deploy, env, moto, package, stage) -> None:
+    stack = _stack_name()
+    code, output = _demo_signalled(mcp_deploy, env, stage, signal.SIGTERM,
+                                   "--stack-name", stack, "--zip", package, *INTERNET)
+    assert code == 1, output
+    assert "SIGTERM received: running teardown" in output, output
+    assert "clean." in output, output
+    assert_clean(moto, stack)
+    waf = _aws(moto, "wafv2")
+    assert not [a for a in waf.list_web_acls(Scope="REGIONAL")["WebACLs"] if a["Name"] == f"{stack}-waf"]
+    assert not [a for a in _aws(moto, "apigateway").get_rest_apis()["items"] if a["name"] == f"{stack}-api"]

@@ -8,6 +8,7 @@ import sys
 import mcp_moto.lambda_url  # noqa: F401 - registers AWS::Lambda::Url before any stack is parsed
 import mcp_moto.dynamodb  # noqa: F401 - atomic conditional writes and a table's TTL, as on AWS
 import mcp_moto.agentcore_gateway  # noqa: F401 - AWS::BedrockAgentCore::Gateway and GatewayTarget
+import mcp_moto.internet  # noqa: F401 - the API Gateway stage and the WAFv2 web ACL, IP sets, association
 from moto.server import main
 
 if __name__ == "__main__":

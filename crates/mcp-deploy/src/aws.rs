@@ -33,6 +33,10 @@ pub struct Aws {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// AgentCore control plane (the gateway rung).
     pub agentcore: aws_sdk_bedrockagentcorecontrol::Client,
+    /// API Gateway (the internet-facing rung).
+    pub apigateway: aws_sdk_apigateway::Client,
+    /// WAFv2 (the internet-facing rung's web ACL).
+    pub wafv2: aws_sdk_wafv2::Client,
     /// Poll intervals and verification windows.
     pub timing: Timing,
 }
@@ -93,6 +97,8 @@ impl Aws {
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             agentcore: aws_sdk_bedrockagentcorecontrol::Client::new(&config),
+            apigateway: aws_sdk_apigateway::Client::new(&config),
+            wafv2: aws_sdk_wafv2::Client::new(&config),
             timing: Timing::from_env(),
             config,
         })

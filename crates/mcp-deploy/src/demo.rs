@@ -52,6 +52,9 @@ pub struct StackSmokeReport {
     /// Through the gateway, when the stack has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway: Option<crate::client::GatewaySmokeReport>,
+    /// Through the internet-facing API, when the stack is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub internet: Option<crate::internet::InternetSmokeReport>,
 }
 
 /// Smoke-tests every front the stack has: the Function URL (signed in,
@@ -62,6 +65,17 @@ pub async fn smoke_stack(
     account: &str,
     progress: &Progress,
 ) -> anyhow::Result<StackSmokeReport> {
+    if let Some(api_url) = &outputs.api_url {
+        // Bearer tokens, not SigV4: no AWS credentials are needed.
+        let api_url = crate::hooks::api_url(api_url);
+        let tokens = crate::internet::Tokens::from_env();
+        let report = crate::internet::smoke_internet(&api_url, &tokens, progress).await?;
+        return Ok(StackSmokeReport {
+            function_url: None,
+            gateway: None,
+            internet: Some(report),
+        });
+    }
     let fronts = (
         outputs.function_url.as_deref(),
         outputs.gateway_url.as_deref(),
@@ -87,6 +101,7 @@ async fn smoke_fronts(
     let mut report = StackSmokeReport {
         function_url: None,
         gateway: None,
+        internet: None,
     };
     if let Some(url) = function_url {
         let mut client = McpClient::new(url, region, credentials.clone())?;
@@ -141,6 +156,9 @@ pub async fn demo_aws(
             }
             if let Some(url) = &outputs.gateway_url {
                 progress.story(format!("  GatewayUrl: {url}"));
+            }
+            if let Some(url) = &outputs.api_url {
+                progress.story(format!("  ApiUrl: {url}"));
             }
             smoke_stack(&aws, outputs, &account, &progress).await?;
             Ok(())
@@ -330,7 +348,13 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
             .rest_api_url()
             .into_iter()
             .chain(emulator.issuer().map(|i| i.url()))
-            .filter_map(|url| url.trim_start_matches("http://").split('/').next()?.parse().ok())
+            .filter_map(|url| {
+                url.trim_start_matches("http://")
+                    .split('/')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
             .collect();
         gateways.extend(extra);
         let pids = emulator.stats().pids();

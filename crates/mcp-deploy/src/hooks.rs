@@ -7,6 +7,8 @@
 //! - `MCP_DEPLOY_TEST_FAULT=STAGE:panic` or `STAGE:error` fails there.
 //! - `MCP_DEPLOY_POLL_MS` sets the stack poll interval (default 2000).
 //! - `MCP_DEPLOY_TEST_VERIFY_S` sets how long teardown retries a check (default 60).
+//! - `MCP_DEPLOY_TEST_API_URL` replaces an internet-facing stack's `ApiUrl`
+//!   (moto has no data plane: the tests point it at the emulator's REST front).
 
 use std::time::Duration;
 
@@ -69,6 +71,16 @@ pub async fn at_stage(stage: &str) -> anyhow::Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// The internet-facing endpoint to smoke-test: the stack's, or in a test
+/// build `MCP_DEPLOY_TEST_API_URL`.
+pub fn api_url(deployed: &str) -> String {
+    #[cfg(feature = "test-hooks")]
+    if let Ok(url) = std::env::var("MCP_DEPLOY_TEST_API_URL") {
+        return url;
+    }
+    deployed.to_owned()
 }
 
 /// Without the feature there are no hooks.

@@ -238,7 +238,15 @@ pub async fn smoke_internet(
             (
                 Some(mint(&http, endpoint, api_url, "mcp:read").await?),
                 Some(mint(&http, endpoint, api_url, "mcp:read mcp:admin").await?),
-                Some(mint(&http, endpoint, "https://other.example.com/mcp", "mcp:read mcp:admin").await?),
+                Some(
+                    mint(
+                        &http,
+                        endpoint,
+                        "https://other.example.com/mcp",
+                        "mcp:read mcp:admin",
+                    )
+                    .await?,
+                ),
             )
         }
         Tokens::Given {
@@ -302,7 +310,10 @@ pub async fn smoke_internet(
             progress.story(format!(
                 "read token: tools/call {DESTRUCTIVE} (a \"hallucinated\" call) -> 403, WWW-Authenticate: {challenge}"
             ));
-            checked.push("a read token: no destructive tool listed, and 403 insufficient_scope calling it".to_owned());
+            checked.push(
+                "a read token: no destructive tool listed, and 403 insufficient_scope calling it"
+                    .to_owned(),
+            );
             read_tools = Some(names);
         }
         None => not_checked.push(
@@ -326,9 +337,8 @@ pub async fn smoke_internet(
             ));
             checked.push("an admin token: the destructive tool runs".to_owned());
         }
-        None => not_checked.push(
-            "an admin token's call (export MCP_SMOKE_TOKEN_ADMIN to check it)".to_owned(),
-        ),
+        None => not_checked
+            .push("an admin token's call (export MCP_SMOKE_TOKEN_ADMIN to check it)".to_owned()),
     }
     for what in &not_checked {
         progress.say(format!("not checked: {what}"));
@@ -350,7 +360,8 @@ mod tests {
 
     #[test]
     fn challenge_parameters_are_read() {
-        let c = r#"Bearer error="invalid_token", resource_metadata="https://a/b", scope="mcp:read""#;
+        let c =
+            r#"Bearer error="invalid_token", resource_metadata="https://a/b", scope="mcp:read""#;
         assert_eq!(challenge_param(c, "resource_metadata"), Some("https://a/b"));
         assert_eq!(challenge_param(c, "scope"), Some("mcp:read"));
         assert_eq!(challenge_param(c, "realm"), None);

@@ -289,12 +289,21 @@ pub struct Outputs {
     /// The rate-limit table the stack made, if it made one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit_table: Option<String>,
+    /// The internet-facing MCP endpoint (API Gateway, behind WAF).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
 }
 
 impl Outputs {
     /// The Function URL, or what to do when the stack has none.
     pub fn require_function_url(&self) -> anyhow::Result<&str> {
         self.function_url.as_deref().ok_or_else(|| {
+            if let Some(api) = &self.api_url {
+                return anyhow!(
+                    "this stack is internet-facing and has no Function URL: call {api} with a \
+                     bearer token from its issuer (any MCP client with OAuth support discovers it)"
+                );
+            }
             anyhow!(
                 "this stack has no Function URL (a gateway-only stack): redeploy with \
                  --with-function-url, or call its tools through GatewayUrl {}",
@@ -323,6 +332,7 @@ pub async fn outputs(aws: &Aws, stack: &Stack) -> anyhow::Result<Outputs> {
             gateway_url: output(stack, "GatewayUrl"),
             gateway_id: output(stack, "GatewayId"),
             rate_limit_table: output(stack, "RateLimitTable"),
+            api_url: output(stack, "ApiUrl"),
         });
     }
     let resources = aws
@@ -370,6 +380,14 @@ pub async fn outputs(aws: &Aws, stack: &Stack) -> anyhow::Result<Outputs> {
         ),
     };
     let account = stack_id.split(':').nth(4).unwrap_or_default().to_owned();
+    // As the template's ApiUrl output builds it.
+    let api_url = physical(ids::REST_API).map(|api| {
+        format!(
+            "https://{api}.execute-api.{}.amazonaws.com/{}/mcp",
+            aws.region,
+            crate::template::STAGE
+        )
+    });
     Ok(Outputs {
         stack_id,
         function_url,
@@ -379,6 +397,7 @@ pub async fn outputs(aws: &Aws, stack: &Stack) -> anyhow::Result<Outputs> {
         gateway_url,
         gateway_id,
         rate_limit_table: physical(ids::RATE_LIMIT_TABLE),
+        api_url,
     })
 }
 

@@ -90,8 +90,8 @@ where
 /// there, `Err` could not tell (which counts as not verified).
 async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
     let id = r.physical_id.as_str();
-    if r.kind == "AWS::Lambda::Permission" {
-        return Ok(None); // a statement in the function's policy: it goes with the function
+    if PARTS.contains(&r.kind.as_str()) {
+        return Ok(None); // a part of the function, the API or the web ACL: it goes with it
     }
     if id.is_empty() {
         return Ok(Some(true)); // never created
@@ -144,6 +144,40 @@ async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
                 &format!("checking gateway target {id}"),
             )?
         }
+        "AWS::ApiGateway::RestApi" => gone(
+            aws.apigateway.get_rest_api().rest_api_id(id).send().await,
+            |e| e.is_not_found_exception(),
+            &format!("checking REST API {id}"),
+        )?,
+        "AWS::WAFv2::WebACL" => {
+            // CloudFormation names a web ACL `name|id|scope`.
+            let (name, id, scope) = waf_parts(id);
+            gone(
+                aws.wafv2
+                    .get_web_acl()
+                    .name(name)
+                    .id(id)
+                    .scope(scope.into())
+                    .send()
+                    .await,
+                |e| e.is_waf_nonexistent_item_exception(),
+                &format!("checking web ACL {name}"),
+            )?
+        }
+        "AWS::WAFv2::IPSet" => {
+            let (name, id, scope) = waf_parts(id);
+            gone(
+                aws.wafv2
+                    .get_ip_set()
+                    .name(name)
+                    .id(id)
+                    .scope(scope.into())
+                    .send()
+                    .await,
+                |e| e.is_waf_nonexistent_item_exception(),
+                &format!("checking IP set {name}"),
+            )?
+        }
         "AWS::Logs::LogGroup" => {
             let out = aws
                 .logs
@@ -160,9 +194,36 @@ async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
     }))
 }
 
-/// The resource types [`is_gone`] can look up (a permission goes with its function).
-const CHECKED: [&str; 8] = [
+/// A WAFv2 physical id's `name|id|scope`.
+fn waf_parts(physical_id: &str) -> (&str, &str, &str) {
+    let mut parts = physical_id.splitn(3, '|');
+    let mut next = || parts.next().unwrap_or_default();
+    (next(), next(), next())
+}
+
+/// Parts of another resource, gone with it: a permission with its function;
+/// the API's resources, methods, deployment and stage with the API (whose
+/// deletion is verified); the association with the web ACL and the stage.
+const PARTS: [&str; 6] = [
     "AWS::Lambda::Permission",
+    "AWS::ApiGateway::Resource",
+    "AWS::ApiGateway::Method",
+    "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Stage",
+    "AWS::WAFv2::WebACLAssociation",
+];
+
+/// The resource types [`is_gone`] can look up (the [`PARTS`] go with theirs).
+const CHECKED: [&str; 16] = [
+    "AWS::Lambda::Permission",
+    "AWS::ApiGateway::Resource",
+    "AWS::ApiGateway::Method",
+    "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Stage",
+    "AWS::WAFv2::WebACLAssociation",
+    "AWS::ApiGateway::RestApi",
+    "AWS::WAFv2::WebACL",
+    "AWS::WAFv2::IPSet",
     "AWS::Lambda::Function",
     "AWS::Lambda::Url",
     "AWS::IAM::Role",
@@ -300,7 +361,7 @@ async fn verify(
                 r.kind, r.physical_id, r.logical_id
             )),
             Ok(None) => progress.say(format!(
-                "{} {} goes with its function",
+                "{} {} goes with the resource that holds it",
                 r.kind, r.logical_id
             )),
             Err(e) => remaining.push(format!(

@@ -5,8 +5,8 @@
 mod internet;
 
 pub use internet::{
-    AUTO_AUDIENCE, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE,
-    InternetSpec, STAGE,
+    AUTO_AUDIENCE, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE, InternetSpec,
+    STAGE,
 };
 
 use std::collections::BTreeMap;

@@ -91,6 +91,8 @@ fn aws(rules: &Rules) -> Aws {
         logs: client!(aws_sdk_cloudwatchlogs, &rules.logs),
         dynamodb: client!(aws_sdk_dynamodb, none),
         agentcore: client!(aws_sdk_bedrockagentcorecontrol, none),
+        apigateway: client!(aws_sdk_apigateway, none),
+        wafv2: client!(aws_sdk_wafv2, none),
         timing: Timing {
             poll: Duration::from_millis(1),
             verify_window: Duration::from_secs(5),

@@ -10,9 +10,7 @@
 use std::path::Path;
 
 use mcp_deploy::assets::assets_template;
-use mcp_deploy::template::{
-    GatewayAuth, GatewaySpec, InternetSpec, StackSpec, synth, to_text,
-};
+use mcp_deploy::template::{GatewayAuth, GatewaySpec, InternetSpec, StackSpec, synth, to_text};
 
 fn check(file: &str, synthesised: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -52,11 +52,9 @@ impl InternetSpec {
     /// Checks the settings; an error names the flag.
     pub fn check(&self) -> Result<(), SpecError> {
         let bad = |m: String| Err(SpecError::Range(m));
-        mcp_oauth::config::check_url("--issuer", &self.issuer)
-            .map_err(SpecError::Range)?;
+        mcp_oauth::config::check_url("--issuer", &self.issuer).map_err(SpecError::Range)?;
         if self.audience != AUTO_AUDIENCE {
-            mcp_oauth::config::check_url("--audience", &self.audience)
-                .map_err(SpecError::Range)?;
+            mcp_oauth::config::check_url("--audience", &self.audience).map_err(SpecError::Range)?;
         }
         if let Some(url) = &self.jwks_url {
             mcp_oauth::config::check_url("--jwks-url", url).map_err(SpecError::Range)?;
@@ -77,7 +75,9 @@ impl InternetSpec {
         }
         // WAF's range for a rate-based rule's limit.
         if !(10..=2_000_000_000).contains(&self.rate_limit) {
-            return bad("--rate-limit must be 10 to 2,000,000,000 requests per IP per 5 minutes".into());
+            return bad(
+                "--rate-limit must be 10 to 2,000,000,000 requests per IP per 5 minutes".into(),
+            );
         }
         if self.throttle_rate == 0 || self.throttle_burst == 0 {
             return bad("--throttle-rate and --throttle-burst must be above 0".into());
@@ -157,7 +157,11 @@ pub fn add(resources: &mut BTreeMap<String, Resource>, spec: &InternetSpec) {
     let paths: [(&str, &str, Option<&str>); 4] = [
         (ids::API_MCP, "mcp", None),
         (ids::API_WELL_KNOWN, ".well-known", None),
-        (ids::API_METADATA, "oauth-protected-resource", Some(ids::API_WELL_KNOWN)),
+        (
+            ids::API_METADATA,
+            "oauth-protected-resource",
+            Some(ids::API_WELL_KNOWN),
+        ),
         (ids::API_METADATA_MCP, "mcp", Some(ids::API_METADATA)),
     ];
     for (id, part, parent) in paths {
@@ -246,7 +250,10 @@ fn add_web_acl(resources: &mut BTreeMap<String, Resource>, spec: &InternetSpec) 
     let (v4, v6): (Vec<&String>, Vec<&String>) =
         spec.allow_cidrs.iter().partition(|c| !c.contains(':'));
     let mut sets = Vec::new();
-    for (id, version, cidrs) in [(ids::ALLOWED_IPV4, "IPV4", v4), (ids::ALLOWED_IPV6, "IPV6", v6)] {
+    for (id, version, cidrs) in [
+        (ids::ALLOWED_IPV4, "IPV4", v4),
+        (ids::ALLOWED_IPV6, "IPV6", v6),
+    ] {
         if cidrs.is_empty() {
             continue;
         }
