@@ -94,7 +94,7 @@ def instructions(emulator: str, name: str, bootstrap: str, requests: int, gatewa
                  env: tuple = (), send=None) -> int:
     """Instructions of every process of the function after serving `requests`
     (through the local gateway's front when `gateway_tools` is given; with
-    `send(conn, i)` when given, else the usual call)."""
+    `send(conn, i, ready)` when given, else the usual call)."""
     valgrind = shutil.which("valgrind")
     assert valgrind
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,7 +110,7 @@ def instructions(emulator: str, name: str, bootstrap: str, requests: int, gatewa
             conn = http.client.HTTPConnection(url.hostname, url.port, timeout=300)
             for i in range(requests):
                 if send:
-                    send(conn, i)
+                    send(conn, i, ready)
                 elif gateway_tools:
                     request(conn, name, url.path, GATEWAY_CALL)
                 else:

@@ -1,7 +1,7 @@
 """Renders docs/benchmarks.md and docs/benchmarks.svg from the JSON that
 stdio_bench.py and lambda_bench.py wrote in one run.
 
-Usage: report.py --stdio stdio.json --lambda lambda.json [--stream stream.json]
+Usage: report.py --stdio stdio.json --lambda lambda.json [--stream stream.json] [--oauth oauth.json]
                  --out DIR --machine TEXT
 """
 
@@ -16,6 +16,7 @@ import sys
 from benchlib import fmt
 from lambda_bench import FIGURES as LAMBDA_FIGURES
 from stdio_bench import FIGURES as STDIO_FIGURES
+from oauth_bench import FIGURES as OAUTH_FIGURES
 from stream_bench import FIGURES as STREAM_FIGURES
 
 
@@ -73,6 +74,7 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--machine", default="")
     parser.add_argument("--stream", help="stream_bench.py's JSON: the response-streaming section")
+    parser.add_argument("--oauth", help="oauth_bench.py's JSON: the bearer-token section")
     args = parser.parse_args()
     with open(args.stdio) as f:
         stdio = json.load(f)
@@ -121,6 +123,15 @@ def main() -> int:
     if "rust-shared" in lruns:
         goals.insert(2, ("Lambda init with the DynamoDB rate-limit client vs the floor",
                          r(lruns, "rust-shared", "floor", "init_ms"), 1.5))
+    oauth_data = None
+    if args.oauth:
+        with open(args.oauth) as f:
+            oauth_data = json.load(f)
+        floor_init = oauth_data.get("floor_init_ms") or []
+        if floor_init:
+            pairs = [o["init_ms"] / fl for o, fl in zip(oauth_data["runs"]["oauth"], floor_init) if fl > 0]
+            goals.append(("Lambda init with MCP_AUTH=oauth vs the floor", med(pairs), 1.5))
+
     def verdict(ratio: float, goal: float) -> str:
         if ratio != ratio:  # NaN: too few samples to tell
             return "not measured"
@@ -201,6 +212,30 @@ instructions per notification include `demo_progress`'s own step (a zero-length 
 
 {table(["figure", "buffered URL", "streaming URL", "streaming / buffered"], rows)}
 """
+    bearer = ""
+    if oauth_data:
+        oruns, ocounted = oauth_data["runs"], oauth_data["instructions"]
+        rows = [[label, fmt([x[key] for x in oruns["iam"]]), fmt([x[key] for x in oruns["oauth"]]),
+                 fmt(pair_ratios(oruns, "oauth", "iam", key))] for key, label in OAUTH_FIGURES]
+        total = oauth_data["rounds"] * oauth_data["calls"]
+        rows.append([f"issuer key set fetches in {total} warm calls", "-", str(oauth_data["warm_key_set_fetches"]),
+                     f"{oauth_data['warm_key_set_fetches'] / total:g} per warm request"])
+        if ocounted:
+            rows.append([f"instructions per warm request (over {oauth_data['instructions_k']})",
+                         f"{ocounted['iam']:,.0f}", f"{ocounted['oauth']:,.0f}",
+                         f"{ocounted['oauth'] / ocounted['iam']:.3g} (+{ocounted['oauth'] - ocounted['iam']:,.0f})"])
+        bearer = f"""
+## Bearer tokens: what the resource server costs
+
+The same release `bootstrap` behind the same local Function URL, trusting IAM
+(`MCP_AUTH=iam`, no check) and checking a bearer token on every request (`MCP_AUTH=oauth`,
+the emulator's development issuer, one ES256 token: signature by ring, then `iss`, `aud`,
+`exp` and scopes), `bench/oauth_bench.py`, {oauth_data["rounds"]} rounds, {oauth_data["calls"]}
+warm `tools/call demo_echo` each. The first request of an `oauth` instance fetches the
+issuer's metadata and key set; warm requests fetch nothing.
+
+{table(["figure", "MCP_AUTH=iam", "MCP_AUTH=oauth", "oauth / iam"], rows)}
+"""
     md = f"""# Benchmarks
 
 Produced by `scripts/bench.sh` in one run on {args.machine or "this machine"}; every figure is
@@ -249,7 +284,7 @@ through the Runtime API as a function error, and abort would crash the instance 
 `serde_json`, `mcp-core` and `mcp-http` are built at `opt-level = 3` (the JSON path of every
 request): at "s", serde_json calls a non-inlined `Vec::extend_from_slice` and `memcpy` per
 token, and a reply took twice the instructions.
-{gateway}{limits}{streaming}"""
+{gateway}{limits}{streaming}{bearer}"""
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "benchmarks.md"), "w") as f:
         f.write(md)

@@ -75,7 +75,7 @@ def one_round(emulator: str, bootstrap: str, mode: str, calls: int) -> dict:
 
 def per_notification(emulator: str, bootstrap: str, mode: str, k: int) -> float:
     def calls(steps: int):
-        def send(conn: http.client.HTTPConnection, i: int) -> None:
+        def send(conn: http.client.HTTPConnection, i: int, _ready: dict) -> None:
             # The first request warms the process up identically in both runs.
             body = progress_call(1 if i == 0 else steps, 0)
             request(conn, mode, call=body, headers=SSE_HEADERS, expect=b'"steps"')

@@ -98,6 +98,11 @@ step "Lambda response streaming: a buffered URL against a streaming one"
   --rounds "$rounds" --calls "$(( calls < 200 ? calls : 200 ))" --instructions "$(( instructions < 20 ? instructions : 20 ))" \
   --json "$work/stream.json"
 
+step "Bearer tokens: MCP_AUTH=iam against MCP_AUTH=oauth, and the floor's init"
+"$python" bench/oauth_bench.py --emulator "$bin/lambda-emulator" --bootstrap "$bin/bootstrap" --floor "$bin/lambda-floor" \
+  --rounds "$rounds" --calls "$(( calls < 200 ? calls : 200 ))" --instructions "$(( instructions < 20 ? instructions : 20 ))" \
+  --json "$work/oauth.json"
+
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(date -u +%Y-%m-%d)"
 "$python" bench/report.py --stdio "$work/stdio.json" --lambda "$work/lambda.json" --stream "$work/stream.json" \
-  --out "$out" --machine "$machine"
+  --oauth "$work/oauth.json" --out "$out" --machine "$machine"

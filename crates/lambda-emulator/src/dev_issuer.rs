@@ -5,6 +5,7 @@
 //! - `GET /.well-known/openid-configuration` and
 //!   `GET /.well-known/oauth-authorization-server`: its metadata;
 //! - `GET /jwks`: its public key;
+//! - `GET /stats`: `{"keySetFetches": N}`, how often `/jwks` was fetched;
 //! - `POST /token` (`application/x-www-form-urlencoded`): the
 //!   `client_credentials` grant, minting a token for the `scope` asked and
 //!   the audience named by `resource` (RFC 8707) or `audience`, valid for
@@ -155,6 +156,11 @@ impl State {
                 &Method::GET,
                 "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server",
             ) => json_response(StatusCode::OK, self.metadata().to_string()),
+            (&Method::GET, "/stats") => json_response(
+                StatusCode::OK,
+                json!({"keySetFetches": self.key_set_fetches.load(std::sync::atomic::Ordering::Relaxed)})
+                    .to_string(),
+            ),
             (&Method::GET, "/jwks") => {
                 self.key_set_fetches
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

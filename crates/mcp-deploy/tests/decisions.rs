@@ -401,7 +401,7 @@ async fn a_resource_teardown_cannot_look_up_is_reported_not_assumed_gone() {
                 &format!("{STACK}-mcp"),
                 "AWS::Lambda::Function",
             ),
-            summary("McpWebAcl", "acl-0123456789", "AWS::WAFv2::WebACL"),
+            summary("McpCdn", "E0123456789", "AWS::CloudFront::Distribution"),
         ],
         vec![mock!(aws_sdk_lambda::Client::get_function).then_error(|| {
             GetFunctionError::ResourceNotFoundException(
@@ -415,7 +415,7 @@ async fn a_resource_teardown_cannot_look_up_is_reported_not_assumed_gone() {
         .map(|e| format!("{e:#}"))
         .unwrap_or_default();
     assert!(
-        error.contains("AWS::WAFv2::WebACL acl-0123456789 (McpWebAcl) cannot be checked"),
+        error.contains("AWS::CloudFront::Distribution E0123456789 (McpCdn) cannot be checked"),
         "{error}"
     );
 }

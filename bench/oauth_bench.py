@@ -1,0 +1,169 @@
+"""What checking a bearer token costs per request, on the local Runtime API emulator.
+
+The same release `bootstrap` behind the same unauthenticated local Function URL
+(`--auth none`), side by side, rounds alternating:
+- `iam`: `MCP_AUTH=iam` (the default), trusting the front: no token, no check;
+- `oauth`: `MCP_AUTH=oauth`, trusting the emulator's development issuer; every
+  request carries one bearer token (ES256, minted once), which the function
+  verifies: signature (ring), `iss`, `aud`, `exp`, scopes.
+Same event format, same tool call (`demo_echo`): the difference is the token.
+Figures per round: init (the Runtime API's init span), the first request (which
+fetches the issuer's metadata and keys in `oauth`), warm p50, and the issuer's key
+set fetches during the warm calls (must be 0: keys are cached per instance).
+With --floor PATH, the smallest lambda_http function's init too, in the same
+rounds: the goal is an `oauth` init within 1.5x of it (keys are fetched on first use,
+not at init). With --instructions K (valgrind installed): instructions per warm
+request in each mode, from 1 + K requests against 1 on one process.
+
+Usage: oauth_bench.py --emulator PATH --bootstrap PATH [--floor PATH] [--rounds N]
+                      [--calls N] [--instructions K] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import shutil
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+from benchlib import fmt, quantile
+from lambda_bench import CALL, HEADERS, instructions, request, start
+
+AUDIENCE = "http://127.0.0.1/bench/mcp"
+MODES = {
+    "iam": (),
+    "oauth": ("--dev-issuer", "--env", f"MCP_OAUTH_AUDIENCE={AUDIENCE}"),
+}
+
+
+def mint(issuer: str) -> str:
+    form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": "bench",
+                                   "scope": "mcp:read", "resource": AUDIENCE}).encode()
+    with urllib.request.urlopen(urllib.request.Request(f"{issuer}/token", form), timeout=10) as response:
+        return json.load(response)["access_token"]
+
+
+def headers_for(mode: str, ready: dict) -> dict:
+    if mode == "iam":
+        return HEADERS
+    return dict(HEADERS, Authorization=f"Bearer {mint(ready['issuerUrl'])}")
+
+
+def key_set_fetches(ready: dict) -> int:
+    with urllib.request.urlopen(f"{ready['issuerUrl']}/stats", timeout=5) as response:
+        return json.load(response)["keySetFetches"]
+
+
+def one_round(emulator: str, bootstrap: str, mode: str, calls: int) -> dict:
+    proc, ready = start(emulator, bootstrap, extra=MODES[mode])
+    try:
+        url = urllib.parse.urlsplit(ready["functionUrl"])
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        headers = headers_for(mode, ready)
+        t0 = time.perf_counter()
+        request(conn, mode, headers=headers)
+        cold = time.perf_counter() - t0
+        fetched = key_set_fetches(ready) if mode == "oauth" else 0
+        latencies = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            request(conn, mode, headers=headers)
+            latencies.append(time.perf_counter() - t0)
+        warm_fetches = (key_set_fetches(ready) - fetched) if mode == "oauth" else 0
+        with urllib.request.urlopen(ready["statsUrl"], timeout=5) as r:
+            stats = json.load(r)
+        return {
+            "init_ms": stats["lastInitMicros"] / 1e3,
+            "first_request_ms": cold * 1e3,
+            "warm_p50_us": quantile(latencies, 0.5) * 1e6,
+            "warm_key_set_fetches": warm_fetches,
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def floor_init(emulator: str, floor: str) -> float:
+    proc, ready = start(emulator, floor)
+    try:
+        url = urllib.parse.urlsplit(ready["functionUrl"])
+        request(http.client.HTTPConnection(url.hostname, url.port, timeout=60), "floor")
+        with urllib.request.urlopen(ready["statsUrl"], timeout=5) as r:
+            return json.load(r)["lastInitMicros"] / 1e3
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def per_request(emulator: str, bootstrap: str, mode: str, k: int) -> float:
+    token: dict[str, dict] = {}
+
+    def send(conn: http.client.HTTPConnection, i: int, ready: dict) -> None:
+        if "h" not in token:
+            token["h"] = headers_for(mode, ready)
+        request(conn, mode, call=CALL, headers=token["h"])
+
+    few = instructions(emulator, mode, bootstrap, 1, env=MODES[mode], send=send)
+    token.clear()
+    many = instructions(emulator, mode, bootstrap, 1 + k, env=MODES[mode], send=send)
+    return (many - few) / k
+
+
+FIGURES = [
+    ("init_ms", "init (ms)"),
+    ("first_request_ms", "first request (ms; oauth fetches metadata and keys)"),
+    ("warm_p50_us", "warm round trip p50 (µs)"),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--emulator", required=True)
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--floor", help="the lambda_http floor function, for the init goal")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--instructions", type=int, default=0, metavar="K")
+    parser.add_argument("--json", help="write the raw figures here")
+    args = parser.parse_args()
+    runs: dict[str, list[dict]] = {mode: [] for mode in MODES}
+    floor: list[float] = []
+    for r in range(args.rounds):
+        for mode in MODES:
+            runs[mode].append(one_round(args.emulator, args.bootstrap, mode, args.calls))
+        if args.floor:
+            floor.append(floor_init(args.emulator, args.floor))
+        print(f"oauth round {r + 1}/{args.rounds} done", file=sys.stderr)
+    counted = {}
+    if args.instructions and shutil.which("valgrind"):
+        counted = {mode: per_request(args.emulator, args.bootstrap, mode, args.instructions) for mode in MODES}
+    fetches = sum(run["warm_key_set_fetches"] for run in runs["oauth"])
+    print(f"Bearer tokens on the local emulator: {args.rounds} rounds, {args.calls} warm calls each; "
+          "median (min–max)\n")
+    print("| figure | MCP_AUTH=iam | MCP_AUTH=oauth | oauth / iam |")
+    print("|---|---|---|---|")
+    for key, label in FIGURES:
+        pairs = [o[key] / i[key] for o, i in zip(runs["oauth"], runs["iam"]) if i[key] > 0]
+        cells = [fmt([run[key] for run in runs[m]]) for m in MODES] + [fmt(pairs)]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print(f"| key set fetches in {args.rounds * args.calls} warm calls | - | {fetches} | |")
+    if floor:
+        pairs = [o["init_ms"] / f for o, f in zip(runs["oauth"], floor) if f > 0]
+        print(f"| init vs the floor's ({fmt(floor)} ms) | | | oauth / floor {fmt(pairs)} |")
+    if counted:
+        cells = [f"{counted[m]:,.0f}" for m in MODES] + [f"{counted['oauth'] / counted['iam']:.3g}"]
+        print(f"| instructions per warm request (over {args.instructions}) | " + " | ".join(cells) + " |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rounds": args.rounds, "calls": args.calls, "runs": runs, "floor_init_ms": floor,
+                       "instructions": counted,
+                       "instructions_k": args.instructions, "warm_key_set_fetches": fetches}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
