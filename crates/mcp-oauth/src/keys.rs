@@ -22,7 +22,7 @@ pub trait Fetch: Send + Sync {
 
 /// The default wait between two fetches for unknown key ids.
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
-/// How long one fetch may take.
+/// How long fetching the keys may take, discovery included.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a failed fetch is remembered before the next try (an issuer
 /// that is down is not asked again by every request).
@@ -148,7 +148,16 @@ impl KeyCache {
         {
             return Err(KeyError::Unavailable(why.clone()));
         }
-        match self.load(&mut fetching).await {
+        // One budget for discovery and the key set together: a function's
+        // timeout is seconds, and a 503 must come before it.
+        let loaded = tokio::time::timeout(FETCH_TIMEOUT, self.load(&mut fetching))
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "the issuer's metadata and keys did not arrive within {FETCH_TIMEOUT:?}"
+                ))
+            });
+        match loaded {
             Ok(keys) => {
                 fetching.last = Some(Instant::now());
                 fetching.failed = None;
@@ -166,10 +175,10 @@ impl KeyCache {
 
     async fn get(&self, url: &str) -> Result<Vec<u8>, String> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        match tokio::time::timeout(FETCH_TIMEOUT, self.fetch.get(url)).await {
-            Ok(result) => result.map_err(|e| format!("GET {url}: {e}")),
-            Err(_) => Err(format!("GET {url}: no answer in {FETCH_TIMEOUT:?}")),
-        }
+        self.fetch
+            .get(url)
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))
     }
 
     async fn load(&self, fetching: &mut Fetching) -> Result<Keys, String> {

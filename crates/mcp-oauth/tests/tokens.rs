@@ -34,6 +34,7 @@ struct Issuer {
     documents: Mutex<HashMap<String, Vec<u8>>>,
     gets: AtomicUsize,
     down: std::sync::atomic::AtomicBool,
+    silent: std::sync::atomic::AtomicBool,
 }
 
 impl Issuer {
@@ -52,6 +53,12 @@ struct Shared(Arc<Issuer>);
 impl Fetch for Shared {
     fn get<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>> {
         self.0.gets.fetch_add(1, Ordering::SeqCst);
+        if self.0.silent.load(Ordering::SeqCst) {
+            return Box::pin(async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Err("never".to_owned())
+            });
+        }
         let answer = if self.0.down.load(Ordering::SeqCst) {
             Err("connection refused".to_owned())
         } else {
@@ -614,5 +621,21 @@ async fn an_issuer_that_cannot_be_reached_is_a_503_never_an_accept() {
         "{message}"
     );
     assert!(!message.contains(&token), "the token is never echoed");
+    assert_eq!(world.runs.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_issuer_that_does_not_answer_is_a_503_within_the_budget() {
+    let world = World::new(Duration::from_secs(30));
+    world.issuer.silent.store(true, Ordering::SeqCst);
+    let token = world.token(&World::claims("mcp:read"));
+    let started = tokio::time::Instant::now();
+    let out = world.call_with(&token, "look").await;
+    assert_eq!(out.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        started.elapsed(),
+        mcp_oauth::FETCH_TIMEOUT,
+        "one budget for discovery and keys"
+    );
     assert_eq!(world.runs.load(Ordering::SeqCst), 0);
 }
