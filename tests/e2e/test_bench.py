@@ -20,10 +20,11 @@ def test_bench_command_writes_a_well_formed_report(tmp_path) -> None:
     report = (tmp_path / "benchmarks.md").read_text()
     for heading in ["## Goals", "## Local stdio: mcp-local against FastMCP",
                     "## Lambda: the function on the local Runtime API emulator", "## The release profile",
-                    "## Rate limits: what counting costs", "## Response streaming: what it costs and buys"]:
+                    "## Rate limits: what counting costs", "## Response streaming: what it costs and buys",
+                    "## Bearer tokens: what the resource server costs"]:
         assert heading in report, heading
     tables = re.findall(r"((?:^\|.*\|\n)+)", report, re.M)
-    assert len(tables) == 5, tables
+    assert len(tables) == 6, tables
     for t in tables:
         rows = t.strip().splitlines()
         widths = {row.count("|") for row in rows}

@@ -342,9 +342,9 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
         };
         progress.stage("deleting-stack").await?;
         let addr = emulator.addr();
-        let mut gateways = emulator.gateway_addrs();
+        let gateways = emulator.gateway_addrs();
         // The REST API and the issuer: each must refuse connections too.
-        let extra: Vec<std::net::SocketAddr> = emulator
+        let others: Vec<std::net::SocketAddr> = emulator
             .rest_api_url()
             .into_iter()
             .chain(emulator.issuer().map(|i| i.url()))
@@ -356,7 +356,6 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
                     .ok()
             })
             .collect();
-        gateways.extend(extra);
         let pids = emulator.stats().pids();
         emulator.shutdown().await;
         // Verify like the AWS teardown: the function's processes and the URL are gone.
@@ -384,10 +383,18 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
         ));
         for gateway in gateways {
             if tokio::net::TcpStream::connect(gateway).await.is_ok() {
-                bail!("teardown is NOT clean: http://{gateway}/ still accepts connections");
+                bail!("teardown is NOT clean: the gateway at {gateway} still accepts connections");
             }
             progress.story(format!(
-                "[teardown] verified: http://{gateway}/ refuses connections"
+                "[teardown] verified: the gateway http://{gateway}/mcp refuses connections"
+            ));
+        }
+        for addr in others {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                bail!("teardown is NOT clean: http://{addr}/ still accepts connections");
+            }
+            progress.story(format!(
+                "[teardown] verified: http://{addr}/ refuses connections"
             ));
         }
         progress.story("[teardown] stack status: DELETE_COMPLETE (emulated)");
