@@ -75,6 +75,7 @@ def main() -> int:
     parser.add_argument("--machine", default="")
     parser.add_argument("--stream", help="stream_bench.py's JSON: the response-streaming section")
     parser.add_argument("--oauth", help="oauth_bench.py's JSON: the bearer-token section")
+    parser.add_argument("--artifact", help="the function's zip as deployed (cargo-lambda), for the size goal")
     args = parser.parse_args()
     with open(args.stdio) as f:
         stdio = json.load(f)
@@ -138,9 +139,15 @@ def main() -> int:
         return "met" if ratio <= goal else "**not met**"
 
     goal_rows = [[name, f"≤ {goal:g}×", f"{ratio:.3g}×", verdict(ratio, goal)] for name, ratio, goal in goals]
+    # The goal is the zip Lambda receives; the host build's zip (in the Lambda
+    # table, beside Python's and the floor's) is larger, its linker keeps more.
+    sized = [("zipped function as deployed (cargo-lambda, x86_64)", os.path.getsize(args.artifact))] \
+        if args.artifact else []
     if "rust" in packages:
-        size = packages["rust"] / 2**20
-        goal_rows.append(["zipped bootstrap", "< 2 MB", f"{size:.2f} MB", "met" if size < 2 else "**not met**"])
+        sized.append(("zipped bootstrap, host build", packages["rust"]))
+    for label, size in sized:
+        mib = size / 2**20
+        goal_rows.append([label, "< 2 MiB", f"{mib:.2f} MiB", "met" if mib < 2 else "**not met**"])
 
     gateway = ""
     if "rust-gateway" in counted:

@@ -103,6 +103,13 @@ step "Bearer tokens: MCP_AUTH=iam against MCP_AUTH=oauth, and the floor's init"
   --rounds "$rounds" --calls "$(( calls < 200 ? calls : 200 ))" --instructions "$(( instructions < 20 ? instructions : 20 ))" \
   --json "$work/oauth.json"
 
+# The zip Lambda receives: cargo-lambda's x86_64 build (release runs only).
+artifact_args=()
+if [[ "$profile" == release ]]; then
+  bash "$REPO/scripts/build-lambda.sh" x86_64
+  artifact_args=(--artifact "$CARGO_TARGET_DIR/lambda/x86_64/bootstrap/bootstrap.zip")
+fi
+
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(date -u +%Y-%m-%d)"
 "$python" bench/report.py --stdio "$work/stdio.json" --lambda "$work/lambda.json" --stream "$work/stream.json" \
-  --oauth "$work/oauth.json" --out "$out" --machine "$machine"
+  --oauth "$work/oauth.json" "${artifact_args[@]}" --out "$out" --machine "$machine"
