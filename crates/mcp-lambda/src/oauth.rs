@@ -16,32 +16,32 @@ const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 /// GETs issuer documents over HTTPS (HTTP on loopback: `mcp-oauth` refuses
 /// any other `http` URL before it gets here). The client has the DynamoDB
 /// counter's exact type, body included, so the function carries one copy of
-/// hyper's client code, not two (measured: a second body type cost 60 KB of
-/// zip).
-#[derive(Debug)]
+/// hyper's client code, not two. It is made on the first fetch, not at init:
+/// loading the system's trust roots took about 4 ms, three times the rest of
+/// the function's init (bench/oauth_bench.py).
+#[derive(Debug, Default)]
 pub struct HttpsFetch {
-    client: Result<Client<HttpsConnector<HttpConnector>, SdkBody>, String>,
+    client: std::sync::OnceLock<Result<Client<HttpsConnector<HttpConnector>, SdkBody>, String>>,
 }
 
 impl HttpsFetch {
-    /// A client on the function's connector.
+    /// A fetcher; its client comes with its first fetch.
     pub fn new() -> Self {
-        let client = crate::tls::https_connector()
-            .map(|https| Client::builder(hyper_util::rt::TokioExecutor::new()).build(https));
-        HttpsFetch { client }
+        Self::default()
     }
-}
 
-impl Default for HttpsFetch {
-    fn default() -> Self {
-        Self::new()
+    fn client(&self) -> &Result<Client<HttpsConnector<HttpConnector>, SdkBody>, String> {
+        self.client.get_or_init(|| {
+            crate::tls::https_connector()
+                .map(|https| Client::builder(hyper_util::rt::TokioExecutor::new()).build(https))
+        })
     }
 }
 
 impl Fetch for HttpsFetch {
     fn get<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>> {
         Box::pin(async move {
-            let client = self.client.as_ref().map_err(Clone::clone)?;
+            let client = self.client().as_ref().map_err(Clone::clone)?;
             let request = http::Request::get(url)
                 .body(SdkBody::empty())
                 .map_err(|e| format!("not a URL: {e}"))?;
