@@ -30,6 +30,7 @@ def test_bench_command_writes_a_well_formed_report(tmp_path) -> None:
         widths = {row.count("|") for row in rows}
         assert len(widths) == 1, f"ragged table:\n{t}"
         assert len(rows) >= 4
-    assert "| zipped bootstrap | < 2 MB |" in report
+    assert "| zipped bootstrap, host build | < 2 MiB |" in report
+    assert "| Lambda init with MCP_AUTH=oauth vs the floor | ≤ 1.5× |" in report
     assert re.search(r"\| Lambda init vs Python \| ≤ 0\.1× \| ([0-9.e+-]+|nan)× \| (met|\*\*not met\*\*|not measured) \|", report)
     xml.dom.minidom.parse(str(tmp_path / "benchmarks.svg"))
