@@ -24,7 +24,6 @@ Usage: oauth_bench.py --emulator PATH --bootstrap PATH [--floor PATH] [--rounds 
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import shutil
@@ -33,7 +32,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from benchlib import fmt, quantile
+from benchlib import alternate, figure_rows, fmt, pair_ratios, quantile, table, two_ways_parser
 from lambda_bench import CALL, HEADERS, instructions, request, start
 
 AUDIENCE = "http://127.0.0.1/bench/mcp"
@@ -126,23 +125,13 @@ FIGURES = [
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--emulator", required=True)
-    parser.add_argument("--bootstrap", required=True)
+    parser = two_ways_parser(__doc__)
     parser.add_argument("--floor", help="the lambda_http floor function, for the init goal")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--instructions", type=int, default=0, metavar="K")
-    parser.add_argument("--json", help="write the raw figures here")
     args = parser.parse_args()
-    runs: dict[str, list[dict]] = {mode: [] for mode in MODES}
     floor: list[float] = []
-    for r in range(args.rounds):
-        for mode in MODES:
-            runs[mode].append(one_round(args.emulator, args.bootstrap, mode, args.calls))
-        if args.floor:
-            floor.append(floor_init(args.emulator, args.floor))
-        print(f"oauth round {r + 1}/{args.rounds} done", file=sys.stderr)
+    runs = alternate("oauth", args.rounds, MODES,
+                     lambda mode: one_round(args.emulator, args.bootstrap, mode, args.calls),
+                     between=(lambda: floor.append(floor_init(args.emulator, args.floor))) if args.floor else None)
     counted = {}
     if args.instructions and shutil.which("valgrind"):
         counted = {mode: per_request(args.emulator, args.bootstrap, mode, args.instructions) for mode in MODES}
@@ -150,21 +139,18 @@ def main() -> int:
     fetches = sum(run["warm_key_set_fetches"] for run in runs["oauth"])
     print(f"Bearer tokens on the local emulator: {args.rounds} rounds, {args.calls} warm calls each; "
           "median (min–max)\n")
-    print("| figure | MCP_AUTH=iam | MCP_AUTH=oauth | oauth / iam |")
-    print("|---|---|---|---|")
-    for key, label in FIGURES:
-        pairs = [o[key] / i[key] for o, i in zip(runs["oauth"], runs["iam"]) if i[key] > 0]
-        cells = [fmt([run[key] for run in runs[m]]) for m in MODES] + [fmt(pairs)]
-        print(f"| {label} | " + " | ".join(cells) + " |")
-    print(f"| key set fetches in {args.rounds * args.calls} warm calls | - | {fetches} | |")
+    rows = figure_rows(runs, "iam", "oauth", FIGURES)
+    rows.append([f"key set fetches in {args.rounds * args.calls} warm calls", "-", str(fetches), ""])
     if floor:
-        pairs = [o["init_ms"] / f for o, f in zip(runs["oauth"], floor) if f > 0]
-        print(f"| init vs the floor's ({fmt(floor)} ms) | | | oauth / floor {fmt(pairs)} |")
+        pairs = pair_ratios({"oauth": runs["oauth"], "floor": [{"init_ms": f} for f in floor]},
+                            "oauth", "floor", "init_ms")
+        rows.append([f"init vs the floor's ({fmt(floor)} ms)", "", "", f"oauth / floor {fmt(pairs)}"])
     if counted:
-        cells = [f"{counted[m]:,.0f}" for m in MODES] + [f"{counted['oauth'] / counted['iam']:.3g}"]
-        print(f"| instructions per warm request (over {args.instructions}) | " + " | ".join(cells) + " |")
-        print(f"| ... with a new token each request (the full check) | | {counted['oauth-fresh']:,.0f} | "
-              f"{counted['oauth-fresh'] / counted['iam']:.3g} |")
+        rows.append([f"instructions per warm request (over {args.instructions})"]
+                    + [f"{counted[m]:,.0f}" for m in MODES] + [f"{counted['oauth'] / counted['iam']:.3g}"])
+        rows.append(["... with a new token each request (the full check)", "", f"{counted['oauth-fresh']:,.0f}",
+                     f"{counted['oauth-fresh'] / counted['iam']:.3g}"])
+    print(table(["figure", "MCP_AUTH=iam", "MCP_AUTH=oauth", "oauth / iam"], rows))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"rounds": args.rounds, "calls": args.calls, "runs": runs, "floor_init_ms": floor,

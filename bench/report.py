@@ -13,7 +13,7 @@ import os
 import statistics
 import sys
 
-from benchlib import fmt
+from benchlib import figure_rows, fmt, pair_ratios, table
 from lambda_bench import FIGURES as LAMBDA_FIGURES
 from stdio_bench import FIGURES as STDIO_FIGURES
 from oauth_bench import FIGURES as OAUTH_FIGURES
@@ -22,16 +22,6 @@ from stream_bench import FIGURES as STREAM_FIGURES
 
 def med(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
-
-
-def pair_ratios(runs: dict, a: str, b: str, key: str) -> list[float]:
-    return [x[key] / y[key] for x, y in zip(runs[a], runs[b]) if y[key] > 0]
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(out)
 
 
 def svg(bars: list[tuple[str, float, float]]) -> str:
@@ -201,8 +191,7 @@ first limited call, so init stays the floor's.
         with open(args.stream) as f:
             stream = json.load(f)
         sruns, counted = stream["runs"], stream["instructions"]
-        rows = [[label, fmt([x[key] for x in sruns["buffered"]]), fmt([x[key] for x in sruns["streamed"]]),
-                 fmt(pair_ratios(sruns, "streamed", "buffered", key))] for key, label in STREAM_FIGURES]
+        rows = figure_rows(sruns, "buffered", "streamed", STREAM_FIGURES)
         if counted:
             rows.append([f"instructions per progress notification (over {stream['instructions_k']} x 19)",
                          f"{counted['buffered']:,.0f}", f"{counted['streamed']:,.0f}",
@@ -222,8 +211,7 @@ instructions per notification include `demo_progress`'s own step (a zero-length 
     bearer = ""
     if oauth_data:
         oruns, ocounted = oauth_data["runs"], oauth_data["instructions"]
-        rows = [[label, fmt([x[key] for x in oruns["iam"]]), fmt([x[key] for x in oruns["oauth"]]),
-                 fmt(pair_ratios(oruns, "oauth", "iam", key))] for key, label in OAUTH_FIGURES]
+        rows = figure_rows(oruns, "iam", "oauth", OAUTH_FIGURES)
         total = oauth_data["rounds"] * oauth_data["calls"]
         rows.append([f"issuer key set fetches in {total} warm calls", "-", str(oauth_data["warm_key_set_fetches"]),
                      f"{oauth_data['warm_key_set_fetches'] / total:g} per warm request"])

@@ -17,7 +17,6 @@ Usage: stream_bench.py --emulator PATH --bootstrap PATH [--rounds N]
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import shutil
@@ -25,7 +24,7 @@ import sys
 import time
 import urllib.parse
 
-from benchlib import fmt, quantile
+from benchlib import alternate, figure_rows, quantile, table, two_ways_parser
 from lambda_bench import HEADERS, instructions, request, start
 
 SSE_HEADERS = dict(HEADERS, Accept="application/json, text/event-stream")
@@ -93,33 +92,19 @@ FIGURES = [
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--emulator", required=True)
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--instructions", type=int, default=0, metavar="K")
-    parser.add_argument("--json", help="write the raw figures here")
-    args = parser.parse_args()
-    runs: dict[str, list[dict]] = {mode: [] for mode in MODES}
-    for r in range(args.rounds):
-        for mode in MODES:
-            runs[mode].append(one_round(args.emulator, args.bootstrap, mode, args.calls))
-        print(f"stream round {r + 1}/{args.rounds} done", file=sys.stderr)
+    args = two_ways_parser(__doc__).parse_args()
+    runs = alternate("stream", args.rounds, MODES,
+                     lambda mode: one_round(args.emulator, args.bootstrap, mode, args.calls))
     counted = {}
     if args.instructions and shutil.which("valgrind"):
         counted = {mode: per_notification(args.emulator, args.bootstrap, mode, args.instructions) for mode in MODES}
     print(f"Response streaming on the local emulator: {args.rounds} rounds, {args.calls} warm JSON calls each; "
           "median (min–max)\n")
-    print("| figure | buffered URL | streaming URL | streaming / buffered |")
-    print("|---|---|---|---|")
-    for key, label in FIGURES:
-        pairs = [s[key] / b[key] for s, b in zip(runs["streamed"], runs["buffered"]) if b[key] > 0]
-        cells = [fmt([run[key] for run in runs[m]]) for m in MODES] + [fmt(pairs)]
-        print(f"| {label} | " + " | ".join(cells) + " |")
+    rows = figure_rows(runs, "buffered", "streamed", FIGURES)
     if counted:
-        cells = [f"{counted[m]:,.0f}" for m in MODES] + [f"{counted['streamed'] / counted['buffered']:.3g}"]
-        print(f"| instructions per progress notification (over {args.instructions} x 19) | " + " | ".join(cells) + " |")
+        rows.append([f"instructions per progress notification (over {args.instructions} x 19)"]
+                    + [f"{counted[m]:,.0f}" for m in MODES] + [f"{counted['streamed'] / counted['buffered']:.3g}"])
+    print(table(["figure", "buffered URL", "streaming URL", "streaming / buffered"], rows))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"rounds": args.rounds, "calls": args.calls, "runs": runs, "instructions": counted,

@@ -86,6 +86,25 @@ where
     }
 }
 
+/// Whether the WAFv2 resource of physical id `name|id|scope` is gone, by
+/// its `Get` operation (`get_web_acl`, `get_ip_set`).
+macro_rules! waf_gone {
+    ($aws:expr, $get:ident, $physical:expr, $what:literal) => {{
+        let (name, id, scope) = waf_parts($physical);
+        gone(
+            $aws.wafv2
+                .$get()
+                .name(name)
+                .id(id)
+                .scope(scope.into())
+                .send()
+                .await,
+            |e| e.is_waf_nonexistent_item_exception(),
+            &format!(concat!("checking ", $what, " {}"), name),
+        )?
+    }};
+}
+
 /// Whether one recorded resource is gone: `Ok(true)` gone, `Ok(false)` still
 /// there, `Err` could not tell (which counts as not verified).
 async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
@@ -149,35 +168,9 @@ async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
             |e| e.is_not_found_exception(),
             &format!("checking REST API {id}"),
         )?,
-        "AWS::WAFv2::WebACL" => {
-            // CloudFormation names a web ACL `name|id|scope`.
-            let (name, id, scope) = waf_parts(id);
-            gone(
-                aws.wafv2
-                    .get_web_acl()
-                    .name(name)
-                    .id(id)
-                    .scope(scope.into())
-                    .send()
-                    .await,
-                |e| e.is_waf_nonexistent_item_exception(),
-                &format!("checking web ACL {name}"),
-            )?
-        }
-        "AWS::WAFv2::IPSet" => {
-            let (name, id, scope) = waf_parts(id);
-            gone(
-                aws.wafv2
-                    .get_ip_set()
-                    .name(name)
-                    .id(id)
-                    .scope(scope.into())
-                    .send()
-                    .await,
-                |e| e.is_waf_nonexistent_item_exception(),
-                &format!("checking IP set {name}"),
-            )?
-        }
+        // CloudFormation names WAFv2 resources `name|id|scope`.
+        "AWS::WAFv2::WebACL" => waf_gone!(aws, get_web_acl, id, "web ACL"),
+        "AWS::WAFv2::IPSet" => waf_gone!(aws, get_ip_set, id, "IP set"),
         "AWS::Logs::LogGroup" => {
             let out = aws
                 .logs

@@ -111,10 +111,18 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// A refusal by the front, before the protocol: `status` with a
-    /// JSON-RPC error (`-32600`) saying what to do.
-    pub fn refusal(status: StatusCode, message: impl Into<String>) -> Self {
-        Self::refuse(status, message)
+    /// `status` with `body` and nothing else set.
+    fn new(status: StatusCode, body: Option<String>) -> Self {
+        Exchange {
+            status,
+            body,
+            www_authenticate: None,
+            method: None,
+            tool: None,
+            rate_limit: None,
+            event_stream: false,
+            public_document: false,
+        }
     }
 
     fn refuse(status: StatusCode, message: impl Into<String>) -> Self {
@@ -127,29 +135,14 @@ impl Exchange {
 
     fn error(status: StatusCode, id: Option<RequestId>, error: ErrorObject) -> Self {
         let body = Reply::One(Response::error(id, error)).to_json();
-        Exchange {
-            status,
-            body: Some(body),
-            www_authenticate: None,
-            method: None,
-            tool: None,
-            rate_limit: None,
-            event_stream: false,
-            public_document: false,
-        }
+        Self::new(status, Some(body))
     }
 
     /// A public JSON document, cacheable for an hour.
     fn document(body: &str) -> Self {
         Exchange {
-            status: StatusCode::OK,
-            body: Some(body.to_owned()),
-            www_authenticate: None,
-            method: None,
-            tool: None,
-            rate_limit: None,
-            event_stream: false,
             public_document: true,
+            ..Self::new(StatusCode::OK, Some(body.to_owned()))
         }
     }
 
@@ -381,14 +374,9 @@ pub async fn exchange_streamed<'a>(
         biased;
         Some(first) = notes.recv() => {
             let head = Exchange {
-                status: StatusCode::OK,
-                body: Some(String::new()),
-                www_authenticate: None,
-                method: None,
-                tool: None,
                 rate_limit: rate_limit.get().cloned(),
                 event_stream: true,
-                public_document: false,
+                ..Exchange::new(StatusCode::OK, Some(String::new()))
             };
             let events = EventStream { first: Some(first), notes, call: Some(call), done: None };
             Streamed::Events { head, events }
@@ -585,16 +573,13 @@ async fn exchange_with(
         Some(reply) => status_of(reply, modern),
     };
     Exchange {
-        status,
         www_authenticate: reply
             .as_ref()
             .and_then(|r| scope_challenge(r, auth.resource_metadata())),
-        body: reply.map(|r| r.to_json()),
         method,
         tool,
         rate_limit: context.rate_limit.get().cloned(),
-        event_stream: false,
-        public_document: false,
+        ..Exchange::new(status, reply.map(|r| r.to_json()))
     }
 }
 

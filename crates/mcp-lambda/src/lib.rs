@@ -160,22 +160,13 @@ impl App {
         })
     }
 
-    /// Checks bearer tokens with `oauth` instead of trusting the front's IAM
-    /// check.
-    pub fn with_oauth(mut self, oauth: ResourceServer) -> Self {
-        self.oauth = Some(oauth);
-        self
-    }
-
-    /// The resource server, when the function checks bearer tokens.
-    pub fn oauth(&self) -> Option<&ResourceServer> {
-        self.oauth.as_ref()
-    }
-
-    /// Who decides the caller: the token check, or the front's IAM check.
-    fn authenticator(&self) -> &dyn Authenticator {
+    /// Who decides the caller of `req`: the token check (`MCP_AUTH=oauth`),
+    /// else the Function URL's IAM check - which a request through API
+    /// Gateway never had, so with IAM that front is refused.
+    fn authenticator(&self, req: &Request) -> &dyn Authenticator {
         match &self.oauth {
             Some(oauth) => oauth,
+            None if Self::is_rest(req) => &UntrustedFront,
             None => &TrustFront,
         }
     }
@@ -188,36 +179,13 @@ impl App {
         )
     }
 
-    /// A REST request to a function that trusts IAM is refused: API Gateway
-    /// did no IAM check this function could trust, so nobody is known.
-    fn refuse_untrusted_front(&self, req: &Request) -> Option<Exchange> {
-        (self.oauth.is_none() && Self::is_rest(req)).then(|| {
-            mcp_http::Exchange::refusal(
-                http::StatusCode::FORBIDDEN,
-                "this function trusts the Function URL's IAM check (MCP_AUTH=iam) and serves no \
-                 API Gateway requests: deploy it with MCP_AUTH=oauth behind API Gateway",
-            )
-        })
-    }
-
     /// Serves one Function URL request.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let started = Instant::now();
         let (identity, context) = request_context(&req);
         let parts = request_parts(&req, identity.as_ref());
-        let out = match self.refuse_untrusted_front(&req) {
-            Some(refused) => refused,
-            None => {
-                mcp_http::exchange(
-                    &self.server,
-                    &self.config,
-                    self.authenticator(),
-                    parts,
-                    context,
-                )
-                .await
-            }
-        };
+        let auth = self.authenticator(&req);
+        let out = mcp_http::exchange(&self.server, &self.config, auth, parts, context).await;
         log_exchange(&req, &out, started);
         let headers = out.headers();
         let body = out.body.map_or(Body::Empty, Body::Text);
@@ -225,6 +193,26 @@ impl App {
         *response.status_mut() = out.status;
         *response.headers_mut() = headers;
         response
+    }
+}
+
+/// Refuses every request: the front established no caller this function
+/// can trust (API Gateway, to a function that trusts IAM).
+struct UntrustedFront;
+
+impl Authenticator for UntrustedFront {
+    fn authenticate<'a>(
+        &'a self,
+        _: &'a RequestParts<'a>,
+    ) -> mcp_http::BoxFuture<'a, Result<Option<Identity>, mcp_http::AuthError>> {
+        Box::pin(std::future::ready(Err(mcp_http::AuthError {
+            status: http::StatusCode::FORBIDDEN,
+            challenge: None,
+            message: "this function trusts the Function URL's IAM check (MCP_AUTH=iam) and \
+                      serves no API Gateway requests: deploy it with MCP_AUTH=oauth behind API \
+                      Gateway"
+                .into(),
+        })))
     }
 }
 

@@ -180,7 +180,7 @@ impl App {
         match mcp_http::exchange_streamed(
             &self.server,
             &self.config,
-            self.authenticator(),
+            self.authenticator(req),
             parts,
             context,
         )

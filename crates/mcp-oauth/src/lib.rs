@@ -173,6 +173,8 @@ pub struct ResourceServer {
     keys: KeyCache,
     verified: Verified,
     metadata_url: String,
+    /// The audience's path: metadata is also served for its tail.
+    audience_path: String,
     document: String,
     baseline: String,
 }
@@ -186,7 +188,8 @@ impl ResourceServer {
         fetch: Box<dyn Fetch>,
     ) -> Result<ResourceServer, String> {
         ring_provider::install();
-        let metadata_url = metadata_url(&config.audience)?;
+        let audience = config::check_url(config::AUDIENCE_ENV, &config.audience)?;
+        let metadata_url = metadata_url(&audience)?;
         let document = json!({
             "resource": config.audience,
             "authorization_servers": [config.issuer],
@@ -197,6 +200,7 @@ impl ResourceServer {
         .to_string();
         let keys = KeyCache::new(config.issuer.clone(), config.jwks_url.clone(), fetch);
         Ok(ResourceServer {
+            audience_path: audience.path().to_owned(),
             config,
             keys,
             verified: Verified::default(),
@@ -376,8 +380,7 @@ impl Claims {
 /// `https://h/prod/.well-known/oauth-protected-resource/mcp` - under the
 /// API stage, where API Gateway can route it - and an endpoint at a domain's
 /// root path publishes at RFC 9728's exact place.
-fn metadata_url(audience: &str) -> Result<String, String> {
-    let uri = config::check_url(config::AUDIENCE_ENV, audience)?;
+fn metadata_url(uri: &http::Uri) -> Result<String, String> {
     let (scheme, authority) = match (uri.scheme_str(), uri.authority()) {
         (Some(scheme), Some(authority)) => (scheme, authority.as_str()),
         _ => return Err(format!("{}: not an absolute URL", config::AUDIENCE_ENV)),
@@ -493,13 +496,7 @@ impl Authenticator for ResourceServer {
     }
 
     fn document(&self, path: &str) -> Option<&str> {
-        let audience_path = self
-            .config
-            .audience
-            .parse::<http::Uri>()
-            .map(|u| u.path().to_owned())
-            .unwrap_or_default();
-        is_metadata_path(path, &audience_path).then_some(self.document.as_str())
+        is_metadata_path(path, &self.audience_path).then_some(self.document.as_str())
     }
 
     fn resource_metadata(&self) -> Option<&str> {
@@ -513,7 +510,7 @@ mod tests {
 
     #[test]
     fn metadata_is_published_beside_the_endpoint() {
-        let url = |a| metadata_url(a).expect("a URL");
+        let url = |a: &str| metadata_url(&a.parse().expect("a URI")).expect("a URL");
         assert_eq!(
             url("https://abc.execute-api.eu-west-1.amazonaws.com/prod/mcp"),
             "https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-protected-resource/mcp"
