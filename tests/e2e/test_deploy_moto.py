@@ -2,9 +2,9 @@
 extension in tests/moto) as the control plane, and the local emulator running
 the real bootstrap as the data plane behind the stack's FunctionUrl.
 
-Where moto differs from AWS the tests check what AWS does: moto returns no
-Outputs for stacks made through change sets, so mcp-deploy derives them from
-the stack's resources exactly as the template defines them.
+Where moto differs from AWS the tests check what AWS does, and tests/moto teaches
+moto what it lacks (for example, the Outputs of stacks made through change sets,
+which mcp-deploy reads as AWS gives them).
 """
 
 from __future__ import annotations

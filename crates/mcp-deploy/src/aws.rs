@@ -135,6 +135,20 @@ impl Aws {
         Ok(aws)
     }
 
+    /// The credentials the SDK would sign with.
+    pub async fn credentials(&self) -> anyhow::Result<aws_credential_types::Credentials> {
+        use aws_credential_types::provider::ProvideCredentials as _;
+        let provider = self.config.credentials_provider().ok_or_else(|| {
+            anyhow!(
+                "no AWS credentials: export MCP_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            )
+        })?;
+        provider
+            .provide_credentials()
+            .await
+            .map_err(|e| anyhow!("cannot load AWS credentials: {e}"))
+    }
+
     /// Refuses credentials of any other account than `expected`.
     pub async fn check_account(&self, expected: &str) -> anyhow::Result<Identity> {
         let identity = self.identity().await?;
@@ -198,11 +212,6 @@ fn is_expired_sso(detail: &str) -> bool {
     let text = detail.to_ascii_lowercase();
     text.contains("sso")
         && (text.contains("expired") || text.contains("refresh") || text.contains("invalid_grant"))
-}
-
-/// The AWS error code, for matching on "not found" and the like.
-pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
-    err.code()
 }
 
 #[cfg(test)]

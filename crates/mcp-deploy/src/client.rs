@@ -1,18 +1,25 @@
-//! A SigV4-signing MCP client for a Function URL with `AuthType = AWS_IAM`,
-//! and the smoke test built on it: signed in, unsigned out.
+//! The one MCP client of the deploy CLI: smoke tests, `call` and every demo
+//! use it, whatever the front asks for - a SigV4 signature (a Function URL
+//! with `AuthType = AWS_IAM`, an AgentCore Gateway with IAM inbound auth), a
+//! bearer token (the internet-facing rung), or nothing (negative controls).
 //!
-//! The client speaks the core's wire model ([`mcp_core::model`]). Like the
-//! official SDK it tries protocol 2026-07-28 first (`server/discover`, then
-//! stateless requests with the `_meta` envelope) and falls back to the
-//! `initialize` handshake at the newest handshake revision.
+//! It speaks the core's wire model ([`mcp_core::model`]). Like the official
+//! SDK it tries protocol 2026-07-28 first (`server/discover`, then stateless
+//! requests with the `_meta` envelope) and falls back to the `initialize`
+//! handshake at the newest handshake revision. Streamed answers are read as
+//! Server-Sent Events by `sse-stream`; retries follow [`crate::retry`].
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, anyhow, bail};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4::SigningParams;
+use backon::Retryable as _;
+use futures_util::StreamExt as _;
+use http::HeaderMap;
 use mcp_core::ProtocolVersion;
 use mcp_core::meta::{CLIENT_CAPABILITIES_KEY, CLIENT_INFO_KEY, PROTOCOL_VERSION_KEY};
 use mcp_core::model::{
@@ -23,34 +30,31 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::progress::Progress;
-use lambda_emulator::gateway::SEARCH_TOOL;
-
-/// How a request is authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Signing<'a> {
-    /// SigV4 for `lambda` in this region.
-    Region(&'a str),
-    /// No signature at all.
-    None,
-}
+/// The `User-Agent` of every request: the project and its version (WAF's
+/// common rule set blocks requests that have none).
+pub const USER_AGENT: &str = concat!("mcp-ladder-mcp-deploy/", env!("CARGO_PKG_VERSION"));
 
 /// How long the first request retries a 403, a 5xx or a refused connection:
 /// right after a deploy, AWS may not have propagated the URL's permissions yet.
 pub const CONNECT_RETRY: Duration = Duration::from_secs(30);
 
-/// An MCP client for one Function URL.
+/// How a request is authenticated.
 #[derive(Debug, Clone)]
-pub struct McpClient {
-    http: reqwest::Client,
-    url: String,
-    region: String,
-    credentials: Credentials,
-    next_id: u64,
-    version: ProtocolVersion,
-    connect_retry: Duration,
-    service: &'static str,
-    on_progress: Option<OnProgress>,
+pub enum Auth {
+    /// SigV4 with these credentials, for `service` in `region`.
+    SigV4 {
+        /// Whose signature.
+        credentials: Credentials,
+        /// The region signed for.
+        region: String,
+        /// The service signed for: `lambda` (a Function URL) or
+        /// `bedrock-agentcore` (a gateway).
+        service: &'static str,
+    },
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// No credentials at all.
+    None,
 }
 
 /// A progress callback: `progress`, `total` and `message` as the server
@@ -77,24 +81,67 @@ pub struct Connected {
     pub server_info: Implementation,
 }
 
+/// One HTTP answer: its status, headers and JSON body (for a streamed
+/// answer, the message that carries the reply).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The JSON-RPC reply (a non-JSON body becomes a string).
+    pub body: Value,
+}
+
+impl Answer {
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// An MCP client for one endpoint.
+#[derive(Debug)]
+pub struct McpClient {
+    http: reqwest::Client,
+    url: String,
+    auth: Auth,
+    next_id: AtomicU64,
+    version: ProtocolVersion,
+    connect_retry: Duration,
+    on_progress: Option<OnProgress>,
+}
+
 impl McpClient {
-    /// A client signing with `credentials` for `region`.
-    pub fn new(url: &str, region: &str, credentials: Credentials) -> anyhow::Result<Self> {
+    /// A client of `url` authenticating with `auth`.
+    pub fn new(url: &str, auth: Auth) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
+            .user_agent(USER_AGENT)
             .build()
             .context("failed to build the HTTP client")?;
         Ok(McpClient {
             http,
             url: url.to_owned(),
-            region: region.to_owned(),
-            credentials,
-            next_id: 1,
+            auth,
+            next_id: AtomicU64::new(1),
             version: ProtocolVersion::LATEST_HANDSHAKE,
             connect_retry: CONNECT_RETRY,
-            service: "lambda",
             on_progress: None,
         })
+    }
+
+    /// A client signing with `credentials` for Lambda in `region` (a
+    /// Function URL with `AuthType = AWS_IAM`).
+    pub fn sigv4(url: &str, region: &str, credentials: Credentials) -> anyhow::Result<Self> {
+        Self::new(
+            url,
+            Auth::SigV4 {
+                credentials,
+                region: region.to_owned(),
+                service: "lambda",
+            },
+        )
     }
 
     /// Asks for progress on tool calls (a `progressToken`) and hands each
@@ -106,7 +153,9 @@ impl McpClient {
 
     /// Signs for `service` instead of `lambda` (`bedrock-agentcore` for a gateway).
     pub fn with_service(mut self, service: &'static str) -> Self {
-        self.service = service;
+        if let Auth::SigV4 { service: s, .. } = &mut self.auth {
+            *s = service;
+        }
         self
     }
 
@@ -116,55 +165,66 @@ impl McpClient {
         self
     }
 
+    /// The same endpoint and revision with another authentication (a
+    /// negative control, another token).
+    pub fn with_auth(&self, auth: Auth) -> Self {
+        McpClient {
+            http: self.http.clone(),
+            url: self.url.clone(),
+            auth,
+            next_id: AtomicU64::new(self.next_id.load(Ordering::Relaxed)),
+            version: self.version,
+            connect_retry: self.connect_retry,
+            on_progress: self.on_progress.clone(),
+        }
+    }
+
     /// The revision in use.
     pub fn protocol_version(&self) -> ProtocolVersion {
         self.version
     }
 
-    async fn post(
-        &self,
-        body: &[u8],
-        headers: &[(&str, &str)],
-        signing: Signing<'_>,
-    ) -> anyhow::Result<(u16, Value)> {
+    /// The region a SigV4 client signs for.
+    pub fn region(&self) -> Option<&str> {
+        match &self.auth {
+            Auth::SigV4 { region, .. } => Some(region),
+            Auth::Bearer(_) | Auth::None => None,
+        }
+    }
+
+    /// The HTTP client (for the OAuth documents around an endpoint).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// POSTs one message with `headers`, authenticated as the client is.
+    async fn post(&self, body: Vec<u8>, headers: &[(&str, &str)]) -> anyhow::Result<Answer> {
         let mut request = http::Request::builder()
             .method("POST")
             .uri(&self.url)
             .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream");
+            .header("accept", "application/json, text/event-stream")
+            .header("user-agent", USER_AGENT);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         let mut request = request
-            .body(body.to_vec())
-            .context("the Function URL is not a valid URL")?;
-        if let Signing::Region(region) = signing {
-            let identity = self.credentials.clone().into();
-            let params = SigningParams::builder()
-                .identity(&identity)
-                .region(region)
-                .name(self.service)
-                .time(SystemTime::now())
-                .settings(SigningSettings::default())
-                .build()
-                .context("invalid signing parameters")?
-                .into();
-            let headers: Vec<(String, String)> = request
-                .headers()
-                .iter()
-                .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-                .collect();
-            let signable = SignableRequest::new(
-                "POST",
-                self.url.as_str(),
-                headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-                SignableBody::Bytes(body),
-            )
-            .context("cannot sign this request")?;
-            let (instructions, _) = sign(signable, &params)
-                .context("signing failed")?
-                .into_parts();
-            instructions.apply_to_request_http1x(&mut request);
+            .body(body)
+            .with_context(|| format!("{} is not a valid URL", self.url))?;
+        match &self.auth {
+            Auth::SigV4 {
+                credentials,
+                region,
+                service,
+            } => sign_request(&mut request, credentials, region, service)?,
+            Auth::Bearer(token) => {
+                let value = http::HeaderValue::from_str(&format!("Bearer {token}"))
+                    .context("the bearer token is not a valid header value")?;
+                request
+                    .headers_mut()
+                    .insert(http::header::AUTHORIZATION, value);
+            }
+            Auth::None => {}
         }
         let request = reqwest::Request::try_from(request.map(reqwest::Body::from))
             .context("cannot build the HTTP request")?;
@@ -174,126 +234,125 @@ impl McpClient {
             .await
             .with_context(|| format!("cannot reach {}", self.url))?;
         let status = response.status().as_u16();
-        let sse = response
-            .headers()
+        let headers = response.headers().clone();
+        let sse = headers
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
-        if sse {
-            return Ok((status, self.read_events(response).await?));
-        }
-        let text = response.text().await.unwrap_or_default();
-        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Ok((status, json))
+        let body = if sse {
+            self.read_events(response).await?
+        } else {
+            let text = response.text().await.unwrap_or_default();
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// Reads an SSE answer as it arrives: progress notifications go to the
     /// progress callback, the message with an `id` is the reply.
-    async fn read_events(&self, mut response: reqwest::Response) -> anyhow::Result<Value> {
-        let mut events = SseLines::default();
+    async fn read_events(&self, response: reqwest::Response) -> anyhow::Result<Value> {
+        let mut events = sse_stream::SseByteStream::new(response.bytes_stream());
         let mut reply = None;
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .context("the event stream broke off")?
-        {
-            for message in events.push(&chunk) {
-                if message.get("id").is_some() {
-                    reply = Some(message);
-                } else if message["method"] == "notifications/progress"
-                    && let Some(OnProgress(report)) = &self.on_progress
-                {
-                    let params = &message["params"];
-                    report(
-                        params["progress"].as_f64().unwrap_or_default(),
-                        params["total"].as_f64(),
-                        params["message"].as_str(),
-                    );
-                }
+        while let Some(event) = events.next().await {
+            let event = event.context("the event stream broke off")?;
+            let Some(message) = event
+                .data
+                .and_then(|data| serde_json::from_str::<Value>(&data).ok())
+            else {
+                continue;
+            };
+            if message.get("id").is_some() {
+                reply = Some(message);
+            } else if message["method"] == "notifications/progress"
+                && let Some(OnProgress(report)) = &self.on_progress
+            {
+                let params = &message["params"];
+                report(
+                    params["progress"].as_f64().unwrap_or_default(),
+                    params["total"].as_f64(),
+                    params["message"].as_str(),
+                );
             }
         }
         reply.ok_or_else(|| anyhow!("the event stream ended without the reply"))
     }
 
-    /// One signed request at `version`: the HTTP status and the parsed response.
+    /// One JSON-RPC message as it is, at the client's revision: the whole
+    /// answer, whatever its status (the smoke tests read refusals).
+    pub async fn send(&self, message: &Value) -> anyhow::Result<Answer> {
+        let headers = [("mcp-protocol-version", self.version.as_str())];
+        self.post(serde_json::to_vec(message)?, &headers).await
+    }
+
+    /// One request at `version`, with the headers and `_meta` it needs.
     async fn exchange(
-        &mut self,
+        &self,
         version: ProtocolVersion,
         method: &str,
         tool: Option<&str>,
         mut params: Map<String, Value>,
-    ) -> anyhow::Result<(u16, Value)> {
-        let id = self.next_id;
-        self.next_id += 1;
-        if version.is_stateless() {
-            let meta = params
-                .entry("_meta")
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(meta) = meta {
-                meta.insert(PROTOCOL_VERSION_KEY.into(), version.as_str().into());
-                meta.insert(CLIENT_CAPABILITIES_KEY.into(), json!({}));
-                meta.insert(CLIENT_INFO_KEY.into(), json!(client_info()));
-            }
+    ) -> anyhow::Result<Answer> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if version.is_stateless()
+            && let Value::Object(meta) = params.entry("_meta").or_insert_with(|| json!({}))
+        {
+            meta.insert(PROTOCOL_VERSION_KEY.into(), version.as_str().into());
+            meta.insert(CLIENT_CAPABILITIES_KEY.into(), json!({}));
+            meta.insert(CLIENT_INFO_KEY.into(), json!(client_info()));
         }
         let body = serde_json::to_vec(&ClientRequest::new(id, method, params))?;
         let mut headers = vec![("mcp-protocol-version", version.as_str())];
         if version.is_stateless() {
             headers.push(("mcp-method", method));
-            if let Some(tool) = tool {
-                headers.push(("mcp-name", tool));
-            }
+            headers.extend(tool.map(|tool| ("mcp-name", tool)));
         }
-        let region = self.region.clone();
-        self.post(&body, &headers, Signing::Region(&region)).await
+        self.post(body, &headers).await
     }
 
-    /// One signed request at the negotiated revision; its typed `result`, or
-    /// an error that says why not.
+    /// One request at the negotiated revision; its typed `result`, or an
+    /// error that says why not.
     async fn request<P: Serialize, R: DeserializeOwned>(
-        &mut self,
+        &self,
         method: &str,
         tool: Option<&str>,
         params: P,
     ) -> anyhow::Result<R> {
-        let params = match serde_json::to_value(params)? {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        };
-        let (status, reply) = self.exchange(self.version, method, tool, params).await?;
-        result_of(method, status, reply)
+        let answer = self
+            .exchange(self.version, method, tool, object(params)?)
+            .await?;
+        result_of(method, answer)
     }
 
     /// Learns the server's revision and identity: `server/discover` at
     /// 2026-07-28 first, then the `initialize` handshake. Retries 403s, 5xx
     /// and refused connections for the connect window (IAM propagation).
     pub async fn connect(&mut self) -> anyhow::Result<Connected> {
-        let deadline = Instant::now() + self.connect_retry;
-        let mut pause = Duration::from_millis(250);
-        loop {
-            match self.try_connect().await {
-                Ok(connected) => return Ok(connected),
-                Err(e) if e.transient && Instant::now() + pause < deadline => {
-                    note_retry(&e.error);
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(4));
-                }
-                Err(e) => return Err(e.error),
-            }
-        }
+        let (connected, version) = (|| self.try_connect())
+            .retry(crate::retry::policy(self.connect_retry))
+            .when(|e: &ConnectError| e.transient)
+            .notify(|e, _| eprintln!("  (not ready yet, retrying: {:#})", e.error))
+            .await
+            .map_err(|e| e.error)?;
+        self.version = version;
+        Ok(connected)
     }
 
-    async fn try_connect(&mut self) -> Result<Connected, ConnectError> {
+    async fn try_connect(&self) -> Result<(Connected, ProtocolVersion), ConnectError> {
         let modern = ProtocolVersion::V2026_07_28;
-        let (status, reply) = self
+        let answer = self
             .exchange(modern, "server/discover", None, Map::new())
             .await
             .map_err(ConnectError::transient)?;
-        if is_transient(status) {
-            return Err(ConnectError::refused("server/discover", status, &reply));
+        if is_transient(answer.status) {
+            return Err(ConnectError::refused("server/discover", &answer));
         }
-        if status == 200 {
-            let meta = reply["result"]["_meta"].clone();
-            let discovered = result_of::<DiscoverResult>("server/discover", status, reply);
+        if answer.status == 200 {
+            let meta = answer.body["result"]["_meta"].clone();
+            let discovered = result_of::<DiscoverResult>("server/discover", answer);
             let info = serde_json::from_value::<ResultMeta>(meta).map(|m| m.server_info);
             if let (Ok(discovered), Ok(server_info)) = (discovered, info)
                 && discovered
@@ -301,34 +360,39 @@ impl McpClient {
                     .iter()
                     .any(|v| v == modern.as_str())
             {
-                self.version = modern;
-                return Ok(Connected {
+                let connected = Connected {
                     protocol_version: modern.as_str().to_owned(),
                     server_info,
-                });
+                };
+                return Ok((connected, modern));
             }
         }
         // The server does not speak 2026-07-28: the handshake, as the SDK falls back.
+        self.handshake().await
+    }
+
+    async fn handshake(&self) -> Result<(Connected, ProtocolVersion), ConnectError> {
         let handshake = ProtocolVersion::LATEST_HANDSHAKE;
         let params = InitializeParams {
             protocol_version: handshake.as_str().to_owned(),
             capabilities: Map::new(),
             client_info: client_info(),
         };
-        let params = match serde_json::to_value(params) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        let (status, reply) = self
-            .exchange(handshake, "initialize", None, params)
+        let answer = self
+            .exchange(
+                handshake,
+                "initialize",
+                None,
+                object(params).map_err(ConnectError::fatal)?,
+            )
             .await
             .map_err(ConnectError::transient)?;
-        if is_transient(status) {
-            return Err(ConnectError::refused("initialize", status, &reply));
+        if is_transient(answer.status) {
+            return Err(ConnectError::refused("initialize", &answer));
         }
         let result: InitializeResult =
-            result_of("initialize", status, reply).map_err(ConnectError::fatal)?;
-        self.version = ProtocolVersion::parse(&result.protocol_version)
+            result_of("initialize", answer).map_err(ConnectError::fatal)?;
+        let version = ProtocolVersion::parse(&result.protocol_version)
             .filter(|v| !v.is_stateless())
             .ok_or_else(|| {
                 ConnectError::fatal(anyhow!(
@@ -336,14 +400,15 @@ impl McpClient {
                     result.protocol_version
                 ))
             })?;
-        Ok(Connected {
+        let connected = Connected {
             protocol_version: result.protocol_version,
             server_info: result.server_info,
-        })
+        };
+        Ok((connected, version))
     }
 
     /// `tools/list`: the tool definitions.
-    pub async fn list_tools(&mut self) -> anyhow::Result<Vec<ToolInfo>> {
+    pub async fn list_tools(&self) -> anyhow::Result<Vec<ToolInfo>> {
         let result: ListToolsResult = self
             .request("tools/list", None, ListToolsParams::default())
             .await?;
@@ -352,71 +417,109 @@ impl McpClient {
 
     /// `tools/call`: the whole result (`structuredContent`, `content`, `isError`).
     pub async fn call_tool(
-        &mut self,
+        &self,
         name: &str,
         arguments: Map<String, Value>,
     ) -> anyhow::Result<CallToolResult> {
-        let params = CallToolParams {
+        let mut params = object(CallToolParams {
             name: name.to_owned(),
             arguments,
-        };
-        let mut params = match serde_json::to_value(params)? {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        };
+        })?;
         if self.on_progress.is_some() {
-            params.insert("_meta".into(), json!({"progressToken": self.next_id}));
+            let token = self.next_id.load(Ordering::Relaxed);
+            params.insert("_meta".into(), json!({"progressToken": token}));
         }
         self.request("tools/call", Some(name), params).await
     }
 
+    /// `tools/call` of a tool that must succeed: its structured output.
+    pub async fn call_for_output(
+        &self,
+        tool: &str,
+        arguments: Map<String, Value>,
+    ) -> anyhow::Result<Value> {
+        let result = self.call_tool(tool, arguments).await?;
+        if result.is_error {
+            bail!("{tool} failed: {}", serde_json::to_string(&result.content)?);
+        }
+        Ok(result
+            .structured_content
+            .map_or(Value::Null, |json| json.to_value()))
+    }
+
+    /// The status the same `tools/list` gets with `auth` instead (a negative
+    /// control: no signature, a signature for another region).
+    pub async fn status_with(&self, auth: Auth) -> anyhow::Result<u16> {
+        let message = json!({"jsonrpc": "2.0", "id": 0, "method": "tools/list", "params": {}});
+        Ok(self.with_auth(auth).send(&message).await?.status)
+    }
+
     /// The status an unsigned request gets.
     pub async fn unsigned_status(&self) -> anyhow::Result<u16> {
-        let body = serde_json::to_vec(&ClientRequest::new(0, "tools/list", json!({})))?;
-        let headers = [("mcp-protocol-version", self.version.as_str())];
-        Ok(self.post(&body, &headers, Signing::None).await?.0)
+        self.status_with(Auth::None).await
     }
 
     /// The status a request signed for another region gets.
-    pub async fn wrong_region_status(&self, region: &str) -> anyhow::Result<u16> {
-        let body = serde_json::to_vec(&ClientRequest::new(0, "tools/list", json!({})))?;
-        let headers = [("mcp-protocol-version", self.version.as_str())];
-        Ok(self.post(&body, &headers, Signing::Region(region)).await?.0)
+    pub async fn wrong_region_status(&self, other: &str) -> anyhow::Result<u16> {
+        let Auth::SigV4 {
+            credentials,
+            service,
+            ..
+        } = &self.auth
+        else {
+            bail!("only a SigV4 client can sign for another region");
+        };
+        let auth = Auth::SigV4 {
+            credentials: credentials.clone(),
+            region: other.to_owned(),
+            service,
+        };
+        self.status_with(auth).await
     }
 }
 
-/// Splits an SSE body into its events' `data`, as chunks arrive (an event
-/// may span chunks; `data` lines of one event are joined with newlines).
-#[derive(Debug, Default)]
-struct SseLines {
-    pending: Vec<u8>,
-    data: String,
+/// Signs `request` in place with SigV4.
+fn sign_request(
+    request: &mut http::Request<Vec<u8>>,
+    credentials: &Credentials,
+    region: &str,
+    service: &str,
+) -> anyhow::Result<()> {
+    let identity = credentials.clone().into();
+    let params = SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .context("invalid signing parameters")?
+        .into();
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let uri = request.uri().to_string();
+    let signable = SignableRequest::new(
+        "POST",
+        uri.as_str(),
+        headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        SignableBody::Bytes(request.body()),
+    )
+    .context("cannot sign this request")?;
+    let (instructions, _) = sign(signable, &params)
+        .context("signing failed")?
+        .into_parts();
+    instructions.apply_to_request_http1x(request);
+    Ok(())
 }
 
-impl SseLines {
-    /// The JSON messages of the events `chunk` completes.
-    fn push(&mut self, chunk: &[u8]) -> Vec<Value> {
-        self.pending.extend_from_slice(chunk);
-        let mut messages = Vec::new();
-        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.pending.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line);
-            let line = line.trim_end_matches(['\n', '\r']);
-            if line.is_empty() {
-                if !self.data.is_empty() {
-                    if let Ok(message) = serde_json::from_str(&self.data) {
-                        messages.push(message);
-                    }
-                    self.data.clear();
-                }
-            } else if let Some(data) = line.strip_prefix("data:") {
-                if !self.data.is_empty() {
-                    self.data.push('\n');
-                }
-                self.data.push_str(data.strip_prefix(' ').unwrap_or(data));
-            }
-        }
-        messages
+/// Serialises params as the JSON object a request carries.
+fn object(params: impl Serialize) -> anyhow::Result<Map<String, Value>> {
+    match serde_json::to_value(params)? {
+        Value::Object(map) => Ok(map),
+        _ => Ok(Map::new()),
     }
 }
 
@@ -451,32 +554,29 @@ impl ConnectError {
         }
     }
 
-    fn refused(method: &str, status: u16, reply: &Value) -> Self {
-        ConnectError::transient(http_failure(method, status, reply))
+    fn refused(method: &str, answer: &Answer) -> Self {
+        ConnectError::transient(http_failure(method, answer))
     }
 }
 
-/// Progress for a retry, on stderr (the client has no logger of its own).
-fn note_retry(error: &anyhow::Error) {
-    eprintln!("  (not ready yet, retrying: {error:#})");
-}
-
-fn http_failure(method: &str, status: u16, reply: &Value) -> anyhow::Error {
-    match status {
+fn http_failure(method: &str, answer: &Answer) -> anyhow::Error {
+    let reply = &answer.body;
+    match answer.status {
         403 => anyhow!(
-            "the Function URL refused the signed {method} (403: {reply}): the caller needs both \
-             lambda:InvokeFunctionUrl and lambda:InvokeFunction on the function, and must be \
-             of its account"
+            "the endpoint refused the signed {method} (403: {reply}): a Function URL's caller \
+             needs both lambda:InvokeFunctionUrl and lambda:InvokeFunction on the function, and \
+             must be of its account"
         ),
         other => anyhow!("{method} got HTTP {other}: {reply}"),
     }
 }
 
-/// The typed result of a response, or an error naming the method.
-fn result_of<R: DeserializeOwned>(method: &str, status: u16, reply: Value) -> anyhow::Result<R> {
-    if status != 200 {
-        return Err(http_failure(method, status, &reply));
+/// The typed result of an answer, or an error naming the method.
+fn result_of<R: DeserializeOwned>(method: &str, answer: Answer) -> anyhow::Result<R> {
+    if answer.status != 200 {
+        return Err(http_failure(method, &answer));
     }
+    let reply = answer.body;
     let response: ClientResponse = serde_json::from_value(reply.clone())
         .with_context(|| format!("{method}: the reply is not JSON-RPC: {reply}"))?;
     if let Some(error) = response.error {
@@ -487,229 +587,4 @@ fn result_of<R: DeserializeOwned>(method: &str, status: u16, reply: Value) -> an
         .ok_or_else(|| anyhow!("{method}: no result in {reply}"))?;
     serde_json::from_value(result.clone())
         .with_context(|| format!("{method}: unexpected result {result}"))
-}
-
-/// What the smoke test saw.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SmokeReport {
-    /// The revision and `serverInfo` (from `server/discover` or `initialize`).
-    pub connected: Connected,
-    /// Tool names from `tools/list`.
-    pub tools: Vec<String>,
-    /// `demo_account_context`'s structured result.
-    pub account_context: Value,
-    /// The unsigned request's status (must be 403).
-    pub unsigned_status: u16,
-    /// The wrongly-signed request's status (must be 403).
-    pub wrong_region_status: u16,
-}
-
-/// Calls a tool that must succeed: its structured output.
-async fn call_for_output(
-    client: &mut McpClient,
-    tool: &str,
-    arguments: Map<String, Value>,
-) -> anyhow::Result<Value> {
-    let result = client.call_tool(tool, arguments).await?;
-    if result.is_error {
-        bail!("{tool} failed: {}", serde_json::to_string(&result.content)?);
-    }
-    Ok(result
-        .structured_content
-        .map_or(Value::Null, |json| json.to_value()))
-}
-
-/// Connects and lists the tools, telling the story under `banner`.
-async fn connect_and_list(
-    client: &mut McpClient,
-    banner: &str,
-    progress: &Progress,
-) -> anyhow::Result<(Connected, Vec<String>)> {
-    progress.story(banner);
-    progress.stage("smoke").await?;
-    let connected = client.connect().await?;
-    progress.story(format!(
-        "initialize -> {} (protocol {}{})",
-        serde_json::to_string(&connected.server_info)?,
-        connected.protocol_version,
-        if client.protocol_version().is_stateless() {
-            ", stateless: server/discover"
-        } else {
-            ""
-        }
-    ));
-    let tools: Vec<String> = client
-        .list_tools()
-        .await?
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
-    progress.story(format!("tools/list -> {tools:?}"));
-    Ok((connected, tools))
-}
-
-/// The unsigned request of a negative control: its status, which must be
-/// 403 (else the run fails, saying `otherwise`).
-async fn unsigned_control(
-    client: &McpClient,
-    otherwise: &str,
-    progress: &Progress,
-) -> anyhow::Result<u16> {
-    progress.story(">>> DEMO: negative control - an unsigned request must get 403");
-    progress.stage("negative-control").await?;
-    let status = client.unsigned_status().await?;
-    progress.story(format!("unsigned POST status: {status}"));
-    if status != 403 {
-        bail!("NEGATIVE CONTROL FAILED: an unsigned request got {status}, not 403: {otherwise}");
-    }
-    Ok(status)
-}
-
-/// The signed client's story, then the negative controls, which fail the run
-/// unless the URL answers 403.
-pub async fn smoke(
-    client: &mut McpClient,
-    expected_account: &str,
-    progress: &Progress,
-) -> anyhow::Result<SmokeReport> {
-    let (connected, tools) =
-        connect_and_list(client, ">>> DEMO: SigV4-signed in-account client", progress).await?;
-    let context = call_for_output(client, "demo_account_context", Map::new()).await?;
-    progress.story(format!("tools/call demo_account_context -> {context}"));
-    let account = context
-        .get("account")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if account != expected_account {
-        bail!(
-            "the function reports account {account:?}, not MCP_ACCOUNT_ID {expected_account}: this is not the stack you deployed"
-        );
-    }
-    progress.story(
-        "OK: a SigV4-signed, in-account client reached the remote MCP server, listed its tools, and invoked one.",
-    );
-
-    let unsigned_status = unsigned_control(
-        client,
-        "the URL is not protected by AWS_IAM. Tear it down and check the stack's AuthType",
-        progress,
-    )
-    .await?;
-    let other = if client.region == "us-east-1" {
-        "eu-west-1"
-    } else {
-        "us-east-1"
-    };
-    let wrong_region_status = client.wrong_region_status(other).await?;
-    progress.story(format!(
-        "signed for {other} instead of {}: status {wrong_region_status}",
-        client.region
-    ));
-    if wrong_region_status != 403 {
-        bail!(
-            "NEGATIVE CONTROL FAILED: a request signed for the wrong region got {wrong_region_status}, not 403"
-        );
-    }
-    Ok(SmokeReport {
-        connected,
-        tools,
-        account_context: context,
-        unsigned_status,
-        wrong_region_status,
-    })
-}
-
-/// What the gateway smoke test saw.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GatewaySmokeReport {
-    /// The revision and `serverInfo`.
-    pub connected: Connected,
-    /// Tool names from `tools/list`, as the gateway lists them.
-    pub tools: Vec<String>,
-    /// The search tool's ranking for the query.
-    pub search: Vec<String>,
-    /// The called tool's structured result.
-    pub called: Value,
-    /// The unsigned request's status (must be 403).
-    pub unsigned_status: u16,
-}
-
-/// The gateway's story: list, search, call (signed for
-/// `bedrock-agentcore`), then the unsigned negative control.
-pub async fn smoke_gateway(
-    client: &mut McpClient,
-    target: &str,
-    progress: &Progress,
-) -> anyhow::Result<GatewaySmokeReport> {
-    let (connected, tools) = connect_and_list(
-        client,
-        ">>> DEMO: a SigV4-signed client of the gateway (service bedrock-agentcore)",
-        progress,
-    )
-    .await?;
-    let word_count = format!("{target}___word_count");
-    if !tools.contains(&word_count) {
-        bail!("the gateway does not list {word_count}: the target's tools did not register");
-    }
-    let query = "how many words are in this text";
-    let mut arguments = Map::new();
-    arguments.insert("query".into(), Value::from(query));
-    let ranked = call_for_output(client, SEARCH_TOOL, arguments).await?;
-    let search: Vec<String> = ranked["tools"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t["name"].as_str().map(str::to_owned))
-        .collect();
-    progress.story(format!("{SEARCH_TOOL} {query:?} -> {search:?}"));
-    if search.first() != Some(&word_count) {
-        bail!("the search did not rank {word_count} first for {query:?}: {search:?}");
-    }
-    let mut arguments = Map::new();
-    arguments.insert(
-        "text".into(),
-        Value::from("the gateway runs the same tools"),
-    );
-    let called = call_for_output(client, &word_count, arguments).await?;
-    progress.story(format!("tools/call {word_count} -> {called}"));
-    let unsigned_status = unsigned_control(
-        client,
-        "the gateway does not check inbound signatures. Tear it down and check its AuthorizerType",
-        progress,
-    )
-    .await?;
-    Ok(GatewaySmokeReport {
-        connected,
-        tools,
-        search,
-        called,
-        unsigned_status,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn events_are_read_across_chunks() {
-        let body = "event: message\ndata: {\"method\":\"notifications/progress\"}\n\n\
-                    event: message\r\ndata: {\"id\":1,\r\ndata: \"result\":{}}\r\n\r\n";
-        for split in 1..body.len() {
-            let (a, b) = body.as_bytes().split_at(split);
-            let mut lines = SseLines::default();
-            let mut messages = lines.push(a);
-            messages.extend(lines.push(b));
-            assert_eq!(
-                messages,
-                [
-                    json!({"method": "notifications/progress"}),
-                    json!({"id": 1, "result": {}})
-                ],
-                "split at {split}"
-            );
-        }
-    }
 }

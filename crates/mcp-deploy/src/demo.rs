@@ -1,22 +1,28 @@
 //! `demo`: deploy, prove the boundary, tear down and verify, with the
-//! teardown guaranteed on SIGINT, SIGTERM, SIGHUP, errors and panics.
+//! teardown guaranteed on SIGINT, SIGTERM, SIGHUP, errors and panics - on
+//! AWS ([`demo_aws`]) or on this machine with the emulator as AWS
+//! ([`demo_local`]). Each rung of the spec serves its front and runs its
+//! smoke test ([`crate::rung`]).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 use aws_credential_types::Credentials;
-use aws_credential_types::provider::ProvideCredentials as _;
+use lambda_emulator::principals::INVOKE_ACTIONS;
+use lambda_emulator::{Auth, Emulator, EmulatorConfig, Principal, Verifier};
+use mcp_settings::Setting;
 
 use crate::assets;
 use crate::aws::Aws;
-use crate::client::{McpClient, smoke, smoke_gateway};
 use crate::guard::guarded;
 use crate::progress::Progress;
-use crate::stack;
+use crate::smoke::{SmokeCx, smoke_stack};
+use crate::stack::{self, Outputs};
 use crate::teardown::{Target, teardown};
-use crate::template::StackSpec;
+use crate::template::{StackSpec, outputs};
 
 /// The function package for `deploy`: `--zip`, or the one `scripts/build-lambda.sh` built.
 pub fn package_path(zip: Option<PathBuf>, spec: &StackSpec) -> PathBuf {
@@ -28,92 +34,13 @@ pub fn package_path(zip: Option<PathBuf>, spec: &StackSpec) -> PathBuf {
     })
 }
 
-/// The credentials the SDK would sign with.
-pub async fn credentials(aws: &Aws) -> anyhow::Result<Credentials> {
-    let provider = aws.config.credentials_provider().ok_or_else(|| {
-        anyhow!(
-            "no AWS credentials: export MCP_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        )
-    })?;
-    provider
-        .provide_credentials()
-        .await
-        .map_err(|e| anyhow!("cannot load AWS credentials: {e}"))
-}
-
-/// What the smoke tests of a deployed stack saw, front by front.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StackSmokeReport {
-    /// Through the Function URL, when the stack has one: its fields at the
-    /// top level, as `smoke --output json` has always printed them.
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub function_url: Option<crate::client::SmokeReport>,
-    /// Through the gateway, when the stack has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<crate::client::GatewaySmokeReport>,
-    /// Through the internet-facing API, when the stack is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub internet: Option<crate::internet::InternetSmokeReport>,
-}
-
-/// Smoke-tests every front the stack has: the Function URL (signed in,
-/// unsigned out) and the gateway (list, search, call; unsigned out).
-pub async fn smoke_stack(
-    aws: &Aws,
-    outputs: &crate::stack::Outputs,
-    account: &str,
-    progress: &Progress,
-) -> anyhow::Result<StackSmokeReport> {
-    if let Some(api_url) = &outputs.api_url {
-        // Bearer tokens, not SigV4: no AWS credentials are needed.
-        let api_url = crate::hooks::api_url(api_url);
-        let tokens = crate::internet::Tokens::from_env();
-        let report = crate::internet::smoke_internet(&api_url, &tokens, progress).await?;
-        return Ok(StackSmokeReport {
-            function_url: None,
-            gateway: None,
-            internet: Some(report),
-        });
+/// Prints each rung's endpoint the outputs have, as `  Key: value`.
+pub fn tell_endpoints(outputs: &Outputs, progress: &Progress) {
+    for key in crate::rung::ALL.iter().filter_map(|rung| rung.endpoint()) {
+        if let Some(url) = outputs.get(key) {
+            progress.story(format!("  {key}: {url}"));
+        }
     }
-    let fronts = (
-        outputs.function_url.as_deref(),
-        outputs.gateway_url.as_deref(),
-    );
-    smoke_fronts(
-        fronts,
-        &aws.region,
-        credentials(aws).await?,
-        account,
-        progress,
-    )
-    .await
-}
-
-/// Smoke-tests the fronts given: `(Function URL, gateway URL)`.
-async fn smoke_fronts(
-    (function_url, gateway_url): (Option<&str>, Option<&str>),
-    region: &str,
-    credentials: Credentials,
-    account: &str,
-    progress: &Progress,
-) -> anyhow::Result<StackSmokeReport> {
-    let mut report = StackSmokeReport {
-        function_url: None,
-        gateway: None,
-        internet: None,
-    };
-    if let Some(url) = function_url {
-        let mut client = McpClient::new(url, region, credentials.clone())?;
-        report.function_url = Some(smoke(&mut client, account, progress).await?);
-    }
-    if let Some(url) = gateway_url {
-        let mut client =
-            McpClient::new(url, region, credentials)?.with_service("bedrock-agentcore");
-        report.gateway =
-            Some(smoke_gateway(&mut client, crate::template::GATEWAY_TARGET_NAME, progress).await?);
-    }
-    Ok(report)
 }
 
 /// `demo` against AWS (or an emulated control plane).
@@ -150,17 +77,14 @@ pub async fn demo_aws(
                 stack::deploy(&aws, &stack_name, &spec, &zip, &account, &progress, &record).await?;
             progress.story(format!("  {stack_name}"));
             progress.story(format!("  Deployment time: {:.2}s", deployed.seconds));
-            let outputs = &deployed.outputs;
-            if let Some(url) = &outputs.function_url {
-                progress.story(format!("  FunctionUrl: {url}"));
-            }
-            if let Some(url) = &outputs.gateway_url {
-                progress.story(format!("  GatewayUrl: {url}"));
-            }
-            if let Some(url) = &outputs.api_url {
-                progress.story(format!("  ApiUrl: {url}"));
-            }
-            smoke_stack(&aws, outputs, &account, &progress).await?;
+            tell_endpoints(&deployed.outputs, &progress);
+            smoke_stack(&SmokeCx::deployed(
+                &aws,
+                &deployed.outputs,
+                &account,
+                &progress,
+            ))
+            .await?;
             Ok(())
         }
     };
@@ -192,36 +116,13 @@ pub struct LocalDemo {
     pub account: String,
     /// The region.
     pub region: String,
-    /// Rung 3: the function behind a local AgentCore Gateway as well.
-    pub gateway: bool,
-    /// Rung 4: the function behind a local REST API, trusting a development
-    /// OIDC issuer, checked as an internet-facing endpoint.
-    pub internet: bool,
+    /// The rungs to show, as a stack would have them.
+    pub spec: StackSpec,
 }
 
-/// A local gateway in front of the emulator's function, serving the
-/// function's tools as the deploy CLI exports them.
-async fn serve_local_gateway(emulator: &lambda_emulator::Emulator) -> anyhow::Result<String> {
-    let export = mcp_lambda::agentcore::function_tools()?;
-    let tools = serde_json::from_value(mcp_lambda::agentcore::api_payload(&export.tools))?;
-    emulator
-        .serve_gateway(crate::template::GATEWAY_TARGET_NAME, tools)
-        .await
-}
-
-/// `demo --local`: the same story on this machine, with the emulator as AWS.
-pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
-    use lambda_emulator::principals::INVOKE_ACTIONS;
-    use lambda_emulator::{Auth, Emulator, EmulatorConfig, Principal, Verifier};
-
-    let progress = Progress::new();
-    if !local.bootstrap.is_file() {
-        bail!(
-            "{} is missing: build the function (cargo build --release -p mcp-lambda) or pass --bootstrap",
-            local.bootstrap.display()
-        );
-    }
-    // A throwaway principal of the function's account, holding both invoke permissions.
+/// A throwaway principal of the function's account, holding both invoke
+/// permissions and the gateway's.
+fn local_principal(account: &str) -> Principal {
     let nonce = format!(
         "{:016x}",
         std::time::SystemTime::now()
@@ -229,19 +130,82 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
             .unwrap_or_default()
             .as_nanos()
     );
-    let principal = Principal {
+    Principal {
         access_key_id: format!("AKIALOCAL{}", &nonce[..11].to_uppercase()),
         secret_access_key: format!("local-{nonce}"),
         session_token: None,
-        account_id: local.account.clone(),
-        arn: format!("arn:aws:iam::{}:user/mcp-deploy-local", local.account),
+        account_id: account.to_owned(),
+        arn: format!("arn:aws:iam::{account}:user/mcp-deploy-local"),
         user_id: "AIDALOCALMCPDEPLOY".into(),
         allow: INVOKE_ACTIONS
             .iter()
             .chain([&lambda_emulator::gateway::INVOKE_GATEWAY])
             .map(|a| (*a).to_owned())
             .collect(),
+    }
+}
+
+/// The emulator's configuration: the function behind the IAM-checked
+/// local Function URL, streaming as the stack's URL does, and each rung's
+/// front.
+fn local_config(local: &LocalDemo, principal: Principal) -> EmulatorConfig {
+    let mut config = EmulatorConfig::new(
+        &local.bootstrap,
+        "mcp-ladder-local",
+        &local.region,
+        &local.account,
+    );
+    let env = &mut config.function.env;
+    env.push((Setting::AccountId.name().into(), local.account.clone()));
+    env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "warn".into()));
+    config.auth = Auth::AwsIam {
+        verifier: Verifier::lambda(&local.region),
+        principals: vec![principal],
     };
+    config.invoke_mode = lambda_emulator::InvokeMode::ResponseStream;
+    for rung in crate::rung::ALL {
+        rung.configure_local(&local.spec, &mut config);
+    }
+    config
+}
+
+/// Starts the emulator and every rung's local front; the outputs a stack
+/// would have.
+async fn serve_local(
+    local: &LocalDemo,
+    emulator: &Emulator,
+    progress: &Progress,
+) -> anyhow::Result<Outputs> {
+    let mut outputs = Outputs {
+        stack_id: "local".into(),
+        ..Outputs::default()
+    };
+    for (key, value) in [
+        (outputs::FUNCTION_NAME, "mcp-ladder-local"),
+        (outputs::ACCOUNT_ID, &local.account),
+        (outputs::REGION, &local.region),
+    ] {
+        outputs.values.insert(key.into(), value.to_owned());
+    }
+    for rung in crate::rung::ALL {
+        let served = rung.serve_local(&local.spec, emulator, progress).await?;
+        outputs
+            .values
+            .extend(served.into_iter().map(|(k, v)| (k.to_owned(), v)));
+    }
+    Ok(outputs)
+}
+
+/// `demo --local`: the same story on this machine, with the emulator as AWS.
+pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
+    let progress = Progress::new();
+    if !local.bootstrap.is_file() {
+        bail!(
+            "{} is missing: build the function (cargo build --release -p mcp-lambda) or pass --bootstrap",
+            local.bootstrap.display()
+        );
+    }
+    let principal = local_principal(&local.account);
     let credentials = Credentials::new(
         &principal.access_key_id,
         &principal.secret_access_key,
@@ -250,90 +214,32 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
         "mcp-deploy-local",
     );
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Emulator>();
-    let work = {
-        let local = local.clone();
-        async move {
-            progress.stage("deploying").await?;
-            let started = std::time::Instant::now();
-            let mut config = EmulatorConfig::new(
-                &local.bootstrap,
-                "mcp-ladder-local",
-                &local.region,
-                &local.account,
-            );
-            config
-                .function
-                .env
-                .push(("MCP_ACCOUNT_ID".into(), local.account.clone()));
-            config
-                .function
-                .env
-                .push(("AWS_LAMBDA_LOG_LEVEL".into(), "warn".into()));
-            config.auth = Auth::AwsIam {
-                verifier: Verifier::lambda(&local.region),
-                principals: vec![principal],
-            };
-            // As the stack's URL: progress streams while a tool runs.
-            config.invoke_mode = lambda_emulator::InvokeMode::ResponseStream;
-            if local.internet {
-                config.rest_api = Some(lambda_emulator::RestApiConfig {
-                    port: 0,
-                    stage: crate::template::STAGE.into(),
-                });
-                config.dev_issuer = true;
-            }
-            let emulator = Emulator::start(config).await?;
-            let url = emulator.url();
-            let internet = emulator.rest_api_url().map(str::to_owned).zip(
-                emulator
-                    .issuer()
-                    .map(|issuer| format!("{}/token", issuer.url())),
-            );
-            let gateway = match local.gateway {
-                false => None,
-                true => Some(serve_local_gateway(&emulator).await),
-            };
-            // The guard owns the emulator from here, whatever comes next.
-            if ready_tx.send(emulator).is_err() {
-                bail!("the teardown guard went away");
-            }
-            let gateway = gateway.transpose()?;
-            progress.story("  local Function URL (AuthType AWS_IAM, emulated)");
-            progress.story(format!(
-                "  Deployment time: {:.2}s",
-                started.elapsed().as_secs_f64()
-            ));
-            progress.story(format!("  FunctionUrl: {url}"));
-            if let Some(gateway) = &gateway {
-                progress.story(
-                    "  local AgentCore Gateway (emulated; on AWS, SearchType SEMANTIC is set at \
-                     creation and a gateway created without it can never have it)",
-                );
-                progress.story(format!("  GatewayUrl: {gateway}"));
-            }
-            if let Some((api_url, token_endpoint)) = internet {
-                progress.story(
-                    "  local API Gateway REST API (emulated; on AWS a REGIONAL WAF web ACL is \
-                     associated with its stage) and a development OIDC issuer (a test double)",
-                );
-                progress.story(format!("  ApiUrl: {api_url}"));
-                progress.stage("stack-ready").await?;
-                let tokens = crate::internet::Tokens::Endpoint(token_endpoint);
-                crate::internet::smoke_internet(&api_url, &tokens, &progress).await?;
-                return Ok(());
-            }
-            progress.stage("stack-ready").await?;
-            let fronts = (Some(url.as_str()), gateway.as_deref());
-            smoke_fronts(
-                fronts,
-                &local.region,
-                credentials,
-                &local.account,
-                &progress,
-            )
-            .await?;
-            Ok(())
+    let work = async move {
+        progress.stage("deploying").await?;
+        let started = std::time::Instant::now();
+        let emulator = Emulator::start(local_config(&local, principal)).await?;
+        progress.story("  local Function URL (AuthType AWS_IAM, emulated)");
+        progress.story(format!(
+            "  Deployment time: {:.2}s",
+            started.elapsed().as_secs_f64()
+        ));
+        let served = serve_local(&local, &emulator, &progress).await;
+        // The guard owns the emulator from here, whatever comes next.
+        if ready_tx.send(emulator).is_err() {
+            bail!("the teardown guard went away");
         }
+        let outputs = served?;
+        tell_endpoints(&outputs, &progress);
+        progress.stage("stack-ready").await?;
+        let cx = SmokeCx::local(
+            &outputs,
+            &local.account,
+            &local.region,
+            credentials,
+            &progress,
+        );
+        smoke_stack(&cx).await?;
+        Ok(())
     };
     let cleanup = || async move {
         let Ok(emulator) = ready_rx.await else {
@@ -341,65 +247,59 @@ pub async fn demo_local(local: LocalDemo) -> anyhow::Result<()> {
             return Ok(());
         };
         progress.stage("deleting-stack").await?;
-        let addr = emulator.addr();
-        let gateways = emulator.gateway_addrs();
-        // The REST API and the issuer: each must refuse connections too.
-        let others: Vec<std::net::SocketAddr> = emulator
-            .rest_api_url()
-            .into_iter()
-            .chain(emulator.issuer().map(|i| i.url()))
-            .filter_map(|url| {
-                url.trim_start_matches("http://")
-                    .split('/')
-                    .next()?
-                    .parse()
-                    .ok()
-            })
-            .collect();
-        let pids = emulator.stats().pids();
-        emulator.shutdown().await;
-        // Verify like the AWS teardown: the function's processes and the URL are gone.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        for pid in pids.iter().filter(|pid| **pid != 0) {
-            if std::path::Path::new(&format!("/proc/{pid}")).exists() {
-                let status =
-                    std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-                if !status.contains(") Z ") {
-                    bail!("teardown is NOT clean: the function process {pid} is still running");
-                }
-            }
-            progress.story(format!(
-                "[teardown] verified: function process {pid} is gone"
-            ));
-        }
-        if pids.is_empty() {
-            progress.story("[teardown] verified: no function process was ever started");
-        }
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            bail!("teardown is NOT clean: {addr} still accepts connections");
-        }
-        progress.story(format!(
-            "[teardown] verified: http://{addr}/ refuses connections"
-        ));
-        for gateway in gateways {
-            if tokio::net::TcpStream::connect(gateway).await.is_ok() {
-                bail!("teardown is NOT clean: the gateway at {gateway} still accepts connections");
-            }
-            progress.story(format!(
-                "[teardown] verified: the gateway http://{gateway}/mcp refuses connections"
-            ));
-        }
-        for addr in others {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                bail!("teardown is NOT clean: http://{addr}/ still accepts connections");
-            }
-            progress.story(format!(
-                "[teardown] verified: http://{addr}/ refuses connections"
-            ));
-        }
-        progress.story("[teardown] stack status: DELETE_COMPLETE (emulated)");
-        progress.story("[teardown] clean.");
-        Ok(())
+        teardown_local(emulator, &progress).await
     };
     guarded(&progress, work, cleanup, "the local emulator").await
+}
+
+/// Every address the emulator listens on, named for the story.
+fn local_addresses(emulator: &Emulator) -> Vec<(String, SocketAddr)> {
+    let mut addresses = vec![(format!("http://{}/", emulator.addr()), emulator.addr())];
+    for gateway in emulator.gateway_addrs() {
+        addresses.push((format!("the gateway http://{gateway}/mcp"), gateway));
+    }
+    // The REST API and the issuer: each must refuse connections too.
+    let others = emulator
+        .rest_api_url()
+        .into_iter()
+        .chain(emulator.issuer().map(|i| i.url()));
+    for url in others {
+        let addr = url.trim_start_matches("http://").split('/').next();
+        if let Some(addr) = addr.and_then(|a| a.parse().ok()) {
+            addresses.push((format!("http://{addr}/"), addr));
+        }
+    }
+    addresses
+}
+
+/// Stops the emulator and verifies like the AWS teardown: the function's
+/// processes are gone and no address answers.
+async fn teardown_local(emulator: Emulator, progress: &Progress) -> anyhow::Result<()> {
+    let addresses = local_addresses(&emulator);
+    let pids = emulator.stats().pids();
+    emulator.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for pid in pids.iter().filter(|pid| **pid != 0) {
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if !status.contains(") Z ") {
+                bail!("teardown is NOT clean: the function process {pid} is still running");
+            }
+        }
+        progress.story(format!(
+            "[teardown] verified: function process {pid} is gone"
+        ));
+    }
+    if pids.is_empty() {
+        progress.story("[teardown] verified: no function process was ever started");
+    }
+    for (name, addr) in addresses {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            bail!("teardown is NOT clean: {name} still accepts connections");
+        }
+        progress.story(format!("[teardown] verified: {name} refuses connections"));
+    }
+    progress.story("[teardown] stack status: DELETE_COMPLETE (emulated)");
+    progress.story("[teardown] clean.");
+    Ok(())
 }

@@ -5,13 +5,12 @@
 //! tested without AWS; the calls around them are tested against moto and
 //! with canned SDK responses (tests/decisions.rs).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use aws_sdk_cloudformation::client::Waiters as _;
-use aws_sdk_cloudformation::error::ProvideErrorMetadata as _;
 use aws_sdk_cloudformation::types::{
     Capability, ChangeSetType, Parameter, Stack, StackEvent, StackStatus, Tag,
 };
@@ -256,149 +255,65 @@ pub async fn wait_with(
     Ok(stack)
 }
 
-fn output(stack: &Stack, key: &str) -> Option<String> {
-    stack
-        .outputs()
-        .iter()
-        .find(|o| o.output_key() == Some(key))
-        .and_then(|o| o.output_value())
-        .map(str::to_owned)
-}
-
-/// What a deployed stack offers (the stack's outputs).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+/// What a deployed stack offers: its id and its outputs, by key (each rung
+/// names its own keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Outputs {
     /// The stack's id (an ARN).
+    #[serde(rename = "StackId")]
     pub stack_id: String,
-    /// The IAM-authenticated Function URL (none on a gateway-only stack).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub function_url: Option<String>,
-    /// The function.
-    pub function_name: String,
-    /// The account.
-    pub account_id: String,
-    /// The region.
-    pub region: String,
-    /// The AgentCore Gateway's MCP endpoint (the gateway rung).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gateway_url: Option<String>,
-    /// The gateway's identifier.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gateway_id: Option<String>,
-    /// The rate-limit table the stack made, if it made one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rate_limit_table: Option<String>,
-    /// The internet-facing MCP endpoint (API Gateway, behind WAF).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_url: Option<String>,
+    /// The outputs.
+    #[serde(flatten)]
+    pub values: BTreeMap<String, String>,
 }
 
 impl Outputs {
+    /// The output `key`, if the stack has it.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(String::as_str)
+    }
+
+    /// The function's name.
+    pub fn function_name(&self) -> &str {
+        self.get(template::outputs::FUNCTION_NAME)
+            .unwrap_or_default()
+    }
+
     /// The Function URL, or what to do when the stack has none.
     pub fn require_function_url(&self) -> anyhow::Result<&str> {
-        self.function_url.as_deref().ok_or_else(|| {
-            if let Some(api) = &self.api_url {
-                return anyhow!(
-                    "this stack is internet-facing and has no Function URL: call {api} with a \
-                     bearer token from its issuer (any MCP client with OAuth support discovers it)"
-                );
-            }
-            anyhow!(
-                "this stack has no Function URL (a gateway-only stack): redeploy with \
-                 --with-function-url, or call its tools through GatewayUrl {}",
-                self.gateway_url.as_deref().unwrap_or("-")
-            )
-        })
+        if let Some(url) = self.get(crate::rung::url::OUTPUT) {
+            return Ok(url);
+        }
+        if let Some(api) = self.get(crate::rung::internet::outputs::API_URL) {
+            bail!(
+                "this stack is internet-facing and has no Function URL: call {api} with a \
+                 bearer token from its issuer (any MCP client with OAuth support discovers it)"
+            );
+        }
+        bail!(
+            "this stack has no Function URL (a gateway-only stack): redeploy with \
+             --with-function-url, or call its tools through GatewayUrl {}",
+            self.get(crate::rung::gateway::outputs::URL).unwrap_or("-")
+        )
     }
 }
 
-/// Reads the outputs of a stack. moto 5.2.5 returns none for stacks made
-/// through change sets (AWS always does), so they are then derived from the
-/// stack's resources, as AWS would have computed them.
-pub async fn outputs(aws: &Aws, stack: &Stack) -> anyhow::Result<Outputs> {
+/// Reads the outputs of a stack.
+pub fn outputs(stack: &Stack) -> anyhow::Result<Outputs> {
+    let values: BTreeMap<String, String> = stack
+        .outputs()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+        .collect();
     let stack_id = stack.stack_id().unwrap_or_default().to_owned();
-    if let (Some(name), Some(account), Some(region)) = (
-        output(stack, "FunctionName"),
-        output(stack, "AccountId"),
-        output(stack, "Region"),
-    ) {
-        return Ok(Outputs {
-            stack_id,
-            function_url: output(stack, "FunctionUrl"),
-            function_name: name,
-            account_id: account,
-            region,
-            gateway_url: output(stack, "GatewayUrl"),
-            gateway_id: output(stack, "GatewayId"),
-            rate_limit_table: output(stack, "RateLimitTable"),
-            api_url: output(stack, "ApiUrl"),
-        });
+    if !values.contains_key(template::outputs::FUNCTION_NAME) {
+        bail!(
+            "stack {stack_id} has no {} output: it was not made by mcp-deploy, or is still \
+             being made",
+            template::outputs::FUNCTION_NAME
+        );
     }
-    let resources = aws
-        .cfn
-        .describe_stack_resources()
-        .stack_name(&stack_id)
-        .send()
-        .await
-        .map_err(|e| explain(e, "listing the stack's resources"))?;
-    let physical = |logical: &str| {
-        resources
-            .stack_resources()
-            .iter()
-            .find(|r| r.logical_resource_id() == Some(logical))
-            .and_then(|r| r.physical_resource_id())
-            .map(str::to_owned)
-    };
-    let name = physical(ids::FUNCTION).ok_or_else(|| anyhow!("the stack has no function"))?;
-    let function_url = match physical(ids::URL) {
-        None => None,
-        Some(_) => Some(
-            aws.lambda
-                .get_function_url_config()
-                .function_name(&name)
-                .send()
-                .await
-                .map_err(|e| explain(e, "reading the Function URL"))?
-                .function_url()
-                .to_owned(),
-        ),
-    };
-    let gateway_id = physical(ids::GATEWAY);
-    let gateway_url = match &gateway_id {
-        None => None,
-        Some(id) => Some(
-            aws.agentcore
-                .get_gateway()
-                .gateway_identifier(id)
-                .send()
-                .await
-                .map_err(|e| explain(e, "reading the gateway"))?
-                .gateway_url()
-                .ok_or_else(|| anyhow!("gateway {id} has no URL yet"))?
-                .to_owned(),
-        ),
-    };
-    let account = stack_id.split(':').nth(4).unwrap_or_default().to_owned();
-    // As the template's ApiUrl output builds it.
-    let api_url = physical(ids::REST_API).map(|api| {
-        format!(
-            "https://{api}.execute-api.{}.amazonaws.com/{}/mcp",
-            aws.region,
-            crate::template::STAGE
-        )
-    });
-    Ok(Outputs {
-        stack_id,
-        function_url,
-        function_name: name,
-        account_id: account,
-        region: aws.region.clone(),
-        gateway_url,
-        gateway_id,
-        rate_limit_table: physical(ids::RATE_LIMIT_TABLE),
-        api_url,
-    })
+    Ok(Outputs { stack_id, values })
 }
 
 /// The deploy's result.
@@ -406,8 +321,6 @@ pub async fn outputs(aws: &Aws, stack: &Stack) -> anyhow::Result<Outputs> {
 pub struct Deployed {
     /// The outputs.
     pub outputs: Outputs,
-    /// False when the change set was empty.
-    pub changed: bool,
     /// Seconds from the first CloudFormation call to the stack being ready.
     pub seconds: f64,
 }
@@ -444,11 +357,10 @@ pub fn plan(stack_name: &str, existing: Option<&Stack>) -> anyhow::Result<Plan> 
     }
 }
 
-/// Whether a change set failed only because there was nothing to change. AWS
-/// says so in a FAILED change set's reason; moto 5.2.5 refuses the
-/// CreateChangeSet call with the same words.
+/// Whether a change set failed only because there was nothing to change, as
+/// AWS says in a FAILED change set's reason.
 pub fn is_no_changes(reason: &str) -> bool {
-    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+    reason.contains("didn't contain changes")
 }
 
 /// A change set, created and described.
@@ -530,8 +442,7 @@ pub async fn deploy(
                 .await?
                 .ok_or_else(|| anyhow!("stack {stack_name} vanished"))?;
             return Ok(Deployed {
-                outputs: outputs(aws, &stack).await?,
-                changed: false,
+                outputs: outputs(&stack)?,
                 seconds: started.elapsed().as_secs_f64(),
             });
         }
@@ -557,8 +468,7 @@ pub async fn deploy(
         .ok_or_else(|| anyhow!("stack {stack_name} vanished while deploying"))?;
     progress.stage("stack-ready").await?;
     Ok(Deployed {
-        outputs: outputs(aws, &stack).await?,
-        changed: true,
+        outputs: outputs(&stack)?,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -604,18 +514,10 @@ async fn create_change_set(
                 .build(),
         );
     }
-    let created = match request.send().await {
-        Ok(created) => created,
-        Err(e) if e.message().is_some_and(is_no_changes) => {
-            let stack = describe(aws, stack_name)
-                .await?
-                .ok_or_else(|| anyhow!("stack {stack_name} vanished"))?;
-            let stack_id = stack.stack_id().unwrap_or(stack_name).to_owned();
-            on_stack(&stack_id);
-            return Ok(ChangeSet::Empty { stack_id });
-        }
-        Err(e) => return Err(explain(e, "creating the change set")),
-    };
+    let created = request
+        .send()
+        .await
+        .map_err(|e| explain(e, "creating the change set"))?;
     let id = created.id().unwrap_or(&name).to_owned();
     let stack_id = created.stack_id().unwrap_or(stack_name).to_owned();
     on_stack(&stack_id);
@@ -701,11 +603,10 @@ mod tests {
     }
 
     #[test]
-    fn no_changes_in_both_dialects() {
+    fn no_changes_is_read_from_the_reason() {
         assert!(is_no_changes(
             "The submitted information didn't contain changes. Submit different information to create a change set."
         ));
-        assert!(is_no_changes("No updates are to be performed."));
         assert!(!is_no_changes("Template format error"));
     }
 }

@@ -1,16 +1,17 @@
 //! `teardown`: delete the stack, then prove every resource it had is gone.
 
-use std::time::{Duration, Instant};
-
 use anyhow::{anyhow, bail};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::types::{StackResourceSummary, StackStatus};
+use backon::Retryable as _;
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 
 use crate::aws::{Aws, explain};
 use crate::progress::Progress;
+use crate::rung::Check;
 use crate::stack::{EventCursor, WaitError, describe, is_settled, settle, status_of, wait};
-use crate::template::function_name;
+use crate::template::{function_name, ids};
 
 /// A physical resource recorded before deletion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -70,7 +71,7 @@ fn recorded(r: &StackResourceSummary) -> Recorded {
 
 /// A lookup's verdict: found is `false`, the service's "not found" is `true`,
 /// any other error (expired credentials, throttling) is an error.
-fn gone<T, E, R>(
+pub(crate) fn gone<T, E, R>(
     lookup: Result<T, SdkError<E, R>>,
     not_found: impl Fn(&E) -> bool,
     action: &str,
@@ -86,160 +87,88 @@ where
     }
 }
 
-/// Whether the WAFv2 resource of physical id `name|id|scope` is gone, by
-/// its `Get` operation (`get_web_acl`, `get_ip_set`).
-macro_rules! waf_gone {
-    ($aws:expr, $get:ident, $physical:expr, $what:literal) => {{
-        let (name, id, scope) = waf_parts($physical);
-        gone(
-            $aws.wafv2
-                .$get()
-                .name(name)
-                .id(id)
-                .scope(scope.into())
-                .send()
-                .await,
-            |e| e.is_waf_nonexistent_item_exception(),
-            &format!(concat!("checking ", $what, " {}"), name),
-        )?
-    }};
-}
+/// How the function's own resources (every stack has them) are proven gone;
+/// each rung lists its own ([`crate::rung::Rung::checks`]).
+pub(crate) const FUNCTION_CHECKS: [(&str, Check); 3] = [
+    ("AWS::Lambda::Function", Check::Gone(function_gone)),
+    ("AWS::IAM::Role", Check::Gone(role_gone)),
+    ("AWS::Logs::LogGroup", Check::Gone(log_group_gone)),
+];
 
-/// Whether one recorded resource is gone: `Ok(true)` gone, `Ok(false)` still
-/// there, `Err` could not tell (which counts as not verified).
-async fn is_gone(aws: &Aws, r: &Recorded) -> anyhow::Result<Option<bool>> {
-    let id = r.physical_id.as_str();
-    if PARTS.contains(&r.kind.as_str()) {
-        return Ok(None); // a part of the function, the API or the web ACL: it goes with it
-    }
-    if id.is_empty() {
-        return Ok(Some(true)); // never created
-    }
-    Ok(Some(match r.kind.as_str() {
-        "AWS::Lambda::Function" => gone(
-            aws.lambda.get_function().function_name(id).send().await,
+fn function_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {
+    Box::pin(async move {
+        let lookup = aws.lambda.get_function().function_name(id).send();
+        gone(
+            lookup.await,
             |e| e.is_resource_not_found_exception(),
             &format!("checking function {id}"),
-        )?,
-        "AWS::Lambda::Url" => gone(
-            aws.lambda
-                .get_function_url_config()
-                .function_name(id)
-                .send()
-                .await,
-            |e| e.is_resource_not_found_exception(),
-            &format!("checking the Function URL of {id}"),
-        )?,
-        "AWS::IAM::Role" => gone(
-            aws.iam.get_role().role_name(id).send().await,
+        )
+    })
+}
+
+fn role_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {
+    Box::pin(async move {
+        let lookup = aws.iam.get_role().role_name(id).send();
+        gone(
+            lookup.await,
             |e| e.is_no_such_entity_exception(),
             &format!("checking role {id}"),
-        )?,
-        "AWS::DynamoDB::Table" => gone(
-            aws.dynamodb.describe_table().table_name(id).send().await,
-            |e| e.is_resource_not_found_exception(),
-            &format!("checking table {id}"),
-        )?,
-        "AWS::BedrockAgentCore::Gateway" => gone(
-            aws.agentcore
-                .get_gateway()
-                .gateway_identifier(id)
-                .send()
-                .await,
-            |e| e.is_resource_not_found_exception(),
-            &format!("checking gateway {id}"),
-        )?,
-        "AWS::BedrockAgentCore::GatewayTarget" => {
-            // CloudFormation names a target by both parts of its identifier.
-            let (gateway, target) = id.split_once('|').unwrap_or((id, ""));
-            gone(
-                aws.agentcore
-                    .get_gateway_target()
-                    .gateway_identifier(gateway)
-                    .target_id(target)
-                    .send()
-                    .await,
-                |e| e.is_resource_not_found_exception(),
-                &format!("checking gateway target {id}"),
-            )?
-        }
-        "AWS::ApiGateway::RestApi" => gone(
-            aws.apigateway.get_rest_api().rest_api_id(id).send().await,
-            |e| e.is_not_found_exception(),
-            &format!("checking REST API {id}"),
-        )?,
-        // CloudFormation names WAFv2 resources `name|id|scope`.
-        "AWS::WAFv2::WebACL" => waf_gone!(aws, get_web_acl, id, "web ACL"),
-        "AWS::WAFv2::IPSet" => waf_gone!(aws, get_ip_set, id, "IP set"),
-        "AWS::Logs::LogGroup" => {
-            let out = aws
-                .logs
-                .describe_log_groups()
-                .log_group_name_prefix(id)
-                .send()
-                .await
-                .map_err(|e| explain(e, &format!("checking log group {id}")))?;
-            !out.log_groups()
-                .iter()
-                .any(|g| g.log_group_name() == Some(id))
-        }
-        _ => return Ok(None),
-    }))
+        )
+    })
 }
 
-/// A WAFv2 physical id's `name|id|scope`.
-fn waf_parts(physical_id: &str) -> (&str, &str, &str) {
-    let mut parts = physical_id.splitn(3, '|');
-    let mut next = || parts.next().unwrap_or_default();
-    (next(), next(), next())
+fn log_group_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {
+    Box::pin(async move {
+        let out = aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(id)
+            .send()
+            .await
+            .map_err(|e| explain(e, &format!("checking log group {id}")))?;
+        Ok(!out
+            .log_groups()
+            .iter()
+            .any(|g| g.log_group_name() == Some(id)))
+    })
 }
 
-/// Parts of another resource, gone with it: a permission with its function;
-/// the API's resources, methods, deployment and stage with the API (whose
-/// deletion is verified); the association with the web ACL and the stage.
-const PARTS: [&str; 6] = [
-    "AWS::Lambda::Permission",
-    "AWS::ApiGateway::Resource",
-    "AWS::ApiGateway::Method",
-    "AWS::ApiGateway::Deployment",
-    "AWS::ApiGateway::Stage",
-    "AWS::WAFv2::WebACLAssociation",
-];
-
-/// The resource types [`is_gone`] can look up (the [`PARTS`] go with theirs).
-const CHECKED: [&str; 16] = [
-    "AWS::Lambda::Permission",
-    "AWS::ApiGateway::Resource",
-    "AWS::ApiGateway::Method",
-    "AWS::ApiGateway::Deployment",
-    "AWS::ApiGateway::Stage",
-    "AWS::WAFv2::WebACLAssociation",
-    "AWS::ApiGateway::RestApi",
-    "AWS::WAFv2::WebACL",
-    "AWS::WAFv2::IPSet",
-    "AWS::Lambda::Function",
-    "AWS::Lambda::Url",
-    "AWS::IAM::Role",
-    "AWS::Logs::LogGroup",
-    "AWS::DynamoDB::Table",
-    "AWS::BedrockAgentCore::Gateway",
-    "AWS::BedrockAgentCore::GatewayTarget",
-];
+/// Whether one recorded resource is gone: `Some(true)` gone, `Some(false)`
+/// still there, `None` a part that goes with another; `Err` could not tell
+/// (which counts as not verified).
+async fn is_gone(aws: &Aws, r: &Recorded, check: Check) -> anyhow::Result<Option<bool>> {
+    match check {
+        Check::Part => Ok(None),
+        // Never created.
+        Check::Gone(_) if r.physical_id.is_empty() => Ok(Some(true)),
+        Check::Gone(lookup) => lookup(aws, &r.physical_id).await.map(Some),
+    }
+}
 
 /// Re-checks one resource until it is gone or the verify window closes:
 /// IAM is eventually consistent and calls can be throttled, so one "still
 /// there" or one failed call is not yet a verdict (audit item 4).
-async fn settle_gone(aws: &Aws, r: &Recorded, deadline: Instant) -> anyhow::Result<Option<bool>> {
-    let mut pause = Duration::from_millis(500);
-    loop {
-        let verdict = is_gone(aws, r).await;
-        let done = matches!(verdict, Ok(None | Some(true))) || Instant::now() + pause > deadline;
-        if done {
-            return verdict;
+async fn settle_gone(aws: &Aws, r: &Recorded, check: Check) -> anyhow::Result<Option<bool>> {
+    let verdict = (|| async {
+        match is_gone(aws, r, check).await {
+            Ok(Some(false)) => Err(Verdict::Present),
+            Ok(done) => Ok(done),
+            Err(e) => Err(Verdict::Failed(e)),
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(8));
+    })
+    .retry(crate::retry::policy(aws.timing.verify_window))
+    .await;
+    match verdict {
+        Ok(done) => Ok(done),
+        Err(Verdict::Present) => Ok(Some(false)),
+        Err(Verdict::Failed(e)) => Err(e),
     }
+}
+
+/// Why a resource is not yet verified gone.
+enum Verdict {
+    Present,
+    Failed(anyhow::Error),
 }
 
 /// The resources whose names follow from the stack's name, so they can be
@@ -248,51 +177,16 @@ fn deterministic(stack_name: &str) -> [Recorded; 2] {
     let function = function_name(stack_name);
     [
         Recorded {
-            logical_id: crate::template::ids::FUNCTION.into(),
+            logical_id: ids::FUNCTION.into(),
             kind: "AWS::Lambda::Function".into(),
             physical_id: function.clone(),
         },
         Recorded {
-            logical_id: crate::template::ids::LOG_GROUP.into(),
+            logical_id: ids::LOG_GROUP.into(),
             kind: "AWS::Logs::LogGroup".into(),
             physical_id: format!("/aws/lambda/{function}"),
         },
     ]
-}
-
-/// A gateway named after the stack (`<stack>-gw`), found by listing: its
-/// identifier is random, so it is checked by name once the stack is gone.
-/// When gateways cannot be listed (no AgentCore in the region, no
-/// permission), that is said, and the teardown goes on.
-async fn gateway_named_after(aws: &Aws, stack_name: &str, progress: &Progress) -> Option<Recorded> {
-    let name = crate::template::gateway_name(stack_name);
-    let mut items = aws
-        .agentcore
-        .list_gateways()
-        .into_paginator()
-        .items()
-        .send();
-    while let Some(item) = items.next().await {
-        match item {
-            Ok(gateway) if gateway.name() == name => {
-                return Some(Recorded {
-                    logical_id: crate::template::ids::GATEWAY.into(),
-                    kind: "AWS::BedrockAgentCore::Gateway".into(),
-                    physical_id: gateway.gateway_id().to_owned(),
-                });
-            }
-            Ok(_) => {}
-            Err(e) => {
-                progress.say(format!(
-                    "gateways not checked by name ({:#}): if this stack had a gateway, look for {name} \
-                     with `aws bedrock-agentcore-control list-gateways`",
-                    explain(e, "listing gateways")
-                ));
-                return None;
-            }
-        }
-    }
-    None
 }
 
 /// Which stack to tear down.
@@ -330,11 +224,10 @@ async fn verify(
     resources: &[Recorded],
     progress: &Progress,
 ) -> (Vec<String>, Vec<String>) {
-    let deadline = Instant::now() + aws.timing.verify_window;
     let mut verified = Vec::new();
     let mut remaining = Vec::new();
     for r in resources {
-        if !CHECKED.contains(&r.kind.as_str()) {
+        let Some(check) = crate::rung::check_for(&r.kind) else {
             // Never "goes with its function" by default: a stack with a
             // resource this version cannot look up is not verified clean.
             remaining.push(format!(
@@ -342,8 +235,8 @@ async fn verify(
                 r.kind, r.physical_id, r.logical_id
             ));
             continue;
-        }
-        match settle_gone(aws, r, deadline).await {
+        };
+        match settle_gone(aws, r, check).await {
             Ok(Some(true)) => {
                 let line = format!("verified: {} {} is gone", r.kind, r.physical_id);
                 progress.story(format!("[teardown] {line}"));
@@ -387,24 +280,7 @@ pub async fn teardown(
         .await?
         .filter(|s| status_of(s) != StackStatus::DeleteComplete);
     let Some(stack) = found else {
-        // The stack is gone (or never was): what its name implies must be gone too.
-        let mut resources = deterministic(&stack_name).to_vec();
-        resources.extend(gateway_named_after(aws, &stack_name, progress).await);
-        let (verified, remaining) = verify(aws, &resources, progress).await;
-        if !remaining.is_empty() {
-            return Err(not_clean(&remaining).context(format!(
-                "stack {stack_name} no longer exists, but resources named after it do"
-            )));
-        }
-        progress.say(format!(
-            "nothing deployed: stack {stack_name} does not exist, and neither do its function, log group and gateway"
-        ));
-        return Ok(TeardownReport {
-            stack_name,
-            stack_id: None,
-            resources: vec![],
-            verified,
-        });
+        return nothing_deployed(aws, stack_name, progress).await;
     };
     let stack_id = stack.stack_id().unwrap_or(target.lookup()).to_owned();
     let status = status_of(&stack);
@@ -415,23 +291,7 @@ pub async fn teardown(
         ));
         settle(aws, &stack_id, &mut EventCursor::default(), progress).await?;
     }
-    let before = record(aws, &stack_id).await?;
-    let mut resources: Vec<Recorded> = before.iter().map(|(r, _)| r.clone()).collect();
-    for r in &resources {
-        progress.say(format!(
-            "recorded {} {} {}",
-            r.kind, r.logical_id, r.physical_id
-        ));
-    }
-    // Whatever the stack recorded, the names it implies are checked as well.
-    for extra in deterministic(&stack_name) {
-        if !resources
-            .iter()
-            .any(|r| r.kind == extra.kind && r.physical_id == extra.physical_id)
-        {
-            resources.push(extra);
-        }
-    }
+    let resources = recorded_and_named(aws, &stack_id, &stack_name, progress).await?;
     progress.stage("deleting-stack").await?;
     progress.say(format!("deleting stack {stack_name}"));
     aws.cfn
@@ -440,29 +300,7 @@ pub async fn teardown(
         .send()
         .await
         .map_err(|e| explain(e, "deleting the stack"))?;
-    match wait(aws, &stack_id, StackStatus::DeleteComplete, progress).await {
-        Ok(_) => {}
-        Err(e @ WaitError::Ended { .. }) => {
-            let after = record(aws, &stack_id).await.unwrap_or_default();
-            let failed: Vec<String> = after
-                .iter()
-                .filter(|(_, s)| s != "DELETE_COMPLETE")
-                .map(|(r, s)| format!("{} {} ({}) is {s}", r.kind, r.logical_id, r.physical_id))
-                .collect();
-            bail!(
-                "the stack did not delete ({e}). Still there:\n  {}\nFix what blocks them (see the \
-                 stack events), then run `mcp-deploy teardown` again; or retain them with `aws \
-                 cloudformation delete-stack --stack-name {stack_id} --retain-resources <logical ids>` \
-                 and delete them by hand",
-                failed.join("\n  ")
-            );
-        }
-        Err(e) => bail!(
-            "the deletion of stack {stack_name} was requested, but its progress could not be \
-             followed ({e}); it may still be going on: run `mcp-deploy teardown` again to finish \
-             and verify"
-        ),
-    }
+    wait_deleted(aws, &stack_id, &stack_name, progress).await?;
     progress.stage("verifying").await?;
     let (verified, mut remaining) = verify(aws, &resources, progress).await;
     let final_status = describe(aws, &stack_id)
@@ -485,4 +323,90 @@ pub async fn teardown(
         resources,
         verified,
     })
+}
+
+/// The stack is gone (or never was): what its name implies must be gone too.
+async fn nothing_deployed(
+    aws: &Aws,
+    stack_name: String,
+    progress: &Progress,
+) -> anyhow::Result<TeardownReport> {
+    let mut resources = deterministic(&stack_name).to_vec();
+    for rung in crate::rung::ALL {
+        resources.extend(rung.named_after(aws, &stack_name, progress).await);
+    }
+    let (verified, remaining) = verify(aws, &resources, progress).await;
+    if !remaining.is_empty() {
+        return Err(not_clean(&remaining).context(format!(
+            "stack {stack_name} no longer exists, but resources named after it do"
+        )));
+    }
+    progress.say(format!(
+        "nothing deployed: stack {stack_name} does not exist, and neither do the resources named after it"
+    ));
+    Ok(TeardownReport {
+        stack_name,
+        stack_id: None,
+        resources: vec![],
+        verified,
+    })
+}
+
+/// What the stack has, recorded before deletion, and the names it implies.
+async fn recorded_and_named(
+    aws: &Aws,
+    stack_id: &str,
+    stack_name: &str,
+    progress: &Progress,
+) -> anyhow::Result<Vec<Recorded>> {
+    let before = record(aws, stack_id).await?;
+    let mut resources: Vec<Recorded> = before.into_iter().map(|(r, _)| r).collect();
+    for r in &resources {
+        progress.say(format!(
+            "recorded {} {} {}",
+            r.kind, r.logical_id, r.physical_id
+        ));
+    }
+    // Whatever the stack recorded, the names it implies are checked as well.
+    for extra in deterministic(stack_name) {
+        if !resources
+            .iter()
+            .any(|r| r.kind == extra.kind && r.physical_id == extra.physical_id)
+        {
+            resources.push(extra);
+        }
+    }
+    Ok(resources)
+}
+
+/// Waits for `DELETE_COMPLETE`; a failed deletion names what blocks it.
+async fn wait_deleted(
+    aws: &Aws,
+    stack_id: &str,
+    stack_name: &str,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    match wait(aws, stack_id, StackStatus::DeleteComplete, progress).await {
+        Ok(_) => Ok(()),
+        Err(e @ WaitError::Ended { .. }) => {
+            let after = record(aws, stack_id).await.unwrap_or_default();
+            let failed: Vec<String> = after
+                .iter()
+                .filter(|(_, s)| s != "DELETE_COMPLETE")
+                .map(|(r, s)| format!("{} {} ({}) is {s}", r.kind, r.logical_id, r.physical_id))
+                .collect();
+            bail!(
+                "the stack did not delete ({e}). Still there:\n  {}\nFix what blocks them (see the \
+                 stack events), then run `mcp-deploy teardown` again; or retain them with `aws \
+                 cloudformation delete-stack --stack-name {stack_id} --retain-resources <logical ids>` \
+                 and delete them by hand",
+                failed.join("\n  ")
+            );
+        }
+        Err(e) => bail!(
+            "the deletion of stack {stack_name} was requested, but its progress could not be \
+             followed ({e}); it may still be going on: run `mcp-deploy teardown` again to finish \
+             and verify"
+        ),
+    }
 }

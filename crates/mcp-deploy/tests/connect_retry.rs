@@ -63,7 +63,7 @@ async fn stub(refusals: usize) -> (String, Arc<AtomicUsize>) {
 
 fn client(url: &str, window: Duration) -> McpClient {
     let credentials = Credentials::new("AKIDTEST", "secret", None, None, "test");
-    McpClient::new(url, "eu-central-1", credentials)
+    McpClient::sigv4(url, "eu-central-1", credentials)
         .expect("a client")
         .with_connect_retry(window)
 }

@@ -10,7 +10,9 @@
 use std::path::Path;
 
 use mcp_deploy::assets::assets_template;
-use mcp_deploy::template::{GatewayAuth, GatewaySpec, InternetSpec, StackSpec, synth, to_text};
+use mcp_deploy::rung::gateway::{GatewayAuth, GatewaySpec};
+use mcp_deploy::rung::internet::{self, InternetSpec};
+use mcp_deploy::template::{StackSpec, synth, to_text};
 
 fn check(file: &str, synthesised: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,8 +44,9 @@ fn infra_assets_template_is_current() {
 
 #[test]
 fn infra_gateway_template_is_current() {
-    let (gateway, _) = GatewaySpec::for_function(GatewayAuth::AwsIam, false).unwrap();
+    let (gateway, _) = GatewaySpec::for_function(GatewayAuth::AwsIam).unwrap();
     let spec = StackSpec {
+        url: None,
         gateway: Some(gateway),
         ..StackSpec::default()
     };
@@ -53,15 +56,16 @@ fn infra_gateway_template_is_current() {
 #[test]
 fn infra_internet_template_is_current() {
     let spec = StackSpec {
+        url: None,
         internet: Some(InternetSpec {
             issuer: "https://issuer.example.com".into(),
-            audience: mcp_deploy::template::AUTO_AUDIENCE.into(),
+            audience: internet::AUTO_AUDIENCE.into(),
             jwks_url: None,
             allow_cidrs: Vec::new(),
             block_countries: Vec::new(),
-            rate_limit: mcp_deploy::template::DEFAULT_RATE_LIMIT,
-            throttle_rate: mcp_deploy::template::DEFAULT_THROTTLE_RATE,
-            throttle_burst: mcp_deploy::template::DEFAULT_THROTTLE_BURST,
+            rate_limit: internet::DEFAULT_RATE_LIMIT,
+            throttle_rate: internet::DEFAULT_THROTTLE_RATE,
+            throttle_burst: internet::DEFAULT_THROTTLE_BURST,
         }),
         ..StackSpec::default()
     };

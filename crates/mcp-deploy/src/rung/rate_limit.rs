@@ -1,0 +1,217 @@
+//! Per-caller, per-tool rate limits, an add-on to any rung: the function's
+//! limits, and the DynamoDB table every instance counts in (made in the
+//! stack, or one the user brings).
+
+use futures_util::future::BoxFuture;
+use mcp_settings::Setting;
+use serde_json::json;
+
+use crate::aws::Aws;
+use crate::rung::{Check, Rung};
+use crate::teardown::gone;
+use crate::template::{Expr, Resource, SpecError, StackSpec, Template, tags};
+
+/// The table's logical id.
+pub const TABLE: &str = "McpRateLimitTable";
+/// The output that names the table the stack made.
+pub const OUTPUT: &str = "RateLimitTable";
+
+/// Rate limits for the function and where every instance counts them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitSpec {
+    /// The limits as JSON, already validated.
+    pub limits: String,
+    /// The table: `None` makes one in the stack (deleted with it); `Some`
+    /// names a table the user brings (key `pk` String, TTL `ttl`), kept.
+    pub existing_table: Option<String>,
+}
+
+/// The flags of this add-on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RateLimitArgs {
+    /// Per-caller, per-tool rate limits (the function's rate-limit setting),
+    /// e.g. '{"default": "100/60s", "tools": {"word_count": "10/60s"}}'.
+    /// Every instance counts in one DynamoDB table, made in the stack unless
+    /// --rate-limit-table names one.
+    #[arg(long, value_name = "JSON", value_parser = limits)]
+    pub rate_limits: Option<String>,
+    /// With --rate-limits: count in this existing table (partition key `pk`
+    /// of type String, no sort key, TTL attribute `ttl`); the stack neither
+    /// makes nor deletes it.
+    #[arg(long, value_name = "TABLE", value_parser = table_name, requires = "rate_limits")]
+    pub rate_limit_table: Option<String>,
+}
+
+impl RateLimitArgs {
+    /// The limits these flags ask for.
+    pub fn spec(&self) -> Option<RateLimitSpec> {
+        Some(RateLimitSpec {
+            limits: self.rate_limits.clone()?,
+            existing_table: self.rate_limit_table.clone(),
+        })
+    }
+}
+
+fn limits(text: &str) -> Result<String, String> {
+    mcp_core::limits::Limits::parse(text).map_err(|e| e.to_string())?;
+    Ok(text.trim().to_owned())
+}
+
+fn table_name(table: &str) -> Result<String, String> {
+    let fits = (3..=255).contains(&table.len())
+        && table
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if !fits {
+        return Err(format!(
+            "{table:?} is not a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, _ . -)"
+        ));
+    }
+    Ok(table.to_owned())
+}
+
+/// The add-on.
+#[derive(Debug)]
+pub struct RateLimits;
+
+impl Rung for RateLimits {
+    fn name(&self) -> &'static str {
+        "rateLimits"
+    }
+
+    /// The limits in the function's settings, the table (unless the user
+    /// brings one), and the function's right to count in it: one
+    /// `dynamodb:UpdateItem` per call, on that table only.
+    fn synth(&self, spec: &StackSpec, t: &mut Template) -> Result<(), SpecError> {
+        let Some(limits) = &spec.rate_limits else {
+            return Ok(());
+        };
+        t.set(Setting::RateLimits, &limits.limits);
+        let (name, arn) = match &limits.existing_table {
+            Some(table) => (
+                Expr::text(table),
+                Expr::sub(format!(
+                    "arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{table}"
+                )),
+            ),
+            None => {
+                // The table's contract: partition key `pk` (String), no sort
+                // key, TTL attribute `ttl`; on demand; deleted with the stack.
+                let table = json!({
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                    "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": true},
+                    "Tags": tags()
+                });
+                t.insert(
+                    TABLE,
+                    Resource::new("AWS::DynamoDB::Table", table).deleted_with_stack(),
+                );
+                t.output(
+                    OUTPUT,
+                    Some("The rate-limit counts every instance shares"),
+                    Expr::reference(TABLE),
+                );
+                (Expr::reference(TABLE), Expr::get_att(TABLE, "Arn"))
+            }
+        };
+        t.set(Setting::RateLimitTable, name);
+        t.allow_function("count-rate-limits", "dynamodb:UpdateItem", arn);
+        Ok(())
+    }
+
+    fn checks(&self) -> &'static [(&'static str, Check)] {
+        &[("AWS::DynamoDB::Table", Check::Gone(table_gone))]
+    }
+}
+
+fn table_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {
+    Box::pin(async move {
+        let lookup = aws.dynamodb.describe_table().table_name(id).send();
+        gone(
+            lookup.await,
+            |e| e.is_resource_not_found_exception(),
+            &format!("checking table {id}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::{environment, ids, synth};
+
+    #[test]
+    fn rate_limits_bring_a_table_and_the_right_to_count_in_it_only() {
+        let limits = r#"{"default":"100/60s"}"#.to_owned();
+        let spec = StackSpec {
+            rate_limits: Some(RateLimitSpec {
+                limits: limits.clone(),
+                existing_table: None,
+            }),
+            ..StackSpec::default()
+        };
+        let t = synth(&spec).unwrap();
+        let table = &t["Resources"][TABLE];
+        assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+        assert_eq!(table["DeletionPolicy"], "Delete");
+        let props = &table["Properties"];
+        assert_eq!(props["BillingMode"], "PAY_PER_REQUEST");
+        assert_eq!(
+            props["KeySchema"],
+            json!([{"AttributeName": "pk", "KeyType": "HASH"}])
+        );
+        assert_eq!(
+            props["TimeToLiveSpecification"],
+            json!({"AttributeName": "ttl", "Enabled": true})
+        );
+        let env = environment(&t);
+        assert_eq!(env[Setting::RateLimits.name()], limits);
+        assert_eq!(env[Setting::RateLimitTable.name()], json!({"Ref": TABLE}));
+        let policies = &t["Resources"][ids::ROLE]["Properties"]["Policies"];
+        assert_eq!(
+            policies[1]["PolicyDocument"]["Statement"],
+            json!([{"Effect": "Allow", "Action": "dynamodb:UpdateItem",
+                    "Resource": {"Fn::GetAtt": [TABLE, "Arn"]}}])
+        );
+        assert_eq!(t["Outputs"][OUTPUT]["Value"], json!({"Ref": TABLE}));
+
+        // A table the user brings: no table in the stack (nor deleted with it).
+        let brought = synth(&StackSpec {
+            rate_limits: Some(RateLimitSpec {
+                limits,
+                existing_table: Some("team-limits".into()),
+            }),
+            ..StackSpec::default()
+        })
+        .unwrap();
+        assert!(brought["Resources"].get(TABLE).is_none());
+        assert!(brought["Outputs"].get(OUTPUT).is_none());
+        assert_eq!(
+            environment(&brought)[Setting::RateLimitTable.name()],
+            "team-limits"
+        );
+        let statement = &brought["Resources"][ids::ROLE]["Properties"]["Policies"][1]["PolicyDocument"]
+            ["Statement"][0];
+        assert!(
+            statement["Resource"]["Fn::Sub"]
+                .as_str()
+                .is_some_and(|arn| arn.ends_with(":table/team-limits"))
+        );
+        // Without limits, nothing of it.
+        let plain = synth(&StackSpec::default()).unwrap();
+        assert!(
+            environment(&plain)
+                .get(Setting::RateLimits.name())
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn table_names_follow_dynamodb() {
+        assert!(table_name("team-limits").is_ok());
+        assert!(table_name("ab").is_err());
+        assert!(table_name("has space").is_err());
+    }
+}
