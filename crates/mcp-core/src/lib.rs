@@ -61,6 +61,7 @@ mod prompt;
 mod resource;
 pub mod scopes;
 mod server;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tool;
 mod version;

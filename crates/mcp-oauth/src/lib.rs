@@ -33,6 +33,7 @@
 pub mod config;
 mod keys;
 pub mod ring_provider;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use config::{AuthMode, OAuthConfig};

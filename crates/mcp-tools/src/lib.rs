@@ -10,6 +10,7 @@
 //! assert!(tools.definitions().any(|d| d.name() == "word_count"));
 //! ```
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod demo_drop_table;
 mod demo_echo;
@@ -60,6 +61,13 @@ pub enum CatalogError {
     /// A prompt.
     #[error("{0}")]
     Prompt(String),
+    /// The settings ask for the conformance fixture pack, which this build
+    /// does not contain.
+    #[error(
+        "{FIXTURES_ENV}=1, but this build has no conformance fixture pack: unset \
+         {FIXTURES_ENV}, or build with `--features conformance` (the tests do)"
+    )]
+    NoFixturePack,
 }
 
 impl From<String> for CatalogError {
@@ -68,18 +76,45 @@ impl From<String> for CatalogError {
     }
 }
 
+/// The environment variable that switches the conformance fixture pack on
+/// (value `1`).
+const FIXTURES_ENV: &str = "MCP_CONFORMANCE_FIXTURES";
+
+/// Whether the environment asks for the conformance fixture pack
+/// (`MCP_CONFORMANCE_FIXTURES=1`).
+pub fn fixtures_requested() -> bool {
+    std::env::var(FIXTURES_ENV).is_ok_and(|v| v == "1")
+}
+
 impl Catalog {
     /// Adds the conformance fixture pack, after everything else, when
     /// `MCP_CONFORMANCE_FIXTURES=1` is in the environment (logged loudly).
-    pub fn with_fixtures_from_env(mut self) -> Result<Catalog, CatalogError> {
-        if conformance::requested() {
+    /// A build without the `conformance` feature refuses the request rather
+    /// than ignore it: the caller asked for tools it would not get.
+    pub fn with_fixtures_from_env(self) -> Result<Catalog, CatalogError> {
+        self.with_fixtures(fixtures_requested())
+    }
+
+    /// Adds the conformance fixture pack when `requested`.
+    #[cfg(feature = "conformance")]
+    pub fn with_fixtures(mut self, requested: bool) -> Result<Catalog, CatalogError> {
+        if requested {
             tracing::warn!(
-                "{}=1: serving the MCP conformance suite's fixture tools, resources and \
-                 prompts (test_*, test://...). They are test fixtures: do not set this on a \
-                 function anyone relies on",
-                conformance::ENV
+                "{FIXTURES_ENV}=1: serving the MCP conformance suite's fixture tools, resources \
+                 and prompts (test_*, test://...). They are test fixtures: do not set this on a \
+                 function anyone relies on"
             );
             conformance::install(&mut self)?;
+        }
+        Ok(self)
+    }
+
+    /// Refuses the conformance fixture pack when `requested`: this build
+    /// has none (feature `conformance`).
+    #[cfg(not(feature = "conformance"))]
+    pub fn with_fixtures(self, requested: bool) -> Result<Catalog, CatalogError> {
+        if requested {
+            return Err(CatalogError::NoFixturePack);
         }
         Ok(self)
     }
