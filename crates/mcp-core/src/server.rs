@@ -137,8 +137,8 @@ impl Server {
         self
     }
 
-    /// Overrides the scopes of the named tools (a deployment's
-    /// `MCP_TOOL_SCOPES`); `Err` names a tool the server does not have.
+    /// Overrides the scopes of the named tools (a deployment's overrides,
+    /// [`crate::scopes::parse`]); `Err` names a tool the server does not have.
     pub fn with_tool_scopes(mut self, scopes: crate::scopes::ToolScopes) -> Result<Self, String> {
         self.tools.set_scopes(scopes)?;
         Ok(self)

@@ -6,7 +6,8 @@
 //!
 //! Compiled only with the `conformance` feature (the tests enable it; a
 //! release build has none of it) and served only when the function's settings
-//! ask for it ([`mcp_tools::fixtures_requested`](crate::fixtures_requested)):
+//! ask for it ([`mcp_settings::Setting::ConformanceFixtures`], passed to
+//! [`Catalog::with_fixtures`]):
 //! the names are the suite's, not a product's.
 //! The suite's sampling and elicitation tools are not here: they need a
 //! server-to-client request answered on a later POST, which a stateless

@@ -27,6 +27,7 @@ pub use word_count::WordCount;
 use mcp_core::{
     Prompts, RegistryError, ResourceError, Resources, Server, ServerInfo, ToolRegistry,
 };
+use mcp_settings::Setting;
 
 /// Every portable tool, in `tools/list` order.
 pub fn registry() -> Result<ToolRegistry, RegistryError> {
@@ -64,8 +65,9 @@ pub enum CatalogError {
     /// The settings ask for the conformance fixture pack, which this build
     /// does not contain.
     #[error(
-        "{FIXTURES_ENV}=1, but this build has no conformance fixture pack: unset \
-         {FIXTURES_ENV}, or build with `--features conformance` (the tests do)"
+        "{fixtures}=1, but this build has no conformance fixture pack: unset {fixtures}, or \
+         build with `--features conformance` (the tests do)",
+        fixtures = Setting::ConformanceFixtures
     )]
     NoFixturePack,
 }
@@ -76,33 +78,19 @@ impl From<String> for CatalogError {
     }
 }
 
-/// The environment variable that switches the conformance fixture pack on
-/// (value `1`).
-const FIXTURES_ENV: &str = "MCP_CONFORMANCE_FIXTURES";
-
-/// Whether the environment asks for the conformance fixture pack
-/// (`MCP_CONFORMANCE_FIXTURES=1`).
-pub fn fixtures_requested() -> bool {
-    std::env::var(FIXTURES_ENV).is_ok_and(|v| v == "1")
-}
-
 impl Catalog {
     /// Adds the conformance fixture pack, after everything else, when
-    /// `MCP_CONFORMANCE_FIXTURES=1` is in the environment (logged loudly).
-    /// A build without the `conformance` feature refuses the request rather
-    /// than ignore it: the caller asked for tools it would not get.
-    pub fn with_fixtures_from_env(self) -> Result<Catalog, CatalogError> {
-        self.with_fixtures(fixtures_requested())
-    }
-
-    /// Adds the conformance fixture pack when `requested`.
+    /// `requested` ([`Setting::ConformanceFixtures`]; logged loudly). A build
+    /// without the `conformance` feature refuses the request rather than
+    /// ignore it: the caller asked for tools it would not get.
     #[cfg(feature = "conformance")]
     pub fn with_fixtures(mut self, requested: bool) -> Result<Catalog, CatalogError> {
         if requested {
             tracing::warn!(
-                "{FIXTURES_ENV}=1: serving the MCP conformance suite's fixture tools, resources \
+                "{}=1: serving the MCP conformance suite's fixture tools, resources \
                  and prompts (test_*, test://...). They are test fixtures: do not set this on a \
-                 function anyone relies on"
+                 function anyone relies on",
+                Setting::ConformanceFixtures
             );
             conformance::install(&mut self)?;
         }
