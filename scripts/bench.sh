@@ -23,11 +23,14 @@ command -v valgrind >/dev/null || { instructions=0; echo "valgrind not installed
 
 profile="${BENCH_PROFILE:-release}"
 step "cargo build ($profile): mcp-local, bootstrap, lambda-emulator, lambda-floor"
+# The emulator on its own: built with the functions, it would unify its test
+# doubles' features (mcp-oauth's signing key) into the measured bootstrap.
+release=()
+[[ "$profile" == release ]] && release=(--release)
+cargo build "${release[@]}" --locked -p mcp-local -p mcp-lambda -p lambda-floor
+cargo build "${release[@]}" --locked -p lambda-emulator
 if [[ "$profile" == release ]]; then
-  cargo build --release --locked -p mcp-local -p mcp-lambda -p lambda-emulator -p lambda-floor
   cargo build --release --locked -p mcp-lambda --example agentcore_tools
-else
-  cargo build --locked -p mcp-local -p mcp-lambda -p lambda-emulator -p lambda-floor
 fi
 bin="$CARGO_TARGET_DIR/$profile"
 ensure_venv "$REPO/.venv-bench" "$REPO/bench/requirements.txt"

@@ -3,7 +3,7 @@
 # cargo-lambda (and zig as the cross linker), both installed into .venv-build.
 # Usage: scripts/build-lambda.sh [arm64|x86_64|all]   (default: all)
 # Writes target/lambda/<arch>/bootstrap/bootstrap.zip and fails if a package
-# is over 2 MB.
+# is over 2 MB or carries the conformance fixture pack (a test-only feature).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
@@ -13,6 +13,17 @@ archs=("${1:-all}")
 ensure_venv "$REPO/.venv-build" "$REPO/scripts/requirements-build.txt"
 export PATH="$REPO/.venv-build/bin:$PATH"
 limit=$((2 * 1024 * 1024))
+
+# Names only the conformance fixture pack has (mcp-tools' feature
+# `conformance`); a release bootstrap must contain none of them.
+fixtures_in() {
+  python - "$1" <<'PY'
+import re, sys, zipfile
+data = zipfile.ZipFile(sys.argv[1]).read("bootstrap")
+names = rb"test_simple_text|test_tool_with_progress|test_simple_prompt|test://static-text"
+print(" ".join(sorted({m.decode() for m in re.findall(names, data)})))
+PY
+}
 
 for arch in "${archs[@]}"; do
   case "$arch" in
@@ -32,4 +43,7 @@ for arch in "${archs[@]}"; do
   size=$(stat -c %s "$zip")
   printf '%s: %s bytes (%s KiB)\n' "${zip#"$REPO"/}" "$size" $((size / 1024))
   ((size <= limit)) || die "$zip is $size bytes, over the 2 MB budget"
+  found=$(fixtures_in "$zip")
+  [[ -z "$found" ]] || die "$zip contains the conformance fixture pack ($found): a release \
+must not; build it without the test-only feature 'conformance' (mcp-lambda, mcp-tools)"
 done

@@ -22,7 +22,10 @@ def _target_dir() -> pathlib.Path:
 def _binary(name: str) -> str:
     path = _target_dir() / "debug" / name
     if not path.is_file():
-        pytest.fail(f"{path} is missing: build it with `cargo build --workspace --bins` (scripts/test.sh does)")
+        # The test build: its bootstrap and mcp-local carry the conformance
+        # fixture pack (a dev-dependency feature), which a plain build leaves out.
+        pytest.fail(f"{path} is missing: build it with "
+                    "`cargo test --workspace --no-run --features mcp-deploy/test-hooks` (scripts/test.sh does)")
     return str(path)
 
 

@@ -40,6 +40,7 @@ use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use mcp_settings::{AuthMode, Setting};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -138,8 +139,9 @@ pub struct EmulatorConfig {
     /// internet-facing rung), on its own port.
     pub rest_api: Option<RestApiConfig>,
     /// A development OIDC issuer, with the function configured to trust it
-    /// (`MCP_AUTH=oauth`, `MCP_OAUTH_ISSUER`, and with a REST API,
-    /// `MCP_OAUTH_AUDIENCE` = its MCP endpoint), unless `env` says otherwise.
+    /// ([`Setting::Auth`] `oauth`, [`Setting::OAuthIssuer`], and with a REST
+    /// API, [`Setting::OAuthAudience`] = its MCP endpoint), unless `env` says
+    /// otherwise.
     pub dev_issuer: bool,
 }
 
@@ -161,10 +163,10 @@ impl Default for RestApiConfig {
     }
 }
 
-/// Sets `name` in `env` unless the caller set it.
-fn set_default(env: &mut Vec<(String, String)>, name: &str, value: &str) {
-    if !env.iter().any(|(k, _)| k == name) {
-        env.push((name.into(), value.into()));
+/// Sets `setting` in `env` unless the caller set it.
+fn set_default(env: &mut Vec<(String, String)>, setting: Setting, value: &str) {
+    if !env.iter().any(|(k, _)| k == setting.name()) {
+        env.push((setting.name().into(), value.into()));
     }
 }
 
@@ -216,20 +218,24 @@ pub struct Emulator {
 impl Emulator {
     /// Binds the URL and starts serving. The function starts on first use.
     pub async fn start(mut config: EmulatorConfig) -> anyhow::Result<Emulator> {
-        // The function's side of a streaming URL (mcp-lambda's
-        // `MCP_INVOKE_MODE`), as the deploy CLI sets it; the caller's own
+        // The function's side of a streaming URL (its setting
+        // `Setting::InvokeMode`), as the deploy CLI sets it; the caller's own
         // setting wins.
         let env = &mut config.function.env;
         if config.invoke_mode == InvokeMode::ResponseStream {
-            set_default(env, "MCP_INVOKE_MODE", "RESPONSE_STREAM");
+            set_default(
+                env,
+                Setting::InvokeMode,
+                mcp_settings::InvokeMode::ResponseStream.as_str(),
+            );
         }
         let issuer = match config.dev_issuer {
             true => Some(DevIssuer::start().await?),
             false => None,
         };
         if let Some(issuer) = &issuer {
-            set_default(env, "MCP_AUTH", "oauth");
-            set_default(env, "MCP_OAUTH_ISSUER", issuer.url());
+            set_default(env, Setting::Auth, AuthMode::OAuth.as_str());
+            set_default(env, Setting::OAuthIssuer, issuer.url());
         }
         let rest_listener = match &config.rest_api {
             Some(rest) => {
@@ -240,8 +246,9 @@ impl Emulator {
                     rest.stage,
                     rest_api::MCP_RESOURCE
                 );
-                if env.iter().any(|(k, v)| k == "MCP_AUTH" && v == "oauth") {
-                    set_default(env, "MCP_OAUTH_AUDIENCE", &endpoint);
+                let oauth = (Setting::Auth.name(), AuthMode::OAuth.as_str());
+                if env.iter().any(|(k, v)| (k.as_str(), v.as_str()) == oauth) {
+                    set_default(env, Setting::OAuthAudience, &endpoint);
                 }
                 Some((listener, endpoint, rest.stage.clone()))
             }

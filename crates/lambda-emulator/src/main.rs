@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Parser, ValueEnum};
 use lambda_emulator::{Auth, Emulator, EmulatorConfig, Verifier, principals};
+use mcp_settings::Setting;
 use tracing_subscriber::EnvFilter;
 
 /// Run a Lambda `bootstrap` behind a local Function URL that checks SigV4
@@ -31,8 +32,8 @@ struct Args {
     /// The region (env MCP_REGION, then AWS_REGION).
     #[arg(long)]
     region: Option<String>,
-    /// The function's account (env MCP_ACCOUNT_ID).
-    #[arg(long)]
+    // Help: the function's account, from its setting's variable.
+    #[arg(long, help = format!("The function's account (env {})", Setting::AccountId))]
     account: Option<String>,
     /// aws-iam checks signatures; none serves anyone who can reach the port.
     #[arg(long, value_enum, default_value_t = AuthMode::AwsIam)]
@@ -54,10 +55,13 @@ struct Args {
     /// TooManyRequestsException, as Lambda does.
     #[arg(long, default_value_t = lambda_emulator::runtime::DEFAULT_CONCURRENCY)]
     concurrency: usize,
-    /// The URL's InvokeMode. response-stream passes the function's response
-    /// stream on as it comes (and sets MCP_INVOKE_MODE=RESPONSE_STREAM for the
-    /// function, as the deploy CLI does, unless --env sets it).
-    #[arg(long, value_enum, default_value_t = Mode::Buffered)]
+    // Help: the URL's InvokeMode, and the function's setting it implies.
+    #[arg(long, value_enum, default_value_t = Mode::Buffered, help = format!(
+        "The URL's InvokeMode. response-stream passes the function's response stream on as it \
+         comes (and sets {}={} for the function, as the deploy CLI does, unless --env sets it)",
+        Setting::InvokeMode,
+        mcp_settings::InvokeMode::ResponseStream.as_str(),
+    ))]
     invoke_mode: Mode,
     /// Environment for the function, KEY=VALUE (repeatable).
     #[arg(long = "env", value_parser = parse_env)]
@@ -83,13 +87,17 @@ struct Args {
     /// The REST API's stage: the first segment of its paths.
     #[arg(long, default_value = "local")]
     rest_stage: String,
-    /// Run a development OIDC issuer (a local TEST DOUBLE that mints a token
-    /// for anyone who asks) and configure the function to trust it:
-    /// MCP_AUTH=oauth, MCP_OAUTH_ISSUER, and with --rest-api
-    /// MCP_OAUTH_AUDIENCE (unless --env sets them). `issuerUrl` in the ready
-    /// line; POST issuerUrl/token with grant_type=client_credentials,
-    /// scope and resource mints a token.
-    #[arg(long)]
+    // Help: the development issuer, and the function's settings it implies.
+    #[arg(long, help = format!(
+        "Run a development OIDC issuer (a local TEST DOUBLE that mints a token for anyone who \
+         asks) and configure the function to trust it: {auth}={oauth}, {issuer}, and with \
+         --rest-api {audience} (unless --env sets them). `issuerUrl` in the ready line; POST \
+         issuerUrl/token with grant_type=client_credentials, scope and resource mints a token",
+        auth = Setting::Auth,
+        oauth = mcp_settings::AuthMode::OAuth.as_str(),
+        issuer = Setting::OAuthIssuer,
+        audience = Setting::OAuthAudience,
+    ))]
     dev_issuer: bool,
 }
 
@@ -140,9 +148,12 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<()> {
     let region = setting(args.region, &["MCP_REGION", "AWS_REGION"])
         .context("no region: pass --region or export MCP_REGION")?;
-    let account = setting(args.account, &["MCP_ACCOUNT_ID"]).context(
-        "no account: pass --account or export MCP_ACCOUNT_ID (any 12 digits work locally)",
-    )?;
+    let account = setting(args.account, &[Setting::AccountId.name()]).with_context(|| {
+        format!(
+            "no account: pass --account or export {} (any 12 digits work locally)",
+            Setting::AccountId
+        )
+    })?;
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         bail!("the account {account:?} is not 12 digits");
     }

@@ -73,15 +73,6 @@ pub struct Identity {
     pub scopes: Option<Vec<String>>,
 }
 
-impl Identity {
-    /// Whether the identity holds `scope` (always, for schemes without scopes).
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes
-            .as_ref()
-            .is_none_or(|scopes| scopes.iter().any(|s| s == scope))
-    }
-}
-
 #[derive(Default)]
 struct CancelState {
     cancelled: AtomicBool,
@@ -462,19 +453,6 @@ mod tests {
             never.wakers().is_empty(),
             "nothing registers on a never signal"
         );
-    }
-
-    #[test]
-    fn scopes_only_limit_scoped_schemes() {
-        let mut id = Identity {
-            scheme: AuthScheme::AwsIam,
-            principal: "local-user".into(),
-            account: None,
-            scopes: None,
-        };
-        assert!(id.has_scope("mcp:write"));
-        id.scopes = Some(vec!["mcp:read".into()]);
-        assert!(id.has_scope("mcp:read") && !id.has_scope("mcp:write"));
     }
 
     struct Count(std::sync::atomic::AtomicUsize);

@@ -128,11 +128,6 @@ impl RequestId {
             _ => None,
         }
     }
-
-    /// The id as it goes back on the wire.
-    pub fn as_value(&self) -> &Value {
-        &self.0
-    }
 }
 
 impl From<i64> for RequestId {
@@ -239,7 +234,8 @@ mod tests {
             json!("abc"),
             json!(""),
         ] {
-            assert_eq!(RequestId::from_value(&raw).unwrap().as_value(), &raw);
+            let id = RequestId::from_value(&raw).unwrap();
+            assert_eq!(serde_json::to_value(id).unwrap(), raw, "echoed exactly");
         }
         for raw in [json!(null), json!(1.5), json!(true), json!([1]), json!({})] {
             assert!(RequestId::from_value(&raw).is_none(), "{raw}");

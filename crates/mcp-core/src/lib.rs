@@ -61,6 +61,7 @@ mod prompt;
 mod resource;
 pub mod scopes;
 mod server;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tool;
 mod version;
@@ -74,7 +75,7 @@ pub use jsonrpc::{ErrorCode, ErrorObject, Message, Params, RequestId, classify};
 pub use model::{CacheScope, Reply, Response};
 pub use prompt::{Prompt, PromptArguments, Prompts};
 pub use resource::{ResourceError, ResourceTemplate, Resources, UriVariables};
-pub use server::{Server, ServerInfo, Session, request_id_of};
+pub use server::{Server, ServerInfo, Session};
 pub use tool::{
     Annotations, ContentTool, NoArgs, RegistryError, Tool, ToolDefinition, ToolError, ToolRegistry,
     schema_of,

@@ -1,5 +1,6 @@
-//! Per-caller, per-tool rate limits (`MCP_RATE_LIMITS`), the decision a
-//! transport turns into headers, and the in-process counter.
+//! Per-caller, per-tool rate limits (the function's setting
+//! `mcp_settings::Setting::RateLimits`, read by [`Limits::parse`]), the
+//! decision a transport turns into headers, and the in-process counter.
 //!
 //! Configuration, a contract:
 //! `{"default": "100/60s", "tools": {"word_count": "10/60s", "demo_echo": "5/1m"}}`:
@@ -24,9 +25,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use crate::jsonrpc::{ErrorCode, ErrorObject};
-
-/// The environment variable with the limits (JSON).
-pub const ENV: &str = "MCP_RATE_LIMITS";
 
 /// A quota per window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,9 +54,10 @@ impl Quota {
     }
 }
 
-/// A limit that cannot be read; the message names the entry.
+/// A limit that cannot be read; the message names the entry (the caller
+/// names the setting).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{ENV}: {0}")]
+#[error("{0}")]
 pub struct LimitsError(String);
 
 /// The configured limits.
@@ -110,14 +109,6 @@ impl Limits {
             }
         }
         Ok(limits)
-    }
-
-    /// `MCP_RATE_LIMITS`, when set and not empty.
-    pub fn from_env() -> Result<Option<Limits>, LimitsError> {
-        match std::env::var(ENV) {
-            Ok(text) if !text.trim().is_empty() => Limits::parse(&text).map(Some),
-            _ => Ok(None),
-        }
     }
 
     /// The policy for `tool`: its name and quota (the tool's own, else the default).
@@ -378,10 +369,7 @@ mod tests {
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default();
-            assert!(
-                error.starts_with("MCP_RATE_LIMITS: ") && error.contains(names),
-                "{text}: {error}"
-            );
+            assert!(error.contains(names), "{text}: {error}");
         }
     }
 

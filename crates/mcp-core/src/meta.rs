@@ -11,8 +11,6 @@ pub const PROTOCOL_VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion"
 pub const CLIENT_CAPABILITIES_KEY: &str = "io.modelcontextprotocol/clientCapabilities";
 /// Request `_meta` key: the client's `Implementation` (optional).
 pub const CLIENT_INFO_KEY: &str = "io.modelcontextprotocol/clientInfo";
-/// Result `_meta` key: the server's `Implementation`.
-pub const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
 
 /// Whether the request carries a 2026-07-28 envelope (a `_meta` naming a revision).
 pub fn has_envelope(params: &Map<String, Value>) -> bool {

@@ -9,8 +9,9 @@
 //!
 //! Defaults come from a tool's annotations: [`READ`] for a read-only tool,
 //! [`WRITE`] for any other. A tool may name its own ([`crate::ToolDefinition::scopes`]),
-//! and a deployment may override any tool's with `MCP_TOOL_SCOPES`, a JSON
-//! object of tool name to an array of scopes:
+//! and a deployment may override any tool's with a JSON object of tool name
+//! to an array of scopes (the function's setting
+//! `mcp_settings::Setting::ToolScopes`, read by [`parse`]):
 //! `{"word_count": ["words:read"], "demo_drop_table": ["mcp:admin"]}`.
 
 use std::collections::BTreeMap;
@@ -27,9 +28,6 @@ pub const WRITE: &str = "mcp:write";
 /// The scope the destructive demo tool needs (an example of a tool's own).
 pub const ADMIN: &str = "mcp:admin";
 
-/// The environment variable of a deployment's overrides.
-pub const ENV: &str = "MCP_TOOL_SCOPES";
-
 /// The default scope for a tool with these annotations.
 pub fn default_for(annotations: &Annotations) -> &'static str {
     if annotations.read_only_hint == Some(true) {
@@ -39,26 +37,18 @@ pub fn default_for(annotations: &Annotations) -> &'static str {
     }
 }
 
-/// A deployment's scopes per tool (`MCP_TOOL_SCOPES`).
+/// A deployment's scopes per tool.
 pub type ToolScopes = BTreeMap<String, Vec<String>>;
 
-/// Reads `MCP_TOOL_SCOPES`: `None` when unset; an error that names the bad
-/// entry otherwise.
-pub fn from_env() -> Result<Option<ToolScopes>, String> {
-    match std::env::var(ENV) {
-        Err(_) => Ok(None),
-        Ok(text) => parse(&text).map(Some),
-    }
-}
-
-/// Parses a JSON object of tool name to a non-empty array of scope strings.
+/// Parses a JSON object of tool name to a non-empty array of scope strings;
+/// an error names the bad entry (the caller names the setting).
 pub fn parse(text: &str) -> Result<ToolScopes, String> {
     let example = r#"{"word_count": ["mcp:read"], "demo_drop_table": ["mcp:admin"]}"#;
     let value: Value = serde_json::from_str(text)
-        .map_err(|e| format!("{ENV} is not JSON ({e}); write it like {example}"))?;
+        .map_err(|e| format!("not JSON ({e}); write it like {example}"))?;
     let Value::Object(map) = value else {
         return Err(format!(
-            "{ENV} must be a JSON object of tool names, like {example}"
+            "must be a JSON object of tool names, like {example}"
         ));
     };
     let valid = |s: &str| {
@@ -77,7 +67,7 @@ pub fn parse(text: &str) -> Result<ToolScopes, String> {
             match list {
                 Some(list) if !list.is_empty() => Ok((tool, list)),
                 _ => Err(format!(
-                    "{ENV}: {tool:?} is {scopes}, not a non-empty array of scope names (printable, \
+                    "{tool:?} is {scopes}, not a non-empty array of scope names (printable, \
                      no spaces or quotes), like [\"mcp:read\"]"
                 )),
             }
@@ -128,10 +118,7 @@ mod tests {
             (r#"{"a": [1]}"#, "\"a\""),
         ] {
             let error = parse(bad).unwrap_err();
-            assert!(
-                error.contains(named) && error.contains(ENV),
-                "{bad}: {error}"
-            );
+            assert!(error.contains(named), "{bad}: {error}");
         }
     }
 

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::context::{LogLevel, RequestContext};
 use crate::incoming::{Incoming, Repr, ToolCallRequest};
-use crate::jsonrpc::{self, ErrorCode, ErrorObject, Message, Params, RequestId};
+use crate::jsonrpc::{self, ErrorCode, ErrorObject, Message, Params};
 use crate::limits::{Call, Counter, InProcess, Limits};
 use crate::model::{
     CacheScope, CallToolResult, CompleteResult, Completion, Content, DiscoverResult, EmptyResult,
@@ -77,6 +77,11 @@ impl Session {
     }
 }
 
+/// How long 2026-07-28 clients may cache `tools/list` and `server/discover`.
+const LIST_TTL_MS: u64 = 60_000;
+/// Who may cache them: the lists depend on the caller (its scopes).
+const LIST_CACHE_SCOPE: CacheScope = CacheScope::Private;
+
 /// An MCP server: identity, tools, and the dispatch of every revision.
 #[derive(Debug)]
 pub struct Server {
@@ -85,8 +90,6 @@ pub struct Server {
     tools: ToolRegistry,
     resources: Resources,
     prompts: Prompts,
-    list_ttl_ms: u64,
-    list_cache_scope: CacheScope,
     limits: Option<(Limits, Box<dyn Counter>)>,
 }
 
@@ -99,8 +102,6 @@ impl Server {
             tools,
             resources: Resources::new(),
             prompts: Prompts::new(),
-            list_ttl_ms: 60_000,
-            list_cache_scope: CacheScope::Private,
             limits: None,
         }
     }
@@ -124,13 +125,6 @@ impl Server {
         self
     }
 
-    /// How long 2026-07-28 clients may cache `tools/list` and `server/discover`.
-    pub fn with_list_cache(mut self, ttl_ms: u64, scope: CacheScope) -> Self {
-        self.list_ttl_ms = ttl_ms;
-        self.list_cache_scope = scope;
-        self
-    }
-
     /// Offers `resources` (the capability is offered when there are any).
     pub fn with_resources(mut self, resources: Resources) -> Self {
         self.resources = resources;
@@ -143,8 +137,8 @@ impl Server {
         self
     }
 
-    /// Overrides the scopes of the named tools (a deployment's
-    /// `MCP_TOOL_SCOPES`); `Err` names a tool the server does not have.
+    /// Overrides the scopes of the named tools (a deployment's overrides,
+    /// [`crate::scopes::parse`]); `Err` names a tool the server does not have.
     pub fn with_tool_scopes(mut self, scopes: crate::scopes::ToolScopes) -> Result<Self, String> {
         self.tools.set_scopes(scopes)?;
         Ok(self)
@@ -440,8 +434,8 @@ impl Server {
     fn list_cache(&self, version: ProtocolVersion) -> ListCache {
         let stateless = version.is_stateless();
         ListCache {
-            ttl_ms: stateless.then_some(self.list_ttl_ms),
-            cache_scope: stateless.then_some(self.list_cache_scope),
+            ttl_ms: stateless.then_some(LIST_TTL_MS),
+            cache_scope: stateless.then_some(LIST_CACHE_SCOPE),
         }
     }
 
@@ -553,8 +547,8 @@ impl Server {
                 .collect(),
             capabilities: self.capabilities(version),
             instructions: self.instructions.clone(),
-            ttl_ms: self.list_ttl_ms,
-            cache_scope: self.list_cache_scope,
+            ttl_ms: LIST_TTL_MS,
+            cache_scope: LIST_CACHE_SCOPE,
         }
     }
 
@@ -797,9 +791,4 @@ fn tool_result(output: Json, version: ProtocolVersion) -> CallToolResult {
         structured_content: version.has_structured_output().then_some(output),
         is_error: false,
     }
-}
-
-/// The id of a request, for transports that answer before the core sees it.
-pub fn request_id_of(value: &Value) -> Option<RequestId> {
-    value.get("id").and_then(RequestId::from_value)
 }

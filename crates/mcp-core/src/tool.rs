@@ -594,16 +594,15 @@ impl ToolRegistry {
         self.entries.iter().find(|e| e.definition.name == name)
     }
 
-    /// Sets the scopes the named tools need (a deployment's
-    /// `MCP_TOOL_SCOPES`); `Err` names a tool there is not, and the tools
-    /// there are.
+    /// Sets the scopes the named tools need (a deployment's overrides,
+    /// [`crate::scopes::parse`]); `Err` names a tool there is not, and the
+    /// tools there are.
     pub fn set_scopes(&mut self, scopes: crate::scopes::ToolScopes) -> Result<(), String> {
         for (name, scopes) in scopes {
             let Some(entry) = self.entries.iter_mut().find(|e| e.definition.name == name) else {
                 let known: Vec<&str> = self.definitions().map(|d| d.name()).collect();
                 return Err(format!(
-                    "{}: there is no tool {name:?}; the tools are: {}",
-                    crate::scopes::ENV,
+                    "there is no tool {name:?}; the tools are: {}",
                     known.join(", ")
                 ));
             };

@@ -43,6 +43,7 @@ use mcp_core::{
     ErrorCode, ErrorObject, Identity, Incoming, Notify, ProtocolVersion, Reply, RequestContext,
     RequestId, Response, Server, Session,
 };
+use mcp_settings::{FunctionSettings, Setting};
 use serde_json::Value;
 
 /// Limits and allow-lists of the HTTP front.
@@ -67,22 +68,12 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
-    /// `MCP_ALLOWED_ORIGINS` (comma-separated) and `MCP_MAX_BODY_BYTES`.
-    pub fn from_env() -> Self {
-        let allowed_origins = std::env::var("MCP_ALLOWED_ORIGINS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let max_body_bytes = std::env::var("MCP_MAX_BODY_BYTES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(DEFAULT_MAX_BODY_BYTES);
+    /// The front's part of the function's settings
+    /// ([`Setting::AllowedOrigins`], [`Setting::MaxBodyBytes`]).
+    pub fn from_settings(settings: &FunctionSettings) -> Self {
         HttpConfig {
-            allowed_origins,
-            max_body_bytes,
+            allowed_origins: settings.allowed_origins.clone(),
+            max_body_bytes: settings.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         }
     }
 }
@@ -507,7 +498,10 @@ async fn exchange_with(
         if !origin.is_ok_and(|o| origin_allowed(o, host, &config.allowed_origins)) {
             return Exchange::refuse(
                 StatusCode::FORBIDDEN,
-                "this Origin is not allowed: browsers may call only from MCP_ALLOWED_ORIGINS",
+                format!(
+                    "this Origin is not allowed: browsers may call only from {}",
+                    Setting::AllowedOrigins
+                ),
             );
         }
     }

@@ -33,18 +33,21 @@ pub struct FunctionEnv {
     pub region: Option<String>,
     /// `AWS_LAMBDA_FUNCTION_NAME`.
     pub function_name: Option<String>,
-    /// `MCP_ACCOUNT_ID`, used when the invoked ARN is unavailable.
+    /// The account of the function's settings
+    /// ([`Setting::AccountId`](mcp_settings::Setting::AccountId)), used when
+    /// the invoked ARN is unavailable.
     pub account_fallback: Option<String>,
 }
 
 impl FunctionEnv {
-    /// Reads the environment Lambda gives the function.
-    pub fn from_env() -> Self {
+    /// Reads the environment Lambda gives the function, and the account of
+    /// its `settings`.
+    pub fn from_env(settings: &mcp_settings::FunctionSettings) -> Self {
         let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
         FunctionEnv {
             region: var("AWS_REGION"),
             function_name: var("AWS_LAMBDA_FUNCTION_NAME"),
-            account_fallback: var("MCP_ACCOUNT_ID"),
+            account_fallback: settings.account_id.clone(),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Rate-limit counts that every instance of the function shares: a DynamoDB
-//! table (`MCP_RATE_LIMIT_TABLE`).
+//! table ([`Setting::RateLimitTable`](mcp_settings::Setting::RateLimitTable)).
 //!
 //! The table is a contract, so a user can bring one: partition key `pk`
 //! (String), no sort key, TTL attribute `ttl`. One item per caller, tool and
@@ -24,7 +24,7 @@
 //! function's cold start stays the floor's); it reads the standard
 //! environment (`AWS_REGION`, the credentials Lambda gives the function,
 //! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_DYNAMODB`). Each check has a time
-//! budget (`MCP_RATE_LIMIT_BUDGET_MS`, default 1000 ms) that includes the
+//! budget ([`Setting::RateLimitBudgetMs`](mcp_settings::Setting::RateLimitBudgetMs), default 1000 ms) that includes the
 //! client's first connection; past it the check is [`Unavailable`] and the
 //! core decides (read-only tools run, others are refused).
 
@@ -37,11 +37,8 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use mcp_core::limits::{Call, Counted, Counter, Unavailable};
+use mcp_settings::FunctionSettings;
 
-/// The environment variable naming the table.
-pub const TABLE_ENV: &str = "MCP_RATE_LIMIT_TABLE";
-/// The environment variable with the time budget per check, in milliseconds.
-pub const BUDGET_ENV: &str = "MCP_RATE_LIMIT_BUDGET_MS";
 /// The budget when none is set: long enough for an instance's first check
 /// (TLS roots, the client, a TLS handshake: about 20 M instructions before
 /// the network, measured) on a 128 MB function's fraction of a CPU; short
@@ -65,11 +62,6 @@ impl fmt::Debug for DynamoDbCounter {
     }
 }
 
-/// A setting that cannot be used; the message names it.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SettingError(String);
-
 impl DynamoDbCounter {
     /// A counter for `table`; nothing is contacted until the first call.
     pub fn new(table: impl Into<String>, budget: Duration) -> Self {
@@ -80,28 +72,14 @@ impl DynamoDbCounter {
         }
     }
 
-    /// `MCP_RATE_LIMIT_TABLE` and `MCP_RATE_LIMIT_BUDGET_MS`, when a table is named.
-    pub fn from_env() -> Result<Option<Self>, SettingError> {
-        let var = |name| {
-            std::env::var(name)
-                .ok()
-                .filter(|v: &String| !v.trim().is_empty())
-        };
-        let Some(table) = var(TABLE_ENV) else {
-            return Ok(None);
-        };
-        let budget = match var(BUDGET_ENV) {
-            None => DEFAULT_BUDGET,
-            Some(text) => match text.trim().parse::<u64>() {
-                Ok(ms) if ms > 0 => Duration::from_millis(ms),
-                _ => {
-                    return Err(SettingError(format!(
-                        "{BUDGET_ENV} is {text:?}: give whole milliseconds above 0, e.g. 500"
-                    )));
-                }
-            },
-        };
-        Ok(Some(DynamoDbCounter::new(table.trim(), budget)))
+    /// The counter `settings` name a table for, with their budget (else
+    /// [`DEFAULT_BUDGET`]).
+    pub fn from_settings(settings: &FunctionSettings) -> Option<Self> {
+        let table = settings.rate_limit_table.as_deref()?;
+        let budget = settings
+            .rate_limit_budget_ms
+            .map_or(DEFAULT_BUDGET, Duration::from_millis);
+        Some(DynamoDbCounter::new(table, budget))
     }
 
     /// The table's name.

@@ -5,7 +5,7 @@
 //! that hold `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction` reach it.
 //! It serves stateless Streamable HTTP over the same `mcp-core` as
 //! `mcp-local` - JSON responses, or SSE with a call's progress while it runs
-//! when the URL streams (`MCP_INVOKE_MODE=RESPONSE_STREAM`) - with the
+//! when the URL streams ([`InvokeMode::ResponseStream`]) - with the
 //! portable catalog plus `demo_account_context`, which reports the caller
 //! IAM authenticated.
 //!
@@ -39,6 +39,7 @@ use mcp_core::{
 };
 use mcp_http::{Authenticator, RequestParts, TrustFront};
 use mcp_oauth::ResourceServer;
+use mcp_settings::{AuthMode, FunctionSettings, InvokeMode, Setting};
 use mcp_tools::{Catalog, CatalogError};
 
 pub use account_context::{AccountContext, Caller, DemoAccountContext, FunctionEnv, Invocation};
@@ -51,43 +52,53 @@ pub use runtime::{ClientContext, Outcome};
 pub struct App {
     server: Server,
     config: HttpConfig,
+    /// Function URL requests are answered as response streams
+    /// ([`InvokeMode::ResponseStream`]): a call's notifications reach the
+    /// client as SSE events while its tool runs.
     streaming: bool,
-    /// The resource server (`MCP_AUTH=oauth`); `None`: IAM.
+    /// The resource server ([`AuthMode::OAuth`](mcp_settings::AuthMode::OAuth)); `None`: IAM.
     oauth: Option<ResourceServer>,
 }
 
-/// The environment variable that says how the Function URL invokes the
-/// function: `BUFFERED` (the default) or `RESPONSE_STREAM`. It must match the
-/// URL's `InvokeMode` (the deploy CLI sets both): a streaming URL reads every
-/// response as a stream, a buffered one as a JSON payload.
-pub const INVOKE_MODE_ENV: &str = "MCP_INVOKE_MODE";
-
-/// Whether `MCP_INVOKE_MODE` asks for response streaming; an unknown value
-/// is an error that names the variable.
-pub fn streaming_from_env() -> Result<bool, String> {
-    match std::env::var(INVOKE_MODE_ENV).as_deref() {
-        Err(_) | Ok("BUFFERED") => Ok(false),
-        Ok("RESPONSE_STREAM") => Ok(true),
-        Ok(other) => Err(format!(
-            "{INVOKE_MODE_ENV}={other:?}: use BUFFERED or RESPONSE_STREAM, the Function URL's InvokeMode"
-        )),
-    }
-}
-
 impl App {
-    /// Builds the app from the environment Lambda gives the function, with
-    /// the rate limits of `MCP_RATE_LIMITS` (an init error names a bad entry),
-    /// counted in the table `MCP_RATE_LIMIT_TABLE` names, else per instance.
+    /// Builds the app from the environment Lambda gives the function: its
+    /// settings ([`FunctionSettings::from_env`]), read once, and
+    /// [`App::from_settings`].
     pub fn from_env() -> Result<App, runtime::Error> {
-        let mut app = App::new(FunctionEnv::from_env(), HttpConfig::from_env())?
-            .with_response_streaming(streaming_from_env()?);
-        if let Some(scopes) = mcp_core::scopes::from_env()? {
-            app.server = app.server.with_tool_scopes(scopes)?;
+        let settings = FunctionSettings::from_env()?;
+        App::from_settings(&settings, FunctionEnv::from_env(&settings))
+    }
+
+    /// Builds the app from `settings`: the fixture pack if asked for, the
+    /// invoke mode, the scopes per tool, the token check, and the rate
+    /// limits (an init error names a bad entry), counted in the DynamoDB
+    /// table when one is named, else per instance.
+    pub fn from_settings(
+        settings: &FunctionSettings,
+        env: FunctionEnv,
+    ) -> Result<App, runtime::Error> {
+        let mut app = App::build(
+            env,
+            HttpConfig::from_settings(settings),
+            settings.conformance_fixtures,
+        )?;
+        app.streaming = settings.invoke_mode == InvokeMode::ResponseStream;
+        if let Some(text) = &settings.tool_scopes {
+            let scopes =
+                mcp_core::scopes::parse(text).map_err(|e| Setting::ToolScopes.invalid(e))?;
+            app.server = app
+                .server
+                .with_tool_scopes(scopes)
+                .map_err(|e| Setting::ToolScopes.invalid(e))?;
         }
         // After the scopes: the metadata publishes what the tools need.
-        app.oauth = oauth::from_env(app.server.tools())?;
-        let table = dynamodb::DynamoDbCounter::from_env()?;
-        Ok(match (Limits::from_env()?, table) {
+        app.oauth = oauth::resource_server(settings, app.server.tools())?;
+        let limits = match &settings.rate_limits {
+            Some(text) => Some(Limits::parse(text).map_err(|e| Setting::RateLimits.invalid(e))?),
+            None => None,
+        };
+        let table = dynamodb::DynamoDbCounter::from_settings(settings);
+        Ok(match (limits, table) {
             (Some(limits), Some(table)) => {
                 tracing::info!(
                     table = table.table(),
@@ -98,8 +109,8 @@ impl App {
             (Some(limits), None) => {
                 tracing::warn!(
                     "{}: no {} set, so limits are counted per instance: N concurrent instances admit up to N times each limit",
-                    mcp_core::limits::ENV,
-                    dynamodb::TABLE_ENV
+                    Setting::RateLimits,
+                    Setting::RateLimitTable
                 );
                 app.with_rate_limits(limits)
             }
@@ -107,8 +118,8 @@ impl App {
                 tracing::warn!(
                     table = table.table(),
                     "{} is set but {} is not: nothing is limited",
-                    dynamodb::TABLE_ENV,
-                    mcp_core::limits::ENV
+                    Setting::RateLimitTable,
+                    Setting::RateLimits
                 );
                 app
             }
@@ -126,26 +137,22 @@ impl App {
         self
     }
 
-    /// Answers Function URL requests as response streams (the URL's
-    /// `InvokeMode: RESPONSE_STREAM`): a call's notifications reach the
-    /// client as SSE events while its tool runs.
-    pub fn with_response_streaming(mut self, streaming: bool) -> Self {
-        self.streaming = streaming;
-        self
-    }
-
     /// Limits `tools/call` per caller (the signing principal) and tool.
     pub fn with_rate_limits(mut self, limits: Limits) -> Self {
         self.server = self.server.with_rate_limits(limits);
         self
     }
 
-    /// Builds the app from explicit settings (tests), with the conformance
-    /// fixture pack when `MCP_CONFORMANCE_FIXTURES=1`.
+    /// Builds the app from explicit settings (tests): buffered, trusting
+    /// IAM, unlimited, without the conformance fixture pack.
     pub fn new(env: FunctionEnv, config: HttpConfig) -> Result<App, CatalogError> {
+        App::build(env, config, false)
+    }
+
+    fn build(env: FunctionEnv, config: HttpConfig, fixtures: bool) -> Result<App, CatalogError> {
         let mut catalog = Catalog::portable()?;
         catalog.tools.register(DemoAccountContext::new(env))?;
-        let catalog = catalog.with_fixtures_from_env()?;
+        let catalog = catalog.with_fixtures(fixtures)?;
         let mut info = ServerInfo::new("mcp-lambda", env!("CARGO_PKG_VERSION"));
         info.title = Some("MCP ladder (Lambda, IAM-bounded)".into());
         let server = catalog.serve(info).with_instructions(
@@ -160,7 +167,7 @@ impl App {
         })
     }
 
-    /// Who decides the caller of `req`: the token check (`MCP_AUTH=oauth`),
+    /// Who decides the caller of `req`: the token check (OAuth),
     /// else the Function URL's IAM check - which a request through API
     /// Gateway never had, so with IAM that front is refused.
     fn authenticator(&self, req: &Request) -> &dyn Authenticator {
@@ -208,10 +215,13 @@ impl Authenticator for UntrustedFront {
         Box::pin(std::future::ready(Err(mcp_http::AuthError {
             status: http::StatusCode::FORBIDDEN,
             challenge: None,
-            message: "this function trusts the Function URL's IAM check (MCP_AUTH=iam) and \
-                      serves no API Gateway requests: deploy it with MCP_AUTH=oauth behind API \
-                      Gateway"
-                .into(),
+            message: format!(
+                "this function trusts the Function URL's IAM check ({auth}={iam}) and serves no \
+                 API Gateway requests: deploy it with {auth}={oauth} behind API Gateway",
+                auth = Setting::Auth,
+                iam = AuthMode::Iam.as_str(),
+                oauth = AuthMode::OAuth.as_str(),
+            ),
         })))
     }
 }

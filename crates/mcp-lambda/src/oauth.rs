@@ -1,4 +1,5 @@
-//! The OAuth rung's side of the function: how `MCP_AUTH` is read, and how
+//! The OAuth rung's side of the function: the resource server its settings
+//! ask for ([`mcp_settings::Setting::Auth`]), and how
 //! the resource server reaches the issuer (GETs over the function's HTTPS
 //! connector, bounded in time by `mcp-oauth` and in size here).
 
@@ -8,7 +9,8 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use mcp_http::BoxFuture;
-use mcp_oauth::{AuthMode, Fetch, ResourceServer, Scopes};
+use mcp_oauth::{Fetch, OAuthConfig, ResourceServer, Scopes};
+use mcp_settings::FunctionSettings;
 
 /// The largest issuer document read (metadata, key sets are a few KB).
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
@@ -58,20 +60,21 @@ impl Fetch for HttpsFetch {
     }
 }
 
-/// The authenticator `MCP_AUTH` asks for: `None` for IAM (the front's
-/// check is trusted), the resource server for `oauth`, configured for the
-/// scopes of `tools`. An error names the variable to fix.
-pub fn from_env(tools: &mcp_core::ToolRegistry) -> Result<Option<ResourceServer>, String> {
-    match AuthMode::from_env()? {
-        AuthMode::Iam => Ok(None),
-        AuthMode::OAuth(config) => {
-            let scopes = Scopes::of_tools(tools.definitions(), config.scopes_supported.as_deref())?;
-            let server = ResourceServer::new(config, scopes, Box::new(HttpsFetch::new()))?;
-            tracing::info!(
-                metadata = server.metadata_url(),
-                "bearer tokens are checked on every request"
-            );
-            Ok(Some(server))
-        }
-    }
+/// The authenticator `settings` ask for: `None` for IAM (the front's check
+/// is trusted), the resource server for OAuth, configured for the scopes of
+/// `tools`. An error names the variable to fix.
+pub fn resource_server(
+    settings: &FunctionSettings,
+    tools: &mcp_core::ToolRegistry,
+) -> Result<Option<ResourceServer>, crate::runtime::Error> {
+    let Some(config) = OAuthConfig::from_settings(settings)? else {
+        return Ok(None);
+    };
+    let scopes = Scopes::of_tools(tools.definitions(), config.scopes_supported.as_deref())?;
+    let server = ResourceServer::new(config, scopes, Box::new(HttpsFetch::new()))?;
+    tracing::info!(
+        metadata = server.metadata_url(),
+        "bearer tokens are checked on every request"
+    );
+    Ok(Some(server))
 }

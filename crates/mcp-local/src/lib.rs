@@ -6,7 +6,8 @@
 //! and the server keeps serving.
 //!
 //! ```no_run
-//! let server = mcp_local::server().expect("tools register");
+//! let settings = mcp_settings::FunctionSettings::from_env().expect("usable settings");
+//! let server = mcp_local::server(&settings).expect("tools register");
 //! let stdin = std::io::stdin().lock();
 //! mcp_local::serve(&server, stdin, std::io::stdout(), &mcp_local::Config::default())
 //!     .expect("stdio works");
@@ -18,6 +19,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use mcp_core::{ErrorObject, Notify, Reply, RequestContext, Response, Server, ServerInfo, Session};
+use mcp_settings::{FunctionSettings, Setting};
 use serde_json::Value;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
@@ -40,10 +42,11 @@ impl Default for Config {
     }
 }
 
-/// The stdio server with every portable tool.
-pub fn server() -> anyhow::Result<Server> {
+/// The stdio server with every portable tool, and the parts of `settings`
+/// that apply on stdio: the fixture pack, the scopes per tool, the limits.
+pub fn server(settings: &FunctionSettings) -> anyhow::Result<Server> {
     let catalog = mcp_tools::Catalog::portable()
-        .and_then(mcp_tools::Catalog::with_fixtures_from_env)
+        .and_then(|catalog| catalog.with_fixtures(settings.conformance_fixtures))
         .context("failed to register the tools, resources and prompts")?;
     let mut info = ServerInfo::new("mcp-local", env!("CARGO_PKG_VERSION"));
     info.title = Some("MCP ladder (local stdio)".into());
@@ -52,14 +55,17 @@ pub fn server() -> anyhow::Result<Server> {
     );
     // Scopes filter only callers whose identity carries scopes; on stdio
     // there is none, but a bad setting is still refused at start.
-    if let Some(scopes) = mcp_core::scopes::from_env().map_err(anyhow::Error::msg)? {
+    if let Some(text) = &settings.tool_scopes {
+        let scopes = mcp_core::scopes::parse(text).map_err(|e| Setting::ToolScopes.invalid(e))?;
         server = server
             .with_tool_scopes(scopes)
-            .map_err(anyhow::Error::msg)?;
+            .map_err(|e| Setting::ToolScopes.invalid(e))?;
     }
     // On stdio the caller is `local`; a refused call is a JSON-RPC error, no headers.
-    Ok(match mcp_core::limits::Limits::from_env()? {
-        Some(limits) => server.with_rate_limits(limits),
+    Ok(match &settings.rate_limits {
+        Some(text) => server.with_rate_limits(
+            mcp_core::limits::Limits::parse(text).map_err(|e| Setting::RateLimits.invalid(e))?,
+        ),
         None => server,
     })
 }
@@ -224,7 +230,7 @@ mod tests {
     use serde_json::Value;
 
     fn run(input: &[u8], max: usize) -> Vec<Value> {
-        let server = server().unwrap();
+        let server = server(&FunctionSettings::default()).unwrap();
         let mut out = Vec::new();
         serve(
             &server,

@@ -1,44 +1,18 @@
-//! The function's authentication settings, from its environment.
-//!
-//! The names are a contract (the deploy CLI and the tests set them):
-//! - `MCP_AUTH`: `iam` (the default: trust the Function URL's IAM check) or
-//!   `oauth` (check a bearer token on every request);
-//! - `MCP_OAUTH_ISSUER` (required with `oauth`): the issuer URL; a token's
-//!   `iss` must equal it exactly;
-//! - `MCP_OAUTH_AUDIENCE` (required with `oauth`): this endpoint's canonical
-//!   URL; a token's `aud` must contain it;
-//! - `MCP_OAUTH_JWKS_URL` (optional): the issuer's key set, instead of the
-//!   `jwks_uri` of its metadata;
-//! - `MCP_OAUTH_SCOPES_SUPPORTED` (optional; space- or comma-separated): the
-//!   scopes published in the resource metadata.
+//! The resource server's settings, from the function's
+//! ([`mcp_settings::FunctionSettings`]): with [`AuthMode::OAuth`], the
+//! issuer ([`Setting::OAuthIssuer`]: a token's `iss` must equal it exactly),
+//! the audience ([`Setting::OAuthAudience`]: this endpoint's canonical URL,
+//! which a token's `aud` must contain), optionally the key set's URL
+//! ([`Setting::OAuthJwksUrl`], instead of the `jwks_uri` of the issuer's
+//! metadata) and the scopes to publish ([`Setting::OAuthScopesSupported`],
+//! space- or comma-separated).
 //!
 //! Every URL is `https`, except on a loopback host (local development). A
 //! missing or contradictory setting is an error that names the variable: the
 //! function never starts open.
 
 use http::Uri;
-
-/// `MCP_AUTH`.
-pub const AUTH_ENV: &str = "MCP_AUTH";
-/// `MCP_OAUTH_ISSUER`.
-pub const ISSUER_ENV: &str = "MCP_OAUTH_ISSUER";
-/// `MCP_OAUTH_AUDIENCE`.
-pub const AUDIENCE_ENV: &str = "MCP_OAUTH_AUDIENCE";
-/// `MCP_OAUTH_JWKS_URL`.
-pub const JWKS_URL_ENV: &str = "MCP_OAUTH_JWKS_URL";
-/// `MCP_OAUTH_SCOPES_SUPPORTED`.
-pub const SCOPES_SUPPORTED_ENV: &str = "MCP_OAUTH_SCOPES_SUPPORTED";
-
-const OAUTH_VARS: [&str; 4] = [ISSUER_ENV, AUDIENCE_ENV, JWKS_URL_ENV, SCOPES_SUPPORTED_ENV];
-
-/// How requests are authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthMode {
-    /// Trust the front's IAM check (a Function URL with `AuthType AWS_IAM`).
-    Iam,
-    /// Check a bearer token on every request.
-    OAuth(OAuthConfig),
-}
+use mcp_settings::{AuthMode, FunctionSettings, Setting, SettingsError};
 
 /// The resource server's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,56 +27,43 @@ pub struct OAuthConfig {
     pub scopes_supported: Option<Vec<String>>,
 }
 
-impl AuthMode {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<AuthMode, String> {
-        Self::from_vars(|name| std::env::var(name).ok())
-    }
+/// Why the resource server's settings cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A setting is missing or contradicts another.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// A URL is not one the server may use.
+    #[error(transparent)]
+    Url(#[from] UrlError),
+}
 
-    /// Reads the settings through `var` (tests pass a map).
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<AuthMode, String> {
-        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let mode = set(AUTH_ENV);
-        match mode.as_deref().map(str::trim) {
-            None | Some("iam") => {
-                if let Some(name) = OAUTH_VARS.iter().find(|name| set(name).is_some()) {
-                    return Err(format!(
-                        "{name} is set but {AUTH_ENV} is not oauth: set {AUTH_ENV}=oauth to \
-                         check bearer tokens, or unset the MCP_OAUTH_* variables to trust IAM"
-                    ));
-                }
-                Ok(AuthMode::Iam)
-            }
-            Some("oauth") => {
-                let required = |name: &str, what: &str| {
-                    set(name).ok_or_else(|| format!("{AUTH_ENV}=oauth needs {name}: {what}"))
-                };
-                let issuer = required(ISSUER_ENV, "the issuer URL that tokens carry in `iss`")?;
-                check_url(ISSUER_ENV, &issuer)?;
-                let audience = required(
-                    AUDIENCE_ENV,
-                    "this endpoint's canonical URL, which tokens must name in `aud`",
-                )?;
-                check_url(AUDIENCE_ENV, &audience)?;
-                let jwks_url = set(JWKS_URL_ENV);
-                if let Some(url) = &jwks_url {
-                    check_url(JWKS_URL_ENV, url)?;
-                }
-                let scopes_supported = set(SCOPES_SUPPORTED_ENV).map(|list| {
-                    list.split([' ', ','])
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                });
-                Ok(AuthMode::OAuth(OAuthConfig {
-                    issuer,
-                    audience,
-                    jwks_url,
-                    scopes_supported,
-                }))
-            }
-            Some(other) => Err(format!("{AUTH_ENV}={other:?}: use iam or oauth")),
+impl OAuthConfig {
+    /// The resource server's settings when `settings` ask for bearer tokens
+    /// ([`AuthMode::OAuth`]), checked; `None` when they trust IAM.
+    pub fn from_settings(settings: &FunctionSettings) -> Result<Option<OAuthConfig>, ConfigError> {
+        if settings.auth != AuthMode::OAuth {
+            return Ok(None);
         }
+        let oauth = &settings.oauth;
+        let (issuer, audience) = oauth.required()?;
+        check_url(Setting::OAuthIssuer.name(), issuer)?;
+        check_url(Setting::OAuthAudience.name(), audience)?;
+        if let Some(url) = &oauth.jwks_url {
+            check_url(Setting::OAuthJwksUrl.name(), url)?;
+        }
+        let scopes_supported = oauth.scopes_supported.as_ref().map(|list| {
+            list.split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        });
+        Ok(Some(OAuthConfig {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            jwks_url: oauth.jwks_url.clone(),
+            scopes_supported,
+        }))
     }
 }
 
@@ -115,10 +76,26 @@ pub fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// A URL the server may not use; the message names the setting or flag.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}={url:?}: {why}")]
+pub struct UrlError {
+    /// The setting or flag that gave the URL.
+    pub name: String,
+    /// The URL.
+    pub url: String,
+    /// What is wrong with it.
+    pub why: &'static str,
+}
+
 /// An absolute `https` URL (or `http` on a loopback host), without a
 /// fragment or query; the error names the variable.
-pub fn check_url(name: &str, url: &str) -> Result<Uri, String> {
-    let bad = |why: &str| format!("{name}={url:?}: {why}");
+pub fn check_url(name: &str, url: &str) -> Result<Uri, UrlError> {
+    let bad = |why| UrlError {
+        name: name.to_owned(),
+        url: url.to_owned(),
+        why,
+    };
     let uri: Uri = url
         .parse()
         .map_err(|_| bad("not a URL (write it like https://issuer.example.com)"))?;
@@ -142,29 +119,36 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn mode(vars: &[(&str, &str)]) -> Result<AuthMode, String> {
+    fn config(vars: &[(&str, &str)]) -> Result<Option<OAuthConfig>, String> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        AuthMode::from_vars(|name| vars.get(name).cloned())
+        let settings = FunctionSettings::from_lookup(|name| vars.get(name).cloned())
+            .map_err(|e| e.to_string())?;
+        OAuthConfig::from_settings(&settings).map_err(|e| e.to_string())
     }
+
+    const AUTH: &str = Setting::Auth.name();
+    const ISSUER: &str = Setting::OAuthIssuer.name();
+    const AUDIENCE: &str = Setting::OAuthAudience.name();
+    const JWKS_URL: &str = Setting::OAuthJwksUrl.name();
 
     #[test]
     fn iam_is_the_default() {
-        assert_eq!(mode(&[]), Ok(AuthMode::Iam));
-        assert_eq!(mode(&[(AUTH_ENV, "iam")]), Ok(AuthMode::Iam));
+        assert_eq!(config(&[]), Ok(None));
+        assert_eq!(config(&[(AUTH, "iam")]), Ok(None));
     }
 
     #[test]
     fn oauth_settings_are_read_and_checked() {
-        let ok = mode(&[
-            (AUTH_ENV, "oauth"),
-            (ISSUER_ENV, "https://issuer.example.com"),
-            (AUDIENCE_ENV, "https://api.example.com/prod/mcp"),
-            (SCOPES_SUPPORTED_ENV, "mcp:read, mcp:write"),
+        let ok = config(&[
+            (AUTH, "oauth"),
+            (ISSUER, "https://issuer.example.com"),
+            (AUDIENCE, "https://api.example.com/prod/mcp"),
+            (Setting::OAuthScopesSupported.name(), "mcp:read, mcp:write"),
         ]);
-        let Ok(AuthMode::OAuth(config)) = ok else {
+        let Ok(Some(config)) = ok else {
             panic!("{ok:?}")
         };
         assert_eq!(config.issuer, "https://issuer.example.com");
@@ -172,10 +156,10 @@ mod tests {
             config.scopes_supported,
             Some(vec!["mcp:read".to_owned(), "mcp:write".to_owned()])
         );
-        let local = mode(&[
-            (AUTH_ENV, "oauth"),
-            (ISSUER_ENV, "http://127.0.0.1:9000"),
-            (AUDIENCE_ENV, "http://localhost:9001/mcp"),
+        let local = self::config(&[
+            (AUTH, "oauth"),
+            (ISSUER, "http://127.0.0.1:9000"),
+            (AUDIENCE, "http://localhost:9001/mcp"),
         ]);
         assert!(local.is_ok(), "{local:?}");
     }
@@ -183,41 +167,38 @@ mod tests {
     #[test]
     fn a_missing_or_contradictory_setting_names_its_variable() {
         let cases: [(&[(&str, &str)], &str); 7] = [
-            (&[(AUTH_ENV, "oauth")], ISSUER_ENV),
+            (&[(AUTH, "oauth")], ISSUER),
+            (&[(AUTH, "oauth"), (ISSUER, "https://i.example")], AUDIENCE),
             (
-                &[(AUTH_ENV, "oauth"), (ISSUER_ENV, "https://i.example")],
-                AUDIENCE_ENV,
+                &[
+                    (AUTH, "oauth"),
+                    (ISSUER, "http://issuer.example.com"),
+                    (AUDIENCE, "https://a.example/mcp"),
+                ],
+                ISSUER,
             ),
             (
                 &[
-                    (AUTH_ENV, "oauth"),
-                    (ISSUER_ENV, "http://issuer.example.com"),
-                    (AUDIENCE_ENV, "https://a.example/mcp"),
+                    (AUTH, "oauth"),
+                    (ISSUER, "https://i.example"),
+                    (AUDIENCE, "mcp"),
                 ],
-                ISSUER_ENV,
+                AUDIENCE,
             ),
             (
                 &[
-                    (AUTH_ENV, "oauth"),
-                    (ISSUER_ENV, "https://i.example"),
-                    (AUDIENCE_ENV, "mcp"),
+                    (AUTH, "oauth"),
+                    (ISSUER, "https://i.example"),
+                    (AUDIENCE, "https://a.example/mcp"),
+                    (JWKS_URL, "http://keys.example/jwks"),
                 ],
-                AUDIENCE_ENV,
+                JWKS_URL,
             ),
-            (
-                &[
-                    (AUTH_ENV, "oauth"),
-                    (ISSUER_ENV, "https://i.example"),
-                    (AUDIENCE_ENV, "https://a.example/mcp"),
-                    (JWKS_URL_ENV, "http://keys.example/jwks"),
-                ],
-                JWKS_URL_ENV,
-            ),
-            (&[(ISSUER_ENV, "https://i.example")], ISSUER_ENV),
-            (&[(AUTH_ENV, "none")], AUTH_ENV),
+            (&[(ISSUER, "https://i.example")], ISSUER),
+            (&[(AUTH, "none")], AUTH),
         ];
         for (vars, named) in cases {
-            let error = mode(vars).expect_err("refused");
+            let error = config(vars).expect_err("refused");
             assert!(error.contains(named), "{vars:?}: {error}");
         }
     }

@@ -250,7 +250,7 @@ impl KeyCache {
                 .get("jwks_uri")
                 .and_then(Value::as_str)
                 .ok_or_else(|| format!("{url} has no jwks_uri"))?;
-            crate::config::check_url("jwks_uri", jwks)?;
+            crate::config::check_url("jwks_uri", jwks).map_err(|e| e.to_string())?;
             return Ok(jwks.to_owned());
         }
         Err(failures.join("; "))

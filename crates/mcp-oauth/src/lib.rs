@@ -20,9 +20,10 @@
 //! - The token is never logged and never forwarded.
 //!
 //! ```no_run
-//! # fn run(fetch: Box<dyn mcp_oauth::Fetch>) -> Result<(), String> {
-//! use mcp_oauth::{AuthMode, ResourceServer, Scopes};
-//! if let AuthMode::OAuth(config) = AuthMode::from_env()? {
+//! # fn run(fetch: Box<dyn mcp_oauth::Fetch>) -> Result<(), Box<dyn std::error::Error>> {
+//! use mcp_oauth::{OAuthConfig, ResourceServer, Scopes};
+//! let settings = mcp_settings::FunctionSettings::from_env()?;
+//! if let Some(config) = OAuthConfig::from_settings(&settings)? {
 //!     let scopes = Scopes { supported: vec!["mcp:read".into()], baseline: vec!["mcp:read".into()] };
 //!     let auth = ResourceServer::new(config, scopes, fetch)?;
 //!     println!("metadata at {}", auth.metadata_url());
@@ -33,9 +34,10 @@
 pub mod config;
 mod keys;
 pub mod ring_provider;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use config::{AuthMode, OAuthConfig};
+pub use config::{ConfigError, OAuthConfig, UrlError};
 pub use keys::{DEFAULT_REFRESH_INTERVAL, FETCH_TIMEOUT, Fetch, KeyCache, KeyError};
 
 use std::time::Duration;
@@ -45,6 +47,7 @@ use http::{HeaderValue, StatusCode};
 use jsonwebtoken::{Validation, decode, decode_header};
 use mcp_core::{AuthScheme, Identity, ToolDefinition};
 use mcp_http::{AuthError, Authenticator, BoxFuture, RequestParts};
+use mcp_settings::Setting;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -119,7 +122,7 @@ pub struct Scopes {
 
 impl Scopes {
     /// The scopes of `tools`: all of them, and those of the read-only ones.
-    /// With `configured` (`MCP_OAUTH_SCOPES_SUPPORTED`), every tool's scope
+    /// With `configured` ([`Setting::OAuthScopesSupported`]), every tool's scope
     /// must be in it: a deployment that publishes less than its tools need
     /// would send clients off for tokens that cannot work.
     pub fn of_tools<'t>(
@@ -136,9 +139,9 @@ impl Scopes {
                     return Err(format!(
                         "{}: the tool {:?} needs the scope {scope:?}, which is not listed; \
                              add it, or change the tool's scopes with {}",
-                        config::SCOPES_SUPPORTED_ENV,
+                        Setting::OAuthScopesSupported,
                         tool.name(),
-                        mcp_core::scopes::ENV
+                        Setting::ToolScopes
                     ));
                 }
                 add(&mut supported, scope);
@@ -188,7 +191,8 @@ impl ResourceServer {
         fetch: Box<dyn Fetch>,
     ) -> Result<ResourceServer, String> {
         ring_provider::install();
-        let audience = config::check_url(config::AUDIENCE_ENV, &config.audience)?;
+        let audience = config::check_url(Setting::OAuthAudience.name(), &config.audience)
+            .map_err(|e| e.to_string())?;
         let metadata_url = metadata_url(&audience)?;
         let document = json!({
             "resource": config.audience,
@@ -383,7 +387,7 @@ impl Claims {
 fn metadata_url(uri: &http::Uri) -> Result<String, String> {
     let (scheme, authority) = match (uri.scheme_str(), uri.authority()) {
         (Some(scheme), Some(authority)) => (scheme, authority.as_str()),
-        _ => return Err(format!("{}: not an absolute URL", config::AUDIENCE_ENV)),
+        _ => return Err(format!("{}: not an absolute URL", Setting::OAuthAudience)),
     };
     let path = uri.path().trim_end_matches('/');
     let (base, last) = path.rsplit_once('/').unwrap_or(("", ""));

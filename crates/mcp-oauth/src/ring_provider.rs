@@ -6,11 +6,12 @@
 //! that already links ring for TLS. This one maps each asymmetric JWS
 //! algorithm to ring's verifier. HMAC is never accepted: a resource server
 //! holds no shared secret, and accepting it is how a public key becomes a
-//! forger's HMAC secret. Signing is ES256 only, for the development issuer.
+//! forger's HMAC secret. Signing is ES256 only, for the development issuer,
+//! and only with the `testing` feature.
 
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{Error, ErrorKind};
-use jsonwebtoken::signature::{self, Signer, Verifier};
+use jsonwebtoken::signature::{self, Verifier};
 use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind, EncodingKey};
 use ring::signature as sig;
 
@@ -22,7 +23,9 @@ pub static RING: CryptoProvider = CryptoProvider {
     key_utils: KeyUtils::new_unimplemented(),
 };
 
-/// [`RING`] that also signs ES256: for the test doubles that mint tokens.
+/// [`RING`] that also signs ES256: for the test doubles that mint tokens
+/// (feature `testing`).
+#[cfg(any(test, feature = "testing"))]
 pub static RING_SIGNING: CryptoProvider = CryptoProvider {
     signer_factory: new_signer,
     verifier_factory: new_verifier,
@@ -30,13 +33,14 @@ pub static RING_SIGNING: CryptoProvider = CryptoProvider {
 };
 
 /// Makes [`RING`] the process's provider, unless one was installed first
-/// (a test double's [`RING_SIGNING`] verifies the same way).
+/// (a test double's signing provider verifies the same way).
 pub fn install() {
     let _ = RING.install_default();
 }
 
 /// Makes [`RING_SIGNING`] the process's provider: call it before anything
 /// verifies a token (the first install wins).
+#[cfg(any(test, feature = "testing"))]
 pub fn install_signing() {
     let _ = RING_SIGNING.install_default();
 }
@@ -124,9 +128,11 @@ fn new_verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifie
     }))
 }
 
+#[cfg(any(test, feature = "testing"))]
 struct RingSigner(sig::EcdsaKeyPair);
 
-impl Signer<Vec<u8>> for RingSigner {
+#[cfg(any(test, feature = "testing"))]
+impl signature::Signer<Vec<u8>> for RingSigner {
     fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
         let rng = ring::rand::SystemRandom::new();
         self.0
@@ -136,12 +142,14 @@ impl Signer<Vec<u8>> for RingSigner {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl JwtSigner for RingSigner {
     fn algorithm(&self) -> Algorithm {
         Algorithm::ES256
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 fn new_signer(alg: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, Error> {
     if *alg != Algorithm::ES256 {
         return Err(ErrorKind::InvalidAlgorithm.into());
@@ -153,6 +161,7 @@ fn new_signer(alg: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, 
 }
 
 /// A fresh ES256 signing key.
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug)]
 pub struct Es256Key {
     /// Its PKCS#8 document (for [`EncodingKey::from_ec_der`]).
@@ -164,6 +173,7 @@ pub struct Es256Key {
 }
 
 /// A fresh ES256 signing key, for test doubles.
+#[cfg(any(test, feature = "testing"))]
 pub fn generate_es256() -> Result<Es256Key, String> {
     use ring::signature::KeyPair as _;
     let rng = ring::rand::SystemRandom::new();

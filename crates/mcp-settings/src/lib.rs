@@ -1,24 +1,104 @@
-//! PLACEHOLDER: replaced by the fn-side branch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
+//! The function's settings: every `MCP_*` environment variable that the
+//! Lambda function (`bootstrap`) and the stdio server (`mcp-local`) read, as
+//! one typed contract.
+//!
+//! The names are public: the deploy CLI's templates, the emulator, the
+//! scripts and the tests set them, and this crate is the one place that
+//! spells them ([`Setting::name`]). A reader calls
+//! [`FunctionSettings::from_env`] once at start and hands each part to the
+//! crate that owns it (the HTTP front, the token check, the limits); a writer
+//! fills a [`FunctionSettings`] and writes [`FunctionSettings::to_env`].
+//!
+//! What is cheap to check is typed here (modes, numbers, lists); JSON and
+//! URL values stay text, checked by their owners (`mcp-core` parses the
+//! scopes and limits, `mcp-oauth` the URLs), whose errors the reader
+//! prefixes with the setting's name.
+//!
+//! ```no_run
+//! use mcp_settings::{FunctionSettings, InvokeMode};
+//!
+//! let settings = FunctionSettings::from_env().expect("usable settings");
+//! if settings.invoke_mode == InvokeMode::ResponseStream {
+//!     println!("answering as response streams");
+//! }
+//! for (name, value) in settings.to_env() {
+//!     println!("{name}={value}");
+//! }
+//! ```
+
+use std::fmt;
+
+/// One environment variable of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Setting {
+    /// `MCP_AUTH`: `iam` (the default: trust the Function URL's IAM check)
+    /// or `oauth` (check a bearer token on every request).
     Auth,
+    /// `MCP_OAUTH_ISSUER` (required with `oauth`): the issuer URL; a token's
+    /// `iss` must equal it exactly.
     OAuthIssuer,
+    /// `MCP_OAUTH_AUDIENCE` (required with `oauth`): this endpoint's
+    /// canonical URL; a token's `aud` must contain it.
     OAuthAudience,
+    /// `MCP_OAUTH_JWKS_URL` (optional): the issuer's key set, instead of the
+    /// `jwks_uri` of its metadata.
     OAuthJwksUrl,
+    /// `MCP_OAUTH_SCOPES_SUPPORTED` (optional; space- or comma-separated):
+    /// the scopes published in the resource metadata.
     OAuthScopesSupported,
+    /// `MCP_TOOL_SCOPES`: a JSON object of tool name to the scopes it needs.
     ToolScopes,
+    /// `MCP_RATE_LIMITS`: per-caller, per-tool rate limits (JSON).
     RateLimits,
+    /// `MCP_RATE_LIMIT_TABLE`: the DynamoDB table every instance counts in.
     RateLimitTable,
+    /// `MCP_RATE_LIMIT_BUDGET_MS`: the time budget of one check against the
+    /// table, in milliseconds (read only with a table).
     RateLimitBudgetMs,
+    /// `MCP_INVOKE_MODE`: `BUFFERED` (the default) or `RESPONSE_STREAM`, the
+    /// Function URL's `InvokeMode`.
     InvokeMode,
+    /// `MCP_ALLOWED_ORIGINS` (comma-separated): the `Origin` values a
+    /// browser may send.
     AllowedOrigins,
+    /// `MCP_MAX_BODY_BYTES`: the largest request body accepted.
     MaxBodyBytes,
+    /// `MCP_ACCOUNT_ID`: the function's account, when the invoked ARN does
+    /// not say.
     AccountId,
+    /// `MCP_CONFORMANCE_FIXTURES`: `1` serves the MCP conformance suite's
+    /// fixture pack (test builds only).
     ConformanceFixtures,
 }
+
 impl Setting {
-    /// The variable's name.
+    /// Every setting, in the order [`FunctionSettings::to_env`] writes them.
+    pub const ALL: [Setting; 14] = [
+        Setting::Auth,
+        Setting::OAuthIssuer,
+        Setting::OAuthAudience,
+        Setting::OAuthJwksUrl,
+        Setting::OAuthScopesSupported,
+        Setting::ToolScopes,
+        Setting::RateLimits,
+        Setting::RateLimitTable,
+        Setting::RateLimitBudgetMs,
+        Setting::InvokeMode,
+        Setting::AllowedOrigins,
+        Setting::MaxBodyBytes,
+        Setting::AccountId,
+        Setting::ConformanceFixtures,
+    ];
+
+    /// The OAuth settings that only `MCP_AUTH=oauth` may come with.
+    const OAUTH: [Setting; 4] = [
+        Setting::OAuthIssuer,
+        Setting::OAuthAudience,
+        Setting::OAuthJwksUrl,
+        Setting::OAuthScopesSupported,
+    ];
+
+    /// The environment variable's name.
     pub const fn name(self) -> &'static str {
         match self {
             Setting::Auth => "MCP_AUTH",
@@ -35,6 +115,513 @@ impl Setting {
             Setting::MaxBodyBytes => "MCP_MAX_BODY_BYTES",
             Setting::AccountId => "MCP_ACCOUNT_ID",
             Setting::ConformanceFixtures => "MCP_CONFORMANCE_FIXTURES",
+        }
+    }
+}
+
+impl Setting {
+    /// The error for a value of this setting that its owner refused, named
+    /// `"{setting}: {why}"`.
+    pub fn invalid(self, why: impl fmt::Display) -> SettingsError {
+        SettingsError::Invalid {
+            setting: self,
+            why: why.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How requests are authenticated ([`Setting::Auth`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Trust the front's IAM check (a Function URL with `AuthType AWS_IAM`).
+    #[default]
+    Iam,
+    /// Check a bearer token on every request ([`FunctionSettings::oauth`]).
+    OAuth,
+}
+
+impl AuthMode {
+    /// The value as the environment spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Iam => "iam",
+            AuthMode::OAuth => "oauth",
+        }
+    }
+}
+
+/// How the Function URL invokes the function ([`Setting::InvokeMode`]). It
+/// must match the URL's `InvokeMode`: a streaming URL reads every response
+/// as a stream, a buffered one as a JSON payload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InvokeMode {
+    /// One JSON payload per response.
+    #[default]
+    Buffered,
+    /// Response streams: a call's notifications reach the client while its
+    /// tool runs.
+    ResponseStream,
+}
+
+impl InvokeMode {
+    /// The value as the environment (and the URL's `InvokeMode`) spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            InvokeMode::Buffered => "BUFFERED",
+            InvokeMode::ResponseStream => "RESPONSE_STREAM",
+        }
+    }
+}
+
+/// The resource server's settings, as text: `mcp-oauth` checks the URLs.
+/// Set only with [`AuthMode::OAuth`], which needs the issuer and the
+/// audience.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OAuthSettings {
+    /// [`Setting::OAuthIssuer`].
+    pub issuer: Option<String>,
+    /// [`Setting::OAuthAudience`].
+    pub audience: Option<String>,
+    /// [`Setting::OAuthJwksUrl`].
+    pub jwks_url: Option<String>,
+    /// [`Setting::OAuthScopesSupported`], as written.
+    pub scopes_supported: Option<String>,
+}
+
+impl OAuthSettings {
+    /// The issuer and the audience, which `MCP_AUTH=oauth` needs; the error
+    /// names the one missing.
+    pub fn required(&self) -> Result<(&str, &str), SettingsError> {
+        fn needs(value: &Option<String>, setting: Setting) -> Result<&str, SettingsError> {
+            value
+                .as_deref()
+                .ok_or(SettingsError::OAuthNeeds { setting })
+        }
+        Ok((
+            needs(&self.issuer, Setting::OAuthIssuer)?,
+            needs(&self.audience, Setting::OAuthAudience)?,
+        ))
+    }
+
+    fn get(&self, setting: Setting) -> Option<&String> {
+        match setting {
+            Setting::OAuthIssuer => self.issuer.as_ref(),
+            Setting::OAuthAudience => self.audience.as_ref(),
+            Setting::OAuthJwksUrl => self.jwks_url.as_ref(),
+            Setting::OAuthScopesSupported => self.scopes_supported.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the function reads from its environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionSettings {
+    /// [`Setting::Auth`].
+    pub auth: AuthMode,
+    /// The OAuth settings (with [`AuthMode::OAuth`] only).
+    pub oauth: OAuthSettings,
+    /// [`Setting::ToolScopes`], as written (`mcp_core::scopes::parse` reads it).
+    pub tool_scopes: Option<String>,
+    /// [`Setting::RateLimits`], when not blank (`mcp_core::limits::Limits::parse`
+    /// reads it).
+    pub rate_limits: Option<String>,
+    /// [`Setting::RateLimitTable`], trimmed, when not blank.
+    pub rate_limit_table: Option<String>,
+    /// [`Setting::RateLimitBudgetMs`], above 0; read only with a table.
+    pub rate_limit_budget_ms: Option<u64>,
+    /// [`Setting::InvokeMode`].
+    pub invoke_mode: InvokeMode,
+    /// [`Setting::AllowedOrigins`], each trimmed and not empty.
+    pub allowed_origins: Vec<String>,
+    /// [`Setting::MaxBodyBytes`]; a value that is not a number is ignored
+    /// (the front's default applies).
+    pub max_body_bytes: Option<usize>,
+    /// [`Setting::AccountId`], when not empty.
+    pub account_id: Option<String>,
+    /// [`Setting::ConformanceFixtures`] is `1`.
+    pub conformance_fixtures: bool,
+}
+
+/// A setting that cannot be used; the message names it and says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// `MCP_AUTH` is neither `iam` nor `oauth`.
+    #[error("{}={value:?}: use iam or oauth", Setting::Auth)]
+    UnknownAuth {
+        /// The value given (trimmed).
+        value: String,
+    },
+    /// An OAuth setting without `MCP_AUTH=oauth`.
+    #[error(
+        "{setting} is set but {auth} is not oauth: set {auth}=oauth to check bearer tokens, \
+         or unset the MCP_OAUTH_* variables to trust IAM",
+        auth = Setting::Auth
+    )]
+    OAuthWithoutAuth {
+        /// The first OAuth setting found.
+        setting: Setting,
+    },
+    /// `MCP_AUTH=oauth` without the issuer or the audience.
+    #[error("{}=oauth needs {setting}: {}", Setting::Auth, needed_for(*setting))]
+    OAuthNeeds {
+        /// The missing setting.
+        setting: Setting,
+    },
+    /// `MCP_INVOKE_MODE` is neither `BUFFERED` nor `RESPONSE_STREAM`.
+    #[error(
+        "{}={value:?}: use BUFFERED or RESPONSE_STREAM, the Function URL's InvokeMode",
+        Setting::InvokeMode
+    )]
+    UnknownInvokeMode {
+        /// The value given.
+        value: String,
+    },
+    /// A setting its owner refused (a JSON or URL value): the setting,
+    /// then the owner's reason.
+    #[error("{setting}: {why}")]
+    Invalid {
+        /// The setting.
+        setting: Setting,
+        /// Why it cannot be used.
+        why: String,
+    },
+    /// `MCP_RATE_LIMIT_BUDGET_MS` is not whole milliseconds above 0.
+    #[error(
+        "{} is {value:?}: give whole milliseconds above 0, e.g. 500",
+        Setting::RateLimitBudgetMs
+    )]
+    BadBudget {
+        /// The value given.
+        value: String,
+    },
+}
+
+/// What a required OAuth setting is for.
+fn needed_for(setting: Setting) -> &'static str {
+    match setting {
+        Setting::OAuthIssuer => "the issuer URL that tokens carry in `iss`",
+        _ => "this endpoint's canonical URL, which tokens must name in `aud`",
+    }
+}
+
+impl FunctionSettings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<FunctionSettings, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (a variable's value, `None` when
+    /// unset); tests pass a map.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<FunctionSettings, SettingsError> {
+        let raw = |setting: Setting| lookup(setting.name());
+        let not_blank = |setting| raw(setting).filter(|v| !v.trim().is_empty());
+
+        let oauth = OAuthSettings {
+            issuer: not_blank(Setting::OAuthIssuer),
+            audience: not_blank(Setting::OAuthAudience),
+            jwks_url: not_blank(Setting::OAuthJwksUrl),
+            scopes_supported: not_blank(Setting::OAuthScopesSupported),
+        };
+        let auth = match not_blank(Setting::Auth).as_deref().map(str::trim) {
+            None | Some("iam") => {
+                if let Some(&setting) = Setting::OAUTH.iter().find(|s| oauth.get(**s).is_some()) {
+                    return Err(SettingsError::OAuthWithoutAuth { setting });
+                }
+                AuthMode::Iam
+            }
+            Some("oauth") => {
+                oauth.required()?;
+                AuthMode::OAuth
+            }
+            Some(other) => {
+                return Err(SettingsError::UnknownAuth {
+                    value: other.to_owned(),
+                });
+            }
+        };
+
+        let rate_limit_table = not_blank(Setting::RateLimitTable).map(|t| t.trim().to_owned());
+        let rate_limit_budget_ms = match (&rate_limit_table, not_blank(Setting::RateLimitBudgetMs))
+        {
+            (Some(_), Some(text)) => match text.trim().parse::<u64>() {
+                Ok(ms) if ms > 0 => Some(ms),
+                _ => return Err(SettingsError::BadBudget { value: text }),
+            },
+            _ => None,
+        };
+
+        let invoke_mode = match raw(Setting::InvokeMode).as_deref() {
+            None | Some("BUFFERED") => InvokeMode::Buffered,
+            Some("RESPONSE_STREAM") => InvokeMode::ResponseStream,
+            Some(other) => {
+                return Err(SettingsError::UnknownInvokeMode {
+                    value: other.to_owned(),
+                });
+            }
+        };
+
+        Ok(FunctionSettings {
+            auth,
+            oauth,
+            tool_scopes: raw(Setting::ToolScopes),
+            rate_limits: not_blank(Setting::RateLimits),
+            rate_limit_table,
+            rate_limit_budget_ms,
+            invoke_mode,
+            allowed_origins: raw(Setting::AllowedOrigins)
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            max_body_bytes: raw(Setting::MaxBodyBytes).and_then(|v| v.parse().ok()),
+            account_id: raw(Setting::AccountId).filter(|v| !v.is_empty()),
+            conformance_fixtures: raw(Setting::ConformanceFixtures).is_some_and(|v| v == "1"),
+        })
+    }
+
+    /// The environment that gives these settings: each setting that is not
+    /// its default, in [`Setting::ALL`] order. [`FunctionSettings::from_lookup`]
+    /// reads it back to the same settings.
+    pub fn to_env(&self) -> Vec<(&'static str, String)> {
+        Setting::ALL
+            .into_iter()
+            .filter_map(|setting| Some((setting.name(), self.value(setting)?)))
+            .collect()
+    }
+
+    /// The value `setting` is written as; `None` for its default.
+    fn value(&self, setting: Setting) -> Option<String> {
+        let text = |value: &Option<String>| value.clone();
+        match setting {
+            Setting::Auth => (self.auth != AuthMode::default()).then(|| self.auth.as_str().into()),
+            Setting::OAuthIssuer
+            | Setting::OAuthAudience
+            | Setting::OAuthJwksUrl
+            | Setting::OAuthScopesSupported => self.oauth.get(setting).cloned(),
+            Setting::ToolScopes => text(&self.tool_scopes),
+            Setting::RateLimits => text(&self.rate_limits),
+            Setting::RateLimitTable => text(&self.rate_limit_table),
+            Setting::RateLimitBudgetMs => self.rate_limit_budget_ms.map(|ms| ms.to_string()),
+            Setting::InvokeMode => (self.invoke_mode != InvokeMode::default())
+                .then(|| self.invoke_mode.as_str().into()),
+            Setting::AllowedOrigins => {
+                (!self.allowed_origins.is_empty()).then(|| self.allowed_origins.join(","))
+            }
+            Setting::MaxBodyBytes => self.max_body_bytes.map(|n| n.to_string()),
+            Setting::AccountId => text(&self.account_id),
+            Setting::ConformanceFixtures => self.conformance_fixtures.then(|| "1".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn read(vars: &[(&str, &str)]) -> Result<FunctionSettings, SettingsError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        FunctionSettings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    fn message(vars: &[(&str, &str)]) -> String {
+        read(vars).expect_err("refused").to_string()
+    }
+
+    #[test]
+    fn names_are_the_contract() {
+        let names: Vec<_> = Setting::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "MCP_AUTH",
+                "MCP_OAUTH_ISSUER",
+                "MCP_OAUTH_AUDIENCE",
+                "MCP_OAUTH_JWKS_URL",
+                "MCP_OAUTH_SCOPES_SUPPORTED",
+                "MCP_TOOL_SCOPES",
+                "MCP_RATE_LIMITS",
+                "MCP_RATE_LIMIT_TABLE",
+                "MCP_RATE_LIMIT_BUDGET_MS",
+                "MCP_INVOKE_MODE",
+                "MCP_ALLOWED_ORIGINS",
+                "MCP_MAX_BODY_BYTES",
+                "MCP_ACCOUNT_ID",
+                "MCP_CONFORMANCE_FIXTURES",
+            ]
+        );
+        assert_eq!(Setting::Auth.to_string(), "MCP_AUTH");
+    }
+
+    #[test]
+    fn an_empty_environment_is_the_default() {
+        assert_eq!(read(&[]), Ok(FunctionSettings::default()));
+        assert!(FunctionSettings::default().to_env().is_empty());
+        let explicit = read(&[
+            ("MCP_AUTH", " iam "),
+            ("MCP_INVOKE_MODE", "BUFFERED"),
+            ("MCP_RATE_LIMITS", "  "),
+            ("MCP_CONFORMANCE_FIXTURES", "yes"),
+        ]);
+        assert_eq!(explicit, Ok(FunctionSettings::default()));
+    }
+
+    #[test]
+    fn values_are_read_as_today() {
+        let settings = read(&[
+            ("MCP_AUTH", "oauth"),
+            ("MCP_OAUTH_ISSUER", "https://issuer.example.com"),
+            ("MCP_OAUTH_AUDIENCE", "https://api.example.com/prod/mcp"),
+            ("MCP_OAUTH_SCOPES_SUPPORTED", "mcp:read, mcp:write"),
+            ("MCP_RATE_LIMIT_TABLE", " limits "),
+            ("MCP_RATE_LIMIT_BUDGET_MS", " 500 "),
+            ("MCP_INVOKE_MODE", "RESPONSE_STREAM"),
+            (
+                "MCP_ALLOWED_ORIGINS",
+                " https://a.example ,, https://b.example",
+            ),
+            ("MCP_MAX_BODY_BYTES", "lots"),
+            ("MCP_ACCOUNT_ID", "123456789012"),
+            ("MCP_CONFORMANCE_FIXTURES", "1"),
+        ])
+        .expect("valid");
+        assert_eq!(settings.auth, AuthMode::OAuth);
+        assert_eq!(
+            settings.oauth.required(),
+            Ok((
+                "https://issuer.example.com",
+                "https://api.example.com/prod/mcp"
+            ))
+        );
+        assert_eq!(settings.rate_limit_table.as_deref(), Some("limits"));
+        assert_eq!(settings.rate_limit_budget_ms, Some(500));
+        assert_eq!(settings.invoke_mode, InvokeMode::ResponseStream);
+        assert_eq!(
+            settings.allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
+        assert_eq!(settings.max_body_bytes, None, "not a number: the default");
+        assert_eq!(settings.account_id.as_deref(), Some("123456789012"));
+        assert!(settings.conformance_fixtures);
+        // A budget without a table is not read.
+        assert_eq!(
+            read(&[("MCP_RATE_LIMIT_BUDGET_MS", "soon")]),
+            Ok(FunctionSettings::default())
+        );
+    }
+
+    #[test]
+    fn errors_name_the_setting_as_before() {
+        assert_eq!(
+            message(&[("MCP_AUTH", " none ")]),
+            "MCP_AUTH=\"none\": use iam or oauth"
+        );
+        assert_eq!(
+            message(&[("MCP_OAUTH_AUDIENCE", "https://a.example/mcp")]),
+            "MCP_OAUTH_AUDIENCE is set but MCP_AUTH is not oauth: set MCP_AUTH=oauth to check \
+             bearer tokens, or unset the MCP_OAUTH_* variables to trust IAM"
+        );
+        assert_eq!(
+            message(&[("MCP_AUTH", "oauth")]),
+            "MCP_AUTH=oauth needs MCP_OAUTH_ISSUER: the issuer URL that tokens carry in `iss`"
+        );
+        assert_eq!(
+            message(&[
+                ("MCP_AUTH", "oauth"),
+                ("MCP_OAUTH_ISSUER", "https://i.example")
+            ]),
+            "MCP_AUTH=oauth needs MCP_OAUTH_AUDIENCE: this endpoint's canonical URL, which \
+             tokens must name in `aud`"
+        );
+        assert_eq!(
+            Setting::RateLimits.invalid("not JSON").to_string(),
+            "MCP_RATE_LIMITS: not JSON"
+        );
+        assert_eq!(
+            message(&[("MCP_INVOKE_MODE", "STREAM")]),
+            "MCP_INVOKE_MODE=\"STREAM\": use BUFFERED or RESPONSE_STREAM, the Function URL's \
+             InvokeMode"
+        );
+        assert_eq!(
+            message(&[
+                ("MCP_RATE_LIMIT_TABLE", "t"),
+                ("MCP_RATE_LIMIT_BUDGET_MS", "0")
+            ]),
+            "MCP_RATE_LIMIT_BUDGET_MS is \"0\": give whole milliseconds above 0, e.g. 500"
+        );
+    }
+
+    /// Text that survives the environment unchanged: not blank, no
+    /// surrounding spaces, no commas (an origin list's separator).
+    fn text() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9:/._{}\\[\\]\"-]([a-zA-Z0-9:/._ {}\\[\\]\"-]{0,20}[a-zA-Z0-9:/._{}\\[\\]\"-])?"
+    }
+
+    prop_compose! {
+        fn settings()(
+            oauth in proptest::option::of((text(), text(), proptest::option::of(text()),
+                proptest::option::of(text()))),
+            tool_scopes in proptest::option::of(".{0,20}"),
+            rate_limits in proptest::option::of(text()),
+            table in proptest::option::of((text(), proptest::option::of(1u64..))),
+            streaming in any::<bool>(),
+            allowed_origins in proptest::collection::vec(text(), 0..3),
+            max_body_bytes in proptest::option::of(any::<usize>()),
+            account_id in proptest::option::of(text()),
+            conformance_fixtures in any::<bool>(),
+        ) -> FunctionSettings {
+            let (auth, oauth) = match oauth {
+                None => (AuthMode::Iam, OAuthSettings::default()),
+                Some((issuer, audience, jwks_url, scopes_supported)) => (
+                    AuthMode::OAuth,
+                    OAuthSettings { issuer: Some(issuer), audience: Some(audience), jwks_url, scopes_supported },
+                ),
+            };
+            FunctionSettings {
+                auth,
+                oauth,
+                tool_scopes,
+                rate_limits,
+                rate_limit_table: table.as_ref().map(|(t, _)| t.clone()),
+                rate_limit_budget_ms: table.and_then(|(_, ms)| ms),
+                invoke_mode: if streaming { InvokeMode::ResponseStream } else { InvokeMode::Buffered },
+                allowed_origins,
+                max_body_bytes,
+                account_id,
+                conformance_fixtures,
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn to_env_round_trips(settings in settings()) {
+            let env = settings.to_env();
+            let order: Vec<_> = Setting::ALL
+                .iter()
+                .map(|s| s.name())
+                .filter(|name| env.iter().any(|(n, _)| n == name))
+                .collect();
+            let written: Vec<_> = env.iter().map(|(name, _)| *name).collect();
+            prop_assert_eq!(written, order, "Setting::ALL order, each once");
+            let map: HashMap<_, _> = env.into_iter().collect();
+            let read = FunctionSettings::from_lookup(|name| map.get(name).cloned());
+            prop_assert_eq!(read, Ok(settings));
         }
     }
 }

@@ -4,8 +4,11 @@
 //! progress and log notifications, resources, templates, prompts and
 //! completions.
 //!
-//! Compiled into every build and served only when the environment says
-//! `MCP_CONFORMANCE_FIXTURES=1`: the names are the suite's, not a product's.
+//! Compiled only with the `conformance` feature (the tests enable it; a
+//! release build has none of it) and served only when the function's settings
+//! ask for it ([`mcp_settings::Setting::ConformanceFixtures`], passed to
+//! [`Catalog::with_fixtures`]):
+//! the names are the suite's, not a product's.
 //! The suite's sampling and elicitation tools are not here: they need a
 //! server-to-client request answered on a later POST, which a stateless
 //! function has no way to receive (see `tests/e2e/conformance-expected-failures.yml`).
@@ -22,14 +25,6 @@ use mcp_core::{
 };
 
 use crate::Catalog;
-
-/// The environment variable that switches the pack on (value `1`).
-pub const ENV: &str = "MCP_CONFORMANCE_FIXTURES";
-
-/// Whether the environment asks for the pack (`MCP_CONFORMANCE_FIXTURES=1`).
-pub fn requested() -> bool {
-    std::env::var(ENV).is_ok_and(|v| v == "1")
-}
 
 /// A 1x1 red PNG.
 pub const PNG: [u8; 69] = [

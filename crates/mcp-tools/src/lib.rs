@@ -10,6 +10,7 @@
 //! assert!(tools.definitions().any(|d| d.name() == "word_count"));
 //! ```
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod demo_drop_table;
 mod demo_echo;
@@ -26,6 +27,7 @@ pub use word_count::WordCount;
 use mcp_core::{
     Prompts, RegistryError, ResourceError, Resources, Server, ServerInfo, ToolRegistry,
 };
+use mcp_settings::Setting;
 
 /// Every portable tool, in `tools/list` order.
 pub fn registry() -> Result<ToolRegistry, RegistryError> {
@@ -60,6 +62,14 @@ pub enum CatalogError {
     /// A prompt.
     #[error("{0}")]
     Prompt(String),
+    /// The settings ask for the conformance fixture pack, which this build
+    /// does not contain.
+    #[error(
+        "{fixtures}=1, but this build has no conformance fixture pack: unset {fixtures}, or \
+         build with `--features conformance` (the tests do)",
+        fixtures = Setting::ConformanceFixtures
+    )]
+    NoFixturePack,
 }
 
 impl From<String> for CatalogError {
@@ -70,16 +80,29 @@ impl From<String> for CatalogError {
 
 impl Catalog {
     /// Adds the conformance fixture pack, after everything else, when
-    /// `MCP_CONFORMANCE_FIXTURES=1` is in the environment (logged loudly).
-    pub fn with_fixtures_from_env(mut self) -> Result<Catalog, CatalogError> {
-        if conformance::requested() {
+    /// `requested` ([`Setting::ConformanceFixtures`]; logged loudly). A build
+    /// without the `conformance` feature refuses the request rather than
+    /// ignore it: the caller asked for tools it would not get.
+    #[cfg(feature = "conformance")]
+    pub fn with_fixtures(mut self, requested: bool) -> Result<Catalog, CatalogError> {
+        if requested {
             tracing::warn!(
-                "{}=1: serving the MCP conformance suite's fixture tools, resources and \
-                 prompts (test_*, test://...). They are test fixtures: do not set this on a \
+                "{}=1: serving the MCP conformance suite's fixture tools, resources \
+                 and prompts (test_*, test://...). They are test fixtures: do not set this on a \
                  function anyone relies on",
-                conformance::ENV
+                Setting::ConformanceFixtures
             );
             conformance::install(&mut self)?;
+        }
+        Ok(self)
+    }
+
+    /// Refuses the conformance fixture pack when `requested`: this build
+    /// has none (feature `conformance`).
+    #[cfg(not(feature = "conformance"))]
+    pub fn with_fixtures(self, requested: bool) -> Result<Catalog, CatalogError> {
+        if requested {
+            return Err(CatalogError::NoFixturePack);
         }
         Ok(self)
     }

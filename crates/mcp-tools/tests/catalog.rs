@@ -519,9 +519,7 @@ fn a_deployment_overrides_scopes_by_tool_name() {
         .with_tool_scopes(unknown)
         .unwrap_err();
     assert!(
-        error.contains("MCP_TOOL_SCOPES")
-            && error.contains("\"wordcount\"")
-            && error.contains("word_count"),
+        error.contains("\"wordcount\"") && error.contains("word_count"),
         "{error}"
     );
 }
