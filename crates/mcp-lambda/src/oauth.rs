@@ -1,6 +1,7 @@
-//! The OAuth rung's side of the function: how `MCP_AUTH` is read, and how
-//! the resource server reaches the issuer (GETs over the function's HTTPS
-//! connector, bounded in time by `mcp-oauth` and in size here).
+//! The internet-facing rung's (rung 4) side of the function: how `MCP_AUTH`
+//! is read, and how the resource server reaches the issuer (GETs over the
+//! function's HTTPS connector, bounded in time by `mcp-oauth` and in size
+//! here).
 
 use aws_smithy_types::body::SdkBody;
 use http_body_util::{BodyExt, Limited};
