@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Deploys to your AWS account and proves the boundary, with the reference's
-# environment contract: MCP_ACCOUNT_ID, MCP_REGION, MCP_PROFILE.
+# Deploys to your AWS account (rung 2) and proves the boundary; the environment
+# contract is MCP_ACCOUNT_ID, MCP_REGION, MCP_PROFILE (docs/rung-2-function-url.md).
 #   scripts/deploy.sh          deploy, smoke (signed in, unsigned out), tear down, verify
 #   scripts/deploy.sh --keep   deploy and smoke, keep it (then: mcp-deploy call, scripts/teardown.sh)
 # The teardown is guaranteed on Ctrl-C, SIGTERM, SIGHUP, errors and panics.

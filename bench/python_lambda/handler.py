@@ -1,5 +1,5 @@
 """The peer a user would otherwise deploy: an MCP server as a python3.12-style
-Lambda handler, stdlib only (like the reference's handler), with the same
+Lambda handler, stdlib only (no MCP SDK, no web framework), with the same
 behaviour the benchmark exercises in the Rust function: Streamable HTTP over a
 Function URL event (POST, JSON), initialize / tools/list / tools/call with
 demo_echo and word_count. Run by awslambdaric, as the Python runtime would.

@@ -1,6 +1,7 @@
-//! Local AWS emulation for the remote rung: the real `bootstrap` behind a
-//! localhost Function URL that checks SigV4 and the invoke policy the way a
-//! Function URL with `AuthType = AWS_IAM` does, before the function runs.
+//! Local AWS emulation for the remote rungs (2 to 4): the real `bootstrap`
+//! behind a localhost Function URL that checks SigV4 and the invoke policy
+//! the way a Function URL with `AuthType = AWS_IAM` does, before the function
+//! runs.
 //!
 //! - [`runtime`]: a Lambda Runtime API (2018-06-01) that starts `bootstrap` as
 //!   a child process with Lambda's environment, one invocation at a time, with

@@ -1,5 +1,5 @@
-//! The OAuth rung's side of the function: the resource server its settings
-//! ask for ([`mcp_settings::Setting::Auth`]), and how
+//! The internet-facing rung's (rung 4) side of the function: the resource
+//! server its settings ask for ([`mcp_settings::Setting::Auth`]), and how
 //! the resource server reaches the issuer (GETs over the function's HTTPS
 //! connector, bounded in time by `mcp-oauth` and in size here).
 
