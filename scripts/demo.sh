@@ -13,7 +13,8 @@ cd "$REPO"
 if [[ "${MCP_DEMO:-remote}" == stdio ]]; then
   exec bash "$REPO/scripts/demo-stdio.sh"
 fi
-# Debug builds: the same ones scripts/test.sh makes, and the CLI's speed is the network's.
-step "cargo build -p mcp-lambda -p mcp-deploy"
-cargo build --locked -p mcp-lambda -p mcp-deploy
+# Debug builds: the very ones scripts/test.sh makes (lib.sh's build_debug),
+# and the CLI's speed is the network's.
+step "the debug build scripts/test.sh shares (cargo test --no-run)"
+build_debug
 exec "$CARGO_TARGET_DIR/debug/mcp-deploy" demo --local "$@"

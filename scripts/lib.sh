@@ -4,6 +4,16 @@
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 
+# The one debug build both README commands use: the tests' build, which
+# also makes the binaries (bootstrap, mcp-deploy with its test hooks,
+# mcp-local, lambda-emulator). Whichever of scripts/test.sh and
+# scripts/demo.sh runs second reuses it: a plain `cargo build` would resolve
+# other features (the tests' dev-dependencies change shared crates'
+# features) and compile the AWS SDK again.
+build_debug() {
+  cargo test --workspace --locked --features mcp-deploy/test-hooks --no-run
+}
+
 step() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -19,6 +19,7 @@ cargo clippy --locked -p mcp-deploy --all-targets --features test-hooks -- -D wa
 # of this step, mcp-deploy with its test hooks (the end-to-end tests steer it
 # through them; a release build has none).
 step "cargo test (unit, property, integration, doc; builds the binaries too)"
+build_debug
 cargo test --workspace --locked --features mcp-deploy/test-hooks
 
 step "third-party peers"

@@ -44,9 +44,9 @@ pub struct Aws {
 /// Whether a command must prove the credentials' account first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountCheck {
-    /// Commands that create or delete: `MCP_ACCOUNT_ID` must be set and match.
+    /// Commands that create or delete: the expected account must be set and match.
     Required,
-    /// Commands that only read or clean up: checked when `MCP_ACCOUNT_ID` is set.
+    /// Commands that only read or clean up: checked when the account is set.
     IfSet,
     /// No check (the local emulator).
     Skip,
@@ -154,10 +154,11 @@ impl Aws {
         let identity = self.identity().await?;
         if identity.account != expected {
             return Err(anyhow!(
-                "the credentials belong to account {} ({}), not to MCP_ACCOUNT_ID {expected}: \
-                 use a profile of {expected} (MCP_PROFILE or --profile) or fix MCP_ACCOUNT_ID",
+                "the credentials belong to account {} ({}), not to {var} {expected}: \
+                 use a profile of {expected} (MCP_PROFILE or --profile) or fix {var}",
                 identity.account,
-                identity.arn
+                identity.arn,
+                var = mcp_settings::Setting::AccountId.name()
             ));
         }
         Ok(identity)

@@ -13,7 +13,7 @@ use anyhow::bail;
 use aws_credential_types::Credentials;
 use lambda_emulator::principals::INVOKE_ACTIONS;
 use lambda_emulator::{Auth, Emulator, EmulatorConfig, Principal, Verifier};
-use mcp_settings::Setting;
+use mcp_settings::FunctionSettings;
 
 use crate::assets;
 use crate::aws::Aws;
@@ -155,8 +155,17 @@ fn local_config(local: &LocalDemo, principal: Principal) -> EmulatorConfig {
         &local.region,
         &local.account,
     );
+    let settings = FunctionSettings {
+        account_id: Some(local.account.clone()),
+        ..FunctionSettings::default()
+    };
     let env = &mut config.function.env;
-    env.push((Setting::AccountId.name().into(), local.account.clone()));
+    env.extend(
+        settings
+            .to_env()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v)),
+    );
     env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "warn".into()));
     config.auth = Auth::AwsIam {
         verifier: Verifier::lambda(&local.region),

@@ -14,7 +14,7 @@ pub struct AwsArgs {
     #[arg(long, global = true, env = "MCP_REGION")]
     pub region: Option<String>,
     /// The account the credentials must belong to.
-    #[arg(long, global = true, env = "MCP_ACCOUNT_ID")]
+    #[arg(long, global = true, env = ACCOUNT_ID)]
     pub account: Option<String>,
     /// Send AWS API calls here instead, e.g. an emulator.
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
@@ -23,6 +23,10 @@ pub struct AwsArgs {
     #[arg(long, global = true, env = "MCP_STACK_NAME")]
     pub stack_name: Option<String>,
 }
+
+/// The account variable: the deploy scripts' contract, and the function's
+/// own setting of the same name.
+const ACCOUNT_ID: &str = mcp_settings::Setting::AccountId.name();
 
 /// The default stack name.
 pub const DEFAULT_STACK_NAME: &str = "McpLadderRemoteStack";
@@ -86,7 +90,7 @@ impl Settings {
             .filter(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
         {
             return Err(SettingsError::Invalid(format!(
-                "the account {account:?} is not a 12-digit AWS account id: check MCP_ACCOUNT_ID or --account"
+                "the account {account:?} is not a 12-digit AWS account id: check {ACCOUNT_ID} or --account"
             )));
         }
         let stack_name = given(&args.stack_name).unwrap_or_else(|| DEFAULT_STACK_NAME.into());
@@ -115,7 +119,7 @@ impl Settings {
     pub fn require_account(&self) -> Result<&str, SettingsError> {
         self.account.as_deref().ok_or(SettingsError::Missing {
             what: "the AWS account to deploy to",
-            var: "MCP_ACCOUNT_ID",
+            var: ACCOUNT_ID,
             flag: "--account",
         })
     }

@@ -389,24 +389,7 @@ pub async fn deploy(
 
     let started = Instant::now();
     let existing = describe(aws, stack_name).await?;
-    let kind = match plan(stack_name, existing.as_ref())? {
-        Plan::Create => ChangeSetType::Create,
-        Plan::Update => ChangeSetType::Update,
-        Plan::Replace(id) => {
-            progress.say(format!(
-                "stack {stack_name} is in ROLLBACK_COMPLETE (its first create failed): deleting it, then creating it again"
-            ));
-            on_stack(&id);
-            aws.cfn
-                .delete_stack()
-                .stack_name(&id)
-                .send()
-                .await
-                .map_err(|e| explain(e, "deleting the failed stack"))?;
-            wait(aws, &id, StackStatus::DeleteComplete, progress).await?;
-            ChangeSetType::Create
-        }
-    };
+    let kind = change_set_kind(aws, stack_name, existing.as_ref(), progress, on_stack).await?;
     let creating = kind == ChangeSetType::Create;
     progress
         .stage(if creating {
@@ -447,9 +430,8 @@ pub async fn deploy(
             });
         }
         ChangeSet::Ready { id, stack_id } => {
-            aws.cfn
-                .execute_change_set()
-                .change_set_name(&id)
+            let execute = aws.cfn.execute_change_set().change_set_name(&id);
+            execute
                 .stack_name(&stack_id)
                 .send()
                 .await
@@ -470,6 +452,35 @@ pub async fn deploy(
     Ok(Deployed {
         outputs: outputs(&stack)?,
         seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// What kind of change set the stack as found needs; a stack whose first
+/// create failed is deleted first (by its id).
+async fn change_set_kind(
+    aws: &Aws,
+    stack_name: &str,
+    existing: Option<&Stack>,
+    progress: &Progress,
+    on_stack: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<ChangeSetType> {
+    Ok(match plan(stack_name, existing)? {
+        Plan::Create => ChangeSetType::Create,
+        Plan::Update => ChangeSetType::Update,
+        Plan::Replace(id) => {
+            progress.say(format!(
+                "stack {stack_name} is in ROLLBACK_COMPLETE (its first create failed): deleting it, then creating it again"
+            ));
+            on_stack(&id);
+            aws.cfn
+                .delete_stack()
+                .stack_name(&id)
+                .send()
+                .await
+                .map_err(|e| explain(e, "deleting the failed stack"))?;
+            wait(aws, &id, StackStatus::DeleteComplete, progress).await?;
+            ChangeSetType::Create
+        }
     })
 }
 
@@ -521,6 +532,17 @@ async fn create_change_set(
     let id = created.id().unwrap_or(&name).to_owned();
     let stack_id = created.stack_id().unwrap_or(stack_name).to_owned();
     on_stack(&stack_id);
+    ready_or_empty(aws, &name, id, stack_id).await
+}
+
+/// Waits for the change set; one that failed only for having nothing to
+/// change is deleted and reported empty.
+async fn ready_or_empty(
+    aws: &Aws,
+    name: &str,
+    id: String,
+    stack_id: String,
+) -> anyhow::Result<ChangeSet> {
     let waited = aws
         .cfn
         .wait_until_change_set_create_complete()

@@ -8,12 +8,12 @@ see a stack without outputs. Here, executing a change set also recomputes them.
 
 from __future__ import annotations
 
-from moto.cloudformation.models import FakeChangeSet
+from moto.cloudformation.models import ChangeSet
 
-_apply = FakeChangeSet.apply
+_apply = ChangeSet.apply
 
 
-def _apply_and_compute_outputs(self: FakeChangeSet) -> None:
+def _apply_and_compute_outputs(self: ChangeSet) -> None:
     _apply(self)
     stack = self.stack
     stack.template = self.template
@@ -21,7 +21,7 @@ def _apply_and_compute_outputs(self: FakeChangeSet) -> None:
     stack.output_map = stack._create_output_map()  # noqa: SLF001
 
 
-FakeChangeSet.apply = _apply_and_compute_outputs  # type: ignore[method-assign]
+ChangeSet.apply = _apply_and_compute_outputs  # type: ignore[method-assign]
 
 
 # AWS answers a change set with nothing to change by creating it FAILED with the reason

@@ -96,9 +96,9 @@ pub const AUTO_AUDIENCE: &str = "auto";
 /// What the internet-facing rung needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InternetSpec {
-    /// The OAuth issuer (`MCP_OAUTH_ISSUER`).
+    /// The OAuth issuer (the function's [`Setting::OAuthIssuer`]).
     pub issuer: String,
-    /// The audience tokens must name (`MCP_OAUTH_AUDIENCE`), or `auto`.
+    /// The audience tokens must name ([`Setting::OAuthAudience`]), or `auto`.
     pub audience: String,
     /// The key set's URL, when not the issuer metadata's.
     pub jwks_url: Option<String>,
@@ -308,9 +308,36 @@ fn visibility(metric: &str) -> Value {
     })
 }
 
+fn api() -> Expr {
+    Expr::reference(ids::REST_API)
+}
+
 /// The API, its stage, the function's permission for it, and the web ACL.
 fn add(t: &mut Template, spec: &InternetSpec) {
-    let api = || Expr::reference(ids::REST_API);
+    add_api(t);
+    add_stage(t, spec);
+    // API Gateway may invoke the function for this API only.
+    t.insert(
+        ids::API_PERMISSION,
+        Resource::new(
+            "AWS::Lambda::Permission",
+            json!({
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": Expr::get_att(function_ids::FUNCTION, "Arn"),
+                "Principal": "apigateway.amazonaws.com",
+                "SourceAccount": Expr::reference("AWS::AccountId"),
+                "SourceArn": Expr::sub(format!(
+                    "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{}}}/*",
+                    ids::REST_API
+                ))
+            }),
+        ),
+    );
+    add_web_acl(t, spec);
+}
+
+/// The REST API, its paths, and their methods as Lambda proxy integrations.
+fn add_api(t: &mut Template) {
     let mut rest_api = Resource::new(
         "AWS::ApiGateway::RestApi",
         json!({
@@ -383,6 +410,10 @@ fn add(t: &mut Template, spec: &InternetSpec) {
     );
     deployment.depends_on = methods.iter().map(|(id, _, _)| (*id).to_owned()).collect();
     t.insert(ids::API_DEPLOYMENT, deployment);
+}
+
+/// The stage, throttled.
+fn add_stage(t: &mut Template, spec: &InternetSpec) {
     t.insert(
         ids::API_STAGE,
         Resource::new(
@@ -402,29 +433,21 @@ fn add(t: &mut Template, spec: &InternetSpec) {
             }),
         ),
     );
-    // API Gateway may invoke the function for this API only.
-    t.insert(
-        ids::API_PERMISSION,
-        Resource::new(
-            "AWS::Lambda::Permission",
-            json!({
-                "Action": "lambda:InvokeFunction",
-                "FunctionName": Expr::get_att(function_ids::FUNCTION, "Arn"),
-                "Principal": "apigateway.amazonaws.com",
-                "SourceAccount": Expr::reference("AWS::AccountId"),
-                "SourceArn": Expr::sub(format!(
-                    "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{}}}/*",
-                    ids::REST_API
-                ))
-            }),
-        ),
-    );
-    add_web_acl(t, spec);
 }
 
-fn add_web_acl(t: &mut Template, spec: &InternetSpec) {
-    let mut rules = Vec::new();
-    let mut priority = 0;
+/// A blocking rule of the web ACL (priorities follow the list's order).
+fn rule(name: &str, statement: Value) -> Value {
+    json!({
+        "Name": name,
+        "Action": {"Block": {}},
+        "Statement": statement,
+        "VisibilityConfig": visibility(name)
+    })
+}
+
+/// The allowed CIDRs as IP sets (one per IP version), and the rule that
+/// blocks every other source; none when anyone may call.
+fn allow_list(t: &mut Template, spec: &InternetSpec) -> Option<Value> {
     let (v4, v6): (Vec<&String>, Vec<&String>) =
         spec.allow_cidrs.iter().partition(|c| !c.contains(':'));
     let mut sets = Vec::new();
@@ -435,71 +458,62 @@ fn add_web_acl(t: &mut Template, spec: &InternetSpec) {
         if cidrs.is_empty() {
             continue;
         }
-        t.insert(
-            id,
-            Resource::new(
-                "AWS::WAFv2::IPSet",
-                json!({
-                    "Name": Expr::sub(format!("${{AWS::StackName}}-{}", version.to_ascii_lowercase())),
-                    "Scope": "REGIONAL",
-                    "IPAddressVersion": version,
-                    "Addresses": cidrs,
-                    "Tags": tags()
-                }),
-            ),
-        );
+        let name = Expr::sub(format!(
+            "${{AWS::StackName}}-{}",
+            version.to_ascii_lowercase()
+        ));
+        let set = json!({
+            "Name": name,
+            "Scope": "REGIONAL",
+            "IPAddressVersion": version,
+            "Addresses": cidrs,
+            "Tags": tags()
+        });
+        t.insert(id, Resource::new("AWS::WAFv2::IPSet", set));
         sets.push(json!({"IPSetReferenceStatement": {"Arn": Expr::get_att(id, "Arn")}}));
     }
-    if !sets.is_empty() {
-        let allowed = if sets.len() == 1 {
-            sets.remove(0)
-        } else {
-            json!({"OrStatement": {"Statements": sets}})
-        };
-        rules.push(json!({
-            "Name": "only-allowed-cidrs",
-            "Priority": priority,
-            "Action": {"Block": {}},
-            "Statement": {"NotStatement": {"Statement": allowed}},
-            "VisibilityConfig": visibility("only-allowed-cidrs")
-        }));
-        priority += 1;
-    }
+    let allowed = match sets.len() {
+        0 => return None,
+        1 => sets.remove(0),
+        _ => json!({"OrStatement": {"Statements": sets}}),
+    };
+    Some(rule(
+        "only-allowed-cidrs",
+        json!({"NotStatement": {"Statement": allowed}}),
+    ))
+}
+
+fn add_web_acl(t: &mut Template, spec: &InternetSpec) {
+    let mut rules: Vec<Value> = allow_list(t, spec).into_iter().collect();
     if !spec.block_countries.is_empty() {
-        rules.push(json!({
-            "Name": "blocked-countries",
-            "Priority": priority,
-            "Action": {"Block": {}},
-            "Statement": {"GeoMatchStatement": {"CountryCodes": spec.block_countries}},
-            "VisibilityConfig": visibility("blocked-countries")
-        }));
-        priority += 1;
+        let countries = json!({"GeoMatchStatement": {"CountryCodes": spec.block_countries}});
+        rules.push(rule("blocked-countries", countries));
     }
-    rules.push(json!({
-        "Name": "rate-per-ip",
-        "Priority": priority,
-        "Action": {"Block": {}},
-        "Statement": {"RateBasedStatement": {
-            "Limit": spec.rate_limit,
-            "AggregateKeyType": "IP",
-            "EvaluationWindowSec": 300
-        }},
-        "VisibilityConfig": visibility("rate-per-ip")
-    }));
-    priority += 1;
+    let rate = json!({"RateBasedStatement": {
+        "Limit": spec.rate_limit,
+        "AggregateKeyType": "IP",
+        "EvaluationWindowSec": 300
+    }});
+    rules.push(rule("rate-per-ip", rate));
     // The common rule set, except its 8 KB body limit, which would refuse
-    // large tool calls: the function bounds bodies itself (1 MiB).
-    rules.push(json!({
-        "Name": "aws-common-rule-set",
-        "Priority": priority,
-        "OverrideAction": {"None": {}},
-        "Statement": {"ManagedRuleGroupStatement": {
+    // large tool calls: the function bounds bodies itself (1 MiB). A rule
+    // group takes an override action, not an action.
+    let mut common = rule(
+        "aws-common-rule-set",
+        json!({"ManagedRuleGroupStatement": {
             "VendorName": "AWS",
             "Name": "AWSManagedRulesCommonRuleSet",
             "RuleActionOverrides": [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
-        }},
-        "VisibilityConfig": visibility("aws-common-rule-set")
-    }));
+        }}),
+    );
+    if let Some(common) = common.as_object_mut() {
+        common.remove("Action");
+        common.insert("OverrideAction".into(), json!({"None": {}}));
+    }
+    rules.push(common);
+    for (priority, rule) in rules.iter_mut().enumerate() {
+        rule["Priority"] = json!(priority);
+    }
     t.insert(
         ids::WEB_ACL,
         Resource::new(
