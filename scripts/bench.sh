@@ -25,12 +25,16 @@ profile="${BENCH_PROFILE:-release}"
 step "cargo build ($profile): mcp-local, bootstrap, lambda-emulator, lambda-floor"
 # The emulator on its own: built with the functions, it would unify its test
 # doubles' features (mcp-oauth's signing key) into the measured bootstrap.
-release=()
-[[ "$profile" == release ]] && release=(--release)
-cargo build "${release[@]}" --locked -p mcp-local -p mcp-lambda -p lambda-floor
-cargo build "${release[@]}" --locked -p lambda-emulator
 if [[ "$profile" == release ]]; then
+  cargo build --release --locked -p mcp-local -p mcp-lambda -p lambda-floor
+  cargo build --release --locked -p lambda-emulator
   cargo build --release --locked -p mcp-lambda --example agentcore_tools
+else
+  # The tests' own debug build (lib.sh): a plain `cargo build` here would
+  # relink target/debug/bootstrap without the conformance fixture pack that
+  # the other end-to-end tests run, and compile another feature set.
+  build_debug
+  cargo build --locked -p lambda-floor
 fi
 bin="$CARGO_TARGET_DIR/$profile"
 ensure_venv "$REPO/.venv-bench" "$REPO/bench/requirements.txt"

@@ -28,9 +28,8 @@ use crate::template::{self, Arch, StackSpec};
 /// or API Gateway with WAF and OAuth (rung 4) - prove the boundary, and tear
 /// it down verifying that nothing is left.
 ///
-/// Settings: flags, then MCP_PROFILE / MCP_REGION / MCP_ACCOUNT_ID /
-/// MCP_STACK_NAME / AWS_ENDPOINT_URL (shown with each flag below), then the
-/// AWS config files.
+/// Settings: flags, then the environment variables shown with each flag
+/// below, then the AWS config files.
 #[derive(Debug, Parser)]
 #[command(name = "mcp-deploy", version, about, long_about)]
 pub struct Cli {

@@ -421,21 +421,18 @@ pub async fn deploy(
             progress.say(format!(
                 "no changes: stack {stack_name} is already up to date"
             ));
-            let stack = describe(aws, &stack_id)
-                .await?
-                .ok_or_else(|| anyhow!("stack {stack_name} vanished"))?;
+            let stack = describe(aws, &stack_id).await?;
+            let stack = stack.ok_or_else(|| anyhow!("stack {stack_name} vanished"))?;
+            let seconds = started.elapsed().as_secs_f64();
             return Ok(Deployed {
                 outputs: outputs(&stack)?,
-                seconds: started.elapsed().as_secs_f64(),
+                seconds,
             });
         }
         ChangeSet::Ready { id, stack_id } => {
             let execute = aws.cfn.execute_change_set().change_set_name(&id);
-            execute
-                .stack_name(&stack_id)
-                .send()
-                .await
-                .map_err(|e| explain(e, "executing the change set"))?;
+            let executed = execute.stack_name(&stack_id).send().await;
+            executed.map_err(|e| explain(e, "executing the change set"))?;
             stack_id
         }
     };
