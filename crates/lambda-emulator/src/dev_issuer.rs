@@ -66,7 +66,7 @@ impl DevIssuer {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let kid = format!("dev-{}", &crate::new_request_id()[..8]);
-        let key = TestKey::generate(kid).map_err(anyhow::Error::msg)?;
+        let key = TestKey::generate(kid)?;
         let state = Arc::new(State {
             url,
             key,
@@ -146,7 +146,7 @@ impl State {
             "exp": issued + TOKEN_TTL_S,
             "jti": crate::new_request_id(),
         });
-        self.key.sign(&claims).map_err(anyhow::Error::msg)
+        Ok(self.key.sign(&claims)?)
     }
 
     async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {

@@ -50,6 +50,47 @@
 //! unknown tools -32602, a tool that panics -32603. Arguments that do not fit
 //! a tool, and tool failures, are results with `isError: true`.
 
+/// Defines a failure that an author's code (a tool, a prompt, a resource
+/// template) returns for the server to put on the wire as a message: made
+/// from a `String` or a `&str` (so `Err("...".into())`, `?` on a
+/// `Result<_, String>` and `.ok_or("...")?` all work), shown as the message.
+macro_rules! message_error {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+        #[error("{message}")]
+        pub struct $name {
+            message: String,
+        }
+
+        impl $name {
+            /// A failure with a message the client (or its model) can act on.
+            pub fn new(message: impl Into<String>) -> Self {
+                $name {
+                    message: message.into(),
+                }
+            }
+
+            /// The message.
+            pub fn message(&self) -> &str {
+                &self.message
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(message: String) -> Self {
+                $name::new(message)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(message: &str) -> Self {
+                $name::new(message)
+            }
+        }
+    };
+}
+
 mod content;
 mod context;
 mod incoming;
@@ -73,8 +114,8 @@ pub use context::{
 pub use incoming::Incoming;
 pub use jsonrpc::{ErrorCode, ErrorObject, Message, Params, RequestId, classify};
 pub use model::{CacheScope, Reply, Response};
-pub use prompt::{Prompt, PromptArguments, Prompts};
-pub use resource::{ResourceError, ResourceTemplate, Resources, UriVariables};
+pub use prompt::{Prompt, PromptArguments, PromptError, PromptRegistryError, Prompts};
+pub use resource::{ResourceError, ResourceReadError, ResourceTemplate, Resources, UriVariables};
 pub use server::{Server, ServerInfo, Session};
 pub use tool::{
     Annotations, ContentTool, NoArgs, RegistryError, Tool, ToolDefinition, ToolError, ToolRegistry,

@@ -56,9 +56,33 @@ impl Quota {
 
 /// A limit that cannot be read; the message names the entry (the caller
 /// names the setting).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct LimitsError(String);
+#[derive(Debug, thiserror::Error)]
+pub enum LimitsError {
+    /// The text is not JSON.
+    #[error(
+        "not JSON ({0}); write {{\"default\": \"100/60s\", \"tools\": {{\"word_count\": \"10/60s\"}}}}"
+    )]
+    NotJson(serde_json::Error),
+    /// The text is JSON, but not an object.
+    #[error("not a JSON object with \"default\" and \"tools\"")]
+    NotAnObject,
+    /// `tools` is not an object.
+    #[error("\"tools\" must be an object of tool names to quotas")]
+    ToolsNotAnObject,
+    /// A member other than `default` and `tools`.
+    #[error("unknown member {0:?}: only \"default\" and \"tools\"")]
+    UnknownMember(String),
+    /// An entry that is not a quota ([`Quota::parse`]).
+    #[error(
+        "{entry} is {value}, not a quota and a window like \"10/60s\", \"5/1m\" or \"100/1h\" (both above 0)"
+    )]
+    NotAQuota {
+        /// `default`, or `tools.<name>`.
+        entry: String,
+        /// The entry, as written.
+        value: Value,
+    },
+}
 
 /// The configured limits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,20 +94,18 @@ pub struct Limits {
 impl Limits {
     /// Reads the JSON configuration.
     pub fn parse(text: &str) -> Result<Limits, LimitsError> {
-        let bad = |what: String| LimitsError(what);
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| bad(format!("not JSON ({e}); write {{\"default\": \"100/60s\", \"tools\": {{\"word_count\": \"10/60s\"}}}}")))?;
+        let value: Value = serde_json::from_str(text).map_err(LimitsError::NotJson)?;
         let Value::Object(members) = value else {
-            return Err(bad(
-                "not a JSON object with \"default\" and \"tools\"".into()
-            ));
+            return Err(LimitsError::NotAnObject);
         };
         let quota = |entry: &str, value: &Value| -> Result<Quota, LimitsError> {
-            value.as_str().and_then(Quota::parse).ok_or_else(|| {
-                bad(format!(
-                    "{entry} is {value}, not a quota and a window like \"10/60s\", \"5/1m\" or \"100/1h\" (both above 0)"
-                ))
-            })
+            value
+                .as_str()
+                .and_then(Quota::parse)
+                .ok_or_else(|| LimitsError::NotAQuota {
+                    entry: entry.to_owned(),
+                    value: value.clone(),
+                })
         };
         let mut limits = Limits::default();
         for (key, value) in &members {
@@ -91,9 +113,7 @@ impl Limits {
                 "default" => limits.default = Some(quota("default", value)?),
                 "tools" => {
                     let Value::Object(tools) = value else {
-                        return Err(bad(
-                            "\"tools\" must be an object of tool names to quotas".into()
-                        ));
+                        return Err(LimitsError::ToolsNotAnObject);
                     };
                     for (tool, value) in tools {
                         limits
@@ -101,11 +121,7 @@ impl Limits {
                             .insert(tool.clone(), quota(&format!("tools.{tool}"), value)?);
                     }
                 }
-                other => {
-                    return Err(bad(format!(
-                        "unknown member {other:?}: only \"default\" and \"tools\""
-                    )));
-                }
+                other => return Err(LimitsError::UnknownMember(other.to_owned())),
             }
         }
         Ok(limits)
@@ -371,6 +387,19 @@ mod tests {
                 .unwrap_or_default();
             assert!(error.contains(names), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn errors_say_which_part_is_wrong() {
+        assert!(matches!(
+            Limits::parse(r#"{"defaults": "5/1s"}"#),
+            Err(LimitsError::UnknownMember(member)) if member == "defaults"
+        ));
+        assert!(matches!(
+            Limits::parse(r#"{"tools": {"t": "5"}}"#),
+            Err(LimitsError::NotAQuota { entry, value }) if entry == "tools.t" && value == "5"
+        ));
+        assert!(matches!(Limits::parse("[]"), Err(LimitsError::NotAnObject)));
     }
 
     #[test]

@@ -122,18 +122,34 @@ pub struct GetPromptResult {
 /// The arguments of a `prompts/get`, by name.
 pub type PromptArguments = BTreeMap<String, String>;
 
+message_error! {
+    /// A prompt that could not be made for these arguments: `prompts/get`
+    /// answers an invalid-params error with the message, so say which
+    /// argument is wrong and what would do. `Err("...".into())` and `?` on a
+    /// `Result<_, String>` make one.
+    PromptError
+}
+
+/// Why a prompt could not be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PromptRegistryError {
+    /// Two prompts with the same name.
+    #[error("a prompt named {0:?} is already registered")]
+    Duplicate(String),
+}
+
 /// A prompt: its description and how its messages are made.
 pub trait Prompt: Send + Sync + 'static {
     /// Name, description and arguments; called once, at registration.
     fn definition(&self) -> PromptInfo;
 
     /// The messages for these arguments (every required one is present). An
-    /// `Err` is an invalid-params error with that message.
+    /// `Err` is an invalid-params error with its message.
     fn get(
         &self,
         arguments: &PromptArguments,
         cx: &CallContext<'_>,
-    ) -> impl Future<Output = Result<Vec<PromptMessage>, String>> + Send;
+    ) -> impl Future<Output = Result<Vec<PromptMessage>, PromptError>> + Send;
 
     /// Values for `argument` that start with `prefix` (`completion/complete`).
     fn complete(&self, argument: &str, prefix: &str) -> Vec<String> {
@@ -149,7 +165,7 @@ trait ErasedPrompt: Send + Sync {
         &'a self,
         arguments: PromptArguments,
         cx: CallContext<'a>,
-    ) -> BoxFuture<'a, Result<Vec<PromptMessage>, String>>;
+    ) -> BoxFuture<'a, Result<Vec<PromptMessage>, PromptError>>;
     fn complete(&self, argument: &str, prefix: &str) -> Vec<String>;
 }
 
@@ -160,7 +176,7 @@ impl<T: Prompt> ErasedPrompt for Typed<T> {
         &'a self,
         arguments: PromptArguments,
         cx: CallContext<'a>,
-    ) -> BoxFuture<'a, Result<Vec<PromptMessage>, String>> {
+    ) -> BoxFuture<'a, Result<Vec<PromptMessage>, PromptError>> {
         Box::pin(async move { self.0.get(&arguments, &cx).await })
     }
 
@@ -195,13 +211,10 @@ impl Prompts {
     }
 
     /// Adds a prompt; `Err` with the name when one has it already.
-    pub fn add<T: Prompt>(&mut self, prompt: T) -> Result<&mut Self, String> {
+    pub fn add<T: Prompt>(&mut self, prompt: T) -> Result<&mut Self, PromptRegistryError> {
         let info = prompt.definition();
         if self.entries.iter().any(|(i, _)| i.name == info.name) {
-            return Err(format!(
-                "a prompt named {:?} is already registered",
-                info.name
-            ));
+            return Err(PromptRegistryError::Duplicate(info.name));
         }
         self.entries.push((info, Box::new(Typed(prompt))));
         Ok(self)
@@ -292,5 +305,67 @@ impl Prompts {
             )));
         }
         Ok(prompt.complete(argument, prefix))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RequestContext;
+    use crate::jsonrpc::ErrorCode;
+
+    struct Pick;
+
+    impl Prompt for Pick {
+        fn definition(&self) -> PromptInfo {
+            PromptInfo::new("pick", "Asks for a colour.")
+                .arguments(vec![PromptArgument::required("colour", "red or blue")])
+        }
+
+        async fn get(
+            &self,
+            arguments: &PromptArguments,
+            _: &CallContext<'_>,
+        ) -> Result<Vec<PromptMessage>, PromptError> {
+            let colour = arguments.get("colour").map_or("", String::as_str);
+            if !matches!(colour, "red" | "blue") {
+                return Err(format!("there is no colour {colour:?}: pick red or blue").into());
+            }
+            Ok(vec![PromptMessage::user(Content::text(colour))])
+        }
+    }
+
+    #[tokio::test]
+    async fn a_prompts_own_error_is_invalid_params_with_its_message() {
+        let mut prompts = Prompts::new();
+        prompts.add(Pick).unwrap_or_else(|e| panic!("{e}"));
+        let request = RequestContext::default();
+        let get = |colour: &str| {
+            let arguments = PromptArguments::from([("colour".to_owned(), colour.to_owned())]);
+            let cx = request.call(ProtocolVersion::LATEST_HANDSHAKE, None);
+            prompts.get("pick", arguments, ProtocolVersion::LATEST_HANDSHAKE, cx)
+        };
+        assert!(get("red").await.is_ok());
+        let error = get("green")
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("refused"));
+        assert_eq!(error.code, ErrorCode::INVALID_PARAMS);
+        assert_eq!(
+            error.message,
+            "Invalid params: there is no colour \"green\": pick red or blue"
+        );
+    }
+
+    #[test]
+    fn a_second_prompt_of_a_name_is_refused() {
+        let mut prompts = Prompts::new();
+        assert!(prompts.add(Pick).is_ok());
+        let error = prompts.add(Pick).err();
+        assert_eq!(error, Some(PromptRegistryError::Duplicate("pick".into())));
+        assert_eq!(
+            error.map(|e| e.to_string()).as_deref(),
+            Some("a prompt named \"pick\" is already registered")
+        );
     }
 }

@@ -87,6 +87,14 @@ impl TemplateInfo {
 /// The variables of a URI matched against a template, by name.
 pub type UriVariables = BTreeMap<String, String>;
 
+message_error! {
+    /// A templated resource that could not be read: `resources/read` answers
+    /// "resource not found" (-32002) with the URI and the message, so say
+    /// why there is nothing at that URI. `Err("...".into())` and `?` on a
+    /// `Result<_, String>` make one.
+    ResourceReadError
+}
+
 /// Resources whose URIs follow a template, read by a function of the
 /// variables.
 pub trait ResourceTemplate: Send + Sync + 'static {
@@ -94,13 +102,13 @@ pub trait ResourceTemplate: Send + Sync + 'static {
     fn definition(&self) -> TemplateInfo;
 
     /// Reads the resource at `uri`, whose variables matched. An `Err` is a
-    /// "resource not found" error with that message.
+    /// "resource not found" error with its message.
     fn read(
         &self,
         uri: &str,
         variables: &UriVariables,
         cx: &CallContext<'_>,
-    ) -> impl Future<Output = Result<Vec<ResourceContents>, String>> + Send;
+    ) -> impl Future<Output = Result<Vec<ResourceContents>, ResourceReadError>> + Send;
 
     /// Values for `variable` that start with `prefix` (`completion/complete`).
     fn complete(&self, variable: &str, prefix: &str) -> Vec<String> {
@@ -117,7 +125,7 @@ trait ErasedTemplate: Send + Sync {
         uri: &'a str,
         variables: UriVariables,
         cx: CallContext<'a>,
-    ) -> BoxFuture<'a, Result<Vec<ResourceContents>, String>>;
+    ) -> BoxFuture<'a, Result<Vec<ResourceContents>, ResourceReadError>>;
     fn complete(&self, variable: &str, prefix: &str) -> Vec<String>;
 }
 
@@ -129,7 +137,7 @@ impl<T: ResourceTemplate> ErasedTemplate for Typed<T> {
         uri: &'a str,
         variables: UriVariables,
         cx: CallContext<'a>,
-    ) -> BoxFuture<'a, Result<Vec<ResourceContents>, String>> {
+    ) -> BoxFuture<'a, Result<Vec<ResourceContents>, ResourceReadError>> {
         Box::pin(async move { self.0.read(uri, &variables, &cx).await })
     }
 
@@ -346,7 +354,7 @@ impl Resources {
                     .reader
                     .read(uri, variables, cx)
                     .await
-                    .map_err(|why| not_found(uri, Some(&why)));
+                    .map_err(|why| not_found(uri, Some(why.message())));
             }
         }
         Err(not_found(uri, None))
@@ -399,6 +407,56 @@ mod tests {
         assert_eq!(
             match_template(&end, "s3://bucket/a"),
             Some(vars(&[("key", "a")]))
+        );
+    }
+
+    struct Items;
+
+    impl ResourceTemplate for Items {
+        fn definition(&self) -> TemplateInfo {
+            TemplateInfo {
+                uri_template: "items://{id}".into(),
+                name: "item".into(),
+                title: None,
+                description: None,
+                mime_type: None,
+            }
+        }
+
+        async fn read(
+            &self,
+            uri: &str,
+            variables: &UriVariables,
+            _: &CallContext<'_>,
+        ) -> Result<Vec<ResourceContents>, ResourceReadError> {
+            let id: u32 = variables["id"]
+                .parse()
+                .map_err(|_| "item ids are numbers, like items://7")?;
+            Ok(vec![ResourceContents::text(
+                uri,
+                "text/plain",
+                id.to_string(),
+            )])
+        }
+    }
+
+    #[tokio::test]
+    async fn a_templates_own_error_is_not_found_with_its_message() {
+        let mut resources = Resources::new();
+        resources
+            .add_template(Items)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let request = crate::RequestContext::default();
+        let read = |uri| resources.read(uri, request.call(ProtocolVersion::LATEST_HANDSHAKE, None));
+        assert!(read("items://7").await.is_ok());
+        let error = read("items://x")
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("refused"));
+        assert_eq!(error.code, ErrorCode::RESOURCE_NOT_FOUND);
+        assert_eq!(
+            error.message,
+            "Resource not found: items://x: item ids are numbers, like items://7"
         );
     }
 

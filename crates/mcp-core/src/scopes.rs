@@ -40,16 +40,48 @@ pub fn default_for(annotations: &Annotations) -> &'static str {
 /// A deployment's scopes per tool.
 pub type ToolScopes = BTreeMap<String, Vec<String>>;
 
+/// How the overrides are written, for the error messages.
+const EXAMPLE: &str = r#"{"word_count": ["mcp:read"], "demo_drop_table": ["mcp:admin"]}"#;
+
+/// A deployment's scope overrides that cannot be used: the text does not
+/// parse ([`parse`]), or it names a tool the server does not have
+/// ([`crate::ToolRegistry::set_scopes`]). The message names the bad entry;
+/// the caller names the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ScopesError {
+    /// The text is not JSON.
+    #[error("not JSON ({0}); write it like {EXAMPLE}")]
+    NotJson(serde_json::Error),
+    /// The text is JSON, but not an object.
+    #[error("must be a JSON object of tool names, like {EXAMPLE}")]
+    NotAnObject,
+    /// A tool's entry is not a non-empty array of valid scope names.
+    #[error(
+        "{tool:?} is {value}, not a non-empty array of scope names (printable, no spaces or \
+         quotes), like [\"mcp:read\"]"
+    )]
+    NotScopes {
+        /// The tool.
+        tool: String,
+        /// Its entry, as written.
+        value: Value,
+    },
+    /// The overrides name a tool that is not registered.
+    #[error("there is no tool {tool:?}; the tools are: {}", known.join(", "))]
+    UnknownTool {
+        /// The name in the overrides.
+        tool: String,
+        /// The tools there are.
+        known: Vec<String>,
+    },
+}
+
 /// Parses a JSON object of tool name to a non-empty array of scope strings;
 /// an error names the bad entry (the caller names the setting).
-pub fn parse(text: &str) -> Result<ToolScopes, String> {
-    let example = r#"{"word_count": ["mcp:read"], "demo_drop_table": ["mcp:admin"]}"#;
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| format!("not JSON ({e}); write it like {example}"))?;
+pub fn parse(text: &str) -> Result<ToolScopes, ScopesError> {
+    let value: Value = serde_json::from_str(text).map_err(ScopesError::NotJson)?;
     let Value::Object(map) = value else {
-        return Err(format!(
-            "must be a JSON object of tool names, like {example}"
-        ));
+        return Err(ScopesError::NotAnObject);
     };
     let valid = |s: &str| {
         !s.is_empty()
@@ -66,10 +98,10 @@ pub fn parse(text: &str) -> Result<ToolScopes, String> {
             });
             match list {
                 Some(list) if !list.is_empty() => Ok((tool, list)),
-                _ => Err(format!(
-                    "{tool:?} is {scopes}, not a non-empty array of scope names (printable, \
-                     no spaces or quotes), like [\"mcp:read\"]"
-                )),
+                _ => Err(ScopesError::NotScopes {
+                    tool,
+                    value: scopes,
+                }),
             }
         })
         .collect()
@@ -117,7 +149,7 @@ mod tests {
             (r#"{"a": ["has space"]}"#, "\"a\""),
             (r#"{"a": [1]}"#, "\"a\""),
         ] {
-            let error = parse(bad).unwrap_err();
+            let error = parse(bad).unwrap_err().to_string();
             assert!(error.contains(named), "{bad}: {error}");
         }
     }

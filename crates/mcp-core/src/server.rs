@@ -138,8 +138,12 @@ impl Server {
     }
 
     /// Overrides the scopes of the named tools (a deployment's overrides,
-    /// [`crate::scopes::parse`]); `Err` names a tool the server does not have.
-    pub fn with_tool_scopes(mut self, scopes: crate::scopes::ToolScopes) -> Result<Self, String> {
+    /// [`crate::scopes::parse`]); `Err` ([`crate::scopes::ScopesError::UnknownTool`])
+    /// names a tool the server does not have.
+    pub fn with_tool_scopes(
+        mut self,
+        scopes: crate::scopes::ToolScopes,
+    ) -> Result<Self, crate::scopes::ScopesError> {
         self.tools.set_scopes(scopes)?;
         Ok(self)
     }

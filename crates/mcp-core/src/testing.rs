@@ -211,7 +211,7 @@ pub fn schema_problems(registry: &ToolRegistry) -> Vec<String> {
         let parse = |args: &Map<String, Value>| {
             registry
                 .parse_args(name, Value::Object(args.clone()))
-                .unwrap_or_else(|| Err("not registered".into()))
+                .unwrap_or_else(|| Err(serde::de::Error::custom("not registered")))
         };
         let Value::Object(full) = sample(schema) else {
             report("the schema's sample is not an object".into());

@@ -17,6 +17,7 @@ use crate::ProtocolVersion;
 use crate::content::Content;
 use crate::context::CallContext;
 use crate::model::{Json, ToolInfo};
+use crate::scopes::ScopesError;
 
 /// A tool a model can call.
 ///
@@ -53,6 +54,10 @@ use crate::model::{Json, ToolInfo};
 ///         ToolDefinition::new("shout", "Upper-cases text.").annotations(Annotations::read_only())
 ///     }
 ///     async fn call(&self, args: Args, _cx: &CallContext<'_>) -> Result<Loud, ToolError> {
+///         if args.text.is_empty() {
+///             // What the model reads in the `isError` result.
+///             return Err("there is no text to shout: pass a non-empty `text`".into());
+///         }
 ///         Ok(Loud { text: args.text.to_uppercase() })
 ///     }
 /// }
@@ -126,33 +131,12 @@ pub fn schema_of<T: JsonSchema>() -> Value {
     crate::model::sort_keys(&schema)
 }
 
-/// A tool failure the model should see: a result with `isError: true`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToolError {
-    message: String,
+message_error! {
+    /// A tool failure the model should see: a result with `isError: true`
+    /// whose text is the message, so say what went wrong and what to do
+    /// instead. `Err("...".into())` and `?` on a `Result<_, String>` make one.
+    ToolError
 }
-
-impl ToolError {
-    /// A failure with a message a model can act on.
-    pub fn new(message: impl Into<String>) -> Self {
-        ToolError {
-            message: message.into(),
-        }
-    }
-
-    /// The message.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl fmt::Display for ToolError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ToolError {}
 
 /// Behaviour hints for clients (2025-03-26 on). They are hints, not guarantees.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -397,6 +381,21 @@ pub(crate) enum CallOutcome {
     ToolError(String),
 }
 
+/// Why a call broke (the tool, not the caller, is at fault): a JSON-RPC
+/// internal error rather than a result.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Broken {
+    /// A [`Tool`]'s output serialised to something other than an object.
+    #[error("tool output is not a JSON object")]
+    NotAnObject,
+    /// A [`Tool`]'s output could not be serialised.
+    #[error("tool output could not be serialised: {0}")]
+    Unserialisable(serde_json::Error),
+    /// The tool panicked.
+    #[error("tool {0:?} panicked")]
+    Panicked(String),
+}
+
 use crate::BoxFuture;
 
 /// A call's arguments: a `Value` (the classified path) or the raw JSON object
@@ -426,9 +425,9 @@ trait ErasedTool: Send + Sync {
         &'a self,
         args: Arguments<'a>,
         cx: CallContext<'a>,
-    ) -> BoxFuture<'a, Result<CallOutcome, String>>;
+    ) -> BoxFuture<'a, Result<CallOutcome, Broken>>;
 
-    fn parse_args(&self, args: Value) -> Result<(), String>;
+    fn parse_args(&self, args: Value) -> Result<(), serde_json::Error>;
 }
 
 /// A tool of either kind as the registry runs it: its arguments type, and
@@ -440,7 +439,7 @@ trait Run: Send + Sync {
         &self,
         args: Self::Args,
         cx: &CallContext<'_>,
-    ) -> impl Future<Output = Result<CallOutcome, String>> + Send;
+    ) -> impl Future<Output = Result<CallOutcome, Broken>> + Send;
 }
 
 /// A [`Tool`]: a structured object, serialised once.
@@ -449,12 +448,12 @@ struct Typed<T>(T);
 impl<T: Tool> Run for Typed<T> {
     type Args = T::Args;
 
-    async fn run(&self, args: T::Args, cx: &CallContext<'_>) -> Result<CallOutcome, String> {
+    async fn run(&self, args: T::Args, cx: &CallContext<'_>) -> Result<CallOutcome, Broken> {
         match self.0.call(args, cx).await {
             Ok(output) => match Json::of(&output) {
                 Ok(json) if json.is_object() => Ok(CallOutcome::Output(json)),
-                Ok(_) => Err("tool output is not a JSON object".into()),
-                Err(e) => Err(format!("tool output could not be serialised: {e}")),
+                Ok(_) => Err(Broken::NotAnObject),
+                Err(e) => Err(Broken::Unserialisable(e)),
             },
             Err(e) => Ok(CallOutcome::ToolError(e.message)),
         }
@@ -467,7 +466,7 @@ struct TypedContent<T>(T);
 impl<T: ContentTool> Run for TypedContent<T> {
     type Args = T::Args;
 
-    async fn run(&self, args: T::Args, cx: &CallContext<'_>) -> Result<CallOutcome, String> {
+    async fn run(&self, args: T::Args, cx: &CallContext<'_>) -> Result<CallOutcome, Broken> {
         Ok(match self.0.call(args, cx).await {
             Ok(blocks) => CallOutcome::Content(blocks),
             Err(e) => CallOutcome::ToolError(e.message),
@@ -480,7 +479,7 @@ impl<R: Run> ErasedTool for R {
         &'a self,
         args: Arguments<'a>,
         cx: CallContext<'a>,
-    ) -> BoxFuture<'a, Result<CallOutcome, String>> {
+    ) -> BoxFuture<'a, Result<CallOutcome, Broken>> {
         Box::pin(async move {
             match args.parse() {
                 Ok(args) => self.run(args, &cx).await,
@@ -489,28 +488,26 @@ impl<R: Run> ErasedTool for R {
         })
     }
 
-    fn parse_args(&self, args: Value) -> Result<(), String> {
-        serde_json::from_value::<R::Args>(args)
-            .map(drop)
-            .map_err(|e| e.to_string())
+    fn parse_args(&self, args: Value) -> Result<(), serde_json::Error> {
+        serde_json::from_value::<R::Args>(args).map(drop)
     }
 }
 
 /// A tool's call, with a panic inside the tool turned into an error.
 pub(crate) struct ToolCall<'a> {
     name: &'a str,
-    future: BoxFuture<'a, Result<CallOutcome, String>>,
+    future: BoxFuture<'a, Result<CallOutcome, Broken>>,
 }
 
 impl Future for ToolCall<'_> {
-    type Output = Result<CallOutcome, String>;
+    type Output = Result<CallOutcome, Broken>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let future = &mut this.future;
         match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
             Ok(poll) => poll,
-            Err(_) => Poll::Ready(Err(format!("tool {:?} panicked", this.name))),
+            Err(_) => Poll::Ready(Err(Broken::Panicked(this.name.to_owned()))),
         }
     }
 }
@@ -595,16 +592,13 @@ impl ToolRegistry {
     }
 
     /// Sets the scopes the named tools need (a deployment's overrides,
-    /// [`crate::scopes::parse`]); `Err` names a tool there is not, and the
-    /// tools there are.
-    pub fn set_scopes(&mut self, scopes: crate::scopes::ToolScopes) -> Result<(), String> {
+    /// [`crate::scopes::parse`]); `Err` ([`ScopesError::UnknownTool`]) names
+    /// a tool there is not, and the tools there are.
+    pub fn set_scopes(&mut self, scopes: crate::scopes::ToolScopes) -> Result<(), ScopesError> {
         for (name, scopes) in scopes {
             let Some(entry) = self.entries.iter_mut().find(|e| e.definition.name == name) else {
-                let known: Vec<&str> = self.definitions().map(|d| d.name()).collect();
-                return Err(format!(
-                    "there is no tool {name:?}; the tools are: {}",
-                    known.join(", ")
-                ));
+                let known = self.definitions().map(|d| d.name().to_owned()).collect();
+                return Err(ScopesError::UnknownTool { tool: name, known });
             };
             entry.definition.scopes = Some(scopes);
         }
@@ -617,9 +611,9 @@ impl ToolRegistry {
     }
 
     /// Whether `args` deserialise into the tool's arguments type, without
-    /// running it (`None`: no such tool). Tests use it to prove that a schema
-    /// and its type agree.
-    pub fn parse_args(&self, name: &str, args: Value) -> Option<Result<(), String>> {
+    /// running it (`None`: no such tool; `Err`: serde's account of the
+    /// misfit). Tests use it to prove that a schema and its type agree.
+    pub fn parse_args(&self, name: &str, args: Value) -> Option<Result<(), serde_json::Error>> {
         self.get(name).map(|e| e.tool.parse_args(args))
     }
 
@@ -677,6 +671,25 @@ mod tests {
             Some(RegistryError::Duplicate("ok_name-1.2".into()))
         );
         assert_eq!(reg.len(), 1);
+    }
+
+    #[test]
+    fn tool_errors_are_made_from_messages() {
+        fn halve(n: u32, checked: Result<(), String>) -> Result<u32, ToolError> {
+            checked?;
+            let even = n
+                .is_multiple_of(2)
+                .then_some(n)
+                .ok_or("give an even number")?;
+            Ok(even / 2)
+        }
+        assert_eq!(halve(4, Ok(())), Ok(2));
+        assert_eq!(halve(3, Ok(())), Err(ToolError::new("give an even number")));
+        let failed = halve(4, Err("the store is down: try again".to_owned()));
+        assert_eq!(
+            failed.map_err(|e| e.to_string()),
+            Err("the store is down: try again".to_owned())
+        );
     }
 
     struct NotAnObject;

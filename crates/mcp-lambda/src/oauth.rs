@@ -9,7 +9,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use mcp_http::BoxFuture;
-use mcp_oauth::{Fetch, OAuthConfig, ResourceServer, Scopes};
+use mcp_oauth::{Fetch, FetchError, OAuthConfig, ResourceServer, Scopes};
 use mcp_settings::FunctionSettings;
 
 /// The largest issuer document read (metadata, key sets are a few KB).
@@ -41,20 +41,26 @@ impl HttpsFetch {
 }
 
 impl Fetch for HttpsFetch {
-    fn get<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>> {
+    fn get<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Vec<u8>, FetchError>> {
         Box::pin(async move {
-            let client = self.client().as_ref().map_err(Clone::clone)?;
+            let client = self
+                .client()
+                .as_ref()
+                .map_err(|e| FetchError::Request(e.clone().into()))?;
             let request = http::Request::get(url)
                 .body(SdkBody::empty())
-                .map_err(|e| format!("not a URL: {e}"))?;
-            let response = client.request(request).await.map_err(|e| e.to_string())?;
+                .map_err(FetchError::Url)?;
+            let response = client
+                .request(request)
+                .await
+                .map_err(|e| FetchError::Request(e.into()))?;
             if !response.status().is_success() {
-                return Err(format!("HTTP {}", response.status().as_u16()));
+                return Err(FetchError::Status(response.status()));
             }
             let body = Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
                 .collect()
                 .await
-                .map_err(|e| format!("reading the body: {e}"))?;
+                .map_err(FetchError::Body)?;
             Ok(body.to_bytes().to_vec())
         })
     }

@@ -17,7 +17,29 @@ use serde_json::Value;
 /// body of a 200, or says what went wrong.
 pub trait Fetch: Send + Sync {
     /// GETs `url`.
-    fn get<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>>;
+    fn get<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Vec<u8>, FetchError>>;
+}
+
+/// Any error, boxed: what an HTTP client's failures are carried as.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a [`Fetch`] brought no document. Whatever the cause, the resource
+/// server answers 503 until a later fetch succeeds; the message is logged
+/// and put in that answer, so it says which step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The URL cannot be put in a request.
+    #[error("not a URL: {0}")]
+    Url(http::Error),
+    /// No answer: no HTTP client, or a connection, TLS or protocol failure.
+    #[error("{0}")]
+    Request(BoxError),
+    /// The issuer answered with a status other than success.
+    #[error("HTTP {}", .0.as_u16())]
+    Status(http::StatusCode),
+    /// The answer's body could not be read (cut off, or over a size limit).
+    #[error("reading the body: {0}")]
+    Body(BoxError),
 }
 
 /// The default wait between two fetches for unknown key ids.

@@ -38,7 +38,9 @@ pub mod ring_provider;
 pub mod testing;
 
 pub use config::{ConfigError, OAuthConfig, UrlError};
-pub use keys::{DEFAULT_REFRESH_INTERVAL, FETCH_TIMEOUT, Fetch, KeyCache, KeyError};
+pub use keys::{
+    BoxError, DEFAULT_REFRESH_INTERVAL, FETCH_TIMEOUT, Fetch, FetchError, KeyCache, KeyError,
+};
 
 use std::time::Duration;
 
@@ -120,6 +122,24 @@ pub struct Scopes {
     pub baseline: Vec<String>,
 }
 
+/// Why the scopes to publish do not fit the tools.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopesError {
+    /// [`Setting::OAuthScopesSupported`] leaves out a scope a tool needs.
+    #[error(
+        "{setting}: the tool {tool:?} needs the scope {scope:?}, which is not listed; add it, or \
+         change the tool's scopes with {overrides}",
+        setting = Setting::OAuthScopesSupported,
+        overrides = Setting::ToolScopes
+    )]
+    Unlisted {
+        /// The tool.
+        tool: String,
+        /// The scope it needs.
+        scope: String,
+    },
+}
+
 impl Scopes {
     /// The scopes of `tools`: all of them, and those of the read-only ones.
     /// With `configured` ([`Setting::OAuthScopesSupported`]), every tool's scope
@@ -128,7 +148,7 @@ impl Scopes {
     pub fn of_tools<'t>(
         tools: impl IntoIterator<Item = &'t ToolDefinition>,
         configured: Option<&[String]>,
-    ) -> Result<Scopes, String> {
+    ) -> Result<Scopes, ScopesError> {
         let mut supported: Vec<String> = Vec::new();
         let mut baseline: Vec<String> = Vec::new();
         for tool in tools {
@@ -136,13 +156,10 @@ impl Scopes {
                 if let Some(configured) = configured
                     && !configured.iter().any(|c| c == scope)
                 {
-                    return Err(format!(
-                        "{}: the tool {:?} needs the scope {scope:?}, which is not listed; \
-                             add it, or change the tool's scopes with {}",
-                        Setting::OAuthScopesSupported,
-                        tool.name(),
-                        Setting::ToolScopes
-                    ));
+                    return Err(ScopesError::Unlisted {
+                        tool: tool.name().to_owned(),
+                        scope: scope.to_owned(),
+                    });
                 }
                 add(&mut supported, scope);
                 if tool.hints().read_only_hint == Some(true) {
@@ -184,15 +201,15 @@ pub struct ResourceServer {
 
 impl ResourceServer {
     /// A resource server for `config`, publishing `scopes`, reaching the
-    /// issuer through `fetch` (first on the first request, not now).
+    /// issuer through `fetch` (first on the first request, not now). `Err`:
+    /// the audience is not a URL the server may use.
     pub fn new(
         config: OAuthConfig,
         scopes: Scopes,
         fetch: Box<dyn Fetch>,
-    ) -> Result<ResourceServer, String> {
+    ) -> Result<ResourceServer, UrlError> {
         ring_provider::install();
-        let audience = config::check_url(Setting::OAuthAudience.name(), &config.audience)
-            .map_err(|e| e.to_string())?;
+        let audience = config::check_url(Setting::OAuthAudience.name(), &config.audience)?;
         let metadata_url = metadata_url(&audience)?;
         let document = json!({
             "resource": config.audience,
@@ -384,10 +401,16 @@ impl Claims {
 /// `https://h/prod/.well-known/oauth-protected-resource/mcp` - under the
 /// API stage, where API Gateway can route it - and an endpoint at a domain's
 /// root path publishes at RFC 9728's exact place.
-fn metadata_url(uri: &http::Uri) -> Result<String, String> {
+fn metadata_url(uri: &http::Uri) -> Result<String, UrlError> {
     let (scheme, authority) = match (uri.scheme_str(), uri.authority()) {
         (Some(scheme), Some(authority)) => (scheme, authority.as_str()),
-        _ => return Err(format!("{}: not an absolute URL", Setting::OAuthAudience)),
+        _ => {
+            return Err(UrlError {
+                name: Setting::OAuthAudience.name().to_owned(),
+                url: uri.to_string(),
+                why: "not an absolute URL",
+            });
+        }
     };
     let path = uri.path().trim_end_matches('/');
     let (base, last) = path.rsplit_once('/').unwrap_or(("", ""));
@@ -573,6 +596,43 @@ mod tests {
         }
         let len = verified.0.lock().map(|m| m.len()).unwrap_or(0);
         assert!(len <= VERIFIED_CAPACITY, "bounded: {len}");
+    }
+
+    #[test]
+    fn published_scopes_must_cover_every_tool() {
+        let tools = [
+            ToolDefinition::new("look", "reads").annotations(mcp_core::Annotations::read_only()),
+            ToolDefinition::new("drop", "writes").scopes(["mcp:admin"]),
+        ];
+        let scopes = Scopes::of_tools(&tools, None).expect("derived");
+        assert_eq!(scopes.supported, ["mcp:read", "mcp:admin"]);
+        assert_eq!(scopes.baseline, ["mcp:read"]);
+        let configured = ["mcp:read".to_owned()];
+        let error = Scopes::of_tools(&tools, Some(&configured)).expect_err("mcp:admin unlisted");
+        assert_eq!(
+            error,
+            ScopesError::Unlisted {
+                tool: "drop".into(),
+                scope: "mcp:admin".into()
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "MCP_OAUTH_SCOPES_SUPPORTED: the tool \"drop\" needs the scope \"mcp:admin\", which \
+             is not listed; add it, or change the tool's scopes with MCP_TOOL_SCOPES"
+        );
+    }
+
+    #[test]
+    fn a_fetch_error_says_which_step_failed() {
+        assert_eq!(
+            FetchError::Status(StatusCode::NOT_FOUND).to_string(),
+            "HTTP 404"
+        );
+        assert_eq!(
+            FetchError::Body("length limit exceeded".into()).to_string(),
+            "reading the body: length limit exceeded"
+        );
     }
 
     #[test]

@@ -172,16 +172,31 @@ pub struct Es256Key {
     pub y: Vec<u8>,
 }
 
+/// Why no ES256 key could be made.
+#[cfg(any(test, feature = "testing"))]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyGenError {
+    /// The system's random source failed.
+    #[error("no randomness for a key")]
+    NoRandomness,
+    /// ring refused the key it had just generated.
+    #[error("the generated key does not parse")]
+    Unparsable,
+    /// The public key is not the 65-byte uncompressed point expected.
+    #[error("the generated key's point is not uncompressed P-256")]
+    NotUncompressed,
+}
+
 /// A fresh ES256 signing key, for test doubles.
 #[cfg(any(test, feature = "testing"))]
-pub fn generate_es256() -> Result<Es256Key, String> {
+pub fn generate_es256() -> Result<Es256Key, KeyGenError> {
     use ring::signature::KeyPair as _;
     let rng = ring::rand::SystemRandom::new();
     let pkcs8 = sig::EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-        .map_err(|_| "no randomness for a key".to_owned())?;
+        .map_err(|_| KeyGenError::NoRandomness)?;
     let pair =
         sig::EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-            .map_err(|_| "the generated key does not parse".to_owned())?;
+            .map_err(|_| KeyGenError::Unparsable)?;
     // An uncompressed point: 0x04, then x and y, 32 bytes each.
     let point = pair.public_key().as_ref();
     match point {
@@ -190,6 +205,6 @@ pub fn generate_es256() -> Result<Es256Key, String> {
             x: xy[..32].to_vec(),
             y: xy[32..].to_vec(),
         }),
-        _ => Err("the generated key's point is not uncompressed P-256".to_owned()),
+        _ => Err(KeyGenError::NotUncompressed),
     }
 }

@@ -7,6 +7,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
+pub use crate::ring_provider::KeyGenError;
+
+/// A token could not be signed (a header whose `alg` is not ES256, or
+/// claims that do not serialise).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot sign: {0}")]
+pub struct SignError(jsonwebtoken::errors::Error);
+
 /// A fresh ES256 key pair with a key id.
 pub struct TestKey {
     kid: String,
@@ -27,7 +35,7 @@ impl TestKey {
     /// A new key (a new one every run: nothing to leak, nothing to reuse).
     /// It installs the signing provider; in a process that also verifies
     /// tokens, make the first key before the first verification.
-    pub fn generate(kid: impl Into<String>) -> Result<TestKey, String> {
+    pub fn generate(kid: impl Into<String>) -> Result<TestKey, KeyGenError> {
         crate::ring_provider::install_signing();
         let key = crate::ring_provider::generate_es256()?;
         Ok(TestKey {
@@ -66,14 +74,14 @@ impl TestKey {
     }
 
     /// A token with these claims, signed ES256, naming this key.
-    pub fn sign(&self, claims: &Value) -> Result<String, String> {
+    pub fn sign(&self, claims: &Value) -> Result<String, SignError> {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
         self.sign_with(header, claims)
     }
 
     /// A token with this header (its `alg` must be ES256) and claims.
-    pub fn sign_with(&self, header: Header, claims: &Value) -> Result<String, String> {
-        encode(&header, claims, &self.encoding).map_err(|e| format!("cannot sign: {e}"))
+    pub fn sign_with(&self, header: Header, claims: &Value) -> Result<String, SignError> {
+        encode(&header, claims, &self.encoding).map_err(SignError)
     }
 }

@@ -20,7 +20,7 @@ use mcp_core::{
 };
 use mcp_http::{BoxFuture, Exchange, HttpConfig, RequestParts};
 use mcp_oauth::testing::TestKey;
-use mcp_oauth::{Fetch, OAuthConfig, ResourceServer, Scopes};
+use mcp_oauth::{Fetch, FetchError, OAuthConfig, ResourceServer, Scopes};
 use serde_json::{Map, Value, json};
 
 const ISSUER: &str = "https://issuer.example.com";
@@ -51,19 +51,21 @@ impl Issuer {
 struct Shared(Arc<Issuer>);
 
 impl Fetch for Shared {
-    fn get<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Vec<u8>, String>> {
+    fn get<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Vec<u8>, FetchError>> {
         self.0.gets.fetch_add(1, Ordering::SeqCst);
         if self.0.silent.load(Ordering::SeqCst) {
             return Box::pin(async {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
-                Err("never".to_owned())
+                Err(FetchError::Request("never".into()))
             });
         }
         let answer = if self.0.down.load(Ordering::SeqCst) {
-            Err("connection refused".to_owned())
+            Err(FetchError::Request("connection refused".into()))
         } else {
             let docs = self.0.documents.lock().expect("lock");
-            docs.get(url).cloned().ok_or_else(|| "404".to_owned())
+            docs.get(url)
+                .cloned()
+                .ok_or(FetchError::Status(StatusCode::NOT_FOUND))
         };
         Box::pin(std::future::ready(answer))
     }
@@ -619,6 +621,10 @@ async fn an_issuer_that_cannot_be_reached_is_a_503_never_an_accept() {
     assert!(
         message.contains("the issuer's keys cannot be fetched"),
         "{message}"
+    );
+    assert!(
+        message.contains("openid-configuration: connection refused"),
+        "the fetch's own error, with the URL it was for: {message}"
     );
     assert!(!message.contains(&token), "the token is never echoed");
     assert_eq!(world.runs.load(Ordering::SeqCst), 0);

@@ -20,8 +20,8 @@ use mcp_core::model::{
     TemplateInfo,
 };
 use mcp_core::{
-    CallContext, ContentTool, LogLevel, NoArgs, Prompt, PromptArguments, ResourceTemplate,
-    ToolDefinition, ToolError, UriVariables,
+    CallContext, ContentTool, LogLevel, NoArgs, Prompt, PromptArguments, PromptError,
+    ResourceReadError, ResourceTemplate, ToolDefinition, ToolError, UriVariables,
 };
 
 use crate::Catalog;
@@ -169,7 +169,7 @@ impl ResourceTemplate for Template {
         uri: &str,
         variables: &UriVariables,
         _: &CallContext<'_>,
-    ) -> Result<Vec<ResourceContents>, String> {
+    ) -> Result<Vec<ResourceContents>, ResourceReadError> {
         let id = variables.get("id").map_or("", String::as_str);
         let body = serde_json::json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")});
         Ok(vec![ResourceContents::text(
@@ -195,7 +195,7 @@ impl Prompt for SimplePrompt {
         &self,
         _: &PromptArguments,
         _: &CallContext<'_>,
-    ) -> Result<Vec<PromptMessage>, String> {
+    ) -> Result<Vec<PromptMessage>, PromptError> {
         Ok(vec![PromptMessage::user(Content::text(
             "This is a simple prompt for testing.",
         ))])
@@ -218,7 +218,7 @@ impl Prompt for ArgumentsPrompt {
         &self,
         arguments: &PromptArguments,
         _: &CallContext<'_>,
-    ) -> Result<Vec<PromptMessage>, String> {
+    ) -> Result<Vec<PromptMessage>, PromptError> {
         let arg = |name: &str| arguments.get(name).map_or("", String::as_str);
         Ok(vec![PromptMessage::user(Content::text(format!(
             "Prompt with arguments: arg1='{}', arg2='{}'",
@@ -250,7 +250,7 @@ impl Prompt for EmbeddedResourcePrompt {
         &self,
         arguments: &PromptArguments,
         _: &CallContext<'_>,
-    ) -> Result<Vec<PromptMessage>, String> {
+    ) -> Result<Vec<PromptMessage>, PromptError> {
         let uri = arguments.get("resourceUri").map_or("", String::as_str);
         Ok(vec![
             PromptMessage::user(Content::resource(ResourceContents::text(
@@ -274,7 +274,7 @@ impl Prompt for ImagePrompt {
         &self,
         _: &PromptArguments,
         _: &CallContext<'_>,
-    ) -> Result<Vec<PromptMessage>, String> {
+    ) -> Result<Vec<PromptMessage>, PromptError> {
         Ok(vec![
             PromptMessage::user(Content::image(&PNG, "image/png")),
             PromptMessage::user(Content::text("Please analyze the image above.")),

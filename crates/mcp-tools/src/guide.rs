@@ -3,7 +3,7 @@
 
 use mcp_core::model::ResourceInfo;
 use mcp_core::model::{Content, PromptArgument, PromptInfo, PromptMessage, ResourceContents};
-use mcp_core::{CallContext, Prompt, PromptArguments};
+use mcp_core::{CallContext, Prompt, PromptArguments, PromptError};
 
 /// The URI of the guide resource.
 pub const GUIDE_URI: &str = "ladder://guide/word-count";
@@ -47,7 +47,7 @@ impl Prompt for CountWords {
         &self,
         arguments: &PromptArguments,
         _: &CallContext<'_>,
-    ) -> Result<Vec<PromptMessage>, String> {
+    ) -> Result<Vec<PromptMessage>, PromptError> {
         let text = arguments.get("text").map_or("", String::as_str);
         Ok(vec![PromptMessage::user(Content::text(format!(
             "Count the words and characters of the text below with the word_count tool \

@@ -25,7 +25,8 @@ pub use guide::{CountWords, GUIDE_URI};
 pub use word_count::WordCount;
 
 use mcp_core::{
-    Prompts, RegistryError, ResourceError, Resources, Server, ServerInfo, ToolRegistry,
+    PromptRegistryError, Prompts, RegistryError, ResourceError, Resources, Server, ServerInfo,
+    ToolRegistry,
 };
 use mcp_settings::Setting;
 
@@ -60,8 +61,8 @@ pub enum CatalogError {
     #[error(transparent)]
     Resource(#[from] ResourceError),
     /// A prompt.
-    #[error("{0}")]
-    Prompt(String),
+    #[error(transparent)]
+    Prompt(#[from] PromptRegistryError),
     /// The settings ask for the conformance fixture pack, which this build
     /// does not contain.
     #[error(
@@ -70,12 +71,6 @@ pub enum CatalogError {
         fixtures = Setting::ConformanceFixtures
     )]
     NoFixturePack,
-}
-
-impl From<String> for CatalogError {
-    fn from(why: String) -> Self {
-        CatalogError::Prompt(why)
-    }
 }
 
 impl Catalog {

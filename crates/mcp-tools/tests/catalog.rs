@@ -6,6 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use mcp_core::scopes::ScopesError;
 use mcp_core::{Notify, ProtocolVersion, RequestContext, Server, ServerInfo, Session};
 use mcp_tools::{Catalog, conformance};
 use serde_json::{Value, json};
@@ -518,6 +519,12 @@ fn a_deployment_overrides_scopes_by_tool_name() {
         .serve(ServerInfo::new("t", "0"))
         .with_tool_scopes(unknown)
         .unwrap_err();
+    assert!(
+        matches!(&error, ScopesError::UnknownTool { tool, known }
+            if tool == "wordcount" && known.iter().any(|k| k == "word_count")),
+        "{error:?}"
+    );
+    let error = error.to_string();
     assert!(
         error.contains("\"wordcount\"") && error.contains("word_count"),
         "{error}"
