@@ -116,7 +116,7 @@ pub use jsonrpc::{ErrorCode, ErrorObject, Message, Params, RequestId, classify};
 pub use model::{CacheScope, Reply, Response};
 pub use prompt::{Prompt, PromptArguments, PromptError, PromptRegistryError, Prompts};
 pub use resource::{ResourceError, ResourceReadError, ResourceTemplate, Resources, UriVariables};
-pub use server::{Server, ServerInfo, Session};
+pub use server::{DEFAULT_MAX_BATCH, Server, ServerInfo, Session};
 pub use tool::{
     Annotations, ContentTool, NoArgs, RegistryError, Tool, ToolDefinition, ToolError, ToolRegistry,
     schema_of,

@@ -82,6 +82,11 @@ const LIST_TTL_MS: u64 = 60_000;
 /// Who may cache them: the lists depend on the caller (its scopes).
 const LIST_CACHE_SCOPE: CacheScope = CacheScope::Private;
 
+/// How many messages one JSON-RPC batch may hold by default: a batch runs
+/// its calls one after the other within one request, so without a bound one
+/// small body could run thousands of tool calls.
+pub const DEFAULT_MAX_BATCH: usize = 20;
+
 /// An MCP server: identity, tools, and the dispatch of every revision.
 #[derive(Debug)]
 pub struct Server {
@@ -91,6 +96,36 @@ pub struct Server {
     resources: Resources,
     prompts: Prompts,
     limits: Option<(Limits, Box<dyn Counter>)>,
+    max_batch: usize,
+}
+
+/// What one batch remembers across its messages: the tools whose rate limit
+/// already refused this caller, so that the rest of the batch neither counts
+/// them again (a refused conditional write still costs the store a write)
+/// nor runs them.
+#[derive(Debug, Default)]
+struct Batch {
+    refused: std::sync::Mutex<Vec<(String, crate::limits::Decision)>>,
+}
+
+impl Batch {
+    fn refused(&self, tool: &str) -> Option<ErrorObject> {
+        let refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        refused
+            .iter()
+            .find(|(t, _)| t == tool)
+            .map(|(_, decision)| decision.error(tool))
+    }
+
+    fn remember(&self, tool: &str, decision: crate::limits::Decision) {
+        self.refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((tool.to_owned(), decision));
+    }
 }
 
 impl Server {
@@ -103,7 +138,16 @@ impl Server {
             resources: Resources::new(),
             prompts: Prompts::new(),
             limits: None,
+            max_batch: DEFAULT_MAX_BATCH,
         }
+    }
+
+    /// Bounds the messages of one JSON-RPC batch (at least 1; default
+    /// [`DEFAULT_MAX_BATCH`]): a larger batch is refused whole, -32600, and
+    /// none of it runs.
+    pub fn with_max_batch(mut self, max: usize) -> Self {
+        self.max_batch = max.max(1);
+        self
     }
 
     /// Limits `tools/call` per caller and tool, counted in this process.
@@ -198,7 +242,7 @@ impl Server {
         };
         let Value::Array(items) = value else {
             return self
-                .handle_single(session, value, request, false)
+                .handle_single(session, value, request, None)
                 .await
                 .map(Reply::One);
         };
@@ -224,9 +268,22 @@ impl Server {
                 );
             }
         }
+        if items.len() > self.max_batch {
+            return refuse(format!(
+                "a batch of {} messages is over this server's limit of {}: send at most {} \
+                 per batch (nothing in this one was run)",
+                items.len(),
+                self.max_batch,
+                self.max_batch
+            ));
+        }
+        let batch = Batch::default();
         let mut replies = Vec::new();
         for item in items {
-            if let Some(reply) = self.handle_single(session, item, request, true).await {
+            if let Some(reply) = self
+                .handle_single(session, item, request, Some(&batch))
+                .await
+            {
                 replies.push(reply);
             }
         }
@@ -238,7 +295,7 @@ impl Server {
         session: &mut Session,
         value: Value,
         request: &RequestContext,
-        in_batch: bool,
+        batch: Option<&Batch>,
     ) -> Option<Response> {
         match jsonrpc::classify(value) {
             Err(error) => Some(Response::error(None, error)),
@@ -250,7 +307,7 @@ impl Server {
             Ok(Message::Notification { .. }) => None,
             Ok(Message::Request { id, method, params }) => {
                 let body = self
-                    .dispatch(session, &method, params, request, in_batch)
+                    .dispatch(session, &method, params, request, batch)
                     .await;
                 Some(Response { id: Some(id), body })
             }
@@ -263,7 +320,7 @@ impl Server {
         method: &str,
         params: Params,
         request: &RequestContext,
-        in_batch: bool,
+        batch: Option<&Batch>,
     ) -> Result<ResultEnvelope, ErrorObject> {
         let Some(params) = params.into_object() else {
             return Err(ErrorObject::invalid_params(
@@ -272,7 +329,7 @@ impl Server {
         };
         if method == "initialize" {
             return self
-                .initialize(session, &params, in_batch)
+                .initialize(session, &params, batch.is_some())
                 .map(ResultEnvelope::plain);
         }
         let meta = params.get("_meta").and_then(Value::as_object);
@@ -284,7 +341,7 @@ impl Server {
             return Ok(self.envelope(result, version, enveloped));
         }
         let result = self
-            .method(method, params, version, log_level, request)
+            .method(method, params, (version, log_level), request, batch)
             .await?;
         Ok(self.envelope(result, version, enveloped))
     }
@@ -350,6 +407,7 @@ impl Server {
                 progress_token,
                 (version, log_level),
                 request,
+                None,
             )
             .await?;
         Ok(self.envelope(ServerResult::CallTool(result), version, enveloped))
@@ -359,9 +417,9 @@ impl Server {
         &self,
         method: &str,
         params: Map<String, Value>,
-        version: ProtocolVersion,
-        log_level: Option<LogLevel>,
+        (version, log_level): (ProtocolVersion, Option<LogLevel>),
         request: &RequestContext,
+        batch: Option<&Batch>,
     ) -> Result<ServerResult, ErrorObject> {
         let cx = || request.call(version, None).with_min_log_level(log_level);
         let offers_resources = !self.resources.is_empty();
@@ -371,7 +429,7 @@ impl Server {
                 .list_tools(&params, version, request)
                 .map(ServerResult::ListTools),
             "tools/call" => self
-                .call_tool(params, (version, log_level), request)
+                .call_tool(params, (version, log_level), request, batch)
                 .await
                 .map(ServerResult::CallTool),
             "ping" if !version.is_stateless() => Ok(ServerResult::Empty(EmptyResult {})),
@@ -580,6 +638,7 @@ impl Server {
         mut params: Map<String, Value>,
         at: (ProtocolVersion, Option<LogLevel>),
         request: &RequestContext,
+        batch: Option<&Batch>,
     ) -> Result<CallToolResult, ErrorObject> {
         // The arguments are moved into the tool, not copied.
         let arguments = params.remove("arguments");
@@ -606,6 +665,7 @@ impl Server {
             progress_token,
             at,
             request,
+            batch,
         )
         .await
     }
@@ -617,6 +677,7 @@ impl Server {
         progress_token: Option<&Value>,
         (version, log_level): (ProtocolVersion, Option<LogLevel>),
         request: &RequestContext,
+        batch: Option<&Batch>,
     ) -> Result<CallToolResult, ErrorObject> {
         // Only a caller with scopes pays for the check (a lookup and a list).
         if request
@@ -631,7 +692,7 @@ impl Server {
                 return Err(crate::scopes::insufficient(name, &required, &missing));
             }
         }
-        if let Some(refused) = self.admit(name, request).await {
+        if let Some(refused) = self.admit(name, request, batch).await {
             return Err(refused);
         }
         let cx = request
@@ -675,10 +736,21 @@ impl Server {
     /// read-only tool runs - it changes nothing, so an outage of the limiter
     /// costs load, not damage - and any other tool is refused: a call that
     /// may write or destroy is never let through unmetered.
-    async fn admit(&self, tool: &str, request: &RequestContext) -> Option<ErrorObject> {
+    ///
+    /// Within a batch (one caller), a tool the limit refused is refused
+    /// again without counting.
+    async fn admit(
+        &self,
+        tool: &str,
+        request: &RequestContext,
+        batch: Option<&Batch>,
+    ) -> Option<ErrorObject> {
         let (limits, counter) = self.limits.as_ref()?;
         let definition = self.tools.definition(tool)?;
         let (policy, quota) = limits.policy(tool)?;
+        if let Some(refused) = batch.and_then(|b| b.refused(tool)) {
+            return Some(refused);
+        }
         let caller = request
             .identity
             .as_ref()
@@ -693,6 +765,9 @@ impl Server {
         match counter.count(call).await {
             Ok(decision) => {
                 let refused = (!decision.admitted).then(|| decision.error(tool));
+                if let (Some(batch), false) = (batch, decision.admitted) {
+                    batch.remember(tool, decision.clone());
+                }
                 let _ = request.rate_limit.set(decision);
                 refused
             }

@@ -70,7 +70,8 @@ impl App {
     }
 
     /// Builds the app from `settings`: the fixture pack if asked for, the
-    /// invoke mode, the scopes per tool, the token check, and the rate
+    /// invoke mode, the scopes and the batch limit ([`mcp_tools::govern`]),
+    /// the token check, and the rate
     /// limits (an init error names a bad entry), counted in the DynamoDB
     /// table when one is named, else per instance.
     pub fn from_settings(
@@ -83,14 +84,7 @@ impl App {
             settings.conformance_fixtures,
         )?;
         app.streaming = settings.invoke_mode == InvokeMode::ResponseStream;
-        if let Some(text) = &settings.tool_scopes {
-            let scopes =
-                mcp_core::scopes::parse(text).map_err(|e| Setting::ToolScopes.invalid(e))?;
-            app.server = app
-                .server
-                .with_tool_scopes(scopes)
-                .map_err(|e| Setting::ToolScopes.invalid(e))?;
-        }
+        app.server = mcp_tools::govern(app.server, settings)?;
         // After the scopes: the metadata publishes what the tools need.
         app.oauth = oauth::resource_server(settings, app.server.tools())?;
         let limits = match &settings.rate_limits {

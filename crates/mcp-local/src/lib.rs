@@ -55,12 +55,7 @@ pub fn server(settings: &FunctionSettings) -> anyhow::Result<Server> {
     );
     // Scopes filter only callers whose identity carries scopes; on stdio
     // there is none, but a bad setting is still refused at start.
-    if let Some(text) = &settings.tool_scopes {
-        let scopes = mcp_core::scopes::parse(text).map_err(|e| Setting::ToolScopes.invalid(e))?;
-        server = server
-            .with_tool_scopes(scopes)
-            .map_err(|e| Setting::ToolScopes.invalid(e))?;
-    }
+    server = mcp_tools::govern(server, settings)?;
     // On stdio the caller is `local`; a refused call is a JSON-RPC error, no headers.
     Ok(match &settings.rate_limits {
         Some(text) => server.with_rate_limits(

@@ -63,6 +63,9 @@ pub enum Setting {
     AllowedOrigins,
     /// `MCP_MAX_BODY_BYTES`: the largest request body accepted.
     MaxBodyBytes,
+    /// `MCP_MAX_BATCH`: the most messages one JSON-RPC batch may hold
+    /// (revisions before 2025-06-18); a larger batch is refused whole.
+    MaxBatch,
     /// `MCP_ACCOUNT_ID`: the function's account, when the invoked ARN does
     /// not say.
     AccountId,
@@ -73,7 +76,7 @@ pub enum Setting {
 
 impl Setting {
     /// Every setting, in the order [`FunctionSettings::to_env`] writes them.
-    pub const ALL: [Setting; 14] = [
+    pub const ALL: [Setting; 15] = [
         Setting::Auth,
         Setting::OAuthIssuer,
         Setting::OAuthAudience,
@@ -86,6 +89,7 @@ impl Setting {
         Setting::InvokeMode,
         Setting::AllowedOrigins,
         Setting::MaxBodyBytes,
+        Setting::MaxBatch,
         Setting::AccountId,
         Setting::ConformanceFixtures,
     ];
@@ -113,6 +117,7 @@ impl Setting {
             Setting::InvokeMode => "MCP_INVOKE_MODE",
             Setting::AllowedOrigins => "MCP_ALLOWED_ORIGINS",
             Setting::MaxBodyBytes => "MCP_MAX_BODY_BYTES",
+            Setting::MaxBatch => "MCP_MAX_BATCH",
             Setting::AccountId => "MCP_ACCOUNT_ID",
             Setting::ConformanceFixtures => "MCP_CONFORMANCE_FIXTURES",
         }
@@ -243,6 +248,8 @@ pub struct FunctionSettings {
     /// [`Setting::MaxBodyBytes`]; a value that is not a number is ignored
     /// (the front's default applies).
     pub max_body_bytes: Option<usize>,
+    /// [`Setting::MaxBatch`], above 0 (`None`: the server's default, 20).
+    pub max_batch: Option<usize>,
     /// [`Setting::AccountId`], when not empty.
     pub account_id: Option<String>,
     /// [`Setting::ConformanceFixtures`] is `1`.
@@ -359,6 +366,18 @@ impl FunctionSettings {
             _ => None,
         };
 
+        let max_batch = match not_blank(Setting::MaxBatch) {
+            None => None,
+            Some(text) => match text.trim().parse::<usize>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    return Err(Setting::MaxBatch.invalid(format!(
+                        "{text:?} is not a whole number of messages above 0, e.g. 20"
+                    )));
+                }
+            },
+        };
+
         let invoke_mode = match raw(Setting::InvokeMode).as_deref() {
             None | Some("BUFFERED") => InvokeMode::Buffered,
             Some("RESPONSE_STREAM") => InvokeMode::ResponseStream,
@@ -385,6 +404,7 @@ impl FunctionSettings {
                 .map(str::to_owned)
                 .collect(),
             max_body_bytes: raw(Setting::MaxBodyBytes).and_then(|v| v.parse().ok()),
+            max_batch,
             account_id: raw(Setting::AccountId).filter(|v| !v.is_empty()),
             conformance_fixtures: raw(Setting::ConformanceFixtures).is_some_and(|v| v == "1"),
         })
@@ -419,6 +439,7 @@ impl FunctionSettings {
                 (!self.allowed_origins.is_empty()).then(|| self.allowed_origins.join(","))
             }
             Setting::MaxBodyBytes => self.max_body_bytes.map(|n| n.to_string()),
+            Setting::MaxBatch => self.max_batch.map(|n| n.to_string()),
             Setting::AccountId => text(&self.account_id),
             Setting::ConformanceFixtures => self.conformance_fixtures.then(|| "1".into()),
         }
@@ -461,6 +482,7 @@ mod tests {
                 "MCP_INVOKE_MODE",
                 "MCP_ALLOWED_ORIGINS",
                 "MCP_MAX_BODY_BYTES",
+                "MCP_MAX_BATCH",
                 "MCP_ACCOUNT_ID",
                 "MCP_CONFORMANCE_FIXTURES",
             ]
@@ -496,6 +518,7 @@ mod tests {
                 " https://a.example ,, https://b.example",
             ),
             ("MCP_MAX_BODY_BYTES", "lots"),
+            ("MCP_MAX_BATCH", " 5 "),
             ("MCP_ACCOUNT_ID", "123456789012"),
             ("MCP_CONFORMANCE_FIXTURES", "1"),
         ])
@@ -516,6 +539,7 @@ mod tests {
             ["https://a.example", "https://b.example"]
         );
         assert_eq!(settings.max_body_bytes, None, "not a number: the default");
+        assert_eq!(settings.max_batch, Some(5));
         assert_eq!(settings.account_id.as_deref(), Some("123456789012"));
         assert!(settings.conformance_fixtures);
         // A budget without a table is not read.
@@ -564,6 +588,10 @@ mod tests {
             ]),
             "MCP_RATE_LIMIT_BUDGET_MS is \"0\": give whole milliseconds above 0, e.g. 500"
         );
+        assert_eq!(
+            message(&[("MCP_MAX_BATCH", "0")]),
+            "MCP_MAX_BATCH: \"0\" is not a whole number of messages above 0, e.g. 20"
+        );
     }
 
     /// Text that survives the environment unchanged: not blank, no
@@ -582,6 +610,7 @@ mod tests {
             streaming in any::<bool>(),
             allowed_origins in proptest::collection::vec(text(), 0..3),
             max_body_bytes in proptest::option::of(any::<usize>()),
+            max_batch in proptest::option::of(1usize..),
             account_id in proptest::option::of(text()),
             conformance_fixtures in any::<bool>(),
         ) -> FunctionSettings {
@@ -602,6 +631,7 @@ mod tests {
                 invoke_mode: if streaming { InvokeMode::ResponseStream } else { InvokeMode::Buffered },
                 allowed_origins,
                 max_body_bytes,
+                max_batch,
                 account_id,
                 conformance_fixtures,
             }

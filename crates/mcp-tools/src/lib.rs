@@ -28,7 +28,7 @@ use mcp_core::{
     PromptRegistryError, Prompts, RegistryError, ResourceError, Resources, Server, ServerInfo,
     ToolRegistry,
 };
-use mcp_settings::Setting;
+use mcp_settings::{FunctionSettings, Setting, SettingsError};
 
 /// Every portable tool, in `tools/list` order.
 pub fn registry() -> Result<ToolRegistry, RegistryError> {
@@ -121,6 +121,23 @@ impl Catalog {
             .with_resources(self.resources)
             .with_prompts(self.prompts)
     }
+}
+
+/// Applies the governance parts of `settings` that every front shares: the
+/// scopes per tool ([`Setting::ToolScopes`]) and the batch limit
+/// ([`Setting::MaxBatch`]). The error names the setting and the bad entry.
+/// Rate limits are left to the front, which picks where they are counted.
+pub fn govern(mut server: Server, settings: &FunctionSettings) -> Result<Server, SettingsError> {
+    if let Some(text) = &settings.tool_scopes {
+        let scopes = mcp_core::scopes::parse(text).map_err(|e| Setting::ToolScopes.invalid(e))?;
+        server = server
+            .with_tool_scopes(scopes)
+            .map_err(|e| Setting::ToolScopes.invalid(e))?;
+    }
+    if let Some(max) = settings.max_batch {
+        server = server.with_max_batch(max);
+    }
+    Ok(server)
 }
 
 #[cfg(test)]

@@ -530,3 +530,40 @@ fn a_deployment_overrides_scopes_by_tool_name() {
         "{error}"
     );
 }
+
+/// The settings of the function as `mcp_tools::govern` applies them.
+fn governed(vars: &[(&str, &str)]) -> Result<Server, mcp_settings::SettingsError> {
+    let settings = mcp_settings::FunctionSettings::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })?;
+    let server = Catalog::portable()
+        .unwrap()
+        .serve(ServerInfo::new("t", "0"));
+    mcp_tools::govern(server, &settings)
+}
+
+#[test]
+fn the_batch_limit_setting_bounds_a_batch() {
+    let server = governed(&[("MCP_MAX_BATCH", "2")]).unwrap();
+    let mut session = Session::stateless(ProtocolVersion::V2025_03_26);
+    let ping = |id| json!({"jsonrpc": "2.0", "id": id, "method": "ping"});
+    let batch = json!([ping(1), ping(2), ping(3)]);
+    let context = RequestContext::default();
+    let reply = block_on(server.handle_value(&mut session, batch, &context))
+        .unwrap()
+        .to_value();
+    assert_eq!(reply["error"]["code"], -32600, "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 2")
+    );
+    let error = governed(&[("MCP_TOOL_SCOPES", r#"{"nope": ["x"]}"#)])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.starts_with("MCP_TOOL_SCOPES: "), "{error}");
+}
