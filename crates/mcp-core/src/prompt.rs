@@ -228,6 +228,16 @@ impl Prompts {
             .collect()
     }
 
+    /// Whether a prompt has this name.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.iter().any(|(info, _)| info.name == name)
+    }
+
+    /// The prompts' names, in registration order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(info, _)| info.name.as_str())
+    }
+
     fn find(&self, name: &str) -> Result<&(PromptInfo, Box<dyn ErasedPrompt>), ErrorObject> {
         self.entries
             .iter()

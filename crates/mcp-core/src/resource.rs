@@ -339,6 +339,27 @@ impl Resources {
                 .any(|t| match_template(&t.parts, uri).is_some())
     }
 
+    /// The entry that serves `uri`: the fixed resource's URI, else the
+    /// pattern of the first template it matches (what a deployment names
+    /// in its scopes per resource).
+    pub fn entry_of(&self, uri: &str) -> Option<&str> {
+        if let Some((info, _)) = self.fixed.iter().find(|(i, _)| i.uri == uri) {
+            return Some(&info.uri);
+        }
+        self.templates
+            .iter()
+            .find(|t| match_template(&t.parts, uri).is_some())
+            .map(|t| t.info.uri_template.as_str())
+    }
+
+    /// Every entry a deployment may name: the fixed resources' URIs and the
+    /// templates' patterns.
+    pub fn entries(&self) -> impl Iterator<Item = &str> {
+        self.list()
+            .map(|i| i.uri.as_str())
+            .chain(self.templates().map(|t| t.uri_template.as_str()))
+    }
+
     /// Reads `uri`: a fixed resource, else the first template it matches.
     pub async fn read(
         &self,

@@ -13,6 +13,14 @@
 //! to an array of scopes (the function's setting
 //! `mcp_settings::Setting::ToolScopes`, read by [`parse`]):
 //! `{"word_count": ["words:read"], "demo_drop_table": ["mcp:admin"]}`.
+//!
+//! Resources, prompts and completions are reachable with a token too, so
+//! they need scopes as well: [`BASELINE`] (the read scope) unless a
+//! deployment names others per resource (its URI, or a template's pattern;
+//! `mcp_settings::Setting::ResourceScopes`) or per prompt
+//! (`mcp_settings::Setting::PromptScopes`), in the same JSON form. Their
+//! lists are filtered the same way, and `completion/complete` needs the
+//! scopes of the prompt or template it completes.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +35,9 @@ pub const READ: &str = "mcp:read";
 pub const WRITE: &str = "mcp:write";
 /// The scope the destructive demo tool needs (an example of a tool's own).
 pub const ADMIN: &str = "mcp:admin";
+/// The scope resources, prompts and completions need unless a deployment
+/// names others: the read scope, which the 401 challenge asks for first.
+pub const BASELINE: &str = READ;
 
 /// The default scope for a tool with these annotations.
 pub fn default_for(annotations: &Annotations) -> &'static str {
@@ -37,7 +48,8 @@ pub fn default_for(annotations: &Annotations) -> &'static str {
     }
 }
 
-/// A deployment's scopes per tool.
+/// A deployment's scopes per tool (and, in the same form, per resource and
+/// per prompt).
 pub type ToolScopes = BTreeMap<String, Vec<String>>;
 
 /// How the overrides are written, for the error messages.
@@ -72,6 +84,16 @@ pub enum ScopesError {
         /// The name in the overrides.
         tool: String,
         /// The tools there are.
+        known: Vec<String>,
+    },
+    /// The overrides name a resource or prompt that the server does not offer.
+    #[error("there is no {kind} {name:?}; the {kind}s are: {}", known.join(", "))]
+    Unknown {
+        /// `resource` or `prompt`.
+        kind: &'static str,
+        /// The name (a URI, a template's pattern, a prompt's name) in the overrides.
+        name: String,
+        /// What there is.
         known: Vec<String>,
     },
 }
@@ -120,17 +142,37 @@ pub fn missing<'a>(required: &[&'a str], granted: &[String]) -> Vec<&'a str> {
 /// -32031, which the HTTP layer answers with 403 and an
 /// `insufficient_scope` challenge naming every scope the tool needs.
 pub fn insufficient(tool: &str, required: &[&str], missing: &[&str]) -> ErrorObject {
+    insufficient_for("tool", tool, required, missing)
+}
+
+/// The refusal of a request for `name`, a `kind` (`tool`, `resource`,
+/// `prompt`) the caller's scopes do not cover: -32031, with the `kind` as
+/// the key of `name` in its data beside `requiredScopes` and `missingScopes`.
+pub fn insufficient_for(
+    kind: &str,
+    name: &str,
+    required: &[&str],
+    missing: &[&str],
+) -> ErrorObject {
+    let what = match kind {
+        "tool" => "The tool did not run",
+        _ => "Nothing was served",
+    };
+    let mut capitalised = kind.to_owned();
+    if let Some(first) = capitalised.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
     ErrorObject::new(
         ErrorCode::INSUFFICIENT_SCOPE,
         format!(
-            "Tool {tool:?} needs the scope(s) {}, which this caller's token does not grant (it \
-             lacks {}). The tool did not run. Do not retry with this token: ask the user whether \
-             to get one with those scopes.",
+            "{capitalised} {name:?} needs the scope(s) {}, which this caller's token does not \
+             grant (it lacks {}). {what}. Do not retry with this token: ask the user whether to \
+             get one with those scopes.",
             required.join(" "),
             missing.join(" ")
         ),
     )
-    .with_data(json!({"tool": tool, "requiredScopes": required, "missingScopes": missing}))
+    .with_data(json!({kind: name, "requiredScopes": required, "missingScopes": missing}))
 }
 
 #[cfg(test)]

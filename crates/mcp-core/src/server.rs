@@ -15,6 +15,7 @@ use crate::model::{
 };
 use crate::prompt::{PromptArguments, Prompts};
 use crate::resource::{self, Resources};
+use crate::scopes::{BASELINE, ScopesError, ToolScopes};
 use crate::tool::{Arguments, CallOutcome, ToolRegistry};
 use crate::{ProtocolVersion, meta};
 
@@ -97,6 +98,10 @@ pub struct Server {
     prompts: Prompts,
     limits: Option<(Limits, Box<dyn Counter>)>,
     max_batch: usize,
+    /// The scopes per resource (by URI or template pattern) and per prompt
+    /// that replace [`crate::scopes::BASELINE`].
+    resource_scopes: ToolScopes,
+    prompt_scopes: ToolScopes,
 }
 
 /// What one batch remembers across its messages: the tools whose rate limit
@@ -139,6 +144,8 @@ impl Server {
             prompts: Prompts::new(),
             limits: None,
             max_batch: DEFAULT_MAX_BATCH,
+            resource_scopes: ToolScopes::new(),
+            prompt_scopes: ToolScopes::new(),
         }
     }
 
@@ -190,6 +197,37 @@ impl Server {
     ) -> Result<Self, crate::scopes::ScopesError> {
         self.tools.set_scopes(scopes)?;
         Ok(self)
+    }
+
+    /// Sets the scopes the named resources need instead of
+    /// [`crate::scopes::BASELINE`], by a fixed resource's URI or a
+    /// template's pattern; `Err` ([`ScopesError::Unknown`]) names one the
+    /// server does not offer. Call it after [`Server::with_resources`].
+    pub fn with_resource_scopes(mut self, scopes: ToolScopes) -> Result<Self, ScopesError> {
+        known("resource", &scopes, self.resources.entries().collect())?;
+        self.resource_scopes = scopes;
+        Ok(self)
+    }
+
+    /// Sets the scopes the named prompts need instead of
+    /// [`crate::scopes::BASELINE`]; `Err` ([`ScopesError::Unknown`]) names
+    /// one the server does not offer. Call it after [`Server::with_prompts`].
+    pub fn with_prompt_scopes(mut self, scopes: ToolScopes) -> Result<Self, ScopesError> {
+        known("prompt", &scopes, self.prompts.names().collect())?;
+        self.prompt_scopes = scopes;
+        Ok(self)
+    }
+
+    /// Every scope the resources and prompts need (for a resource server's
+    /// published `scopes_supported`).
+    pub fn content_scopes(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(crate::scopes::BASELINE).chain(
+            self.resource_scopes
+                .values()
+                .chain(self.prompt_scopes.values())
+                .flatten()
+                .map(String::as_str),
+        )
     }
 
     /// The tools on offer.
@@ -440,6 +478,7 @@ impl Server {
                     resources: self
                         .resources
                         .list()
+                        .filter(|r| self.may_see(&self.resource_scopes, &r.uri, request))
                         .map(|r| r.for_version(version))
                         .collect(),
                     cache: self.list_cache(version),
@@ -452,6 +491,9 @@ impl Server {
                         resource_templates: self
                             .resources
                             .templates()
+                            .filter(|t| {
+                                self.may_see(&self.resource_scopes, &t.uri_template, request)
+                            })
                             .map(|t| t.for_version(version))
                             .collect(),
                         cache: self.list_cache(version),
@@ -460,6 +502,7 @@ impl Server {
             }
             "resources/read" if offers_resources => {
                 let uri = string_param(&params, "uri", method)?;
+                self.check_resource(uri, request)?;
                 let contents = self.resources.read(uri, cx()).await?;
                 Ok(ServerResult::ReadResource(ReadResourceResult { contents }))
             }
@@ -467,6 +510,7 @@ impl Server {
                 // Resources here never change while the server runs: a
                 // subscription is acknowledged and no update will follow.
                 let uri = string_param(&params, "uri", method)?;
+                self.check_resource(uri, request)?;
                 if !self.resources.exists(uri) {
                     return Err(resource::not_found(uri, None));
                 }
@@ -474,19 +518,22 @@ impl Server {
             }
             "prompts/list" if offers_prompts => {
                 single_page(&params, method)?;
+                let mut prompts = self.prompts.list(version);
+                prompts.retain(|p| self.may_see(&self.prompt_scopes, &p.name, request));
                 Ok(ServerResult::ListPrompts(ListPromptsResult {
-                    prompts: self.prompts.list(version),
+                    prompts,
                     cache: self.list_cache(version),
                 }))
             }
             "prompts/get" if offers_prompts => {
                 let name = string_param(&params, "name", method)?;
+                self.check_prompt(name, request)?;
                 let arguments = prompt_arguments(params.get("arguments"))?;
                 let result = self.prompts.get(name, arguments, version, cx()).await?;
                 Ok(ServerResult::GetPrompt(result))
             }
             "completion/complete" if self.offers_completions(version) => {
-                self.complete(&params).map(ServerResult::Complete)
+                self.complete(&params, request).map(ServerResult::Complete)
             }
             _ => Err(ErrorObject::method_not_found(method)),
         }
@@ -506,7 +553,56 @@ impl Server {
             && (!self.prompts.is_empty() || self.resources.templates().next().is_some())
     }
 
-    fn complete(&self, params: &Map<String, Value>) -> Result<CompleteResult, ErrorObject> {
+    /// The scopes of `key`'s entry in `overrides` (a resource's URI or
+    /// pattern, a prompt's name), else the baseline; `None` for the key of
+    /// nothing offered, which needs the baseline too.
+    fn scopes_of<'s>(overrides: &'s ToolScopes, key: Option<&str>) -> Vec<&'s str> {
+        match key.and_then(|k| overrides.get(k)) {
+            Some(scopes) => scopes.iter().map(String::as_str).collect(),
+            None => vec![crate::scopes::BASELINE],
+        }
+    }
+
+    /// Whether the caller holds every scope of the entry `key`.
+    fn may_see(&self, overrides: &ToolScopes, key: &str, request: &RequestContext) -> bool {
+        lacking(&Self::scopes_of(overrides, Some(key)), request).is_empty()
+    }
+
+    /// Refuses a caller without the scopes of what serves `uri` (the
+    /// baseline for a URI nothing serves, so that a caller without it
+    /// learns nothing of what exists).
+    fn check_resource(&self, uri: &str, request: &RequestContext) -> Result<(), ErrorObject> {
+        let entry = self.resources.entry_of(uri);
+        let required = Self::scopes_of(&self.resource_scopes, entry);
+        refuse_lacking("resource", entry.unwrap_or(uri), &required, request)
+    }
+
+    /// Refuses a caller without the scopes of prompt `name`; an unknown
+    /// prompt is named to a caller with the baseline, with only the prompts
+    /// it may see.
+    fn check_prompt(&self, name: &str, request: &RequestContext) -> Result<(), ErrorObject> {
+        let exists = self.prompts.contains(name);
+        let required = Self::scopes_of(&self.prompt_scopes, exists.then_some(name));
+        refuse_lacking("prompt", name, &required, request)?;
+        if exists {
+            return Ok(());
+        }
+        let visible: Vec<&str> = self
+            .prompts
+            .names()
+            .filter(|p| self.may_see(&self.prompt_scopes, p, request))
+            .collect();
+        Err(ErrorObject::invalid_params(format!(
+            "Unknown prompt: {name:?}; available prompts: {}",
+            visible.join(", ")
+        )))
+    }
+
+    fn complete(
+        &self,
+        params: &Map<String, Value>,
+        request: &RequestContext,
+    ) -> Result<CompleteResult, ErrorObject> {
         let bad = |what: &str| {
             ErrorObject::invalid_params(format!(
                 "`completion/complete` needs {what}: {{\"ref\": {{\"type\": \"ref/prompt\", \
@@ -526,10 +622,14 @@ impl Server {
         let values = match text("type") {
             Some("ref/prompt") => {
                 let prompt = text("name").ok_or_else(|| bad("`ref.name`"))?;
+                self.check_prompt(prompt, request)?;
                 self.prompts.complete(prompt, name, value)?
             }
             Some("ref/resource") => {
                 let uri = text("uri").ok_or_else(|| bad("`ref.uri`"))?;
+                let template = self.resources.templates().any(|t| t.uri_template == uri);
+                let required = Self::scopes_of(&self.resource_scopes, template.then_some(uri));
+                refuse_lacking("resource", uri, &required, request)?;
                 self.resources.complete(uri, name, value).ok_or_else(|| {
                     ErrorObject::invalid_params(format!(
                         "no resource template {uri:?}: completion works on the templates of \
@@ -537,7 +637,10 @@ impl Server {
                     ))
                 })?
             }
-            _ => return Err(bad("a `ref.type`")),
+            _ => {
+                refuse_lacking("completion", "completion/complete", &[BASELINE], request)?;
+                return Err(bad("a `ref.type`"));
+            }
         };
         Ok(CompleteResult {
             completion: Completion::of(values),
@@ -699,7 +802,14 @@ impl Server {
             .call(version, progress_token)
             .with_min_log_level(log_level);
         let Some(call) = self.tools.call(name, arguments, cx) else {
-            let known: Vec<&str> = self.tools.definitions().map(|d| d.name()).collect();
+            // Only the tools this caller may see: the names of the others
+            // are not its business.
+            let known: Vec<&str> = self
+                .tools
+                .definitions()
+                .filter(|d| missing_scopes(d, request).is_empty())
+                .map(|d| d.name())
+                .collect();
             return Err(ErrorObject::new(
                 ErrorCode::INVALID_PARAMS,
                 format!(
@@ -780,9 +890,47 @@ impl Server {
 /// The scopes of `tool` the caller lacks; none when the caller's scheme
 /// has no scopes (IAM, stdio).
 fn missing_scopes<'d>(tool: &'d crate::ToolDefinition, request: &RequestContext) -> Vec<&'d str> {
+    lacking(&tool.required_scopes(), request)
+}
+
+/// The scopes of `required` the caller lacks; none when the caller's
+/// scheme has no scopes (IAM, stdio).
+fn lacking<'a>(required: &[&'a str], request: &RequestContext) -> Vec<&'a str> {
     match request.identity.as_ref().and_then(|i| i.scopes.as_ref()) {
         None => Vec::new(),
-        Some(granted) => crate::scopes::missing(&tool.required_scopes(), granted),
+        Some(granted) => crate::scopes::missing(required, granted),
+    }
+}
+
+/// The insufficient-scope refusal when the caller lacks any of `required`
+/// for `name`, a `kind` of entry.
+fn refuse_lacking(
+    kind: &str,
+    name: &str,
+    required: &[&str],
+    request: &RequestContext,
+) -> Result<(), ErrorObject> {
+    let missing = lacking(required, request);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(crate::scopes::insufficient_for(
+        kind, name, required, &missing,
+    ))
+}
+
+/// Refuses overrides that name an entry `known` does not hold.
+fn known(kind: &'static str, overrides: &ToolScopes, known: Vec<&str>) -> Result<(), ScopesError> {
+    match overrides
+        .keys()
+        .find(|name| !known.contains(&name.as_str()))
+    {
+        None => Ok(()),
+        Some(name) => Err(ScopesError::Unknown {
+            kind,
+            name: name.clone(),
+            known: known.into_iter().map(str::to_owned).collect(),
+        }),
     }
 }
 

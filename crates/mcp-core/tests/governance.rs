@@ -11,9 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mcp_core::limits::{Call, Counted, Counter, InProcess, Limits};
+use mcp_core::model::{
+    Content, PromptArgument, PromptInfo, PromptMessage, ResourceContents, ResourceInfo,
+};
+use mcp_core::scopes::ScopesError;
 use mcp_core::{
-    Annotations, CallContext, NoArgs, ProtocolVersion, RequestContext, Server, ServerInfo, Session,
-    Tool, ToolDefinition, ToolError, ToolRegistry,
+    Annotations, AuthScheme, CallContext, Identity, NoArgs, Prompt, PromptArguments, PromptError,
+    Prompts, ProtocolVersion, RequestContext, Resources, Server, ServerInfo, Session, Tool,
+    ToolDefinition, ToolError, ToolRegistry,
 };
 use serde_json::{Map, Value, json};
 
@@ -141,4 +146,221 @@ fn a_refused_caller_is_not_counted_again_within_a_batch() {
     assert_eq!(writes.load(Ordering::SeqCst), 5);
     let message = replies[9]["error"]["message"].as_str().unwrap();
     assert!(message.contains("Rate limit reached for tool `look`"));
+}
+
+struct Named(&'static str);
+
+impl Prompt for Named {
+    fn definition(&self) -> PromptInfo {
+        PromptInfo::new(self.0, "Asks for a colour.")
+            .arguments(vec![PromptArgument::required("colour", "red or blue")])
+    }
+    async fn get(
+        &self,
+        _: &PromptArguments,
+        _: &CallContext<'_>,
+    ) -> Result<Vec<PromptMessage>, PromptError> {
+        Ok(vec![PromptMessage::user(Content::text(self.0))])
+    }
+    fn complete(&self, _: &str, prefix: &str) -> Vec<String> {
+        ["red", "blue"]
+            .into_iter()
+            .filter(|c| c.starts_with(prefix))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Two resources and two prompts; `doc://secret` and `ops` need `ops:admin`.
+fn content_server() -> Server {
+    let mut resources = Resources::new();
+    for uri in ["doc://open", "doc://secret"] {
+        let info = ResourceInfo {
+            uri: uri.into(),
+            name: uri.into(),
+            title: None,
+            description: None,
+            mime_type: Some("text/plain".into()),
+        };
+        resources
+            .add(info, ResourceContents::text(uri, "text/plain", uri))
+            .unwrap();
+    }
+    let mut prompts = Prompts::new();
+    prompts
+        .add(Named("pick"))
+        .unwrap()
+        .add(Named("ops"))
+        .unwrap();
+    let admin = || mcp_core::scopes::parse(r#"{"doc://secret": ["ops:admin"]}"#).unwrap();
+    server()
+        .with_resources(resources)
+        .with_prompts(prompts)
+        .with_resource_scopes(admin())
+        .unwrap()
+        .with_prompt_scopes(mcp_core::scopes::parse(r#"{"ops": ["ops:admin"]}"#).unwrap())
+        .unwrap()
+}
+
+/// A bearer caller with `scopes`; `None`: a scheme without scopes (IAM).
+fn caller(scopes: Option<&[&str]>) -> RequestContext {
+    RequestContext {
+        identity: Some(Identity {
+            scheme: AuthScheme::Bearer,
+            principal: "subject".into(),
+            account: None,
+            scopes: scopes.map(|s| s.iter().map(|s| (*s).to_owned()).collect()),
+        }),
+        ..RequestContext::default()
+    }
+}
+
+fn ask(server: &Server, context: &RequestContext, method: &str, params: Value) -> Value {
+    let mut session = Session::stateless(ProtocolVersion::V2025_11_25);
+    let message = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    block_on(server.handle_value(&mut session, message, context))
+        .unwrap()
+        .to_value()
+}
+
+/// What a caller sees of the lists: resource URIs, then prompt names.
+fn visible(server: &Server, context: &RequestContext) -> (Vec<Value>, Vec<Value>) {
+    let listed = |method, key: &str, field: &str| -> Vec<Value> {
+        ask(server, context, method, json!({}))["result"][key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry[field].clone())
+            .collect()
+    };
+    (
+        listed("resources/list", "resources", "uri"),
+        listed("prompts/list", "prompts", "name"),
+    )
+}
+
+fn refused_for(reply: &Value) -> Value {
+    assert_eq!(reply["error"]["code"], -32031, "{reply}");
+    reply["error"]["data"]["requiredScopes"].clone()
+}
+
+#[test]
+fn resources_prompts_and_completions_need_the_read_scope() {
+    let server = content_server();
+    let openid = caller(Some(&["openid", "profile"]));
+    assert_eq!(visible(&server, &openid), (vec![], vec![]));
+    let read = json!({"uri": "doc://open"});
+    let baseline = json!(["mcp:read"]);
+    for (method, params) in [
+        ("resources/read", read.clone()),
+        ("resources/subscribe", read),
+        ("resources/read", json!({"uri": "doc://nothing-here"})),
+        (
+            "prompts/get",
+            json!({"name": "pick", "arguments": {"colour": "red"}}),
+        ),
+        ("prompts/get", json!({"name": "nothing-here"})),
+        (
+            "completion/complete",
+            json!({"ref": {"type": "ref/prompt", "name": "pick"},
+                   "argument": {"name": "colour", "value": "r"}}),
+        ),
+    ] {
+        let reply = ask(&server, &openid, method, params);
+        assert_eq!(refused_for(&reply), baseline, "{method}");
+    }
+    let reply = ask(
+        &server,
+        &openid,
+        "resources/read",
+        json!({"uri": "doc://open"}),
+    );
+    assert_eq!(reply["error"]["data"]["resource"], "doc://open");
+}
+
+#[test]
+fn a_deployment_names_other_scopes_per_resource_and_prompt() {
+    let server = content_server();
+    let read = caller(Some(&["mcp:read"]));
+    assert_eq!(
+        visible(&server, &read),
+        (vec![json!("doc://open")], vec![json!("pick")])
+    );
+    let secret = ask(
+        &server,
+        &read,
+        "resources/read",
+        json!({"uri": "doc://secret"}),
+    );
+    assert_eq!(refused_for(&secret), json!(["ops:admin"]));
+    let ops = ask(
+        &server,
+        &read,
+        "prompts/get",
+        json!({"name": "ops", "arguments": {"colour": "red"}}),
+    );
+    assert_eq!(refused_for(&ops), json!(["ops:admin"]));
+    assert_eq!(ops["error"]["data"]["prompt"], "ops");
+    // An unknown prompt is named with only the prompts this caller may see.
+    let unknown = ask(&server, &read, "prompts/get", json!({"name": "nope"}));
+    let message = unknown["error"]["message"].as_str().unwrap();
+    assert!(message.ends_with("available prompts: pick"), "{message}");
+    let completed = ask(
+        &server,
+        &read,
+        "completion/complete",
+        json!({"ref": {"type": "ref/prompt", "name": "pick"},
+               "argument": {"name": "colour", "value": "r"}}),
+    );
+    assert_eq!(completed["result"]["completion"]["values"], json!(["red"]));
+
+    let admin = caller(Some(&["mcp:read", "ops:admin"]));
+    let all = (
+        vec![json!("doc://open"), json!("doc://secret")],
+        vec![json!("pick"), json!("ops")],
+    );
+    assert_eq!(visible(&server, &admin), all);
+    let secret = ask(
+        &server,
+        &admin,
+        "resources/read",
+        json!({"uri": "doc://secret"}),
+    );
+    assert_eq!(secret["result"]["contents"][0]["text"], "doc://secret");
+    // A caller whose scheme has no scopes (IAM, stdio) is not filtered.
+    assert_eq!(visible(&server, &caller(None)), all);
+
+    let error = content_server()
+        .with_prompt_scopes(mcp_core::scopes::parse(r#"{"opps": ["x"]}"#).unwrap())
+        .unwrap_err();
+    assert!(
+        matches!(&error, ScopesError::Unknown { kind: "prompt", name, known }
+            if name == "opps" && known == &["pick", "ops"]),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn the_unknown_tool_error_names_only_the_tools_the_caller_may_see() {
+    let server = server();
+    let reply = ask(
+        &server,
+        &caller(Some(&["mcp:read"])),
+        "tools/call",
+        json!({"name": "nope"}),
+    );
+    assert_eq!(reply["error"]["code"], -32602);
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(message.ends_with("available tools: look"), "{message}");
+    let reply = ask(
+        &server,
+        &caller(None),
+        "tools/call",
+        json!({"name": "nope"}),
+    );
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("available tools: look, demo_drop_table"),
+        "{message}"
+    );
 }

@@ -603,9 +603,9 @@ fn check_modern_headers(message: &Incoming<'_>, headers: &HeaderMap) -> Result<(
     Ok(())
 }
 
-/// The challenge of a call the caller's scopes do not cover (RFC 6750
-/// section 3.1): every scope the tool needs, so that a client can ask for a
-/// token that has them.
+/// The challenge of a request the caller's scopes do not cover (RFC 6750
+/// section 3.1): every scope the tool, resource or prompt needs, so that a
+/// client can ask for a token that has them.
 fn scope_challenge(reply: &Reply, resource_metadata: Option<&str>) -> Option<HeaderValue> {
     let Reply::One(Response {
         body: Err(error), ..
@@ -616,9 +616,14 @@ fn scope_challenge(reply: &Reply, resource_metadata: Option<&str>) -> Option<Hea
     if error.code != ErrorCode::INSUFFICIENT_SCOPE {
         return None;
     }
-    let required: Vec<&str> = error
-        .data
-        .as_ref()?
+    let data = error.data.as_ref()?;
+    // What was refused: a tool, a resource, a prompt (the key the core
+    // names it by).
+    let kind = ["tool", "resource", "prompt"]
+        .into_iter()
+        .find(|kind| data.get(kind).is_some())
+        .unwrap_or("request");
+    let required: Vec<&str> = data
         .get("requiredScopes")?
         .as_array()?
         .iter()
@@ -629,7 +634,7 @@ fn scope_challenge(reply: &Reply, resource_metadata: Option<&str>) -> Option<Hea
         .unwrap_or_default();
     HeaderValue::from_str(&format!(
         "Bearer error=\"insufficient_scope\", scope=\"{}\"{metadata}, error_description=\"the \
-         token lacks a scope this tool needs\"",
+         token lacks a scope this {kind} needs\"",
         required.join(" ")
     ))
     .ok()

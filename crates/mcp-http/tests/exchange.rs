@@ -740,3 +740,37 @@ async fn a_token_without_the_tools_scope_neither_sees_nor_runs_it() {
     assert_eq!(out.status, StatusCode::OK);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_token_without_the_read_scope_gets_the_same_challenge_for_resources_and_prompts() {
+    let server = mcp_tools::Catalog::portable()
+        .expect("the catalog builds")
+        .serve(ServerInfo::new("t", "0"));
+    let openid = Scoped(vec!["openid".into(), "profile".into()]);
+    let resource = json!({"uri": mcp_tools::GUIDE_URI});
+    let prompt = json!({"name": "count_words", "arguments": {"text": "a b"}});
+    for (method, params, kind) in [
+        ("resources/read", resource, "resource"),
+        ("prompts/get", prompt, "prompt"),
+    ] {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let out = send(
+            &server,
+            &openid,
+            None,
+            &headers("2025-11-25"),
+            &body.to_string(),
+        )
+        .await;
+        assert_eq!(out.status, StatusCode::FORBIDDEN, "{method}");
+        assert_eq!(
+            out.headers()["www-authenticate"],
+            format!(
+                "Bearer error=\"insufficient_scope\", scope=\"mcp:read\", \
+                 error_description=\"the token lacks a scope this {kind} needs\""
+            )
+            .as_str(),
+            "{method}"
+        );
+    }
+}

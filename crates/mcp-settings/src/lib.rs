@@ -48,6 +48,12 @@ pub enum Setting {
     OAuthScopesSupported,
     /// `MCP_TOOL_SCOPES`: a JSON object of tool name to the scopes it needs.
     ToolScopes,
+    /// `MCP_RESOURCE_SCOPES`: a JSON object of resource URI (or template
+    /// pattern) to the scopes it needs instead of the read scope.
+    ResourceScopes,
+    /// `MCP_PROMPT_SCOPES`: a JSON object of prompt name to the scopes it
+    /// needs instead of the read scope.
+    PromptScopes,
     /// `MCP_RATE_LIMITS`: per-caller, per-tool rate limits (JSON).
     RateLimits,
     /// `MCP_RATE_LIMIT_TABLE`: the DynamoDB table every instance counts in.
@@ -76,13 +82,15 @@ pub enum Setting {
 
 impl Setting {
     /// Every setting, in the order [`FunctionSettings::to_env`] writes them.
-    pub const ALL: [Setting; 15] = [
+    pub const ALL: [Setting; 17] = [
         Setting::Auth,
         Setting::OAuthIssuer,
         Setting::OAuthAudience,
         Setting::OAuthJwksUrl,
         Setting::OAuthScopesSupported,
         Setting::ToolScopes,
+        Setting::ResourceScopes,
+        Setting::PromptScopes,
         Setting::RateLimits,
         Setting::RateLimitTable,
         Setting::RateLimitBudgetMs,
@@ -111,6 +119,8 @@ impl Setting {
             Setting::OAuthJwksUrl => "MCP_OAUTH_JWKS_URL",
             Setting::OAuthScopesSupported => "MCP_OAUTH_SCOPES_SUPPORTED",
             Setting::ToolScopes => "MCP_TOOL_SCOPES",
+            Setting::ResourceScopes => "MCP_RESOURCE_SCOPES",
+            Setting::PromptScopes => "MCP_PROMPT_SCOPES",
             Setting::RateLimits => "MCP_RATE_LIMITS",
             Setting::RateLimitTable => "MCP_RATE_LIMIT_TABLE",
             Setting::RateLimitBudgetMs => "MCP_RATE_LIMIT_BUDGET_MS",
@@ -234,6 +244,10 @@ pub struct FunctionSettings {
     pub oauth: OAuthSettings,
     /// [`Setting::ToolScopes`], as written (`mcp_core::scopes::parse` reads it).
     pub tool_scopes: Option<String>,
+    /// [`Setting::ResourceScopes`], as written (the same form).
+    pub resource_scopes: Option<String>,
+    /// [`Setting::PromptScopes`], as written (the same form).
+    pub prompt_scopes: Option<String>,
     /// [`Setting::RateLimits`], when not blank (`mcp_core::limits::Limits::parse`
     /// reads it).
     pub rate_limits: Option<String>,
@@ -392,6 +406,8 @@ impl FunctionSettings {
             auth,
             oauth,
             tool_scopes: raw(Setting::ToolScopes),
+            resource_scopes: raw(Setting::ResourceScopes),
+            prompt_scopes: raw(Setting::PromptScopes),
             rate_limits: not_blank(Setting::RateLimits),
             rate_limit_table,
             rate_limit_budget_ms,
@@ -430,6 +446,8 @@ impl FunctionSettings {
             | Setting::OAuthJwksUrl
             | Setting::OAuthScopesSupported => self.oauth.get(setting).cloned(),
             Setting::ToolScopes => text(&self.tool_scopes),
+            Setting::ResourceScopes => text(&self.resource_scopes),
+            Setting::PromptScopes => text(&self.prompt_scopes),
             Setting::RateLimits => text(&self.rate_limits),
             Setting::RateLimitTable => text(&self.rate_limit_table),
             Setting::RateLimitBudgetMs => self.rate_limit_budget_ms.map(|ms| ms.to_string()),
@@ -476,6 +494,8 @@ mod tests {
                 "MCP_OAUTH_JWKS_URL",
                 "MCP_OAUTH_SCOPES_SUPPORTED",
                 "MCP_TOOL_SCOPES",
+                "MCP_RESOURCE_SCOPES",
+                "MCP_PROMPT_SCOPES",
                 "MCP_RATE_LIMITS",
                 "MCP_RATE_LIMIT_TABLE",
                 "MCP_RATE_LIMIT_BUDGET_MS",
@@ -605,6 +625,8 @@ mod tests {
             oauth in proptest::option::of((text(), text(), proptest::option::of(text()),
                 proptest::option::of(text()))),
             tool_scopes in proptest::option::of(".{0,20}"),
+            resource_scopes in proptest::option::of(".{0,20}"),
+            prompt_scopes in proptest::option::of(".{0,20}"),
             rate_limits in proptest::option::of(text()),
             table in proptest::option::of((text(), proptest::option::of(1u64..))),
             streaming in any::<bool>(),
@@ -625,6 +647,8 @@ mod tests {
                 auth,
                 oauth,
                 tool_scopes,
+                resource_scopes,
+                prompt_scopes,
                 rate_limits,
                 rate_limit_table: table.as_ref().map(|(t, _)| t.clone()),
                 rate_limit_budget_ms: table.and_then(|(_, ms)| ms),

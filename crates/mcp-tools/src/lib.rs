@@ -124,15 +124,26 @@ impl Catalog {
 }
 
 /// Applies the governance parts of `settings` that every front shares: the
-/// scopes per tool ([`Setting::ToolScopes`]) and the batch limit
-/// ([`Setting::MaxBatch`]). The error names the setting and the bad entry.
-/// Rate limits are left to the front, which picks where they are counted.
+/// scopes per tool, resource and prompt ([`Setting::ToolScopes`],
+/// [`Setting::ResourceScopes`], [`Setting::PromptScopes`]) and the batch
+/// limit ([`Setting::MaxBatch`]). The error names the setting and the bad
+/// entry. Rate limits are left to the front, which picks where they are
+/// counted.
 pub fn govern(mut server: Server, settings: &FunctionSettings) -> Result<Server, SettingsError> {
-    if let Some(text) = &settings.tool_scopes {
-        let scopes = mcp_core::scopes::parse(text).map_err(|e| Setting::ToolScopes.invalid(e))?;
-        server = server
-            .with_tool_scopes(scopes)
-            .map_err(|e| Setting::ToolScopes.invalid(e))?;
+    let overrides = [
+        (Setting::ToolScopes, &settings.tool_scopes),
+        (Setting::ResourceScopes, &settings.resource_scopes),
+        (Setting::PromptScopes, &settings.prompt_scopes),
+    ];
+    for (setting, text) in overrides {
+        let Some(text) = text else { continue };
+        let scopes = mcp_core::scopes::parse(text).map_err(|e| setting.invalid(e))?;
+        server = match setting {
+            Setting::ResourceScopes => server.with_resource_scopes(scopes),
+            Setting::PromptScopes => server.with_prompt_scopes(scopes),
+            _ => server.with_tool_scopes(scopes),
+        }
+        .map_err(|e| setting.invalid(e))?;
     }
     if let Some(max) = settings.max_batch {
         server = server.with_max_batch(max);

@@ -567,3 +567,36 @@ fn the_batch_limit_setting_bounds_a_batch() {
         .to_string();
     assert!(error.starts_with("MCP_TOOL_SCOPES: "), "{error}");
 }
+
+#[test]
+fn resource_and_prompt_scope_settings_apply_and_name_bad_entries() {
+    let server = governed(&[
+        (
+            "MCP_RESOURCE_SCOPES",
+            &format!(r#"{{"{}": ["docs:read"]}}"#, mcp_tools::GUIDE_URI),
+        ),
+        ("MCP_PROMPT_SCOPES", r#"{"count_words": ["prompts:use"]}"#),
+    ])
+    .unwrap();
+    let read = scoped(&["mcp:read"]);
+    let guide = json!({"uri": mcp_tools::GUIDE_URI});
+    let refused = as_caller(&server, &read, "resources/read", guide.clone());
+    assert_eq!(
+        refused["error"]["data"]["requiredScopes"],
+        json!(["docs:read"])
+    );
+    let listed = as_caller(&server, &read, "prompts/list", json!({}));
+    assert_eq!(listed["result"]["prompts"], json!([]));
+    let docs = scoped(&["docs:read"]);
+    let served = as_caller(&server, &docs, "resources/read", guide);
+    assert_eq!(served["result"]["contents"][0]["uri"], mcp_tools::GUIDE_URI);
+
+    for (setting, text) in [
+        ("MCP_RESOURCE_SCOPES", r#"{"file:///nope": ["x"]}"#),
+        ("MCP_PROMPT_SCOPES", r#"{"nope": ["x"]}"#),
+        ("MCP_PROMPT_SCOPES", r#"{"count_words": "x"}"#),
+    ] {
+        let error = governed(&[(setting, text)]).err().unwrap().to_string();
+        assert!(error.starts_with(&format!("{setting}: ")), "{error}");
+    }
+}
