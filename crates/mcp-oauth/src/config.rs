@@ -4,8 +4,9 @@
 //! the audience ([`Setting::OAuthAudience`]: this endpoint's canonical URL,
 //! which a token's `aud` must contain), optionally the key set's URL
 //! ([`Setting::OAuthJwksUrl`], instead of the `jwks_uri` of the issuer's
-//! metadata) and the scopes to publish ([`Setting::OAuthScopesSupported`],
-//! space- or comma-separated).
+//! metadata), the scopes to publish ([`Setting::OAuthScopesSupported`],
+//! space- or comma-separated) and the key set's maximum age
+//! ([`Setting::OAuthJwksMaxAgeS`]).
 //!
 //! Every URL is `https`, except on a loopback host (local development). A
 //! missing or contradictory setting is an error that names the variable: the
@@ -25,6 +26,9 @@ pub struct OAuthConfig {
     pub jwks_url: Option<String>,
     /// The scopes to publish, when not derived from the tools.
     pub scopes_supported: Option<Vec<String>>,
+    /// How old the key set may be before it is fetched again
+    /// ([`Setting::OAuthJwksMaxAgeS`]; default [`crate::DEFAULT_MAX_AGE`]).
+    pub jwks_max_age: std::time::Duration,
 }
 
 /// Why the resource server's settings cannot be used.
@@ -63,6 +67,9 @@ impl OAuthConfig {
             audience: audience.to_owned(),
             jwks_url: oauth.jwks_url.clone(),
             scopes_supported,
+            jwks_max_age: oauth
+                .jwks_max_age_s
+                .map_or(crate::DEFAULT_MAX_AGE, std::time::Duration::from_secs),
         }))
     }
 }

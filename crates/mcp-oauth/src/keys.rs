@@ -1,7 +1,10 @@
 //! The issuer's signing keys: found through its metadata, fetched on first
-//! use (never at init), cached for the instance's life, and fetched again
-//! only for a key id the cache does not know - at most once per refresh
-//! interval, one fetch at a time.
+//! use (never at init), cached, and fetched again for a key id the cache
+//! does not know - at most once per refresh interval - or before use once
+//! the set is older than its maximum age (so that a key the issuer withdrew
+//! stops verifying tokens); one fetch at a time, a failure remembered for a
+//! moment. Each set fetched is a new generation: what it verified is tied
+//! to it ([`KeyCache::fresh_generation`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +47,8 @@ pub enum FetchError {
 
 /// The default wait between two fetches for unknown key ids.
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+/// The default maximum age of a key set before it is fetched again.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3600);
 /// How long fetching the keys may take, discovery included.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a failed fetch is remembered before the next try (an issuer
@@ -67,6 +72,10 @@ impl Key {
 #[derive(Default)]
 struct Keys {
     loaded: bool,
+    /// Counts the sets fetched: 0 before the first.
+    generation: u64,
+    /// When this set arrived.
+    fetched: Option<Instant>,
     by_kid: HashMap<String, Key>,
     /// Keys without a `kid`.
     anonymous: Vec<Key>,
@@ -95,6 +104,7 @@ pub struct KeyCache {
     keys: RwLock<Arc<Keys>>,
     fetching: tokio::sync::Mutex<Fetching>,
     refresh_interval: Duration,
+    max_age: Duration,
     fetches: AtomicU64,
 }
 
@@ -120,6 +130,7 @@ impl KeyCache {
                 failed: None,
             }),
             refresh_interval: DEFAULT_REFRESH_INTERVAL,
+            max_age: DEFAULT_MAX_AGE,
             fetches: AtomicU64::new(0),
         }
     }
@@ -128,6 +139,25 @@ impl KeyCache {
     pub fn with_refresh_interval(mut self, interval: Duration) -> Self {
         self.refresh_interval = interval;
         self
+    }
+
+    /// Sets how old a key set may be before it is fetched again.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// The generation of the key set in use when it is loaded and within
+    /// its maximum age; `None` when the next token must fetch (a token
+    /// verified by an older generation, or by a set now over age, is
+    /// checked again).
+    pub fn fresh_generation(&self) -> Option<u64> {
+        let current = self.current();
+        self.is_fresh(&current).then_some(current.generation)
+    }
+
+    fn is_fresh(&self, keys: &Keys) -> bool {
+        keys.loaded && keys.fetched.is_some_and(|at| at.elapsed() < self.max_age)
     }
 
     /// How many HTTP fetches (metadata and key sets) this cache has made.
@@ -140,25 +170,33 @@ impl KeyCache {
     }
 
     /// The key for a token's `kid` (or, without one, the only key that fits
-    /// its algorithm), fetching the set on first use and again for an
-    /// unknown `kid` when the refresh interval has passed.
-    pub(crate) async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<Key, KeyError> {
+    /// its algorithm) and the generation of its set, fetching the set on
+    /// first use, before use once it is over its maximum age, and again for
+    /// an unknown `kid` when the refresh interval has passed. A set over age
+    /// that cannot be fetched again is not used: the answer is
+    /// [`KeyError::Unavailable`], never a key the issuer may have withdrawn.
+    pub(crate) async fn key(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<(Key, u64), KeyError> {
         let current = self.current();
-        if current.loaded
+        if self.is_fresh(&current)
             && let Some(key) = pick(&current, kid, alg)
         {
-            return Ok(key);
+            return Ok((key, current.generation));
         }
         let mut fetching = self.fetching.lock().await;
         // Another request may have fetched while this one waited.
         let seen = self.current();
-        if seen.loaded
+        let fresh = self.is_fresh(&seen);
+        if fresh
             && !Arc::ptr_eq(&seen, &current)
             && let Some(key) = pick(&seen, kid, alg)
         {
-            return Ok(key);
+            return Ok((key, seen.generation));
         }
-        if seen.loaded
+        if fresh
             && fetching
                 .last
                 .is_some_and(|last| last.elapsed() < self.refresh_interval)
@@ -180,12 +218,18 @@ impl KeyCache {
                 ))
             });
         match loaded {
-            Ok(keys) => {
-                fetching.last = Some(Instant::now());
+            Ok(mut keys) => {
+                let now = Instant::now();
+                fetching.last = Some(now);
                 fetching.failed = None;
+                keys.generation = seen.generation + 1;
+                keys.fetched = Some(now);
                 let keys = Arc::new(keys);
                 *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&keys);
-                pick(&keys, kid, alg).ok_or(KeyError::Unknown)
+                let generation = keys.generation;
+                pick(&keys, kid, alg)
+                    .map(|key| (key, generation))
+                    .ok_or(KeyError::Unknown)
             }
             Err(why) => {
                 tracing::warn!(issuer = %self.issuer, error = %why, "the issuer's keys cannot be fetched");

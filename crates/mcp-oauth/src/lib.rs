@@ -39,7 +39,8 @@ pub mod testing;
 
 pub use config::{ConfigError, OAuthConfig, UrlError};
 pub use keys::{
-    BoxError, DEFAULT_REFRESH_INTERVAL, FETCH_TIMEOUT, Fetch, FetchError, KeyCache, KeyError,
+    BoxError, DEFAULT_MAX_AGE, DEFAULT_REFRESH_INTERVAL, FETCH_TIMEOUT, Fetch, FetchError,
+    KeyCache, KeyError,
 };
 
 use std::time::Duration;
@@ -69,10 +70,22 @@ const VERIFIED_CAPACITY: usize = 1024;
 /// Tokens already verified, by SHA-256: a client sends the same token for
 /// its whole life, and checking it is most of a warm request's work
 /// (measured: 0.86 M of 1.09 M instructions, bench/oauth_bench.py). Only
-/// successes are kept, each until its `exp` (with the leeway) passes; the
-/// issuer and audience never change while the function runs.
+/// successes are kept, each until its `exp` (with the leeway) passes, and
+/// only while the key set that verified it is the one in use and within its
+/// maximum age: a key the issuer withdrew stops admitting its tokens once the
+/// set is fetched again. The issuer and audience never change while the
+/// function runs.
 #[derive(Debug, Default)]
-struct Verified(std::sync::Mutex<std::collections::HashMap<[u8; 32], (Identity, u64)>>);
+struct Verified(std::sync::Mutex<std::collections::HashMap<[u8; 32], Remembered>>);
+
+/// A verified token: who it names, its `exp`, and the key-set generation
+/// that verified it.
+#[derive(Debug)]
+struct Remembered {
+    identity: Identity,
+    exp: u64,
+    generation: u64,
+}
 
 impl Verified {
     fn key(token: &str) -> [u8; 32] {
@@ -82,10 +95,14 @@ impl Verified {
         key
     }
 
-    fn get(&self, key: &[u8; 32], now: u64) -> Option<Identity> {
+    /// The identity of a token verified by key-set `generation` (the one in
+    /// use, fresh; `None`: no set is) that has not expired at `now`.
+    fn get(&self, key: &[u8; 32], now: u64, generation: Option<u64>) -> Option<Identity> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match map.get(key) {
-            Some((identity, exp)) if still_valid(*exp, now) => Some(identity.clone()),
+            Some(r) if still_valid(r.exp, now) && Some(r.generation) == generation => {
+                Some(r.identity.clone())
+            }
             Some(_) => {
                 map.remove(key);
                 None
@@ -94,15 +111,17 @@ impl Verified {
         }
     }
 
-    fn put(&self, key: [u8; 32], identity: Identity, exp: u64, now: u64) {
+    fn put(&self, key: [u8; 32], remembered: Remembered, now: u64) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // A newer key set replaces what older ones verified.
+        map.retain(|_, r| r.generation >= remembered.generation);
         if map.len() >= VERIFIED_CAPACITY {
-            map.retain(|_, (_, exp)| still_valid(*exp, now));
+            map.retain(|_, r| still_valid(r.exp, now));
             if map.len() >= VERIFIED_CAPACITY {
                 map.clear();
             }
         }
-        map.insert(key, (identity, exp));
+        map.insert(key, remembered);
     }
 }
 
@@ -219,7 +238,8 @@ impl ResourceServer {
             "resource_name": "MCP ladder",
         })
         .to_string();
-        let keys = KeyCache::new(config.issuer.clone(), config.jwks_url.clone(), fetch);
+        let keys = KeyCache::new(config.issuer.clone(), config.jwks_url.clone(), fetch)
+            .with_max_age(config.jwks_max_age);
         Ok(ResourceServer {
             audience_path: audience.path().to_owned(),
             config,
@@ -234,6 +254,12 @@ impl ResourceServer {
     /// Sets the least time between key fetches for unknown key ids.
     pub fn with_refresh_interval(mut self, interval: Duration) -> Self {
         self.keys = self.keys.with_refresh_interval(interval);
+        self
+    }
+
+    /// Sets how old the key set may be before it is fetched again.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.keys = self.keys.with_max_age(max_age);
         self
     }
 
@@ -281,26 +307,36 @@ impl ResourceServer {
     async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
         let now = jsonwebtoken::get_current_timestamp();
         let key = Verified::key(token);
-        if let Some(identity) = self.verified.get(&key, now) {
+        let generation = self.keys.fresh_generation();
+        if let Some(identity) = self.verified.get(&key, now, generation) {
             return Ok(identity);
         }
-        let (identity, exp) = self.check(token).await?;
-        self.verified.put(key, identity.clone(), exp, now);
+        let remembered = self.check(token).await?;
+        let identity = remembered.identity.clone();
+        self.verified.put(key, remembered, now);
         Ok(identity)
     }
 
-    /// The full check: the caller and the token's `exp`.
-    async fn check(&self, token: &str) -> Result<(Identity, u64), AuthError> {
+    /// The full check: the caller, the token's `exp` and the generation of
+    /// the key set that verified it.
+    async fn check(&self, token: &str) -> Result<Remembered, AuthError> {
         let header = decode_header(token).map_err(|_| {
             self.invalid("the token is not a JWT with an algorithm this server accepts")
         })?;
+        // RFC 7515 section 4.1.11: extensions listed in `crit` must be
+        // understood, and this server understands none.
+        if header.crit.is_some() {
+            return Err(self.invalid(
+                "the token's header lists critical extensions (crit) this server does not understand",
+            ));
+        }
         if !ring_provider::ACCEPTED.contains(&header.alg) {
             return Err(self.invalid(
                 "the token's algorithm is not accepted: only asymmetric signatures (RS, PS, ES, EdDSA)",
             ));
         }
-        let key = match self.keys.key(header.kid.as_deref(), header.alg).await {
-            Ok(key) => key,
+        let (key, generation) = match self.keys.key(header.kid.as_deref(), header.alg).await {
+            Ok(found) => found,
             Err(KeyError::Unknown) => {
                 return Err(self.invalid("the token's signing key is not among the issuer's keys"));
             }
@@ -314,12 +350,15 @@ impl ResourceServer {
                 });
             }
         };
+        // `exp` and `nbf` are checked below, not by jsonwebtoken, which reads
+        // them as whole seconds and refuses a NumericDate with a fraction
+        // (valid per RFC 7519 section 2).
         let mut validation = Validation::new(header.alg);
-        validation.leeway = LEEWAY.as_secs();
-        validation.validate_nbf = true;
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.set_issuer(&[&self.config.issuer]);
         validation.set_audience(&[&self.config.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.set_required_spec_claims(&["iss", "aud"]);
         let data = decode::<Claims>(token, &key.decoding, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             self.invalid(match e.kind() {
@@ -339,8 +378,27 @@ impl ResourceServer {
                 _ => "the token's claims cannot be read",
             })
         })?;
-        let exp = data.claims.exp.unwrap_or_default();
-        Ok((data.claims.identity(), exp))
+        let claims = data.claims;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        let leeway = LEEWAY.as_secs_f64();
+        let Some(exp) = claims.exp else {
+            return Err(self.invalid("the token has no exp claim"));
+        };
+        if exp + leeway < now {
+            return Err(self.invalid("the token has expired"));
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now + leeway) {
+            return Err(self.invalid("the token is not valid yet (nbf)"));
+        }
+        Ok(Remembered {
+            // Whole seconds, rounded down: the memory never outlives the token.
+            exp: exp as u64,
+            identity: claims.identity(),
+            generation,
+        })
     }
 }
 
@@ -348,9 +406,13 @@ impl ResourceServer {
 /// and `aud`).
 #[derive(Deserialize)]
 struct Claims {
-    /// Validated as present by jsonwebtoken (optional here, so that a
-    /// missing one is reported as such).
-    exp: Option<u64>,
+    /// NumericDates (RFC 7519 section 2: seconds, fractions allowed),
+    /// checked by `ResourceServer::check`; `iat` is read so that a
+    /// malformed one is refused like the others.
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    #[expect(dead_code, reason = "read only to refuse a malformed iat")]
+    iat: Option<f64>,
     sub: Option<String>,
     client_id: Option<String>,
     azp: Option<String>,
@@ -586,13 +648,42 @@ mod tests {
             account: None,
             scopes: Some(vec![]),
         };
+        let remembered = |name: &str, exp: u64, generation: u64| Remembered {
+            identity: who(name),
+            exp,
+            generation,
+        };
         let key = Verified::key("t");
-        verified.put(key, who("a"), 1000, 900);
-        assert_eq!(verified.get(&key, 1000), Some(who("a")));
-        assert_eq!(verified.get(&key, 2000), None, "expired, and forgotten");
-        assert_eq!(verified.get(&key, 1000), None);
+        verified.put(key, remembered("a", 1000, 1), 900);
+        assert_eq!(verified.get(&key, 1000, Some(1)), Some(who("a")));
+        assert_eq!(
+            verified.get(&key, 2000, Some(1)),
+            None,
+            "expired, and forgotten"
+        );
+        assert_eq!(verified.get(&key, 1000, Some(1)), None);
+        // Tied to the key set that verified it.
+        verified.put(key, remembered("a", 1000, 1), 900);
+        assert_eq!(
+            verified.get(&key, 1000, None),
+            None,
+            "no fresh set: forgotten"
+        );
+        verified.put(key, remembered("a", 1000, 1), 900);
+        assert_eq!(
+            verified.get(&key, 1000, Some(2)),
+            None,
+            "a newer set: forgotten"
+        );
+        verified.put(key, remembered("a", 1000, 1), 900);
+        verified.put(Verified::key("u"), remembered("c", 1000, 2), 900);
+        assert_eq!(
+            verified.get(&key, 1000, Some(1)),
+            None,
+            "a newer set replaced it"
+        );
         for i in 0..=VERIFIED_CAPACITY {
-            verified.put(Verified::key(&i.to_string()), who("b"), 5000, 900);
+            verified.put(Verified::key(&i.to_string()), remembered("b", 5000, 2), 900);
         }
         let len = verified.0.lock().map(|m| m.len()).unwrap_or(0);
         assert!(len <= VERIFIED_CAPACITY, "bounded: {len}");

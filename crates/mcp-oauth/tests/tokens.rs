@@ -142,6 +142,7 @@ impl World {
             audience: AUDIENCE.into(),
             jwks_url: None,
             scopes_supported: None,
+            jwks_max_age: mcp_oauth::DEFAULT_MAX_AGE,
         };
         let auth = ResourceServer::new(config, scopes, Box::new(Shared(issuer.clone())))
             .expect("configured")
@@ -270,6 +271,9 @@ async fn the_negative_matrix_refuses_every_bad_token_with_its_challenge_and_runs
     let unknown_key = TestKey::generate("k9").expect("a key");
     let mut no_kid = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     no_kid.kid = None;
+    let mut critical = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    critical.kid = Some(world.key.kid().to_owned());
+    critical.crit = Some(vec!["exp".into()]);
     let garbage = format!("Bearer {}", "x".repeat(2048) + "!!");
     let cases: Vec<(&str, String, StatusCode, String)> = vec![
         (
@@ -402,6 +406,37 @@ async fn the_negative_matrix_refuses_every_bad_token_with_its_challenge_and_runs
             invalid_token("the token has no aud claim"),
         ),
         (
+            "a critical header extension (crit), RFC 7515 4.1.11",
+            format!(
+                "Bearer {}",
+                world.key.sign_with(critical, &good).expect("signed")
+            ),
+            StatusCode::UNAUTHORIZED,
+            invalid_token(
+                "the token's header lists critical extensions (crit) this server does not understand",
+            ),
+        ),
+        (
+            "a fractional exp beyond the leeway",
+            format!(
+                "Bearer {}",
+                world.token(&with(&|c| drop(
+                    c.insert("exp".into(), json!(now() as f64 - 120.5))
+                )))
+            ),
+            StatusCode::UNAUTHORIZED,
+            invalid_token("the token has expired"),
+        ),
+        (
+            "exp that is not a NumericDate",
+            format!(
+                "Bearer {}",
+                world.token(&with(&|c| drop(c.insert("exp".into(), json!("tomorrow")))))
+            ),
+            StatusCode::UNAUTHORIZED,
+            invalid_token("the token's claims cannot be read"),
+        ),
+        (
             "no kid, and the only key is not the signer",
             format!(
                 "Bearer {}",
@@ -466,7 +501,15 @@ async fn the_negative_matrix_refuses_every_bad_token_with_its_challenge_and_runs
     });
     let out = world.call_with(&world.token(&listed), "look").await;
     assert_eq!(out.status, StatusCode::OK, "aud as an array naming us");
-    assert_eq!(world.runs.load(Ordering::SeqCst), 3);
+    // RFC 7519 NumericDates may carry fractions.
+    let fractional = with(&|c| {
+        c.insert("exp".into(), json!(now() as f64 + 300.5));
+        c.insert("nbf".into(), json!(now() as f64 - 0.25));
+        c.insert("iat".into(), json!(now() as f64 - 0.75));
+    });
+    let out = world.call_with(&world.token(&fractional), "look").await;
+    assert_eq!(out.status, StatusCode::OK, "fractional exp, nbf, iat");
+    assert_eq!(world.runs.load(Ordering::SeqCst), 4);
     // Discovery and the key set: fetched once, on first use.
     assert_eq!(world.issuer.gets.load(Ordering::SeqCst), 2);
 }
@@ -644,4 +687,94 @@ async fn an_issuer_that_does_not_answer_is_a_503_within_the_budget() {
         "one budget for discovery and keys"
     );
     assert_eq!(world.runs.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_withdrawn_key_stops_admitting_its_verified_tokens_once_the_key_set_is_replaced() {
+    let world = World::new(Duration::ZERO);
+    let read = World::claims("mcp:read");
+    let old = world.token(&read);
+    assert_eq!(world.call_with(&old, "look").await.status, StatusCode::OK);
+    // The issuer withdraws k1 and signs with k2.
+    let rotated = TestKey::generate("k2").expect("a key");
+    world.issuer.publish(&[&rotated]);
+    assert_eq!(
+        world.call_with(&old, "look").await.status,
+        StatusCode::OK,
+        "remembered while the set that verified it is the one in use"
+    );
+    let new = rotated.sign(&read).expect("signed");
+    assert_eq!(world.call_with(&new, "look").await.status, StatusCode::OK);
+    // The set was replaced: what the old one verified is checked again.
+    let out = world.call_with(&old, "look").await;
+    assert_eq!(out.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        challenge(&out),
+        invalid_token("the token's signing key is not among the issuer's keys")
+    );
+    assert_eq!(world.call_with(&new, "look").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_key_set_over_its_maximum_age_is_fetched_again_before_use() {
+    let mut world = World::new(Duration::from_secs(30));
+    world.auth = world.auth.with_max_age(Duration::from_millis(200));
+    let token = world.token(&World::claims("mcp:read"));
+    assert_eq!(world.call_with(&token, "look").await.status, StatusCode::OK);
+    assert_eq!(world.call_with(&token, "look").await.status, StatusCode::OK);
+    assert_eq!(
+        world.issuer.gets.load(Ordering::SeqCst),
+        2,
+        "within its age"
+    );
+    // k1 is withdrawn; nothing asks for an unknown kid, so only the age
+    // brings the new set.
+    let rotated = TestKey::generate("k2").expect("a key");
+    world.issuer.publish(&[&rotated]);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let out = world.call_with(&token, "look").await;
+    assert_eq!(out.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(world.issuer.gets.load(Ordering::SeqCst), 3, "one refetch");
+
+    // Over age and the issuer down: 503, and the failure is remembered
+    // (one fetch for several requests), never the old set.
+    world.issuer.publish(&[&world.key]);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    world.issuer.down.store(true, Ordering::SeqCst);
+    for _ in 0..3 {
+        let out = world.call_with(&token, "look").await;
+        assert_eq!(out.status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert_eq!(world.issuer.gets.load(Ordering::SeqCst), 4);
+    assert_eq!(world.runs.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn the_maximum_age_is_a_setting() {
+    let settings = mcp_settings::FunctionSettings::from_lookup(|name| {
+        match name {
+            "MCP_AUTH" => Some("oauth"),
+            "MCP_OAUTH_ISSUER" => Some(ISSUER),
+            "MCP_OAUTH_AUDIENCE" => Some(AUDIENCE),
+            "MCP_OAUTH_JWKS_MAX_AGE_S" => Some("600"),
+            _ => None,
+        }
+        .map(str::to_owned)
+    })
+    .expect("valid");
+    let config = OAuthConfig::from_settings(&settings)
+        .expect("valid")
+        .expect("oauth");
+    assert_eq!(config.jwks_max_age, Duration::from_secs(600));
+    let default = mcp_settings::FunctionSettings {
+        oauth: mcp_settings::OAuthSettings {
+            jwks_max_age_s: None,
+            ..settings.oauth.clone()
+        },
+        ..settings
+    };
+    let config = OAuthConfig::from_settings(&default)
+        .expect("valid")
+        .expect("oauth");
+    assert_eq!(config.jwks_max_age, Duration::from_secs(3600));
 }

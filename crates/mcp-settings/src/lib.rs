@@ -46,6 +46,10 @@ pub enum Setting {
     /// `MCP_OAUTH_SCOPES_SUPPORTED` (optional; space- or comma-separated):
     /// the scopes published in the resource metadata.
     OAuthScopesSupported,
+    /// `MCP_OAUTH_JWKS_MAX_AGE_S` (optional; default 3600): how old, in
+    /// seconds, the issuer's key set may be before it is fetched again, so
+    /// that a withdrawn key stops being accepted.
+    OAuthJwksMaxAgeS,
     /// `MCP_TOOL_SCOPES`: a JSON object of tool name to the scopes it needs.
     ToolScopes,
     /// `MCP_RESOURCE_SCOPES`: a JSON object of resource URI (or template
@@ -82,12 +86,13 @@ pub enum Setting {
 
 impl Setting {
     /// Every setting, in the order [`FunctionSettings::to_env`] writes them.
-    pub const ALL: [Setting; 17] = [
+    pub const ALL: [Setting; 18] = [
         Setting::Auth,
         Setting::OAuthIssuer,
         Setting::OAuthAudience,
         Setting::OAuthJwksUrl,
         Setting::OAuthScopesSupported,
+        Setting::OAuthJwksMaxAgeS,
         Setting::ToolScopes,
         Setting::ResourceScopes,
         Setting::PromptScopes,
@@ -103,11 +108,12 @@ impl Setting {
     ];
 
     /// The OAuth settings that only `MCP_AUTH=oauth` may come with.
-    const OAUTH: [Setting; 4] = [
+    const OAUTH: [Setting; 5] = [
         Setting::OAuthIssuer,
         Setting::OAuthAudience,
         Setting::OAuthJwksUrl,
         Setting::OAuthScopesSupported,
+        Setting::OAuthJwksMaxAgeS,
     ];
 
     /// The environment variable's name.
@@ -118,6 +124,7 @@ impl Setting {
             Setting::OAuthAudience => "MCP_OAUTH_AUDIENCE",
             Setting::OAuthJwksUrl => "MCP_OAUTH_JWKS_URL",
             Setting::OAuthScopesSupported => "MCP_OAUTH_SCOPES_SUPPORTED",
+            Setting::OAuthJwksMaxAgeS => "MCP_OAUTH_JWKS_MAX_AGE_S",
             Setting::ToolScopes => "MCP_TOOL_SCOPES",
             Setting::ResourceScopes => "MCP_RESOURCE_SCOPES",
             Setting::PromptScopes => "MCP_PROMPT_SCOPES",
@@ -207,6 +214,9 @@ pub struct OAuthSettings {
     pub jwks_url: Option<String>,
     /// [`Setting::OAuthScopesSupported`], as written.
     pub scopes_supported: Option<String>,
+    /// [`Setting::OAuthJwksMaxAgeS`], whole seconds above 0 (`None`: the
+    /// resource server's default, an hour).
+    pub jwks_max_age_s: Option<u64>,
 }
 
 impl OAuthSettings {
@@ -224,12 +234,13 @@ impl OAuthSettings {
         ))
     }
 
-    fn get(&self, setting: Setting) -> Option<&String> {
+    fn get(&self, setting: Setting) -> Option<String> {
         match setting {
-            Setting::OAuthIssuer => self.issuer.as_ref(),
-            Setting::OAuthAudience => self.audience.as_ref(),
-            Setting::OAuthJwksUrl => self.jwks_url.as_ref(),
-            Setting::OAuthScopesSupported => self.scopes_supported.as_ref(),
+            Setting::OAuthIssuer => self.issuer.clone(),
+            Setting::OAuthAudience => self.audience.clone(),
+            Setting::OAuthJwksUrl => self.jwks_url.clone(),
+            Setting::OAuthScopesSupported => self.scopes_supported.clone(),
+            Setting::OAuthJwksMaxAgeS => self.jwks_max_age_s.map(|s| s.to_string()),
             _ => None,
         }
     }
@@ -346,11 +357,22 @@ impl FunctionSettings {
         let raw = |setting: Setting| lookup(setting.name());
         let not_blank = |setting| raw(setting).filter(|v| !v.trim().is_empty());
 
+        let jwks_max_age_s = match not_blank(Setting::OAuthJwksMaxAgeS) {
+            None => None,
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(seconds) if seconds > 0 => Some(seconds),
+                _ => {
+                    return Err(Setting::OAuthJwksMaxAgeS
+                        .invalid(format!("{text:?} is not whole seconds above 0, e.g. 3600")));
+                }
+            },
+        };
         let oauth = OAuthSettings {
             issuer: not_blank(Setting::OAuthIssuer),
             audience: not_blank(Setting::OAuthAudience),
             jwks_url: not_blank(Setting::OAuthJwksUrl),
             scopes_supported: not_blank(Setting::OAuthScopesSupported),
+            jwks_max_age_s,
         };
         let auth = match not_blank(Setting::Auth).as_deref().map(str::trim) {
             None | Some("iam") => {
@@ -444,7 +466,8 @@ impl FunctionSettings {
             Setting::OAuthIssuer
             | Setting::OAuthAudience
             | Setting::OAuthJwksUrl
-            | Setting::OAuthScopesSupported => self.oauth.get(setting).cloned(),
+            | Setting::OAuthScopesSupported
+            | Setting::OAuthJwksMaxAgeS => self.oauth.get(setting),
             Setting::ToolScopes => text(&self.tool_scopes),
             Setting::ResourceScopes => text(&self.resource_scopes),
             Setting::PromptScopes => text(&self.prompt_scopes),
@@ -493,6 +516,7 @@ mod tests {
                 "MCP_OAUTH_AUDIENCE",
                 "MCP_OAUTH_JWKS_URL",
                 "MCP_OAUTH_SCOPES_SUPPORTED",
+                "MCP_OAUTH_JWKS_MAX_AGE_S",
                 "MCP_TOOL_SCOPES",
                 "MCP_RESOURCE_SCOPES",
                 "MCP_PROMPT_SCOPES",
@@ -530,6 +554,7 @@ mod tests {
             ("MCP_OAUTH_ISSUER", "https://issuer.example.com"),
             ("MCP_OAUTH_AUDIENCE", "https://api.example.com/prod/mcp"),
             ("MCP_OAUTH_SCOPES_SUPPORTED", "mcp:read, mcp:write"),
+            ("MCP_OAUTH_JWKS_MAX_AGE_S", " 600 "),
             ("MCP_RATE_LIMIT_TABLE", " limits "),
             ("MCP_RATE_LIMIT_BUDGET_MS", " 500 "),
             ("MCP_INVOKE_MODE", "RESPONSE_STREAM"),
@@ -551,6 +576,7 @@ mod tests {
                 "https://api.example.com/prod/mcp"
             ))
         );
+        assert_eq!(settings.oauth.jwks_max_age_s, Some(600));
         assert_eq!(settings.rate_limit_table.as_deref(), Some("limits"));
         assert_eq!(settings.rate_limit_budget_ms, Some(500));
         assert_eq!(settings.invoke_mode, InvokeMode::ResponseStream);
@@ -609,6 +635,15 @@ mod tests {
             "MCP_RATE_LIMIT_BUDGET_MS is \"0\": give whole milliseconds above 0, e.g. 500"
         );
         assert_eq!(
+            message(&[("MCP_OAUTH_JWKS_MAX_AGE_S", "60")]),
+            "MCP_OAUTH_JWKS_MAX_AGE_S is set but MCP_AUTH is not oauth: set MCP_AUTH=oauth to \
+             check bearer tokens, or unset the MCP_OAUTH_* variables to trust IAM"
+        );
+        assert_eq!(
+            message(&[("MCP_OAUTH_JWKS_MAX_AGE_S", "an hour")]),
+            "MCP_OAUTH_JWKS_MAX_AGE_S: \"an hour\" is not whole seconds above 0, e.g. 3600"
+        );
+        assert_eq!(
             message(&[("MCP_MAX_BATCH", "0")]),
             "MCP_MAX_BATCH: \"0\" is not a whole number of messages above 0, e.g. 20"
         );
@@ -623,7 +658,7 @@ mod tests {
     prop_compose! {
         fn settings()(
             oauth in proptest::option::of((text(), text(), proptest::option::of(text()),
-                proptest::option::of(text()))),
+                proptest::option::of(text()), proptest::option::of(1u64..))),
             tool_scopes in proptest::option::of(".{0,20}"),
             resource_scopes in proptest::option::of(".{0,20}"),
             prompt_scopes in proptest::option::of(".{0,20}"),
@@ -638,9 +673,12 @@ mod tests {
         ) -> FunctionSettings {
             let (auth, oauth) = match oauth {
                 None => (AuthMode::Iam, OAuthSettings::default()),
-                Some((issuer, audience, jwks_url, scopes_supported)) => (
+                Some((issuer, audience, jwks_url, scopes_supported, jwks_max_age_s)) => (
                     AuthMode::OAuth,
-                    OAuthSettings { issuer: Some(issuer), audience: Some(audience), jwks_url, scopes_supported },
+                    OAuthSettings {
+                        issuer: Some(issuer), audience: Some(audience), jwks_url, scopes_supported,
+                        jwks_max_age_s,
+                    },
                 ),
             };
             FunctionSettings {
