@@ -19,13 +19,14 @@ cargo clippy --locked -p mcp-deploy --all-targets --features test-hooks -- -D wa
 # of this step, mcp-deploy with its test hooks (the end-to-end tests steer it
 # through them; a release build has none).
 step "cargo test (unit, property, integration, doc; builds the binaries too)"
+# mcp-lambda's DynamoDB counter test runs against moto, from its virtualenv.
+ensure_venv "$REPO/.venv-moto" "$REPO/tests/requirements-moto.txt"
 build_debug
 cargo test --workspace --locked --features mcp-deploy/test-hooks
 
 step "third-party peers"
 ensure_venv "$REPO/.venv" "$REPO/tests/requirements.txt"
 ensure_venv "$REPO/.venv-proxy" "$REPO/tests/requirements-proxy.txt"
-ensure_venv "$REPO/.venv-moto" "$REPO/tests/requirements-moto.txt"
 ensure_venv "$REPO/.venv-bench" "$REPO/bench/requirements.txt"
 ensure_node_peers
 

@@ -243,13 +243,39 @@ impl Call<'_> {
     }
 }
 
-/// A counter could not decide (unreachable, slow, refused); the text says why.
+/// A counter could not be reached in time (unreachable, slow); the text
+/// says why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Unavailable(pub String);
 
+/// Why a counter gave no decision. Only [`CountError::Unavailable`] is an
+/// outage (read-only tools then run unmetered); the store answering "no" in
+/// another way refuses the call whatever the tool.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CountError {
+    /// The store could not be reached, or did not answer within the budget.
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    /// The store refused the request itself (a validation error, a table
+    /// that is not the contract's, missing permissions): retrying will not
+    /// help, and the call is refused with the reason.
+    #[error("{0}")]
+    Refused(String),
+    /// The store is throttling this caller's item (too many writes to one
+    /// key): the call is refused as over its limit, to retry after
+    /// `retry_after_s`.
+    #[error("{why}")]
+    Throttled {
+        /// When to try again, in seconds.
+        retry_after_s: u64,
+        /// What the store said.
+        why: String,
+    },
+}
+
 /// What a counter answers, some time later.
-pub type Counted<'a> = Pin<Box<dyn Future<Output = Result<Decision, Unavailable>> + Send + 'a>>;
+pub type Counted<'a> = Pin<Box<dyn Future<Output = Result<Decision, CountError>> + Send + 'a>>;
 
 /// Where the counts live: in this process ([`InProcess`]) or in a store that
 /// every instance shares (the Lambda function's DynamoDB table).
@@ -277,6 +303,43 @@ pub fn unavailable_error(tool: &str, why: &Unavailable) -> ErrorObject {
 
 /// What `Retry-After` says when the counter could not decide.
 pub const UNAVAILABLE_RETRY_S: u64 = 1;
+
+/// The error when the store refused the check itself (not an outage): the
+/// call is refused whatever the tool, with the store's reason.
+pub fn refused_error(tool: &str, why: &str) -> ErrorObject {
+    ErrorObject::new(
+        ErrorCode::INTERNAL_ERROR,
+        format!(
+            "Tool `{tool}` was not run: the rate-limit store refused to count the call ({why}). \
+             This is the deployment's problem, not a transient one: retrying will not help; \
+             tell whoever runs this server."
+        ),
+    )
+    .with_data(json!({ "tool": tool, "reason": why }))
+}
+
+/// The decision and error when the store throttles this caller's item: the
+/// call is refused as over its limit (-32029, HTTP 429), to retry after
+/// `retry_after_s`.
+pub fn throttled(call: &Call<'_>, retry_after_s: u64, why: &str) -> (Decision, ErrorObject) {
+    let decision = Decision {
+        policy: call.policy.to_owned(),
+        quota: call.quota,
+        remaining: 0,
+        reset_s: retry_after_s,
+        admitted: false,
+    };
+    let error = ErrorObject::new(
+        ErrorCode::RATE_LIMITED,
+        format!(
+            "Tool `{}` was not run: this caller's calls of it are coming faster than the \
+             rate-limit store can count them ({why}). Try again in {retry_after_s} s.",
+            call.tool
+        ),
+    )
+    .with_data(json!({ "tool": call.tool, "retryAfterSeconds": retry_after_s }));
+    (decision, error)
+}
 
 /// Counts calls in process memory: right for one process (stdio, one local
 /// instance); on Lambda each instance would count alone.

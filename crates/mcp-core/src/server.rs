@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use crate::context::{LogLevel, RequestContext};
 use crate::incoming::{Incoming, Repr, ToolCallRequest};
 use crate::jsonrpc::{self, ErrorCode, ErrorObject, Message, Params};
-use crate::limits::{Call, Counter, InProcess, Limits};
+use crate::limits::{Call, CountError, Counter, InProcess, Limits};
 use crate::model::{
     CacheScope, CallToolResult, CompleteResult, Completion, Content, DiscoverResult, EmptyResult,
     Implementation, InitializeResult, Json, ListCache, ListPromptsResult,
@@ -110,7 +110,7 @@ pub struct Server {
 /// nor runs them.
 #[derive(Debug, Default)]
 struct Batch {
-    refused: std::sync::Mutex<Vec<(String, crate::limits::Decision)>>,
+    refused: std::sync::Mutex<Vec<(String, ErrorObject)>>,
 }
 
 impl Batch {
@@ -122,14 +122,14 @@ impl Batch {
         refused
             .iter()
             .find(|(t, _)| t == tool)
-            .map(|(_, decision)| decision.error(tool))
+            .map(|(_, error)| error.clone())
     }
 
-    fn remember(&self, tool: &str, decision: crate::limits::Decision) {
+    fn remember(&self, tool: &str, error: &ErrorObject) {
         self.refused
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push((tool.to_owned(), decision));
+            .push((tool.to_owned(), error.clone()));
     }
 }
 
@@ -847,8 +847,12 @@ impl Server {
     /// costs load, not damage - and any other tool is refused: a call that
     /// may write or destroy is never let through unmetered.
     ///
-    /// Within a batch (one caller), a tool the limit refused is refused
-    /// again without counting.
+    /// When the store refuses the check itself (not an outage), the call is
+    /// refused with its reason; when it throttles the caller's item, the
+    /// call is refused as over its limit (429, `Retry-After`).
+    ///
+    /// Within a batch (one caller), a tool refused in any of these ways is
+    /// refused again without counting.
     async fn admit(
         &self,
         tool: &str,
@@ -872,18 +876,30 @@ impl Server {
             quota,
             now: std::time::SystemTime::now(),
         };
-        match counter.count(call).await {
+        let (decision, refused) = match counter.count(call).await {
             Ok(decision) => {
                 let refused = (!decision.admitted).then(|| decision.error(tool));
-                if let (Some(batch), false) = (batch, decision.admitted) {
-                    batch.remember(tool, decision.clone());
-                }
-                let _ = request.rate_limit.set(decision);
-                refused
+                (Some(decision), refused)
             }
-            Err(_) if definition.hints().read_only_hint == Some(true) => None,
-            Err(why) => Some(crate::limits::unavailable_error(tool, &why)),
+            Err(CountError::Unavailable(_)) if definition.hints().read_only_hint == Some(true) => {
+                (None, None)
+            }
+            Err(CountError::Unavailable(why)) => {
+                (None, Some(crate::limits::unavailable_error(tool, &why)))
+            }
+            Err(CountError::Refused(why)) => (None, Some(crate::limits::refused_error(tool, &why))),
+            Err(CountError::Throttled { retry_after_s, why }) => {
+                let (decision, error) = crate::limits::throttled(&call, retry_after_s, &why);
+                (Some(decision), Some(error))
+            }
+        };
+        if let (Some(batch), Some(error)) = (batch, &refused) {
+            batch.remember(tool, error);
         }
+        if let Some(decision) = decision {
+            let _ = request.rate_limit.set(decision);
+        }
+        refused
     }
 }
 

@@ -364,3 +364,38 @@ fn the_unknown_tool_error_names_only_the_tools_the_caller_may_see() {
         "{message}"
     );
 }
+
+/// A store that throttles every count, and counts the requests.
+#[derive(Debug, Default)]
+struct Throttles(Arc<AtomicUsize>);
+
+impl Counter for Throttles {
+    fn count<'a>(&'a self, _: Call<'a>) -> Counted<'a> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(std::future::ready(Err(
+            mcp_core::limits::CountError::Throttled {
+                retry_after_s: 1,
+                why: "hot item".into(),
+            },
+        )))
+    }
+}
+
+#[test]
+fn a_throttled_item_refuses_even_a_read_only_tool_and_is_asked_once_per_batch() {
+    let requests = Arc::new(AtomicUsize::new(0));
+    let limits = Limits::parse(r#"{"default": "100/60s"}"#).unwrap();
+    let server =
+        server().with_rate_limit_counter(limits, Box::new(Throttles(Arc::clone(&requests))));
+    let reply = batch(&server, (0..5).map(|i| call(i, "look")).collect());
+    let codes: Vec<Value> = reply
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["error"]["code"].clone())
+        .collect();
+    assert_eq!(codes, vec![json!(-32029); 5], "{reply}");
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
+    let message = reply[0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("Try again in 1 s"), "{message}");
+}

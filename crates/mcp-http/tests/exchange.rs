@@ -278,9 +278,7 @@ struct Down;
 impl mcp_core::limits::Counter for Down {
     fn count<'a>(&'a self, _: mcp_core::limits::Call<'a>) -> mcp_core::limits::Counted<'a> {
         Box::pin(async {
-            Err(mcp_core::limits::Unavailable(
-                "no answer within 250 ms".into(),
-            ))
+            Err(mcp_core::limits::Unavailable("no answer within 250 ms".into()).into())
         })
     }
 }
@@ -351,6 +349,52 @@ async fn a_limiter_outage_refuses_writers_and_lets_readers_through() {
         false
     );
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the read-only tool ran");
+}
+
+/// A shared store that answers every count with `error`.
+#[derive(Debug)]
+struct Answers(mcp_core::limits::CountError);
+
+impl mcp_core::limits::Counter for Answers {
+    fn count<'a>(&'a self, _: mcp_core::limits::Call<'a>) -> mcp_core::limits::Counted<'a> {
+        Box::pin(std::future::ready(Err(self.0.clone())))
+    }
+}
+
+/// A store that throttles the caller's item is a 429 with `Retry-After`,
+/// and one that refuses the check itself refuses even a read-only tool:
+/// neither is an outage.
+#[tokio::test]
+async fn a_throttled_store_is_a_429_and_a_refusing_store_runs_nothing() {
+    use mcp_core::limits::CountError;
+    let calls: Arc<AtomicUsize> = Arc::default();
+    let limits = mcp_core::limits::Limits::parse(r#"{"default": "100/60s"}"#).unwrap_or_default();
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"peek"}}"#;
+    let serve = |error: CountError| {
+        let mut tools = ToolRegistry::new();
+        tools
+            .register(ReadOnlyWhoAmI(calls.clone()))
+            .expect("registers");
+        Server::new(ServerInfo::new("t", "0"), tools)
+            .with_rate_limit_counter(limits.clone(), Box::new(Answers(error)))
+    };
+    let throttled = serve(CountError::Throttled {
+        retry_after_s: 1,
+        why: "ProvisionedThroughputExceededException".into(),
+    });
+    let out = post_to(&throttled, &TrustFront, None, "2025-11-25", body).await;
+    assert_eq!(out.status, StatusCode::TOO_MANY_REQUESTS);
+    let headers = out.headers();
+    assert_eq!(headers["retry-after"], "1");
+    assert_eq!(headers["ratelimit"], r#""default";r=0;t=1"#);
+    assert_eq!(out.json().unwrap_or_default()["error"]["code"], -32029);
+
+    let refusing = serve(CountError::Refused("ValidationException: bad key".into()));
+    let out = post_to(&refusing, &TrustFront, None, "2025-11-25", body).await;
+    let error = out.json().unwrap_or_default()["error"].clone();
+    assert_eq!(error["code"], -32603, "{error}");
+    assert_eq!(error["data"]["reason"], "ValidationException: bad key");
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing ran");
 }
 
 /// Reports progress twice and logs once before its result.

@@ -11,7 +11,24 @@
 //! ConditionExpression  attribute_not_exists(c) OR c < :limit
 //! ```
 //!
-//! A refused call writes nothing. Items expire by TTL after their window.
+//! A refused call writes nothing, but DynamoDB bills it as a write. Items
+//! expire by TTL after their window.
+//!
+//! The item's key holds the caller as a SHA-256 (hex), not as given: a
+//! caller id can be any length (an IAM ARN, a token's `sub`), and a
+//! partition key over 2,048 bytes is refused by DynamoDB - which, read as
+//! an outage, once let read-only tools run unmetered for such a caller.
+//!
+//! What DynamoDB answers decides what the caller gets:
+//! - the condition failed: over the limit (429);
+//! - throttling of the item (`ProvisionedThroughputExceededException`,
+//!   `ThrottlingException`, `RequestLimitExceeded`: one item takes at most
+//!   1,000 writes a second): refused as over the limit, with `Retry-After`;
+//! - any other error DynamoDB itself returns (a validation error, a table
+//!   that is not the contract's, missing permissions): a refusal with that
+//!   reason, whatever the tool ([`CountError::Refused`]);
+//! - no answer (unreachable, a 5xx, slower than the budget): an outage
+//!   ([`Unavailable`]), where the core lets read-only tools run.
 //!
 //! Fixed windows rather than GCRA: GCRA keeps one timestamp per key and needs
 //! a read, then a conditional write on the value read, retried under
@@ -33,10 +50,11 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use mcp_core::limits::{Call, Counted, Counter, Unavailable};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use mcp_core::limits::{Call, CountError, Counted, Counter, UNAVAILABLE_RETRY_S, Unavailable};
 use mcp_settings::FunctionSettings;
 
 /// The budget when none is set: long enough for an instance's first check
@@ -72,6 +90,14 @@ impl DynamoDbCounter {
         }
     }
 
+    /// A counter for `table` through `client` (tests: a client for a local
+    /// endpoint), instead of one built from the environment.
+    pub fn with_client(table: impl Into<String>, budget: Duration, client: Client) -> Self {
+        let counter = DynamoDbCounter::new(table, budget);
+        let _ = counter.client.set(client);
+        counter
+    }
+
     /// The counter `settings` name a table for, with their budget (else
     /// [`DEFAULT_BUDGET`]).
     pub fn from_settings(settings: &FunctionSettings) -> Option<Self> {
@@ -91,7 +117,7 @@ impl DynamoDbCounter {
         self.client.get_or_init(client_from_env)
     }
 
-    async fn update(&self, call: Call<'_>) -> Result<mcp_core::limits::Decision, Unavailable> {
+    async fn update(&self, call: Call<'_>) -> Result<mcp_core::limits::Decision, CountError> {
         let window = call.window();
         let limit = call.quota.limit;
         let number = |n: u64| AttributeValue::N(n.to_string());
@@ -118,7 +144,7 @@ impl DynamoDbCounter {
                     .and_then(|c| c.as_n().ok())
                     .and_then(|n| n.parse::<u64>().ok())
                     .ok_or_else(|| {
-                        Unavailable(format!("table {} returned no count `c`", self.table))
+                        CountError::Refused(format!("table {} returned no count `c`", self.table))
                     })?;
                 Ok(call.decide(count, true))
             }
@@ -126,15 +152,50 @@ impl DynamoDbCounter {
                 Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
                     Ok(call.decide(limit, false))
                 }
-                _ => Err(Unavailable(format!(
-                    "DynamoDB table {}: {}",
-                    self.table,
-                    DisplayErrorContext(&error)
-                ))),
+                _ => Err(self.classify(&error)),
             },
         }
     }
+
+    /// What a failed `UpdateItem` means for the call (see the module docs).
+    fn classify(&self, error: &SdkError<UpdateItemError, HttpResponse>) -> CountError {
+        let why = format!(
+            "DynamoDB table {}: {}",
+            self.table,
+            DisplayErrorContext(error)
+        );
+        let SdkError::ServiceError(service) = error else {
+            // No answer: a connection, timeout or response that could not be read.
+            return Unavailable(why).into();
+        };
+        let code = service.err().code().unwrap_or_default();
+        if THROTTLING.contains(&code) {
+            return CountError::Throttled {
+                retry_after_s: UNAVAILABLE_RETRY_S,
+                why,
+            };
+        }
+        // DynamoDB's own failures (a 5xx) are transient: an outage.
+        let server_side = service.raw().status().is_server_error()
+            || matches!(service.err(), UpdateItemError::InternalServerError(_))
+            || code.is_empty();
+        if server_side {
+            Unavailable(why).into()
+        } else {
+            CountError::Refused(why)
+        }
+    }
 }
+
+/// The error codes DynamoDB throttles with: the table's or the account's
+/// capacity, or one hot item's (at most 1,000 writes a second per item).
+const THROTTLING: [&str; 3] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+];
+
+impl DynamoDbCounter {}
 
 /// A DynamoDB client from the environment Lambda gives a function: region
 /// (`AWS_REGION`), the execution role's credentials (`AWS_ACCESS_KEY_ID`,
@@ -147,11 +208,9 @@ impl DynamoDbCounter {
 /// and the SDK's default HTTP client the zipped function was 2.3 MB, over
 /// its 2 MB budget (measured; see [`Http1Client`]).
 fn client_from_env() -> Client {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_dynamodb::config::{Credentials, Region};
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let mut config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(Http1Client::new());
+    let mut config = client_config();
     if let Some(region) = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")) {
         config = config.region(Region::new(region));
     }
@@ -168,6 +227,23 @@ fn client_from_env() -> Client {
         config = config.endpoint_url(url);
     }
     Client::from_conf(config.build())
+}
+
+/// The client configuration the counter uses, before the region, the
+/// credentials and the endpoint: the HTTP client below and the retry policy.
+/// Retries stay (a pooled connection may have gone stale while Lambda froze
+/// the instance), but with short waits: the SDK's default backoff (up to
+/// 20 s) would turn a throttled item into a timeout of the check, read as an
+/// outage. Public for clients of local endpoints (moto in the tests).
+pub fn client_config() -> aws_sdk_dynamodb::config::Builder {
+    let retry = aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(25))
+        .with_max_backoff(Duration::from_millis(100));
+    aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .retry_config(retry)
+        .http_client(Http1Client::new())
 }
 
 /// The SDK's HTTP client, cut to what one DynamoDB call needs: HTTP/1.1
@@ -239,12 +315,17 @@ impl aws_smithy_runtime_api::client::http::HttpClient for Http1Client {
 }
 
 /// The item of a caller, tool and window. The window's length is in the key,
-/// so a changed quota starts new items instead of reading old counts.
+/// so a changed quota starts new items instead of reading old counts. The
+/// caller is its SHA-256 in hex: 64 bytes whatever its length (tool names
+/// are the server's own, so the key stays far below DynamoDB's 2,048 bytes).
 fn item_key(call: &Call<'_>, start_s: u64) -> String {
-    format!(
-        "{}#{}s#{start_s}#{}",
-        call.tool, call.quota.window_s, call.caller
-    )
+    let digest = ring::digest::digest(&ring::digest::SHA256, call.caller.as_bytes());
+    let caller: String = digest
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("{}#{}s#{start_s}#{caller}", call.tool, call.quota.window_s)
 }
 
 impl Counter for DynamoDbCounter {
@@ -263,7 +344,7 @@ impl Counter for DynamoDbCounter {
                         self.budget.as_millis()
                     ));
                     tracing::warn!(tool = call.tool, error = %why, "rate limit not checked");
-                    Err(why)
+                    Err(why.into())
                 }
             }
         })
@@ -288,9 +369,22 @@ mod tests {
             },
             now: UNIX_EPOCH + Duration::from_secs(6_018),
         };
+        // SHA-256 of the caller, in hex.
         assert_eq!(
             item_key(&call, call.window().start_s),
-            "word_count#60s#6000#arn:aws:iam::ACCOUNT:user/a#b"
+            format!(
+                "word_count#60s#6000#{}",
+                "dbb4b190e2bf41f0af053d5328d52d38bbf219699baf35af09efba51bcef10eb"
+            )
         );
+        let long = "x".repeat(4096);
+        let key = item_key(
+            &Call {
+                caller: &long,
+                ..call
+            },
+            6000,
+        );
+        assert_eq!(key.len(), "word_count#60s#6000#".len() + 64);
     }
 }
