@@ -59,6 +59,18 @@ pub struct TemplateInfo {
 }
 
 impl ResourceInfo {
+    /// A resource at `uri` called `name`, with no title, description or
+    /// media type.
+    pub fn new(uri: impl Into<String>, name: impl Into<String>) -> Self {
+        ResourceInfo {
+            uri: uri.into(),
+            name: name.into(),
+            title: None,
+            description: None,
+            mime_type: None,
+        }
+    }
+
     /// The entry as `version` has it (`title` from 2025-06-18 on).
     pub(crate) fn for_version(&self, version: ProtocolVersion) -> ResourceInfo {
         ResourceInfo {

@@ -218,16 +218,24 @@ impl Server {
         Ok(self)
     }
 
-    /// Every scope the resources and prompts need (for a resource server's
-    /// published `scopes_supported`).
-    pub fn content_scopes(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(crate::scopes::BASELINE).chain(
-            self.resource_scopes
-                .values()
-                .chain(self.prompt_scopes.values())
-                .flatten()
-                .map(String::as_str),
-        )
+    /// Every scope the resources and prompts need, each once (for a
+    /// resource server's published `scopes_supported`).
+    pub fn content_scopes(&self) -> Vec<&str> {
+        let resources = self
+            .resources
+            .entries()
+            .map(|entry| Self::scopes_of(&self.resource_scopes, Some(entry)));
+        let prompts = self
+            .prompts
+            .names()
+            .map(|name| Self::scopes_of(&self.prompt_scopes, Some(name)));
+        let mut all: Vec<&str> = Vec::new();
+        for scope in resources.chain(prompts).flatten() {
+            if !all.contains(&scope) {
+                all.push(scope);
+            }
+        }
+        all
     }
 
     /// The tools on offer.

@@ -175,13 +175,7 @@ impl Prompt for Named {
 fn content_server() -> Server {
     let mut resources = Resources::new();
     for uri in ["doc://open", "doc://secret"] {
-        let info = ResourceInfo {
-            uri: uri.into(),
-            name: uri.into(),
-            title: None,
-            description: None,
-            mime_type: Some("text/plain".into()),
-        };
+        let info = ResourceInfo::new(uri, uri);
         resources
             .add(info, ResourceContents::text(uri, "text/plain", uri))
             .unwrap();

@@ -86,7 +86,7 @@ impl App {
         app.streaming = settings.invoke_mode == InvokeMode::ResponseStream;
         app.server = mcp_tools::govern(app.server, settings)?;
         // After the scopes: the metadata publishes what the tools need.
-        app.oauth = oauth::resource_server(settings, app.server.tools())?;
+        app.oauth = oauth::resource_server(settings, &app.server)?;
         let limits = match &settings.rate_limits {
             Some(text) => Some(Limits::parse(text).map_err(|e| Setting::RateLimits.invalid(e))?),
             None => None,

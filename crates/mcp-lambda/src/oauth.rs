@@ -68,15 +68,16 @@ impl Fetch for HttpsFetch {
 
 /// The authenticator `settings` ask for: `None` for IAM (the front's check
 /// is trusted), the resource server for OAuth, configured for the scopes of
-/// `tools`. An error names the variable to fix.
+/// what `server` offers (tools, resources, prompts). An error names the
+/// variable to fix.
 pub fn resource_server(
     settings: &FunctionSettings,
-    tools: &mcp_core::ToolRegistry,
+    server: &mcp_core::Server,
 ) -> Result<Option<ResourceServer>, crate::runtime::Error> {
     let Some(config) = OAuthConfig::from_settings(settings)? else {
         return Ok(None);
     };
-    let scopes = Scopes::of_tools(tools.definitions(), config.scopes_supported.as_deref())?;
+    let scopes = Scopes::of_server(server, config.scopes_supported.as_deref())?;
     let server = ResourceServer::new(config, scopes, Box::new(HttpsFetch::new()))?;
     tracing::info!(
         metadata = server.metadata_url(),

@@ -157,6 +157,19 @@ pub enum ScopesError {
         /// The scope it needs.
         scope: String,
     },
+    /// [`Setting::OAuthScopesSupported`] leaves out a scope a resource or
+    /// prompt needs.
+    #[error(
+        "{setting}: a resource or prompt needs the scope {scope:?}, which is not listed; add \
+         it, or change the scopes with {resources} or {prompts}",
+        setting = Setting::OAuthScopesSupported,
+        resources = Setting::ResourceScopes,
+        prompts = Setting::PromptScopes
+    )]
+    UnlistedContent {
+        /// The scope.
+        scope: String,
+    },
 }
 
 impl Scopes {
@@ -196,6 +209,30 @@ impl Scopes {
             supported,
             baseline,
         })
+    }
+}
+
+impl Scopes {
+    /// The scopes of everything `server` offers: its tools' ([`Scopes::of_tools`])
+    /// and those its resources and prompts need. With `configured`, each of
+    /// those must be in it too.
+    pub fn of_server(
+        server: &mcp_core::Server,
+        configured: Option<&[String]>,
+    ) -> Result<Scopes, ScopesError> {
+        let mut scopes = Scopes::of_tools(server.tools().definitions(), configured)?;
+        for scope in server.content_scopes() {
+            match configured {
+                Some(configured) if !configured.iter().any(|c| c == scope) => {
+                    return Err(ScopesError::UnlistedContent {
+                        scope: scope.to_owned(),
+                    });
+                }
+                Some(_) => {}
+                None => add(&mut scopes.supported, scope),
+            }
+        }
+        Ok(scopes)
     }
 }
 
@@ -687,6 +724,34 @@ mod tests {
         }
         let len = verified.0.lock().map(|m| m.len()).unwrap_or(0);
         assert!(len <= VERIFIED_CAPACITY, "bounded: {len}");
+    }
+
+    #[test]
+    fn published_scopes_cover_resources_and_prompts() {
+        use mcp_core::model::{ResourceContents, ResourceInfo};
+        let mut resources = mcp_core::Resources::new();
+        for uri in ["doc://open", "doc://secret"] {
+            let info = ResourceInfo::new(uri, uri);
+            resources
+                .add(info, ResourceContents::text(uri, "text/plain", uri))
+                .expect("added");
+        }
+        let overrides = mcp_core::scopes::parse(r#"{"doc://secret": ["docs:admin"]}"#);
+        let info = mcp_core::ServerInfo::new("t", "0");
+        let server = mcp_core::Server::new(info, mcp_core::ToolRegistry::new())
+            .with_resources(resources)
+            .with_resource_scopes(overrides.expect("parsed"))
+            .expect("known");
+        let scopes = Scopes::of_server(&server, None).expect("derived");
+        assert_eq!(scopes.supported, ["mcp:read", "docs:admin"]);
+        let configured = ["mcp:read".to_owned()];
+        let error = Scopes::of_server(&server, Some(&configured)).expect_err("unlisted");
+        assert_eq!(
+            error,
+            ScopesError::UnlistedContent {
+                scope: "docs:admin".into()
+            }
+        );
     }
 
     #[test]
