@@ -17,7 +17,7 @@ with the profile, the target and the toolchain, the names do not, so the script
 holds for the release build, cargo-lambda's build and later compilers. A name
 that no longer exists matches nothing; it costs nothing but its benefit.
 
-Usage: hot_text.py --emulator PATH --bootstrap UNSTRIPPED_BOOTSTRAP --out FILE
+Usage: hot_text.py --emulator PATH --bootstrap UNSTRIPPED_BOOTSTRAP [--bootstrap ...] --out FILE
 (scripts/hot-text.sh builds both and runs this.)
 """
 
@@ -117,11 +117,16 @@ def pattern(name: str) -> str | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--emulator", required=True)
-    parser.add_argument("--bootstrap", required=True, help="a release bootstrap with its symbols (not stripped)")
+    parser.add_argument("--bootstrap", action="append", required=True,
+                        help="a release bootstrap with its symbols (not stripped); repeat for several builds "
+                             "(the host's and cargo-lambda's inline differently): the union is kept")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    patterns = sorted({p for p in map(pattern, executed_symbols(args.emulator, args.bootstrap, args.rounds)) if p})
+    executed: set[str] = set()
+    for bootstrap in args.bootstrap:
+        executed |= executed_symbols(args.emulator, bootstrap, args.rounds)
+    patterns = sorted({p for p in map(pattern, executed) if p})
     # LLVM puts `#[cold]` functions in `.text.unlikely.NAME`: both forms.
     lines = [f"    *(.text.{p} .text.unlikely.{p})" for p in patterns]
     # The C runtime's start-up code (`_start`, `frame_dummy`) is in plain
