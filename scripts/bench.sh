@@ -3,7 +3,8 @@
 # in one run, and writes docs/benchmarks.md and docs/benchmarks.svg.
 #   scripts/bench.sh [--rounds N] [--calls N] [--instructions K] [--out DIR]
 # Defaults: 5 rounds, 1,000 calls, instruction counts over 100 requests when
-# valgrind is installed, output in docs/. BENCH_PROFILE=debug uses debug builds
+# valgrind is installed, each crate's share of the code when cargo-bloat is
+# installed, output in docs/. BENCH_PROFILE=debug uses debug builds
 # (for the test that checks this command works; not for figures).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -117,6 +118,23 @@ if [[ "$profile" == release ]]; then
   artifact_args=(--artifact "$CARGO_TARGET_DIR/lambda/x86_64/bootstrap/bootstrap.zip")
 fi
 
+# Each crate's share of bootstrap's code (release runs, with cargo-bloat): the
+# release build with its symbols (profile hot-text, as scripts/hot-text.sh).
+bloat_args=()
+if [[ "$profile" == release ]]; then
+  if command -v cargo-bloat >/dev/null; then
+    step "cargo bloat: each crate's share of bootstrap's code"
+    for section in .text .text.hot; do
+      CARGO_PROFILE_HOT_TEXT_INHERITS=release CARGO_PROFILE_HOT_TEXT_STRIP=false \
+        cargo bloat --profile hot-text --locked -p mcp-lambda --bin bootstrap --crates -n 0 \
+        --message-format json --symbols-section "$section" >"$work/bloat$section.json"
+      bloat_args+=(--bloat "$work/bloat$section.json")
+    done
+  else
+    echo "cargo-bloat not installed: no per-crate sizes (cargo install cargo-bloat)" >&2
+  fi
+fi
+
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(date -u +%Y-%m-%d)"
 "$python" bench/report.py --stdio "$work/stdio.json" --lambda "$work/lambda.json" --stream "$work/stream.json" \
-  --oauth "$work/oauth.json" "${artifact_args[@]}" --out "$out" --machine "$machine"
+  --oauth "$work/oauth.json" "${artifact_args[@]}" "${bloat_args[@]}" --out "$out" --machine "$machine"

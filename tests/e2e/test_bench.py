@@ -32,5 +32,7 @@ def test_bench_command_writes_a_well_formed_report(tmp_path) -> None:
         assert len(rows) >= 4
     assert "| zipped bootstrap, host build | < 2 MiB |" in report
     assert "| Lambda init with MCP_AUTH=oauth vs the floor | ≤ 1.5× |" in report
+    assert "| Lambda init vs the lambda_http floor | ≤ 1.2× |" in report
+    assert "| Lambda peak RSS vs Python | ≤ 0.3× |" in report
     assert re.search(r"\| Lambda init vs Python \| ≤ 0\.1× \| ([0-9.e+-]+|nan)× \| (met|\*\*not met\*\*|not measured) \|", report)
     xml.dom.minidom.parse(str(tmp_path / "benchmarks.svg"))
