@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, anyhow};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
+use mcp_settings::{FunctionSettings, Setting};
 use serde_json::Value;
 
 use crate::assets;
@@ -133,8 +134,20 @@ struct StackArgs {
     /// The scopes a bearer token needs per tool (the function's tool-scopes
     /// setting), e.g. '{"demo_drop_table": ["ops:admin"]}'; the others keep
     /// their defaults.
-    #[arg(long, value_name = "JSON", value_parser = tool_scopes)]
+    #[arg(long, value_name = "JSON", value_parser = checked_by_function(Setting::ToolScopes))]
     tool_scopes: Option<String>,
+    /// The scopes a bearer token needs per resource (its URI, or a
+    /// template's pattern), e.g. '{"guide://word_count": ["mcp:docs"]}';
+    /// the others need the read scope.
+    #[arg(long, value_name = "JSON", value_parser = checked_by_function(Setting::ResourceScopes))]
+    resource_scopes: Option<String>,
+    /// The scopes a bearer token needs per prompt, like --resource-scopes.
+    #[arg(long, value_name = "JSON", value_parser = checked_by_function(Setting::PromptScopes))]
+    prompt_scopes: Option<String>,
+    /// The most messages one JSON-RPC batch may carry (the function's
+    /// default: 20); a larger batch is refused whole, nothing run.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_batch: Option<u32>,
     /// `url`: the IAM-authenticated Function URL (rung 2). `gateway`: an
     /// AgentCore Gateway with semantic tool search and the function as its
     /// Lambda target (rung 3); no Function URL unless --with-function-url.
@@ -169,16 +182,26 @@ enum RungArg {
     Gateway,
 }
 
-/// `--tool-scopes`, checked against the function's own tools, so that a
-/// typo fails now and not at the function's init.
-fn tool_scopes(text: &str) -> Result<String, String> {
-    let scopes = mcp_core::scopes::parse(text).map_err(|e| e.to_string())?;
-    let normalised = serde_json::to_string(&scopes).map_err(|e| e.to_string())?;
-    mcp_lambda::registry(mcp_lambda::FunctionEnv::default())
-        .map_err(|e| e.to_string())?
-        .set_scopes(scopes)
-        .map_err(|e| e.to_string())?;
-    Ok(normalised)
+/// A flag that sets one of the function's own settings, checked the way
+/// the function checks it at init (against its tools, resources and
+/// prompts), so that a typo fails now and not in the deployed function.
+fn checked_by_function(
+    setting: Setting,
+) -> impl Fn(&str) -> Result<String, String> + Clone + Send + Sync + 'static {
+    move |text: &str| {
+        let value = text.trim().to_owned();
+        let mut settings = FunctionSettings::default();
+        let field = match setting {
+            Setting::ToolScopes => &mut settings.tool_scopes,
+            Setting::ResourceScopes => &mut settings.resource_scopes,
+            Setting::PromptScopes => &mut settings.prompt_scopes,
+            other => return Err(format!("{other} is not set by a flag")),
+        };
+        *field = Some(value.clone());
+        mcp_lambda::App::from_settings(&settings, mcp_lambda::FunctionEnv::default())
+            .map_err(|e| e.to_string())?;
+        Ok(value)
+    }
 }
 
 /// Whether the user gave flag `id` (on the command line or in the
@@ -256,7 +279,13 @@ impl StackArgs {
             arch: self.arch,
             memory_mb: self.memory,
             timeout_s: self.timeout,
-            tool_scopes: self.tool_scopes.clone(),
+            settings: FunctionSettings {
+                tool_scopes: self.tool_scopes.clone(),
+                resource_scopes: self.resource_scopes.clone(),
+                prompt_scopes: self.prompt_scopes.clone(),
+                max_batch: self.max_batch.map(|n| n as usize),
+                ..FunctionSettings::default()
+            },
             url: url.then(|| self.url.spec()),
             gateway: gateway.then(|| self.gateway.spec()).transpose()?,
             internet: match (internet, local) {
@@ -617,6 +646,15 @@ mod tests {
         );
         assert!(refusal(&["--rate-limit-table", "t-1"]).contains("--rate-limits"));
         assert!(refusal(&["--allow-principal", "*"]).contains("wildcards are never granted"));
+        assert!(
+            refusal(&["--resource-scopes", r#"{"nothing://here": ["x"]}"#])
+                .contains("nothing://here")
+        );
+        assert!(refusal(&["--max-batch", "0"]).contains("--max-batch"));
+        assert_eq!(
+            refusal(&["--prompt-scopes", r#"{"count_words": ["mcp:docs"]}"#]),
+            ""
+        );
         assert_eq!(refusal(&[]), "");
         assert_eq!(refusal(&["--rung", "gateway", "--with-function-url"]), "");
     }

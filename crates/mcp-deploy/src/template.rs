@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use mcp_settings::Setting;
+use mcp_settings::{FunctionSettings, Setting};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -92,9 +92,11 @@ pub struct StackSpec {
     pub timeout_s: u32,
     /// Log retention in days.
     pub log_retention_days: u32,
-    /// The scopes a bearer token needs per tool (the function's
-    /// [`Setting::ToolScopes`], already checked against its tools).
-    pub tool_scopes: Option<String>,
+    /// The function's settings no rung owns, already checked against its
+    /// tools, resources and prompts: the scopes per tool, resource and prompt
+    /// ([`Setting::ToolScopes`], [`Setting::ResourceScopes`],
+    /// [`Setting::PromptScopes`]) and the batch limit ([`Setting::MaxBatch`]).
+    pub settings: FunctionSettings,
     /// Rung 2: the IAM-authenticated Function URL.
     pub url: Option<UrlSpec>,
     /// Rung 3: an AgentCore Gateway with the function as its Lambda target.
@@ -114,7 +116,7 @@ impl Default for StackSpec {
             memory_mb: 128,
             timeout_s: 10,
             log_retention_days: 14,
-            tool_scopes: None,
+            settings: FunctionSettings::default(),
             url: Some(UrlSpec::default()),
             gateway: None,
             internet: None,
@@ -373,8 +375,8 @@ fn base(spec: &StackSpec) -> Template {
         Resource::new("AWS::Logs::LogGroup", log_group).deleted_with_stack(),
     );
     t.set(Setting::AccountId, Expr::reference("AWS::AccountId"));
-    if let Some(scopes) = &spec.tool_scopes {
-        t.set(Setting::ToolScopes, scopes);
+    for (name, value) in spec.settings.to_env() {
+        t.environment.insert(name.to_owned(), Value::String(value));
     }
     t.output(outputs::FUNCTION_NAME, None, Expr::reference(ids::FUNCTION));
     t.output(outputs::ACCOUNT_ID, None, Expr::reference("AWS::AccountId"));
@@ -464,11 +466,16 @@ mod tests {
     fn tool_scopes_reach_the_function() {
         let scopes = r#"{"demo_drop_table":["ops:admin"]}"#;
         let t = synth(&StackSpec {
-            tool_scopes: Some(scopes.into()),
+            settings: FunctionSettings {
+                tool_scopes: Some(scopes.into()),
+                max_batch: Some(5),
+                ..FunctionSettings::default()
+            },
             ..StackSpec::default()
         })
         .unwrap();
         assert_eq!(environment(&t)[Setting::ToolScopes.name()], scopes);
+        assert_eq!(environment(&t)[Setting::MaxBatch.name()], "5");
         let plain = synth(&StackSpec::default()).unwrap();
         assert!(
             environment(&plain)

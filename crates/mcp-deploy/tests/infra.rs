@@ -61,6 +61,7 @@ fn infra_internet_template_is_current() {
             issuer: "https://issuer.example.com".into(),
             audience: internet::AUTO_AUDIENCE.into(),
             jwks_url: None,
+            jwks_max_age_s: None,
             allow_cidrs: Vec::new(),
             block_countries: Vec::new(),
             rate_limit: internet::DEFAULT_RATE_LIMIT,

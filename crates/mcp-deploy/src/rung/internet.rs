@@ -102,6 +102,9 @@ pub struct InternetSpec {
     pub audience: String,
     /// The key set's URL, when not the issuer metadata's.
     pub jwks_url: Option<String>,
+    /// How long the function trusts a fetched key set before fetching it
+    /// again, when not the function's default.
+    pub jwks_max_age_s: Option<u64>,
     /// Only these CIDRs may call (IPv4 or IPv6); empty: anyone.
     pub allow_cidrs: Vec<String>,
     /// These countries (ISO 3166-1 alpha-2) are blocked.
@@ -155,6 +158,12 @@ pub struct InternetArgs {
     /// `jwks_uri`.
     #[arg(long, value_name = "URL", value_parser = |u: &str| url("--jwks-url", u))]
     pub jwks_url: Option<String>,
+    /// With --exposure internet: the function fetches the issuer's key set
+    /// again once it is this old, so a withdrawn key stops working within
+    /// it (the function's default: an hour).
+    #[arg(long = "jwks-max-age", value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub jwks_max_age_s: Option<u64>,
     /// With --exposure internet: only these source CIDRs may call
     /// (repeatable; IPv4 or IPv6). Default: anyone.
     #[arg(long = "allow-cidr", value_name = "CIDR", value_parser = cidr)]
@@ -178,10 +187,11 @@ pub struct InternetArgs {
 }
 
 /// The ids of the flags that apply only with `--exposure internet`.
-pub const FLAGS: [&str; 8] = [
+pub const FLAGS: [&str; 9] = [
     "issuer",
     "audience",
     "jwks_url",
+    "jwks_max_age_s",
     "allow_cidrs",
     "block_countries",
     "waf_rate_limit",
@@ -213,6 +223,7 @@ impl InternetArgs {
             issuer: String::new(),
             audience: AUTO_AUDIENCE.into(),
             jwks_url: self.jwks_url.clone(),
+            jwks_max_age_s: self.jwks_max_age_s,
             allow_cidrs: self.allow_cidrs.clone(),
             block_countries: self.block_countries.clone(),
             rate_limit: self.waf_rate_limit,
@@ -297,6 +308,9 @@ fn settings(spec: &InternetSpec, t: &mut Template) {
     }
     if let Some(url) = &spec.jwks_url {
         t.set(Setting::OAuthJwksUrl, url);
+    }
+    if let Some(age) = spec.jwks_max_age_s {
+        t.set(Setting::OAuthJwksMaxAgeS, age.to_string());
     }
 }
 
