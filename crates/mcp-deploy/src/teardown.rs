@@ -87,35 +87,47 @@ where
     }
 }
 
+/// A [`Check::Gone`] by one SDK call on the physical id: `request` is the
+/// call to send (`aws` and `id` bound), `not_found` the service error that
+/// means the resource is gone, `what` names it in messages.
+macro_rules! gone_by {
+    ($what:literal, |$aws:ident, $id:ident| $request:expr, $not_found:ident) => {{
+        fn lookup<'a>(
+            $aws: &'a $crate::aws::Aws,
+            $id: &'a str,
+        ) -> futures_util::future::BoxFuture<'a, anyhow::Result<bool>> {
+            Box::pin(async move {
+                let sent = $request.send().await;
+                let action = format!(concat!("checking ", $what, " {}"), $id);
+                $crate::teardown::gone(sent, |e| e.$not_found(), &action)
+            })
+        }
+        $crate::rung::Check::Gone(lookup)
+    }};
+}
+pub(crate) use gone_by;
+
 /// How the function's own resources (every stack has them) are proven gone;
 /// each rung lists its own ([`crate::rung::Rung::checks`]).
 pub(crate) const FUNCTION_CHECKS: [(&str, Check); 3] = [
-    ("AWS::Lambda::Function", Check::Gone(function_gone)),
-    ("AWS::IAM::Role", Check::Gone(role_gone)),
+    (
+        "AWS::Lambda::Function",
+        gone_by!(
+            "function",
+            |aws, id| aws.lambda.get_function().function_name(id),
+            is_resource_not_found_exception
+        ),
+    ),
+    (
+        "AWS::IAM::Role",
+        gone_by!(
+            "role",
+            |aws, id| aws.iam.get_role().role_name(id),
+            is_no_such_entity_exception
+        ),
+    ),
     ("AWS::Logs::LogGroup", Check::Gone(log_group_gone)),
 ];
-
-fn function_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {
-    Box::pin(async move {
-        let lookup = aws.lambda.get_function().function_name(id).send();
-        gone(
-            lookup.await,
-            |e| e.is_resource_not_found_exception(),
-            &format!("checking function {id}"),
-        )
-    })
-}
-
-fn role_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {
-    Box::pin(async move {
-        let lookup = aws.iam.get_role().role_name(id).send();
-        gone(
-            lookup.await,
-            |e| e.is_no_such_entity_exception(),
-            &format!("checking role {id}"),
-        )
-    })
-}
 
 fn log_group_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {
     Box::pin(async move {

@@ -12,7 +12,7 @@ use crate::client::McpClient;
 use crate::progress::Progress;
 use crate::rung::{Check, Rung, Smoked};
 use crate::smoke::{SmokeCx, connect_and_list, unsigned_control};
-use crate::teardown::{Recorded, gone};
+use crate::teardown::{Recorded, gone, gone_by};
 use crate::template::{
     Expr, Resource, SpecError, StackSpec, Template, ids as function_ids, service_role,
 };
@@ -333,13 +333,21 @@ impl Rung for Gateway {
     }
 
     fn checks(&self) -> &'static [(&'static str, Check)] {
-        &[
-            ("AWS::BedrockAgentCore::Gateway", Check::Gone(gateway_gone)),
+        const CHECKS: [(&str, Check); 2] = [
+            (
+                "AWS::BedrockAgentCore::Gateway",
+                gone_by!(
+                    "gateway",
+                    |aws, id| aws.agentcore.get_gateway().gateway_identifier(id),
+                    is_resource_not_found_exception
+                ),
+            ),
             (
                 "AWS::BedrockAgentCore::GatewayTarget",
                 Check::Gone(target_gone),
             ),
-        ]
+        ];
+        &CHECKS
     }
 
     fn named_after<'a>(
@@ -377,17 +385,6 @@ impl Rung for Gateway {
             Ok(vec![(outputs::URL, url)])
         })
     }
-}
-
-fn gateway_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {
-    Box::pin(async move {
-        let lookup = aws.agentcore.get_gateway().gateway_identifier(id).send();
-        gone(
-            lookup.await,
-            |e| e.is_resource_not_found_exception(),
-            &format!("checking gateway {id}"),
-        )
-    })
 }
 
 fn target_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {

@@ -24,7 +24,7 @@ use crate::client::{Answer, Auth, McpClient};
 use crate::progress::Progress;
 use crate::rung::{Check, Rung, Smoked};
 use crate::smoke::SmokeCx;
-use crate::teardown::gone;
+use crate::teardown::{gone, gone_by};
 use crate::template::{Expr, Resource, SpecError, StackSpec, Template, ids as function_ids, tags};
 
 /// The rung's name (its key in the smoke report).
@@ -640,8 +640,15 @@ impl Rung for Internet {
     }
 
     fn checks(&self) -> &'static [(&'static str, Check)] {
-        &[
-            ("AWS::ApiGateway::RestApi", Check::Gone(rest_api_gone)),
+        const CHECKS: [(&str, Check); 8] = [
+            (
+                "AWS::ApiGateway::RestApi",
+                gone_by!(
+                    "REST API",
+                    |aws, id| aws.apigateway.get_rest_api().rest_api_id(id),
+                    is_not_found_exception
+                ),
+            ),
             // CloudFormation names WAFv2 resources `name|id|scope`.
             ("AWS::WAFv2::WebACL", Check::Gone(web_acl_gone)),
             ("AWS::WAFv2::IPSet", Check::Gone(ip_set_gone)),
@@ -652,7 +659,8 @@ impl Rung for Internet {
             ("AWS::ApiGateway::Deployment", Check::Part),
             ("AWS::ApiGateway::Stage", Check::Part),
             ("AWS::WAFv2::WebACLAssociation", Check::Part),
-        ]
+        ];
+        &CHECKS
     }
 
     fn configure_local(&self, spec: &StackSpec, config: &mut lambda_emulator::EmulatorConfig) {
@@ -688,17 +696,6 @@ impl Rung for Internet {
             ])
         })
     }
-}
-
-fn rest_api_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {
-    Box::pin(async move {
-        let lookup = aws.apigateway.get_rest_api().rest_api_id(id).send();
-        gone(
-            lookup.await,
-            |e| e.is_not_found_exception(),
-            &format!("checking REST API {id}"),
-        )
-    })
 }
 
 /// A WAFv2 physical id's `name|id|scope`.

@@ -2,13 +2,11 @@
 //! limits, and the DynamoDB table every instance counts in (made in the
 //! stack, or one the user brings).
 
-use futures_util::future::BoxFuture;
 use mcp_settings::Setting;
 use serde_json::json;
 
-use crate::aws::Aws;
 use crate::rung::{Check, Rung};
-use crate::teardown::gone;
+use crate::teardown::gone_by;
 use crate::template::{Expr, Resource, SpecError, StackSpec, Template, tags};
 
 /// The table's logical id.
@@ -122,19 +120,16 @@ impl Rung for RateLimits {
     }
 
     fn checks(&self) -> &'static [(&'static str, Check)] {
-        &[("AWS::DynamoDB::Table", Check::Gone(table_gone))]
+        const CHECKS: [(&str, Check); 1] = [(
+            "AWS::DynamoDB::Table",
+            gone_by!(
+                "table",
+                |aws, id| aws.dynamodb.describe_table().table_name(id),
+                is_resource_not_found_exception
+            ),
+        )];
+        &CHECKS
     }
-}
-
-fn table_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {
-    Box::pin(async move {
-        let lookup = aws.dynamodb.describe_table().table_name(id).send();
-        gone(
-            lookup.await,
-            |e| e.is_resource_not_found_exception(),
-            &format!("checking table {id}"),
-        )
-    })
 }
 
 #[cfg(test)]

@@ -8,10 +8,10 @@ use mcp_settings::Setting;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::aws::Aws;
 use crate::client::McpClient;
 use crate::rung::{Check, Rung, Smoked};
 use crate::smoke::{SmokeCx, connect_and_list, unsigned_control};
+use crate::teardown::gone_by;
 use crate::template::{Expr, Resource, SpecError, StackSpec, Template, ids as function_ids};
 
 /// The rung's name.
@@ -223,11 +223,19 @@ impl Rung for Url {
     }
 
     fn checks(&self) -> &'static [(&'static str, Check)] {
-        &[
-            ("AWS::Lambda::Url", Check::Gone(url_gone)),
+        const CHECKS: [(&str, Check); 2] = [
+            (
+                "AWS::Lambda::Url",
+                gone_by!(
+                    "the Function URL of",
+                    |aws, id| aws.lambda.get_function_url_config().function_name(id),
+                    is_resource_not_found_exception
+                ),
+            ),
             // A permission goes with its function.
             ("AWS::Lambda::Permission", Check::Part),
-        ]
+        ];
+        &CHECKS
     }
 
     fn serve_local<'a>(
@@ -241,21 +249,6 @@ impl Rung for Url {
         let url = spec.url.as_ref().map(|_| (OUTPUT, emulator.url()));
         Box::pin(async move { Ok(url.into_iter().collect()) })
     }
-}
-
-fn url_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {
-    Box::pin(async move {
-        let lookup = aws
-            .lambda
-            .get_function_url_config()
-            .function_name(id)
-            .send();
-        crate::teardown::gone(
-            lookup.await,
-            |e| e.is_resource_not_found_exception(),
-            &format!("checking the Function URL of {id}"),
-        )
-    })
 }
 
 /// What the smoke test saw.
