@@ -123,6 +123,18 @@ def test_internet_variant_has_every_resource_and_no_function_url(mcp_deploy, tmp
     rules = {r["Name"]: r for r in acl["Rules"]}
     assert set(rules) == {"only-allowed-cidrs", "blocked-countries", "rate-per-ip", "aws-common-rule-set"}
     assert rules["rate-per-ip"]["Statement"]["RateBasedStatement"]["Limit"] == 500
+    # "Slow down", not "forbidden": 429 with Retry-After and a JSON-RPC-shaped body.
+    slow = rules["rate-per-ip"]["Action"]["Block"]["CustomResponse"]
+    assert slow["ResponseCode"] == 429 and slow["ResponseHeaders"] == [{"Name": "Retry-After", "Value": "60"}]
+    body = json.loads(acl["CustomResponseBodies"][slow["CustomResponseBodyKey"]]["Content"])
+    assert body["jsonrpc"] == "2.0" and body["error"]["code"] == -32000
+    for name in ("only-allowed-cidrs", "blocked-countries"):
+        assert rules[name]["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 403
+    # The body rules that misfire on JSON tool arguments count; the rest of the set blocks.
+    counted = {o["Name"] for o in rules["aws-common-rule-set"]["Statement"]["ManagedRuleGroupStatement"]
+               ["RuleActionOverrides"] if "Count" in o["ActionToUse"]}
+    assert counted == {"SizeRestrictions_BODY", "CrossSiteScripting_BODY", "GenericLFI_BODY",
+                       "GenericRFI_BODY", "EC2MetaDataSSRF_BODY"}
     assert rules["blocked-countries"]["Statement"]["GeoMatchStatement"]["CountryCodes"] == ["KP"]
     permissions = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
     assert len(permissions) == 1
@@ -144,6 +156,9 @@ def test_internet_without_issuer_or_audience_is_refused(mcp_deploy) -> None:
         ([*INTERNET[:4], "--audience", "http://api.example.com/mcp"], "https"),
         ([*INTERNET, "--allow-cidr", "10.0.0.1"], "not a CIDR"),
         ([*INTERNET, "--block-country", "Korea"], "alpha-2"),
+        ([*INTERNET, "--block-country", "UK"], "the United Kingdom is GB"),
+        ([*INTERNET, "--block-country", "EU"], "not a country"),
+        ([*INTERNET, "--allow-cidr", "0.0.0.0/0"], "refuses /0"),
         ([*INTERNET, "--rung", "gateway"], "its own front"),
         (["--issuer", "https://issuer.example.com"], "--exposure internet only"),
     ]

@@ -118,7 +118,7 @@ class WafWebAcl(BackendModel, CloudFormationModel):
         acl = backend.create_web_acl(
             props["Name"], props["VisibilityConfig"], props["DefaultAction"], props["Scope"],
             props.get("Description", ""), _tags(props), props.get("Rules", []),
-            None, None, None, None, None,
+            None, None, None, props.get("CustomResponseBodies"), None,
         )
         return cls(acl.name, acl.id, props["Scope"], acl.arn)
 

@@ -248,20 +248,56 @@ fn audience(text: &str) -> Result<String, String> {
 }
 
 fn cidr(text: &str) -> Result<String, String> {
-    if is_cidr(text) {
-        return Ok(text.to_owned());
+    if !is_cidr(text) {
+        return Err(format!(
+            "--allow-cidr {text:?} is not a CIDR block like 203.0.113.0/24 or 2001:db8::/32"
+        ));
     }
-    Err(format!(
-        "--allow-cidr {text:?} is not a CIDR block like 203.0.113.0/24 or 2001:db8::/32"
-    ))
+    // WAF's IP sets take any CIDR but /0 (the wafv2 API's IPSet
+    // `Addresses`): allowing everyone is leaving --allow-cidr out.
+    if text.ends_with("/0") {
+        return Err(format!(
+            "--allow-cidr {text:?} would allow every address, and WAF refuses /0 in an IP set: \
+             leave --allow-cidr out to let anyone call"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
+/// The country codes WAF's geo match takes (the wafv2 API's `CountryCode`,
+/// botocore `wafv2/2019-07-29`): ISO 3166-1 alpha-2, plus `XK` for Kosovo;
+/// the United Kingdom is `GB`, and `EU` is not a country.
+const WAF_COUNTRIES: [&str; 250] = [
+    "AF", "AX", "AL", "DZ", "AS", "AD", "AO", "AI", "AQ", "AG", "AR", "AM", "AW", "AU", "AT", "AZ",
+    "BS", "BH", "BD", "BB", "BY", "BE", "BZ", "BJ", "BM", "BT", "BO", "BQ", "BA", "BW", "BV", "BR",
+    "IO", "BN", "BG", "BF", "BI", "KH", "CM", "CA", "CV", "KY", "CF", "TD", "CL", "CN", "CX", "CC",
+    "CO", "KM", "CG", "CD", "CK", "CR", "CI", "HR", "CU", "CW", "CY", "CZ", "DK", "DJ", "DM", "DO",
+    "EC", "EG", "SV", "GQ", "ER", "EE", "ET", "FK", "FO", "FJ", "FI", "FR", "GF", "PF", "TF", "GA",
+    "GM", "GE", "DE", "GH", "GI", "GR", "GL", "GD", "GP", "GU", "GT", "GG", "GN", "GW", "GY", "HT",
+    "HM", "VA", "HN", "HK", "HU", "IS", "IN", "ID", "IR", "IQ", "IE", "IM", "IL", "IT", "JM", "JP",
+    "JE", "JO", "KZ", "KE", "KI", "KP", "KR", "KW", "KG", "LA", "LV", "LB", "LS", "LR", "LY", "LI",
+    "LT", "LU", "MO", "MK", "MG", "MW", "MY", "MV", "ML", "MT", "MH", "MQ", "MR", "MU", "YT", "MX",
+    "FM", "MD", "MC", "MN", "ME", "MS", "MA", "MZ", "MM", "NA", "NR", "NP", "NL", "NC", "NZ", "NI",
+    "NE", "NG", "NU", "NF", "MP", "NO", "OM", "PK", "PW", "PS", "PA", "PG", "PY", "PE", "PH", "PN",
+    "PL", "PT", "PR", "QA", "RE", "RO", "RU", "RW", "BL", "SH", "KN", "LC", "MF", "PM", "VC", "WS",
+    "SM", "ST", "SA", "SN", "RS", "SC", "SL", "SG", "SX", "SK", "SI", "SB", "SO", "ZA", "GS", "SS",
+    "ES", "LK", "SD", "SR", "SJ", "SZ", "SE", "CH", "SY", "TW", "TJ", "TZ", "TH", "TL", "TG", "TK",
+    "TO", "TT", "TN", "TR", "TM", "TC", "TV", "UG", "UA", "AE", "GB", "US", "UM", "UY", "UZ", "VU",
+    "VE", "VN", "VG", "VI", "WF", "EH", "YE", "ZM", "ZW", "XK",
+];
+
 fn country(code: &str) -> Result<String, String> {
-    if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+    if WAF_COUNTRIES.contains(&code) {
         return Ok(code.to_owned());
     }
+    let hint = match code {
+        "UK" => ": the United Kingdom is GB",
+        "EU" => ": the EU is not a country, name each member (DE, FR, ...)",
+        _ => "",
+    };
     Err(format!(
-        "--block-country {code:?} is not an ISO 3166-1 alpha-2 code like KP"
+        "--block-country {code:?} is not one of the ISO 3166-1 alpha-2 codes WAF takes (like \
+         KP){hint}"
     ))
 }
 
@@ -449,15 +485,53 @@ fn add_stage(t: &mut Template, spec: &InternetSpec) {
     );
 }
 
-/// A blocking rule of the web ACL (priorities follow the list's order).
-fn rule(name: &str, statement: Value) -> Value {
+/// A blocking rule of the web ACL (priorities follow the list's order),
+/// answering with `status` and the JSON-RPC-shaped body `body` (a key of
+/// [`response_bodies`]) instead of WAF's bare 403.
+fn rule(name: &str, statement: Value, status: u16, body: &str) -> Value {
+    let mut response = json!({"ResponseCode": status, "CustomResponseBodyKey": body});
+    if status == 429 {
+        // The rate rule looks back over its window and lifts the block once
+        // the address's rate falls: a minute is a fair first wait.
+        response["ResponseHeaders"] = json!([{"Name": "Retry-After", "Value": "60"}]);
+    }
     json!({
         "Name": name,
-        "Action": {"Block": {}},
+        "Action": {"Block": {"CustomResponse": response}},
         "Statement": statement,
         "VisibilityConfig": visibility(name)
     })
 }
+
+/// The bodies of WAF's answers, shaped as JSON-RPC errors so that an MCP
+/// client shows the reason instead of an empty 403.
+fn response_bodies() -> Value {
+    let error = |code: i32, message: &str| {
+        let body =
+            json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+        json!({"ContentType": "APPLICATION_JSON", "Content": body.to_string()})
+    };
+    json!({
+        "slow-down": error(-32000, "too many requests from this address: wait for Retry-After seconds, then retry"),
+        "blocked-source": error(-32001, "this endpoint does not accept requests from this address or country")
+    })
+}
+
+/// The common rule set's rules that inspect the body and misfire on MCP's
+/// JSON tool arguments, set to count (logged, not blocked): an argument with
+/// `<script>` (`CrossSiteScripting_BODY`), `../` (`GenericLFI_BODY`), a URL
+/// (`GenericRFI_BODY`) or `169.254.169.254` (`EC2MetaDataSSRF_BODY`) is data
+/// a tool may legitimately take, and bodies over 8 KB
+/// (`SizeRestrictions_BODY`) are ordinary tool calls; the function bounds
+/// bodies itself (1 MiB) and checks every token. The header and query rules
+/// (`NoUserAgent_HEADER` among them) keep blocking.
+const COUNTED_RULES: [&str; 5] = [
+    "SizeRestrictions_BODY",
+    "CrossSiteScripting_BODY",
+    "GenericLFI_BODY",
+    "GenericRFI_BODY",
+    "EC2MetaDataSSRF_BODY",
+];
 
 /// The allowed CIDRs as IP sets (one per IP version), and the rule that
 /// blocks every other source; none when anyone may call.
@@ -494,6 +568,8 @@ fn allow_list(t: &mut Template, spec: &InternetSpec) -> Option<Value> {
     Some(rule(
         "only-allowed-cidrs",
         json!({"NotStatement": {"Statement": allowed}}),
+        403,
+        "blocked-source",
     ))
 }
 
@@ -501,29 +577,30 @@ fn add_web_acl(t: &mut Template, spec: &InternetSpec) {
     let mut rules: Vec<Value> = allow_list(t, spec).into_iter().collect();
     if !spec.block_countries.is_empty() {
         let countries = json!({"GeoMatchStatement": {"CountryCodes": spec.block_countries}});
-        rules.push(rule("blocked-countries", countries));
+        rules.push(rule("blocked-countries", countries, 403, "blocked-source"));
     }
     let rate = json!({"RateBasedStatement": {
         "Limit": spec.rate_limit,
         "AggregateKeyType": "IP",
         "EvaluationWindowSec": 300
     }});
-    rules.push(rule("rate-per-ip", rate));
-    // The common rule set, except its 8 KB body limit, which would refuse
-    // large tool calls: the function bounds bodies itself (1 MiB). A rule
-    // group takes an override action, not an action.
-    let mut common = rule(
-        "aws-common-rule-set",
-        json!({"ManagedRuleGroupStatement": {
+    rules.push(rule("rate-per-ip", rate, 429, "slow-down"));
+    // The common rule set, with the body rules that misfire on MCP set to
+    // count. A rule group takes an override action, not an action.
+    let counted: Vec<Value> = COUNTED_RULES
+        .iter()
+        .map(|name| json!({"Name": name, "ActionToUse": {"Count": {}}}))
+        .collect();
+    let common = json!({
+        "Name": "aws-common-rule-set",
+        "OverrideAction": {"None": {}},
+        "Statement": {"ManagedRuleGroupStatement": {
             "VendorName": "AWS",
             "Name": "AWSManagedRulesCommonRuleSet",
-            "RuleActionOverrides": [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
-        }}),
-    );
-    if let Some(common) = common.as_object_mut() {
-        common.remove("Action");
-        common.insert("OverrideAction".into(), json!({"None": {}}));
-    }
+            "RuleActionOverrides": counted
+        }},
+        "VisibilityConfig": visibility("aws-common-rule-set")
+    });
     rules.push(common);
     for (priority, rule) in rules.iter_mut().enumerate() {
         rule["Priority"] = json!(priority);
@@ -534,10 +611,11 @@ fn add_web_acl(t: &mut Template, spec: &InternetSpec) {
             "AWS::WAFv2::WebACL",
             json!({
                 "Name": Expr::sub("${AWS::StackName}-waf"),
-                "Description": "mcp-ladder: rate per IP, the AWS common rule set, and the IP and country rules asked for",
+                "Description": "mcp-ladder: rate per IP answered 429, the AWS common rule set with its body rules counted, and the IP and country rules asked for answered 403",
                 "Scope": "REGIONAL",
                 "DefaultAction": {"Allow": {}},
                 "Rules": rules,
+                "CustomResponseBodies": response_bodies(),
                 "VisibilityConfig": visibility("mcp-ladder"),
                 "Tags": tags()
             }),
@@ -1105,6 +1183,18 @@ pub async fn smoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_edge_takes_only_what_waf_takes() {
+        assert!(country("GB").is_ok() && country("XK").is_ok() && country("KP").is_ok());
+        assert!(country("UK").is_err_and(|e| e.contains("is GB")));
+        assert!(country("EU").is_err_and(|e| e.contains("not a country")));
+        assert!(country("kp").is_err());
+        assert!(cidr("203.0.113.0/24").is_ok() && cidr("2001:db8::/32").is_ok());
+        assert!(cidr("0.0.0.0/0").is_err_and(|e| e.contains("/0")));
+        assert!(cidr("::/0").is_err());
+        assert!(cidr("10.0.0.1").is_err());
+    }
 
     #[test]
     fn challenge_parameters_are_read() {
