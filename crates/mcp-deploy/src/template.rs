@@ -359,6 +359,7 @@ fn base(spec: &StackSpec) -> Template {
         ids::ROLE,
         service_role(
             "lambda.amazonaws.com",
+            None,
             "write-own-logs",
             json!(["logs:CreateLogStream", "logs:PutLogEvents"]),
             Expr::sub(format!("{log_group_arn}:*")),
@@ -394,14 +395,21 @@ fn policy(name: &str, action: Value, resource: Expr) -> Value {
     })
 }
 
-/// A role that `service` of this account may assume, allowed `action` on
+/// A role that `service` of this account may assume (on behalf of a
+/// resource matching `source_arn`, when given), allowed `action` on
 /// `resource` and nothing else.
 pub(crate) fn service_role(
     service: &str,
+    source_arn: Option<Expr>,
     policy_name: &str,
     action: Value,
     resource: Expr,
 ) -> Resource {
+    let mut condition =
+        json!({"StringEquals": {"aws:SourceAccount": Expr::reference("AWS::AccountId")}});
+    if let Some(arn) = source_arn {
+        condition["ArnLike"] = json!({"aws:SourceArn": arn});
+    }
     Resource::new(
         "AWS::IAM::Role",
         Role {
@@ -411,7 +419,7 @@ pub(crate) fn service_role(
                     "Effect": "Allow",
                     "Principal": {"Service": service},
                     "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": Expr::reference("AWS::AccountId")}}
+                    "Condition": condition
                 }]
             }),
             policies: json!([policy(policy_name, action, resource)]),

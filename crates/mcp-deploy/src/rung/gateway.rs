@@ -260,11 +260,16 @@ impl Rung for Gateway {
         let Some(gateway) = &spec.gateway else {
             return Ok(());
         };
-        // This function, and nothing else.
+        // This function, and nothing else; assumed only by AgentCore acting
+        // for a resource of this account and region (the aws:SourceArn
+        // condition AWS's AgentCore samples put beside aws:SourceAccount).
+        let agentcore =
+            "arn:${AWS::Partition}:bedrock-agentcore:${AWS::Region}:${AWS::AccountId}:*";
         t.insert(
             ids::ROLE,
             service_role(
                 "bedrock-agentcore.amazonaws.com",
+                Some(Expr::sub(agentcore)),
                 "invoke-the-mcp-function",
                 json!("lambda:InvokeFunction"),
                 Expr::get_att(function_ids::FUNCTION, "Arn"),
@@ -539,6 +544,11 @@ mod tests {
         assert_eq!(gw["AuthorizerType"], "AWS_IAM");
         assert_eq!(gw["ProtocolConfiguration"]["Mcp"]["SearchType"], "SEMANTIC");
         assert!(gw.get("AuthorizerConfiguration").is_none());
+        let trust = &r[ids::ROLE]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+        assert_eq!(
+            trust["Condition"]["ArnLike"]["aws:SourceArn"],
+            json!({"Fn::Sub": "arn:${AWS::Partition}:bedrock-agentcore:${AWS::Region}:${AWS::AccountId}:*"})
+        );
         let statement = &r[ids::ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
         assert_eq!(
             statement,

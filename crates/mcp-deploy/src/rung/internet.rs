@@ -48,7 +48,8 @@ pub mod ids {
     pub const API_METADATA_METHOD: &str = "McpApiMetadataMethod";
     /// `GET /.well-known/oauth-protected-resource/mcp`.
     pub const API_METADATA_MCP_METHOD: &str = "McpApiMetadataMcpMethod";
-    /// The API's deployment.
+    /// The API's deployment: the prefix of its logical id, which ends with
+    /// a hash of the API's resources and methods (see `add_api`).
     pub const API_DEPLOYMENT: &str = "McpApiDeployment";
     /// Its stage.
     pub const API_STAGE: &str = "McpApiStage";
@@ -364,8 +365,8 @@ fn api() -> Expr {
 
 /// The API, its stage, the function's permission for it, and the web ACL.
 fn add(t: &mut Template, spec: &InternetSpec) {
-    add_api(t);
-    add_stage(t, spec);
+    let deployment = add_api(t);
+    add_stage(t, spec, &deployment);
     // API Gateway may invoke the function for this API only.
     t.insert(
         ids::API_PERMISSION,
@@ -386,8 +387,9 @@ fn add(t: &mut Template, spec: &InternetSpec) {
     add_web_acl(t, spec);
 }
 
-/// The REST API, its paths, and their methods as Lambda proxy integrations.
-fn add_api(t: &mut Template) {
+/// The REST API, its paths, their methods as Lambda proxy integrations, and
+/// the deployment of them; returns the deployment's logical id.
+fn add_api(t: &mut Template) -> String {
     let mut rest_api = Resource::new(
         "AWS::ApiGateway::RestApi",
         json!({
@@ -419,18 +421,16 @@ fn add_api(t: &mut Template) {
         ),
         (ids::API_METADATA_MCP, "mcp", Some(ids::API_METADATA)),
     ];
+    // What the deployment publishes, for its logical id.
+    let mut published = Vec::new();
     for (id, part, parent) in paths {
         let parent = match parent {
             Some(parent) => Expr::reference(parent),
             None => Expr::get_att(ids::REST_API, "RootResourceId"),
         };
-        t.insert(
-            id,
-            Resource::new(
-                "AWS::ApiGateway::Resource",
-                json!({"RestApiId": api(), "ParentId": parent, "PathPart": part}),
-            ),
-        );
+        let resource = json!({"RestApiId": api(), "ParentId": parent, "PathPart": part});
+        published.push(json!([id, resource]));
+        t.insert(id, Resource::new("AWS::ApiGateway::Resource", resource));
     }
     // No API Gateway authorizer: the function is the OAuth resource server,
     // and the metadata must be readable without a token.
@@ -440,37 +440,46 @@ fn add_api(t: &mut Template) {
         (ids::API_METADATA_MCP_METHOD, ids::API_METADATA_MCP, "GET"),
     ];
     for (id, resource, verb) in methods {
-        t.insert(
-            id,
-            Resource::new(
-                "AWS::ApiGateway::Method",
-                json!({
-                    "RestApiId": api(),
-                    "ResourceId": Expr::reference(resource),
-                    "HttpMethod": verb,
-                    "AuthorizationType": "NONE",
-                    "Integration": integration
-                }),
-            ),
-        );
+        let method = json!({
+            "RestApiId": api(),
+            "ResourceId": Expr::reference(resource),
+            "HttpMethod": verb,
+            "AuthorizationType": "NONE",
+            "Integration": integration
+        });
+        published.push(json!([id, method]));
+        t.insert(id, Resource::new("AWS::ApiGateway::Method", method));
     }
     let mut deployment = Resource::new(
         "AWS::ApiGateway::Deployment",
         json!({"RestApiId": api(), "Description": "mcp-ladder"}),
     );
     deployment.depends_on = methods.iter().map(|(id, _, _)| (*id).to_owned()).collect();
-    t.insert(ids::API_DEPLOYMENT, deployment);
+    let id = deployment_id(&Value::Array(published));
+    t.insert(id.clone(), deployment);
+    id
 }
 
-/// The stage, throttled.
-fn add_stage(t: &mut Template, spec: &InternetSpec) {
+/// The deployment's logical id: CloudFormation makes a new deployment only
+/// when the `AWS::ApiGateway::Deployment` resource itself changes, not when
+/// the methods or integrations it publishes do, so a hash of those is part
+/// of its id and a changed API is deployed again.
+fn deployment_id(published: &Value) -> String {
+    use sha2::Digest as _;
+    let text = mcp_core::model::sort_keys(published).to_string();
+    let digest = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+    format!("{}{}", ids::API_DEPLOYMENT, &digest[..12])
+}
+
+/// The stage of `deployment`, throttled.
+fn add_stage(t: &mut Template, spec: &InternetSpec, deployment: &str) {
     t.insert(
         ids::API_STAGE,
         Resource::new(
             "AWS::ApiGateway::Stage",
             json!({
                 "RestApiId": api(),
-                "DeploymentId": Expr::reference(ids::API_DEPLOYMENT),
+                "DeploymentId": Expr::reference(deployment),
                 "StageName": STAGE,
                 "Description": "mcp-ladder: throttled; WAF in front",
                 "MethodSettings": [{
@@ -1183,6 +1192,18 @@ pub async fn smoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_changed_api_is_deployed_again() {
+        let a = deployment_id(&json!([["McpApiMcpMethod", {"HttpMethod": "ANY"}]]));
+        let b = deployment_id(&json!([["McpApiMcpMethod", {"HttpMethod": "POST"}]]));
+        assert!(a.starts_with(ids::API_DEPLOYMENT) && a.len() == ids::API_DEPLOYMENT.len() + 12);
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            deployment_id(&json!([["McpApiMcpMethod", {"HttpMethod": "ANY"}]]))
+        );
+    }
 
     #[test]
     fn the_edge_takes_only_what_waf_takes() {
