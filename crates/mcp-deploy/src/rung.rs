@@ -76,6 +76,13 @@ pub trait Rung: Sync {
         Ok(())
     }
 
+    /// Checks that the region offers what the spec asks of this rung, before
+    /// anything is uploaded or created.
+    fn check_region(&self, spec: &StackSpec, region: &str) -> anyhow::Result<()> {
+        let _ = (spec, region);
+        Ok(())
+    }
+
     /// The output key of the endpoint it serves, if it serves one.
     fn endpoint(&self) -> Option<&'static str> {
         None

@@ -383,7 +383,7 @@ pub async fn deploy(
     progress: &Progress,
     on_stack: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<Deployed> {
-    let template_body = template::to_text(&template::synth(spec)?);
+    let template_body = checked_template(aws, spec)?;
     let bucket = assets::asset_bucket(aws, account).await?;
     let key = assets::upload(aws, &bucket, account, zip, progress).await?;
 
@@ -450,6 +450,14 @@ pub async fn deploy(
         outputs: outputs(&stack)?,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The template, once every rung has found the region fit for it.
+fn checked_template(aws: &Aws, spec: &StackSpec) -> anyhow::Result<String> {
+    for rung in crate::rung::ALL {
+        rung.check_region(spec, &aws.region)?;
+    }
+    Ok(template::to_text(&template::synth(spec)?))
 }
 
 /// What kind of change set the stack as found needs; a stack whose first

@@ -25,6 +25,29 @@ pub const TARGET_NAME: &str = "mcp-ladder";
 /// The gateway's built-in search tool (AWS docs, `gateway-using-mcp-semantic-search`).
 pub const SEARCH_TOOL: &str = "x_amz_bedrock_agentcore_search";
 
+/// The regions where a gateway can have semantic tool search (AWS docs,
+/// `gateway-using-mcp-semantic-search`, as of 2026-12).
+pub const SEMANTIC_SEARCH_REGIONS: [&str; 18] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ca-central-1",
+    "eu-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "sa-east-1",
+];
+
 /// Logical ids.
 pub mod ids {
     /// The gateway's role (may invoke the function, nothing else).
@@ -318,6 +341,19 @@ impl Rung for Gateway {
         }
     }
 
+    fn check_region(&self, spec: &StackSpec, region: &str) -> anyhow::Result<()> {
+        if spec.gateway.is_none() || SEMANTIC_SEARCH_REGIONS.contains(&region) {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "the gateway's semantic tool search (SearchType SEMANTIC, which this stack asks for \
+             and which cannot be added later) exists in {} regions, not in {region}: deploy \
+             the gateway rung in one of {}",
+            SEMANTIC_SEARCH_REGIONS.len(),
+            SEMANTIC_SEARCH_REGIONS.join(", ")
+        )
+    }
+
     fn endpoint(&self) -> Option<&'static str> {
         Some(outputs::URL)
     }
@@ -583,6 +619,19 @@ mod tests {
         assert!(
             t["Resources"].get(crate::rung::url::URL).is_some(),
             "--with-function-url keeps the URL"
+        );
+    }
+
+    #[test]
+    fn semantic_search_is_asked_for_only_where_it_exists() {
+        let spec = gateway(GatewayAuth::AwsIam, false);
+        assert!(Gateway.check_region(&spec, "eu-central-1").is_ok());
+        let refused = Gateway.check_region(&spec, "me-central-1");
+        assert!(refused.is_err_and(|e| e.to_string().contains("not in me-central-1")));
+        assert!(
+            Gateway
+                .check_region(&StackSpec::default(), "me-central-1")
+                .is_ok()
         );
     }
 
