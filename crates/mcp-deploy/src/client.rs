@@ -442,9 +442,7 @@ impl McpClient {
         if result.is_error {
             bail!("{tool} failed: {}", serde_json::to_string(&result.content)?);
         }
-        Ok(result
-            .structured_content
-            .map_or(Value::Null, |json| json.to_value()))
+        Ok(output_of(&result))
     }
 
     /// The status the same `tools/list` gets with `auth` instead (a negative
@@ -476,6 +474,23 @@ impl McpClient {
         };
         self.status_with(auth).await
     }
+}
+
+/// A result's structured output: `structuredContent`, else the JSON of its
+/// first text block. A front in between may carry a tool's output only as
+/// text (AWS does not document whether AgentCore Gateway fills
+/// `structuredContent` from a Lambda target's answer).
+pub fn output_of(result: &CallToolResult) -> Value {
+    if let Some(json) = &result.structured_content {
+        return json.to_value();
+    }
+    let content = serde_json::to_value(&result.content).unwrap_or(Value::Null);
+    content
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|block| serde_json::from_str(block["text"].as_str()?).ok())
+        .unwrap_or(Value::Null)
 }
 
 /// Signs `request` in place with SigV4.
@@ -587,4 +602,26 @@ fn result_of<R: DeserializeOwned>(method: &str, answer: Answer) -> anyhow::Resul
         .ok_or_else(|| anyhow!("{method}: no result in {reply}"))?;
     serde_json::from_value(result.clone())
         .with_context(|| format!("{method}: unexpected result {result}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(value: Value) -> CallToolResult {
+        serde_json::from_value(value).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn output_is_read_from_structured_content_else_from_the_text() {
+        let structured = result(json!({
+            "content": [{"type": "text", "text": "{\"words\": 2}"}],
+            "structuredContent": {"words": 3}
+        }));
+        assert_eq!(output_of(&structured), json!({"words": 3}));
+        let text_only = result(json!({"content": [{"type": "text", "text": "{\"tools\": []}"}]}));
+        assert_eq!(output_of(&text_only), json!({"tools": []}));
+        let prose = result(json!({"content": [{"type": "text", "text": "not JSON"}]}));
+        assert_eq!(output_of(&prose), Value::Null);
+    }
 }

@@ -153,19 +153,24 @@ pub async fn connect_and_list(
 }
 
 /// The unsigned request of a negative control: its status, which must be
-/// 403 (else the run fails, saying `otherwise`).
+/// one of `refused` (else the run fails, saying `otherwise`).
 pub async fn unsigned_control(
     client: &crate::client::McpClient,
+    refused: &[u16],
     otherwise: &str,
     progress: &Progress,
 ) -> anyhow::Result<u16> {
-    progress.story(">>> DEMO: negative control - an unsigned request must get 403");
+    let statuses: Vec<String> = refused.iter().map(u16::to_string).collect();
+    let statuses = statuses.join(" or ");
+    progress.story(format!(
+        ">>> DEMO: negative control - an unsigned request must get {statuses}"
+    ));
     progress.stage("negative-control").await?;
     let status = client.unsigned_status().await?;
     progress.story(format!("unsigned POST status: {status}"));
-    if status != 403 {
+    if !refused.contains(&status) {
         anyhow::bail!(
-            "NEGATIVE CONTROL FAILED: an unsigned request got {status}, not 403: {otherwise}"
+            "NEGATIVE CONTROL FAILED: an unsigned request got {status}, not {statuses}: {otherwise}"
         );
     }
     Ok(status)

@@ -288,8 +288,10 @@ pub async fn smoke(client: &mut McpClient, cx: &SmokeCx<'_>) -> anyhow::Result<S
     progress.story(
         "OK: a SigV4-signed, in-account client reached the remote MCP server, listed its tools, and invoked one.",
     );
+    // AWS answers an unsigned request to an AWS_IAM Function URL with 403.
     let unsigned_status = unsigned_control(
         client,
+        &[403],
         "the URL is not protected by AWS_IAM. Tear it down and check the stack's AuthType",
         progress,
     )
