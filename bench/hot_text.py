@@ -27,7 +27,6 @@ import argparse
 import glob
 import http.client
 import json
-import os
 import re
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from lambda_bench import HEADERS, start
+from lambda_bench import HEADERS, callgrind_wrapper, start
 
 REQUESTS = [
     {"jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -55,11 +54,7 @@ def executed_symbols(emulator: str, bootstrap: str, rounds: int) -> set[str]:
     """Mangled names of the functions `bootstrap` executed from its start to
     the end of `rounds` passes over REQUESTS."""
     with tempfile.TemporaryDirectory() as tmp:
-        wrapper = os.path.join(tmp, "bootstrap")
-        with open(wrapper, "w") as f:
-            f.write(f"#!/bin/sh\nexec valgrind --tool=callgrind --demangle=no -q "
-                    f"--callgrind-out-file={tmp}/callgrind.%p {os.path.abspath(bootstrap)}\n")
-        os.chmod(wrapper, 0o755)
+        wrapper = callgrind_wrapper(tmp, bootstrap, "--demangle=no")
         proc, ready = start(emulator, wrapper, timeout_s=300)
         try:
             url = urllib.parse.urlsplit(ready["functionUrl"])

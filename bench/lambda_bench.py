@@ -90,19 +90,26 @@ def one_round(emulator: str, name: str, bootstrap: str, calls: int, extra: tuple
         proc.wait(timeout=10)
 
 
+def callgrind_wrapper(tmp: str, bootstrap: str, *flags: str) -> str:
+    """A `bootstrap` in `tmp` that runs the real one under callgrind, its
+    output in `tmp/callgrind.<pid>`; its path."""
+    valgrind = shutil.which("valgrind")
+    assert valgrind, "valgrind is needed for instruction counts (Debian: apt-get install valgrind)"
+    wrapper = os.path.join(tmp, "bootstrap")
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nexec {valgrind} --tool=callgrind {' '.join(flags)} -q "
+                f"--callgrind-out-file={tmp}/callgrind.%p {os.path.abspath(bootstrap)}\n")
+    os.chmod(wrapper, 0o755)
+    return wrapper
+
+
 def instructions(emulator: str, name: str, bootstrap: str, requests: int, gateway_tools: str | None = None,
                  env: tuple = (), send=None) -> int:
     """Instructions of every process of the function after serving `requests`
     (through the local gateway's front when `gateway_tools` is given; with
     `send(conn, i, ready)` when given, else the usual call)."""
-    valgrind = shutil.which("valgrind")
-    assert valgrind
     with tempfile.TemporaryDirectory() as tmp:
-        wrapper = os.path.join(tmp, "bootstrap")
-        with open(wrapper, "w") as f:
-            f.write(f"#!/bin/sh\nexec {valgrind} --tool=callgrind --trace-children=yes -q "
-                    f"--callgrind-out-file={tmp}/callgrind.%p {os.path.abspath(bootstrap)}\n")
-        os.chmod(wrapper, 0o755)
+        wrapper = callgrind_wrapper(tmp, bootstrap, "--trace-children=yes")
         extra = (("--gateway-tools", gateway_tools) if gateway_tools else ()) + env
         proc, ready = start(emulator, wrapper, timeout_s=300, extra=extra)
         try:

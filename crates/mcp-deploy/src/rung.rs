@@ -63,8 +63,14 @@ pub struct Smoked {
 
 /// One rung of the ladder (or an add-on to every rung).
 pub trait Rung: Sync {
-    /// The rung's name: its key in the smoke report.
+    /// The rung's name.
     fn name(&self) -> &'static str;
+
+    /// Where its smoke report goes in `smoke --output json`: under this key,
+    /// or (`None`) with its fields at the top level.
+    fn report_key(&self) -> Option<&'static str> {
+        Some(self.name())
+    }
 
     /// Adds its resources, function settings and outputs when `spec` asks
     /// for this rung; refuses a spec it cannot serve.

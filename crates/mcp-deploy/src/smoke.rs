@@ -103,10 +103,10 @@ pub async fn smoke_stack(cx: &SmokeCx<'_>) -> anyhow::Result<StackSmoke> {
         let Some(smoked) = rung.smoke(cx).await? else {
             continue;
         };
-        match smoked.report {
-            Value::Object(fields) if rung.name() == crate::rung::url::NAME => report.extend(fields),
-            other => {
-                report.insert(rung.name().to_owned(), other);
+        match (rung.report_key(), smoked.report) {
+            (None, Value::Object(fields)) => report.extend(fields),
+            (key, other) => {
+                report.insert(key.unwrap_or(rung.name()).to_owned(), other);
             }
         }
         summaries.push(smoked.summary);

@@ -210,9 +210,7 @@ impl Scopes {
             baseline,
         })
     }
-}
 
-impl Scopes {
     /// The scopes of everything `server` offers: its tools' ([`Scopes::of_tools`])
     /// and those its resources and prompts need. With `configured`, each of
     /// those must be in it too.

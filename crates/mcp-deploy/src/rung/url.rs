@@ -151,6 +151,11 @@ impl Rung for Url {
         NAME
     }
 
+    /// At the top level, as `smoke --output json` has always printed it.
+    fn report_key(&self) -> Option<&'static str> {
+        None
+    }
+
     fn synth(&self, spec: &StackSpec, t: &mut Template) -> Result<(), SpecError> {
         let Some(url) = &spec.url else {
             return Ok(());
