@@ -37,7 +37,8 @@ def data_plane(mcp_deploy, tmp_path_factory):
                               timeout=60, check=True)
     tools.write_text(exported.stdout)
     # Streaming, as the stacks' URLs are by default (InvokeMode RESPONSE_STREAM).
-    yield from running_emulator("aws-iam", ("--gateway-tools", str(tools), "--invoke-mode", "response-stream"))
+    yield from running_emulator("aws-iam", ("--gateway-tools", str(tools), "--invoke-mode", "response-stream",
+                                                "--env", "MCP_GATEWAY_TARGET=1"))
 
 
 @pytest.fixture(scope="module")

@@ -32,13 +32,23 @@ def _schemas(mcp_deploy: str, tmp_path_factory) -> str:
     return str(path)
 
 
+# The function serves a gateway's invocations only when declared its target,
+# as `mcp-deploy deploy --rung gateway` declares it.
+TARGET_ENV = ("--env", "MCP_GATEWAY_TARGET=1")
+
+
 @pytest.fixture(scope="module")
 def iam_gateway(mcp_deploy, tmp_path_factory):
-    yield from running_emulator("aws-iam", ("--gateway-tools", _schemas(mcp_deploy, tmp_path_factory)))
+    yield from running_emulator("aws-iam", ("--gateway-tools", _schemas(mcp_deploy, tmp_path_factory), *TARGET_ENV))
 
 
 @pytest.fixture(scope="module")
 def open_gateway(mcp_deploy, tmp_path_factory):
+    yield from running_emulator("none", ("--gateway-tools", _schemas(mcp_deploy, tmp_path_factory), *TARGET_ENV))
+
+
+@pytest.fixture(scope="module")
+def undeclared_gateway(mcp_deploy, tmp_path_factory):
     yield from running_emulator("none", ("--gateway-tools", _schemas(mcp_deploy, tmp_path_factory)))
 
 
@@ -117,6 +127,22 @@ def test_inspector_cli_through_the_gateway(node_bin, open_gateway) -> None:
                         "--tool-name", f"{TARGET}___demo_echo", "--tool-arg", "message=hello gateway")
     assert called["isError"] is False
     assert json.loads(called["content"][0]["text"]) == {"echo": "hello gateway"}
+    # The gateway let this caller in, but its identity stops at the gateway:
+    # a tool that needs a scope of its own never runs through it.
+    dropped = _inspector(node_bin, open_gateway.gateway_url, "--method", "tools/call",
+                         "--tool-name", f"{TARGET}___demo_drop_table", "--tool-arg", "table=users")
+    assert dropped["isError"] is True
+    assert "was not run: it needs a scope of its own" in dropped["content"][0]["text"]
+
+
+def test_a_function_not_declared_a_target_refuses_the_gateway(undeclared_gateway) -> None:
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": f"{TARGET}___word_count", "arguments": {"text": "a b"}}}
+    status, reply = _post(undeclared_gateway.gateway_url, json.dumps(call).encode(), HEADERS)
+    assert status == 200, reply
+    result = json.loads(reply)["result"]
+    assert result["isError"] is True
+    assert "NotAGatewayTarget" in result["content"][0]["text"], result
 
 
 def test_demo_local_gateway_tells_the_whole_story(mcp_deploy) -> None:

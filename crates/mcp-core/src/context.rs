@@ -57,6 +57,9 @@ pub enum AuthScheme {
     AwsIam,
     /// An OAuth bearer token this server validated.
     Bearer,
+    /// An AgentCore Gateway that authenticated its own caller and invoked
+    /// this function as its Lambda target: the caller is not known here.
+    Gateway,
 }
 
 /// Who made a request, as the transport authenticated them.

@@ -238,6 +238,35 @@ fn only_with(
     Err(anyhow!("{} {verb} for {needs} only", flags.join(", ")))
 }
 
+/// `--rung gateway` refuses the flags that need each caller's identity: a
+/// gateway invokes its Lambda target with the arguments and its own ids,
+/// never the caller's (the function refuses the same settings at init).
+fn refuse_without_identity(matches: &ArgMatches) -> anyhow::Result<()> {
+    for (id, flag, instead) in [
+        (
+            "rate_limits",
+            "--rate-limits",
+            "every gateway caller would share one count per tool",
+        ),
+        (
+            "tool_scopes",
+            "--tool-scopes",
+            "no gateway caller's scopes could be checked",
+        ),
+    ] {
+        if given(matches, id) {
+            return Err(anyhow!(
+                "{flag} cannot go with --rung gateway: an AgentCore Gateway invokes the function \
+                 with the tool's arguments and its own ids, never its caller's identity, so \
+                 {instead}. Use --rung url (callers signed with SigV4) or --exposure internet \
+                 (callers with tokens) for {flag}; through a gateway, tools that need a scope of \
+                 their own (beyond mcp:read and mcp:write) are refused"
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl StackArgs {
     /// The rules between rungs that clap cannot declare (a flag that needs
     /// another flag to have a given value).
@@ -260,6 +289,9 @@ impl StackArgs {
             &internet::FLAGS,
             "--exposure internet",
         )?;
+        if gateway {
+            refuse_without_identity(matches)?;
+        }
         if internet && (gateway || !self.url.allow_principals.is_empty()) {
             return Err(anyhow!(
                 "--exposure internet is its own front (API Gateway with OAuth): drop --rung \
@@ -657,5 +689,28 @@ mod tests {
         );
         assert_eq!(refusal(&[]), "");
         assert_eq!(refusal(&["--rung", "gateway", "--with-function-url"]), "");
+    }
+
+    #[test]
+    fn a_gateway_refuses_what_needs_the_callers_identity() {
+        let limits = refusal(&["--rung", "gateway", "--rate-limits", r#"{"default": "5/60s"}"#]);
+        assert!(
+            limits.starts_with("--rate-limits cannot go with --rung gateway")
+                && limits.contains("share one count per tool")
+                && limits.contains("Use --rung url"),
+            "{limits}"
+        );
+        let scopes = refusal(&[
+            "--rung",
+            "gateway",
+            "--with-function-url",
+            "--tool-scopes",
+            r#"{"word_count": ["mcp:read"]}"#,
+        ]);
+        assert!(
+            scopes.starts_with("--tool-scopes cannot go with --rung gateway"),
+            "{scopes}"
+        );
+        assert_eq!(refusal(&["--rate-limits", r#"{"default": "5/60s"}"#]), "");
     }
 }

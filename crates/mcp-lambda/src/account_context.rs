@@ -5,15 +5,21 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 /// The IAM identity of the caller, as the Function URL's `AWS_IAM` authorizer
-/// reported it in `requestContext.authorizer.iam`.
+/// reported it in `requestContext.authorizer.iam`. What is unknown is left
+/// out, never `null`: the schema a gateway is given has no `null`s
+/// (`crate::agentcore`), and clients that check output against it would
+/// refuse one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Caller {
     /// The caller's account.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
     /// The caller's ARN (user, or assumed-role session).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_arn: Option<String>,
     /// The caller's unique id.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller_id: Option<String>,
 }
 
@@ -65,16 +71,21 @@ impl DemoAccountContext {
     }
 }
 
-/// The result of `demo_account_context`.
+/// The result of `demo_account_context`; what is unknown is left out.
 #[derive(Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct AccountContext {
     /// The account the function runs in.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     /// The region the function runs in.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// The function's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
-    /// Who called, as IAM authenticated them (`null` without IAM auth).
+    /// Who called, as IAM authenticated them (absent without IAM auth, and
+    /// through a gateway, which does not pass its caller on).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<Caller>,
 }
 

@@ -24,12 +24,25 @@
 //! kept for what the model cannot fix (an unreadable client context, an event
 //! that is not an object). The tool runs through the same core as over HTTP:
 //! the same argument checks, the same errors, panics caught.
+//!
+//! Who may invoke this way: anyone the function's policy allows
+//! `lambda:InvokeFunction`, with any client context. So such invocations are
+//! served only when the function is declared a gateway target
+//! (`MCP_GATEWAY_TARGET=1`), and then as one caller that is not known here -
+//! the gateway passes the arguments and its own ids, never its caller's
+//! identity or token (DESIGN.md, "Against real AWS (2)"). That caller holds
+//! the scopes every tool needs by default (`mcp:read`, `mcp:write`), never a
+//! tool's own (`demo_drop_table`'s `mcp:admin`): a destructive call made
+//! through a gateway fails safely, whoever the gateway let in.
 
 use std::time::Instant;
 
 use lambda_http::lambda_runtime::Context;
 use mcp_core::model::{CallToolResult, Content, ServerResult};
-use mcp_core::{Extensions, ProtocolVersion, Reply, RequestContext, Session};
+use mcp_core::{
+    AuthScheme, ErrorCode, ErrorObject, Extensions, Identity, ProtocolVersion, Reply,
+    RequestContext, Session, scopes,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -40,6 +53,46 @@ use crate::{App, Invocation};
 pub const TOOL_NAME_KEY: &str = "bedrockAgentCoreToolName";
 /// Between a gateway target's name and a tool's name.
 pub const TARGET_DELIMITER: &str = "___";
+/// The client context's `custom` key naming the gateway.
+pub const GATEWAY_ID_KEY: &str = "bedrockAgentCoreGatewayId";
+/// The scopes a gateway's call holds: those a tool needs by default.
+const GATEWAY_SCOPES: [&str; 2] = [scopes::READ, scopes::WRITE];
+
+/// Why an invocation naming `tool` in its client context was refused by a
+/// function that is not a gateway target.
+pub(crate) fn not_a_target(tool: &str) -> String {
+    format!(
+        "this function is not an AgentCore Gateway target ({}=1 is not set), so the \
+         invocation naming tool {tool:?} in its client context (custom.{TOOL_NAME_KEY}) was \
+         refused: call its Function URL, or deploy it with `mcp-deploy deploy --rung gateway`",
+        mcp_settings::Setting::GatewayTarget
+    )
+}
+
+/// The one caller a gateway's invocations are served as.
+fn gateway_caller(gateway: Option<&str>) -> Identity {
+    Identity {
+        scheme: AuthScheme::Gateway,
+        principal: format!("agentcore-gateway/{}", gateway.unwrap_or("unnamed")),
+        account: None,
+        scopes: Some(GATEWAY_SCOPES.map(str::to_owned).to_vec()),
+    }
+}
+
+/// A gateway-specific reason for a refusal by scope: the core's speaks of
+/// the caller's token, which a gateway call does not have.
+fn through_gateway(tool: &str, error: ErrorObject) -> String {
+    if error.code != ErrorCode::INSUFFICIENT_SCOPE {
+        return error.message;
+    }
+    format!(
+        "Tool {tool:?} was not run: it needs a scope of its own (beyond {}), and an AgentCore \
+         Gateway does not pass its caller's identity to this function, so no call through the \
+         gateway holds it. Do not retry through the gateway; ask the user to run it through \
+         the Function URL or the internet rung with a token that grants it.",
+        GATEWAY_SCOPES.join(" and ")
+    )
+}
 
 /// A failed call, as the gateway hands it to the agent.
 #[derive(Serialize)]
@@ -81,6 +134,7 @@ impl App {
     pub(crate) async fn gateway_call(
         &self,
         qualified: &str,
+        gateway: Option<&str>,
         event: &[u8],
         context: &Context,
     ) -> Outcome {
@@ -103,7 +157,8 @@ impl App {
             invoked_function_arn: Some(context.invoked_function_arn.clone()),
             caller: None,
         });
-        let request = RequestContext::with_extensions(extensions);
+        let mut request = RequestContext::with_extensions(extensions);
+        request.identity = Some(gateway_caller(gateway));
         let message = json!({
             "jsonrpc": "2.0",
             "id": 0,
@@ -122,7 +177,10 @@ impl App {
                     ServerResult::CallTool(result) => answer(result),
                     _ => (failure(&[Content::text("unexpected result")]), "error"),
                 },
-                Err(error) => (failure(&[Content::text(error.message)]), "error"),
+                Err(error) => (
+                    failure(&[Content::text(through_gateway(tool, error))]),
+                    "error",
+                ),
             },
             _ => (failure(&[Content::text("the call had no reply")]), "error"),
         };

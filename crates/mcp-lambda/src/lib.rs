@@ -58,6 +58,9 @@ pub struct App {
     streaming: bool,
     /// The resource server ([`AuthMode::OAuth`](mcp_settings::AuthMode::OAuth)); `None`: IAM.
     oauth: Option<ResourceServer>,
+    /// Whether invocations naming a tool in the client context (an
+    /// AgentCore Gateway's) are served ([`Setting::GatewayTarget`]).
+    gateway_target: bool,
 }
 
 impl App {
@@ -84,6 +87,7 @@ impl App {
             settings.conformance_fixtures,
         )?;
         app.streaming = settings.invoke_mode == InvokeMode::ResponseStream;
+        app.gateway_target = settings.gateway_target;
         app.server = mcp_tools::govern(app.server, settings)?;
         // After the scopes: the metadata publishes what the tools need.
         app.oauth = oauth::resource_server(settings, &app.server)?;
@@ -158,6 +162,7 @@ impl App {
             config,
             streaming: false,
             oauth: None,
+            gateway_target: false,
         })
     }
 

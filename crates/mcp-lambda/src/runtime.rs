@@ -152,7 +152,11 @@ impl App {
             }
         };
         if let Some(tool) = client_context.custom_str(crate::gateway::TOOL_NAME_KEY) {
-            return Route::Done(self.gateway_call(tool, event, &context).await);
+            if !self.gateway_target {
+                return done("NotAGatewayTarget", crate::gateway::not_a_target(tool));
+            }
+            let gateway = client_context.custom_str(crate::gateway::GATEWAY_ID_KEY);
+            return Route::Done(self.gateway_call(tool, gateway, event, &context).await);
         }
         match std::str::from_utf8(event)
             .ok()

@@ -293,7 +293,7 @@ fn account_context_without_iam_has_no_caller() {
         .remove("authorizer");
     let (status, body) = send(&ev);
     assert_eq!(status, 200);
-    assert_eq!(body["result"]["structuredContent"]["caller"], Value::Null);
+    assert_eq!(body["result"]["structuredContent"].get("caller"), None);
     assert_eq!(
         body["result"]["structuredContent"]["account"],
         "111122223333"

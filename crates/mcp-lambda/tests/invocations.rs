@@ -14,8 +14,9 @@ use bytes::Bytes;
 use lambda_emulator::runtime::{Function, FunctionSpec, InvokeError, RoleCredentials};
 use serde_json::{Value, json};
 
+/// A gateway target: it serves invocations naming a tool.
 fn function() -> Function {
-    function_with(&[])
+    function_with(&[("MCP_GATEWAY_TARGET", "1")])
 }
 
 fn function_with(env: &[(&str, &str)]) -> Function {
@@ -32,6 +33,24 @@ fn function_with(env: &[(&str, &str)]) -> Function {
         env: vars,
         credentials: RoleCredentials::mint(),
     })
+}
+
+/// A signed Function URL request calling `word_count` on `text`, as an
+/// invocation's event (payload format 2.0).
+fn url_event(text: &str) -> String {
+    let mut event: Value =
+        serde_json::from_str(include_str!("data/function-url-iam-post.json")).unwrap();
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "word_count", "arguments": {"text": text}}});
+    event["body"] = json!(call.to_string());
+    event["isBase64Encoded"] = json!(false);
+    event.to_string()
+}
+
+/// The tool's output from a Function URL response.
+fn url_output(response: &Value) -> Value {
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    body["result"]["structuredContent"].clone()
 }
 
 fn gateway(tool: &str) -> String {
@@ -163,9 +182,8 @@ async fn a_silent_or_absent_limit_store_costs_at_most_the_budget() {
         // Three calls over a quota of two: with no store, none is counted.
         for _ in 0..3 {
             let started = std::time::Instant::now();
-            let counts = call(&f, r#"{"text":"a b"}"#, Some(gateway("word_count")))
-                .await
-                .unwrap();
+            let response = call(&f, &url_event("a b"), None).await.unwrap();
+            let counts = url_output(&response);
             let took = started.elapsed();
             assert_eq!(counts["words"], 2, "{endpoint}: {counts}");
             assert!(
@@ -200,7 +218,7 @@ async fn bad_scope_and_invoke_mode_settings_are_init_errors() {
         ),
     ] {
         let f = function_with(&[(name, value)]);
-        let outcome = call(&f, r#"{"text":"a"}"#, Some(gateway("word_count"))).await;
+        let outcome = call(&f, &url_event("a"), None).await;
         let text = format!("{outcome:?}");
         assert!(
             text.contains("init failed (Runtime.InvalidConfiguration: ")
@@ -221,12 +239,62 @@ async fn a_bad_budget_is_an_init_error() {
         ("MCP_RATE_LIMIT_TABLE", "mcp-ladder-limits"),
         ("MCP_RATE_LIMIT_BUDGET_MS", "soon"),
     ]);
-    let outcome = call(&f, r#"{"text":"a"}"#, Some(gateway("word_count"))).await;
+    let outcome = call(&f, &url_event("a"), None).await;
     let text = format!("{outcome:?}");
     assert!(
         text.contains("init failed (Runtime.InvalidConfiguration: ")
             && text.contains("MCP_RATE_LIMIT_BUDGET_MS is"),
         "{text}"
+    );
+    f.stop().await;
+}
+
+/// Invoking the function directly with a client context naming a tool is
+/// open to anyone allowed `lambda:InvokeFunction`: it is served only by a
+/// declared gateway target, and there as a caller without a token, which
+/// never holds a tool's own scope - with every auth mode.
+#[tokio::test]
+async fn direct_invocations_in_a_gateways_shape_get_no_more_than_a_gateway() {
+    let oauth = [
+        ("MCP_AUTH", "oauth"),
+        ("MCP_OAUTH_ISSUER", "https://issuer.example.com"),
+        ("MCP_OAUTH_AUDIENCE", "https://api.example.com/prod/mcp"),
+    ];
+    for env in [&[][..], &oauth[..]] {
+        let f = function_with(env);
+        let refused = error_type(call(&f, "{}", Some(gateway("demo_drop_table"))).await);
+        assert!(
+            refused.starts_with("NotAGatewayTarget: ")
+                && refused.contains("not an AgentCore Gateway target (MCP_GATEWAY_TARGET=1 is not set)"),
+            "{env:?}: {refused}"
+        );
+        f.stop().await;
+    }
+
+    let f = function();
+    let dropped = call(&f, r#"{"table":"users"}"#, Some(gateway("demo_drop_table")))
+        .await
+        .unwrap();
+    assert_eq!(dropped["isError"], true, "{dropped}");
+    let text = dropped["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Tool \"demo_drop_table\" was not run: it needs a scope of its own")
+            && text.contains("does not pass its caller's identity"),
+        "{text}"
+    );
+    // What every tool needs by default still runs; nothing says who called.
+    let context = call(&f, "{}", Some(gateway("demo_account_context")))
+        .await
+        .unwrap();
+    assert_eq!(context.get("caller"), None, "{context}");
+    f.stop().await;
+
+    // A gateway target that asks for a caller's identity does not start.
+    let f = function_with(&[("MCP_GATEWAY_TARGET", "1"), oauth[0], oauth[1], oauth[2]]);
+    let outcome = format!("{:?}", call(&f, "{}", Some(gateway("word_count"))).await);
+    assert!(
+        outcome.contains("MCP_GATEWAY_TARGET=1 cannot go with MCP_AUTH"),
+        "{outcome}"
     );
     f.stop().await;
 }

@@ -82,11 +82,17 @@ pub enum Setting {
     /// `MCP_CONFORMANCE_FIXTURES`: `1` serves the MCP conformance suite's
     /// fixture pack (test builds only).
     ConformanceFixtures,
+    /// `MCP_GATEWAY_TARGET`: `1` declares the function an AgentCore Gateway
+    /// Lambda target, so that invocations naming a tool in the client
+    /// context are served; without it they are refused. A gateway does not
+    /// pass its caller's identity on, so this cannot go with per-caller
+    /// limits, per-tool scopes or token checks ([`SettingsError::GatewayWithout`]).
+    GatewayTarget,
 }
 
 impl Setting {
     /// Every setting, in the order [`FunctionSettings::to_env`] writes them.
-    pub const ALL: [Setting; 18] = [
+    pub const ALL: [Setting; 19] = [
         Setting::Auth,
         Setting::OAuthIssuer,
         Setting::OAuthAudience,
@@ -105,6 +111,7 @@ impl Setting {
         Setting::MaxBatch,
         Setting::AccountId,
         Setting::ConformanceFixtures,
+        Setting::GatewayTarget,
     ];
 
     /// The OAuth settings that only `MCP_AUTH=oauth` may come with.
@@ -137,6 +144,7 @@ impl Setting {
             Setting::MaxBatch => "MCP_MAX_BATCH",
             Setting::AccountId => "MCP_ACCOUNT_ID",
             Setting::ConformanceFixtures => "MCP_CONFORMANCE_FIXTURES",
+            Setting::GatewayTarget => "MCP_GATEWAY_TARGET",
         }
     }
 }
@@ -279,6 +287,8 @@ pub struct FunctionSettings {
     pub account_id: Option<String>,
     /// [`Setting::ConformanceFixtures`] is `1`.
     pub conformance_fixtures: bool,
+    /// [`Setting::GatewayTarget`] is `1`.
+    pub gateway_target: bool,
 }
 
 /// A setting that cannot be used; the message names it and says what to do.
@@ -324,6 +334,20 @@ pub enum SettingsError {
         /// Why it cannot be used.
         why: String,
     },
+    /// `MCP_GATEWAY_TARGET=1` with a setting that needs the caller's
+    /// identity, which an AgentCore Gateway does not pass to its target.
+    #[error(
+        "{}=1 cannot go with {setting}: an AgentCore Gateway invokes its Lambda target with \
+         the tool's arguments and its own ids, never its caller's identity, so {}. Serve \
+         them on the Function URL (--rung url) or the internet rung (--exposure internet), \
+         where each caller is known",
+        Setting::GatewayTarget,
+        without_identity(*setting)
+    )]
+    GatewayWithout {
+        /// The setting that needs an identity.
+        setting: Setting,
+    },
     /// `MCP_RATE_LIMIT_BUDGET_MS` is not whole milliseconds above 0.
     #[error(
         "{} is {value:?}: give whole milliseconds above 0, e.g. 500",
@@ -333,6 +357,15 @@ pub enum SettingsError {
         /// The value given.
         value: String,
     },
+}
+
+/// What a gateway target would do with `setting`, lacking the caller.
+fn without_identity(setting: Setting) -> &'static str {
+    match setting {
+        Setting::RateLimits => "every gateway caller would share one count per tool",
+        Setting::ToolScopes => "no gateway caller's scopes could be checked",
+        _ => "a gateway's invocation carries no token to check",
+    }
 }
 
 /// What a required OAuth setting is for.
@@ -424,6 +457,18 @@ impl FunctionSettings {
             }
         };
 
+        let gateway_target = raw(Setting::GatewayTarget).is_some_and(|v| v.trim() == "1");
+        if gateway_target {
+            let needs_identity = [
+                (Setting::Auth, auth == AuthMode::OAuth),
+                (Setting::RateLimits, not_blank(Setting::RateLimits).is_some()),
+                (Setting::ToolScopes, not_blank(Setting::ToolScopes).is_some()),
+            ];
+            if let Some((setting, _)) = needs_identity.into_iter().find(|(_, set)| *set) {
+                return Err(SettingsError::GatewayWithout { setting });
+            }
+        }
+
         Ok(FunctionSettings {
             auth,
             oauth,
@@ -445,6 +490,7 @@ impl FunctionSettings {
             max_batch,
             account_id: raw(Setting::AccountId).filter(|v| !v.is_empty()),
             conformance_fixtures: raw(Setting::ConformanceFixtures).is_some_and(|v| v == "1"),
+            gateway_target,
         })
     }
 
@@ -483,6 +529,7 @@ impl FunctionSettings {
             Setting::MaxBatch => self.max_batch.map(|n| n.to_string()),
             Setting::AccountId => text(&self.account_id),
             Setting::ConformanceFixtures => self.conformance_fixtures.then(|| "1".into()),
+            Setting::GatewayTarget => self.gateway_target.then(|| "1".into()),
         }
     }
 }
@@ -529,6 +576,7 @@ mod tests {
                 "MCP_MAX_BATCH",
                 "MCP_ACCOUNT_ID",
                 "MCP_CONFORMANCE_FIXTURES",
+                "MCP_GATEWAY_TARGET",
             ]
         );
         assert_eq!(Setting::Auth.to_string(), "MCP_AUTH");
@@ -645,6 +693,41 @@ mod tests {
             message(&[("MCP_OAUTH_JWKS_MAX_AGE_S", "an hour")]),
             "MCP_OAUTH_JWKS_MAX_AGE_S: \"an hour\" is not whole seconds above 0, e.g. 3600"
         );
+        for (setting, value, why) in [
+            (
+                "MCP_RATE_LIMITS",
+                r#"{"default": "5/60s"}"#,
+                "every gateway caller would share one count per tool",
+            ),
+            (
+                "MCP_TOOL_SCOPES",
+                r#"{"word_count": ["a"]}"#,
+                "no gateway caller's scopes could be checked",
+            ),
+        ] {
+            assert_eq!(
+                message(&[("MCP_GATEWAY_TARGET", "1"), (setting, value)]),
+                format!(
+                    "MCP_GATEWAY_TARGET=1 cannot go with {setting}: an AgentCore Gateway invokes \
+                     its Lambda target with the tool's arguments and its own ids, never its \
+                     caller's identity, so {why}. Serve them on the Function URL (--rung url) or \
+                     the internet rung (--exposure internet), where each caller is known"
+                )
+            );
+        }
+        let oauth = message(&[
+            ("MCP_GATEWAY_TARGET", "1"),
+            ("MCP_AUTH", "oauth"),
+            ("MCP_OAUTH_ISSUER", "https://i.example"),
+            ("MCP_OAUTH_AUDIENCE", "https://a.example/mcp"),
+        ]);
+        assert!(oauth.starts_with("MCP_GATEWAY_TARGET=1 cannot go with MCP_AUTH:"));
+        assert!(oauth.contains("carries no token to check"), "{oauth}");
+        assert!(
+            read(&[("MCP_GATEWAY_TARGET", " 1 "), ("MCP_RATE_LIMITS", " ")])
+                .expect("a gateway target")
+                .gateway_target
+        );
         assert_eq!(
             message(&[("MCP_MAX_BATCH", "0")]),
             "MCP_MAX_BATCH: \"0\" is not a whole number of messages above 0, e.g. 20"
@@ -672,6 +755,7 @@ mod tests {
             max_batch in proptest::option::of(1usize..),
             account_id in proptest::option::of(text()),
             conformance_fixtures in any::<bool>(),
+            gateway_target in any::<bool>(),
         ) -> FunctionSettings {
             let (auth, oauth) = match oauth {
                 None => (AuthMode::Iam, OAuthSettings::default()),
@@ -683,6 +767,11 @@ mod tests {
                     },
                 ),
             };
+            // Only where a gateway target may be (no identity needed).
+            let gateway_target = gateway_target
+                && auth == AuthMode::Iam
+                && rate_limits.is_none()
+                && tool_scopes.as_deref().is_none_or(|t| t.trim().is_empty());
             FunctionSettings {
                 auth,
                 oauth,
@@ -698,6 +787,7 @@ mod tests {
                 max_batch,
                 account_id,
                 conformance_fixtures,
+                gateway_target,
             }
         }
     }

@@ -4,6 +4,7 @@
 
 use futures_util::future::BoxFuture;
 use mcp_lambda::agentcore::{Dropped, ExportError, cloudformation_payload, function_tools};
+use mcp_settings::Setting;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -320,6 +321,8 @@ impl Rung for Gateway {
             Resource::new("AWS::BedrockAgentCore::Gateway", properties),
         );
         t.insert(ids::TARGET, target(gateway));
+        // The function serves the gateway's invocations only when told so.
+        t.set(Setting::GatewayTarget, "1");
         t.output(
             outputs::URL,
             Some("The AgentCore Gateway's MCP endpoint"),
@@ -403,6 +406,13 @@ impl Rung for Gateway {
                 .into_iter()
                 .collect()
         })
+    }
+
+    fn configure_local(&self, spec: &StackSpec, config: &mut lambda_emulator::EmulatorConfig) {
+        if spec.gateway.is_some() {
+            let target = Setting::GatewayTarget.name().to_owned();
+            config.function.env.push((target, "1".into()));
+        }
     }
 
     fn serve_local<'a>(
