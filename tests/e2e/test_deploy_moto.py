@@ -247,6 +247,20 @@ def test_gateway_rung_deploys_smokes_and_verifiably_tears_down(mcp_deploy, env, 
     called = run(mcp_deploy, env, "call", "--stack-name", stack, "word_count")
     assert called.returncode == 1 and "no Function URL" in called.stderr, called.stderr
 
+    # AgentCore refuses an AuthorizerType update that CloudFormation's schema
+    # allows: deploy reads the gateway and refuses before anything changes.
+    cfn = _aws(moto, "cloudformation")
+    events = len(cfn.describe_stack_events(StackName=stack)["StackEvents"])
+    to_jwt = run(mcp_deploy, env, "deploy", "--stack-name", stack, "--zip", package, "--rung", "gateway",
+                 "--gateway-auth", "jwt", "--jwt-audience", "mcp",
+                 "--jwt-discovery-url", "https://issuer.example.com/.well-known/openid-configuration")
+    assert to_jwt.returncode == 1, to_jwt.stderr
+    assert f"the deployed gateway {gateway_id} authenticates callers with AWS_IAM, and this deploy asks for " \
+           "CUSTOM_JWT" in to_jwt.stderr, to_jwt.stderr
+    assert "Deploy again with --gateway-auth iam" in to_jwt.stderr
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert len(cfn.describe_stack_events(StackName=stack)["StackEvents"]) == events, "no update started"
+
     down = run(mcp_deploy, env, "teardown", "--stack-name", stack)
     assert down.returncode == 0, down.stderr
     assert f"verified: AWS::BedrockAgentCore::Gateway {gateway_id} is gone" in down.stderr, down.stderr

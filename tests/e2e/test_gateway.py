@@ -129,10 +129,13 @@ def test_inspector_cli_through_the_gateway(node_bin, open_gateway) -> None:
     assert json.loads(called["content"][0]["text"]) == {"echo": "hello gateway"}
     # The gateway let this caller in, but its identity stops at the gateway:
     # a tool that needs a scope of its own never runs through it.
-    dropped = _inspector(node_bin, open_gateway.gateway_url, "--method", "tools/call",
-                         "--tool-name", f"{TARGET}___demo_drop_table", "--tool-arg", "table=users")
+    drop = {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": {"name": f"{TARGET}___demo_drop_table", "arguments": {"table": "users"}}}
+    status, reply = _post(open_gateway.gateway_url, json.dumps(drop).encode(), HEADERS)
+    assert status == 200, reply
+    dropped = json.loads(reply)["result"]
     assert dropped["isError"] is True
-    assert "was not run: it needs a scope of its own" in dropped["content"][0]["text"]
+    assert "was not run: it needs a scope of its own" in dropped["content"][0]["text"], dropped
 
 
 def test_a_function_not_declared_a_target_refuses_the_gateway(undeclared_gateway) -> None:

@@ -693,7 +693,12 @@ mod tests {
 
     #[test]
     fn a_gateway_refuses_what_needs_the_callers_identity() {
-        let limits = refusal(&["--rung", "gateway", "--rate-limits", r#"{"default": "5/60s"}"#]);
+        let limits = refusal(&[
+            "--rung",
+            "gateway",
+            "--rate-limits",
+            r#"{"default": "5/60s"}"#,
+        ]);
         assert!(
             limits.starts_with("--rate-limits cannot go with --rung gateway")
                 && limits.contains("share one count per tool")

@@ -17,6 +17,8 @@ pub mod internet;
 pub mod rate_limit;
 pub mod url;
 
+use std::collections::BTreeMap;
+
 use futures_util::future::BoxFuture;
 use lambda_emulator::{Emulator, EmulatorConfig};
 use serde_json::Value;
@@ -87,6 +89,20 @@ pub trait Rung: Sync {
     fn check_region(&self, spec: &StackSpec, region: &str) -> anyhow::Result<()> {
         let _ = (spec, region);
         Ok(())
+    }
+
+    /// `deploy` onto a stack that exists (its `outputs`): refuses a change
+    /// this rung's deployed resources cannot take in place - where AWS
+    /// would refuse it mid-update and the stack roll back - before anything
+    /// is uploaded or changed.
+    fn check_update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        spec: &'a StackSpec,
+        outputs: &'a BTreeMap<String, String>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        let _ = (aws, spec, outputs);
+        Box::pin(async { Ok(()) })
     }
 
     /// The output key of the endpoint it serves, if it serves one.

@@ -300,11 +300,7 @@ impl Outputs {
 
 /// Reads the outputs of a stack.
 pub fn outputs(stack: &Stack) -> anyhow::Result<Outputs> {
-    let values: BTreeMap<String, String> = stack
-        .outputs()
-        .iter()
-        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
-        .collect();
+    let values = output_values(stack);
     let stack_id = stack.stack_id().unwrap_or_default().to_owned();
     if !values.contains_key(template::outputs::FUNCTION_NAME) {
         bail!(
@@ -384,11 +380,14 @@ pub async fn deploy(
     on_stack: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<Deployed> {
     let template_body = checked_template(aws, spec)?;
+    let existing = describe(aws, stack_name).await?;
+    if let Some(stack) = &existing {
+        check_update(aws, spec, stack).await?;
+    }
     let bucket = assets::asset_bucket(aws, account).await?;
     let key = assets::upload(aws, &bucket, account, zip, progress).await?;
 
     let started = Instant::now();
-    let existing = describe(aws, stack_name).await?;
     let kind = change_set_kind(aws, stack_name, existing.as_ref(), progress, on_stack).await?;
     let creating = kind == ChangeSetType::Create;
     progress
@@ -450,6 +449,24 @@ pub async fn deploy(
         outputs: outputs(&stack)?,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// A stack's outputs by key (none while it is being made).
+fn output_values(stack: &Stack) -> BTreeMap<String, String> {
+    stack
+        .outputs()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+        .collect()
+}
+
+/// Each rung's refusal of a change its deployed resources cannot take.
+async fn check_update(aws: &Aws, spec: &StackSpec, stack: &Stack) -> anyhow::Result<()> {
+    let outputs = output_values(stack);
+    for rung in crate::rung::ALL {
+        rung.check_update(aws, spec, &outputs).await?;
+    }
+    Ok(())
 }
 
 /// The template, once every rung has found the region fit for it.

@@ -265,7 +265,8 @@ async fn direct_invocations_in_a_gateways_shape_get_no_more_than_a_gateway() {
         let refused = error_type(call(&f, "{}", Some(gateway("demo_drop_table"))).await);
         assert!(
             refused.starts_with("NotAGatewayTarget: ")
-                && refused.contains("not an AgentCore Gateway target (MCP_GATEWAY_TARGET=1 is not set)"),
+                && refused
+                    .contains("not an AgentCore Gateway target (MCP_GATEWAY_TARGET=1 is not set)"),
             "{env:?}: {refused}"
         );
         f.stop().await;

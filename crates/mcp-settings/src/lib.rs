@@ -461,8 +461,14 @@ impl FunctionSettings {
         if gateway_target {
             let needs_identity = [
                 (Setting::Auth, auth == AuthMode::OAuth),
-                (Setting::RateLimits, not_blank(Setting::RateLimits).is_some()),
-                (Setting::ToolScopes, not_blank(Setting::ToolScopes).is_some()),
+                (
+                    Setting::RateLimits,
+                    not_blank(Setting::RateLimits).is_some(),
+                ),
+                (
+                    Setting::ToolScopes,
+                    not_blank(Setting::ToolScopes).is_some(),
+                ),
             ];
             if let Some((setting, _)) = needs_identity.into_iter().find(|(_, set)| *set) {
                 return Err(SettingsError::GatewayWithout { setting });

@@ -2,6 +2,8 @@
 //! Lambda target), with semantic tool search and its own inbound auth (IAM
 //! or bearer JWTs).
 
+use std::collections::BTreeMap;
+
 use futures_util::future::BoxFuture;
 use mcp_lambda::agentcore::{Dropped, ExportError, cloudformation_payload, function_tools};
 use mcp_settings::Setting;
@@ -255,6 +257,22 @@ fn authorizer(auth: &GatewayAuth) -> (&'static str, Option<Value>) {
     ("CUSTOM_JWT", Some(json!({"CustomJWTAuthorizer": jwt})))
 }
 
+/// Why a deployed gateway's authorizer type is not changed: CloudFormation's
+/// schema lets `AuthorizerType` be updated, but AgentCore refuses the update
+/// and the stack rolls back (DESIGN.md, "Against real AWS (2)").
+fn authorizer_change(id: &str, deployed: &str, wanted: &str) -> anyhow::Error {
+    let flag = |kind: &str| if kind == "AWS_IAM" { "iam" } else { "jwt" };
+    anyhow::anyhow!(
+        "the deployed gateway {id} authenticates callers with {deployed}, and this deploy asks \
+         for {wanted}: AgentCore does not change a gateway's authorizer type in place (the \
+         update would fail and roll back), so nothing was changed. Deploy again with \
+         --gateway-auth {}, or tear the stack down (`mcp-deploy teardown`) and deploy it anew \
+         with --gateway-auth {} (the gateway's URL changes)",
+        flag(deployed),
+        flag(wanted)
+    )
+}
+
 fn target(gateway: &GatewaySpec) -> Resource {
     Resource::new(
         "AWS::BedrockAgentCore::GatewayTarget",
@@ -405,6 +423,28 @@ impl Rung for Gateway {
                 .await
                 .into_iter()
                 .collect()
+        })
+    }
+
+    fn check_update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        spec: &'a StackSpec,
+        outputs: &'a BTreeMap<String, String>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let (Some(gateway), Some(id)) = (&spec.gateway, outputs.get(outputs::ID)) else {
+                return Ok(());
+            };
+            let deployed = aws.agentcore.get_gateway().gateway_identifier(id).send();
+            let deployed = deployed
+                .await
+                .map_err(|e| explain(e, "reading the deployed gateway"))?;
+            let wanted = authorizer(&gateway.auth).0;
+            match deployed.authorizer_type().as_str() {
+                same if same == wanted => Ok(()),
+                other => Err(authorizer_change(id, other, wanted)),
+            }
         })
     }
 
