@@ -286,6 +286,40 @@ def test_a_gateway_left_after_its_stack_fails_the_teardown_by_name(mcp_deploy, e
     assert "nothing deployed" in clean.stderr
 
 
+def test_every_resource_named_after_a_gone_stack_fails_the_teardown(mcp_deploy, env, moto) -> None:
+    """Once the stack is gone (deleted out of band, say), teardown still looks
+    for what the stack names after itself - the REST API, web ACL, IP sets and
+    rate-limit table as well as the function and gateway - and names each."""
+    stack = _stack_name()
+    api = _aws(moto, "apigateway").create_rest_api(name=f"{stack}-api")["id"]
+    waf = _aws(moto, "wafv2")
+    acl = waf.create_web_acl(Name=f"{stack}-waf", Scope="REGIONAL", DefaultAction={"Allow": {}},
+                             VisibilityConfig={"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False,
+                                               "MetricName": "m"})["Summary"]
+    ipset = waf.create_ip_set(Name=f"{stack}-ipv4", Scope="REGIONAL", IPAddressVersion="IPV4",
+                              Addresses=["192.0.2.0/24"])["Summary"]
+    table = f"{stack}-McpRateLimitTable-0A1B2C3D"
+    ddb = _aws(moto, "dynamodb")
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    left = run(mcp_deploy, env, "teardown", "--stack-name", stack)
+    assert left.returncode == 1, left.stderr
+    assert f"stack {stack} no longer exists, but resources named after it do" in left.stderr, left.stderr
+    for line in [f"AWS::ApiGateway::RestApi {api} (McpRestApi) still exists",
+                 f"AWS::WAFv2::WebACL {stack}-waf|{acl['Id']}|REGIONAL (McpWebAcl) still exists",
+                 f"AWS::WAFv2::IPSet {stack}-ipv4|{ipset['Id']}|REGIONAL (McpAllowedIpv4) still exists",
+                 f"AWS::DynamoDB::Table {table} (McpRateLimitTable) still exists"]:
+        assert line in left.stderr, f"{line!r} missing from:\n{left.stderr}"
+    _aws(moto, "apigateway").delete_rest_api(restApiId=api)
+    waf.delete_web_acl(Name=f"{stack}-waf", Scope="REGIONAL", Id=acl["Id"], LockToken=acl["LockToken"])
+    waf.delete_ip_set(Name=f"{stack}-ipv4", Scope="REGIONAL", Id=ipset["Id"], LockToken=ipset["LockToken"])
+    ddb.delete_table(TableName=table)
+    clean = run(mcp_deploy, env, "teardown", "--stack-name", stack)
+    assert clean.returncode == 0, clean.stderr
+    assert "nothing deployed" in clean.stderr
+
+
 def _demo_signalled(mcp_deploy: str, env: dict, stage: str, sig: signal.Signals, *args: str) -> tuple[int, str]:
     """Runs `demo ARGS` paused at `stage`, sends `sig` there; its exit code and output."""
     proc = subprocess.Popen([mcp_deploy, "demo", *args],

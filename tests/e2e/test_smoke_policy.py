@@ -179,6 +179,9 @@ ANY_RESOURCE = {
     "logs:DescribeLogGroups": "lists log groups by prefix (teardown; the log group handler)",
     "logs:DescribeResourcePolicies": "the account's log resource policies (the log group handler)",
     "bedrock-agentcore:ListGateways": "lists every gateway (teardown finds the stack's by name)",
+    "dynamodb:ListTables": "lists every table (teardown finds the stack's by its name's prefix)",
+    "wafv2:ListWebACLs": "lists the region's web ACLs (teardown finds the stack's by name)",
+    "wafv2:ListIPSets": "lists the region's IP sets (teardown finds the stack's by name)",
 }
 
 # Resources whose ARNs cannot carry the stack's name: ids AWS chooses (REST
@@ -278,6 +281,25 @@ def sdk_calls() -> list[tuple[str, str, str, str]]:
             found.append((name, fields[m.group(1)], m.group(3), fns[-1] if fns else ""))
     assert found, "no SDK calls found"
     return found
+
+
+def reached_from(name: str, root: str) -> set[str]:
+    """The functions of file `name` that `root` calls, directly or through
+    others of the file (a function's body taken as the text up to the next
+    `fn`)."""
+    code = sources()[name]
+    starts = [(m.group(1), m.start()) for m in re.finditer(r"\bfn (\w+)", code)]
+    bodies: dict[str, str] = {}
+    for (fn, start), (_, end) in zip(starts, starts[1:] + [("", len(code))]):
+        bodies[fn] = bodies.get(fn, "") + code[start:end]
+    reached, todo = set(), [root]
+    while todo:
+        fn = todo.pop()
+        if fn in reached or fn not in bodies:
+            continue
+        reached.add(fn)
+        todo.extend(callee for callee in bodies if re.search(rf"\b{callee}\(", bodies[fn]))
+    return reached
 
 
 def signed_requests() -> list[tuple[str, str]]:
@@ -385,7 +407,8 @@ def needs(mcp_deploy: str) -> tuple[dict[str, Need], set[str]]:
         rung = RUNG_FILES.get(name)
         # What a rung looks for by the stack's name runs in every stack's
         # teardown (once the stack is gone, teardown asks every rung).
-        add(iam_action(service, call), {rung} if rung and fn != "named_after" else everyone, f"{name}: {call}")
+        by_name = fn in reached_from(name, "named_after")
+        add(iam_action(service, call), {rung} if rung and not by_name else everyone, f"{name}: {call}")
     templates = {rung: synth(mcp_deploy, flags) for rung, flags in jobs().items()}
     for name, service in signed_requests():
         kind, actions = SIGNED[service]

@@ -201,6 +201,38 @@ fn deterministic(stack_name: &str) -> [Recorded; 2] {
     ]
 }
 
+/// The resources of `kind` found by name once their stack is gone: each
+/// listed `(name, physical id)` whose name `wanted` maps to a logical id.
+/// A listing that failed is said, with how to look by hand, and finds
+/// nothing.
+pub(crate) fn by_name(
+    listed: anyhow::Result<Vec<(String, String)>>,
+    wanted: impl Fn(&str) -> Option<&'static str>,
+    kind: &str,
+    by_hand: &str,
+    progress: &Progress,
+) -> Vec<Recorded> {
+    match listed {
+        Ok(listed) => listed
+            .into_iter()
+            .filter_map(|(name, physical_id)| {
+                Some(Recorded {
+                    logical_id: wanted(&name)?.to_owned(),
+                    kind: kind.to_owned(),
+                    physical_id,
+                })
+            })
+            .collect(),
+        Err(e) => {
+            progress.say(format!(
+                "{kind} not checked by name ({e:#}): if the stack had one, look for it with \
+                 `{by_hand}`"
+            ));
+            Vec::new()
+        }
+    }
+}
+
 /// Which stack to tear down.
 #[derive(Debug, Clone, Copy)]
 pub enum Target<'a> {

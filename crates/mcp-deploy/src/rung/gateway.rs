@@ -553,6 +553,22 @@ fn arguments(key: &str, value: &str) -> Map<String, Value> {
     arguments
 }
 
+/// How long the first call through a new gateway is retried: AgentCore
+/// assumes the gateway's role to invoke the function, and a role seconds old
+/// may not be assumable yet (IAM is eventually consistent; AWS's AgentCore
+/// samples wait before the first call).
+const FIRST_CALL_WINDOW: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `word_count` through the gateway, retried for [`FIRST_CALL_WINDOW`].
+async fn first_call(client: &McpClient, tool: &str) -> anyhow::Result<Value> {
+    use backon::Retryable as _;
+    let text = arguments("text", "the gateway runs the same tools");
+    (|| client.call_for_output(tool, text.clone()))
+        .retry(crate::retry::policy(FIRST_CALL_WINDOW))
+        .notify(|e, _| eprintln!("  (the gateway's first call failed, retrying: {e:#})"))
+        .await
+}
+
 /// The gateway's story: list, search, call (signed for
 /// `bedrock-agentcore`), then the unsigned negative control.
 pub async fn smoke(
@@ -581,8 +597,7 @@ pub async fn smoke(
     if search.first() != Some(&word_count) {
         anyhow::bail!("the search did not rank {word_count} first for {query:?}: {search:?}");
     }
-    let text = arguments("text", "the gateway runs the same tools");
-    let called = client.call_for_output(&word_count, text).await?;
+    let called = first_call(client, &word_count).await?;
     progress.story(format!("tools/call {word_count} -> {called}"));
     // AWS does not document the status an unsigned request to an IAM
     // gateway gets: either refusal will do, an answer will not.

@@ -19,12 +19,12 @@ use mcp_settings::Setting;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::aws::Aws;
+use crate::aws::{Aws, explain};
 use crate::client::{Answer, Auth, McpClient};
 use crate::progress::Progress;
 use crate::rung::{Check, Rung, Smoked};
 use crate::smoke::SmokeCx;
-use crate::teardown::{gone, gone_by};
+use crate::teardown::{Recorded, by_name, gone, gone_by};
 use crate::template::{Expr, Resource, SpecError, StackSpec, Template, ids as function_ids, tags};
 
 /// The rung's name (its key in the smoke report).
@@ -750,6 +750,46 @@ impl Rung for Internet {
         &CHECKS
     }
 
+    fn named_after<'a>(
+        &'a self,
+        aws: &'a Aws,
+        stack_name: &'a str,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Vec<Recorded>> {
+        Box::pin(async move {
+            let named = |suffix: &str, logical_id: &'static str| {
+                let name = format!("{stack_name}-{suffix}");
+                move |listed: &str| (listed == name).then_some(logical_id)
+            };
+            let mut found = by_name(
+                rest_apis(aws).await,
+                named("api", ids::REST_API),
+                "AWS::ApiGateway::RestApi",
+                "aws apigateway get-rest-apis",
+                progress,
+            );
+            found.extend(by_name(
+                waf_listed(aws, Waf::WebAcls).await,
+                named("waf", ids::WEB_ACL),
+                "AWS::WAFv2::WebACL",
+                "aws wafv2 list-web-acls --scope REGIONAL",
+                progress,
+            ));
+            let (v4, v6) = (
+                named("ipv4", ids::ALLOWED_IPV4),
+                named("ipv6", ids::ALLOWED_IPV6),
+            );
+            found.extend(by_name(
+                waf_listed(aws, Waf::IpSets).await,
+                |name: &str| v4(name).or_else(|| v6(name)),
+                "AWS::WAFv2::IPSet",
+                "aws wafv2 list-ip-sets --scope REGIONAL",
+                progress,
+            ));
+            found
+        })
+    }
+
     fn configure_local(&self, spec: &StackSpec, config: &mut lambda_emulator::EmulatorConfig) {
         if spec.internet.is_some() {
             config.rest_api = Some(lambda_emulator::RestApiConfig {
@@ -790,6 +830,77 @@ fn waf_parts(physical_id: &str) -> (&str, &str, &str) {
     let mut parts = physical_id.splitn(3, '|');
     let mut next = || parts.next().unwrap_or_default();
     (next(), next(), next())
+}
+
+/// Every REST API of the region, as `(name, id)`.
+async fn rest_apis(aws: &Aws) -> anyhow::Result<Vec<(String, String)>> {
+    let mut items = aws
+        .apigateway
+        .get_rest_apis()
+        .into_paginator()
+        .items()
+        .send();
+    let mut apis = Vec::new();
+    while let Some(api) = items.next().await {
+        let api = api.map_err(|e| explain(e, "listing REST APIs"))?;
+        if let (Some(name), Some(id)) = (api.name(), api.id()) {
+            apis.push((name.to_owned(), id.to_owned()));
+        }
+    }
+    Ok(apis)
+}
+
+/// The regional WAF resources listed by name.
+#[derive(Clone, Copy)]
+enum Waf {
+    WebAcls,
+    IpSets,
+}
+
+/// Every regional web ACL or IP set, as `(name, name|id|REGIONAL)` - the
+/// physical id CloudFormation gives them. WAF pages with `NextMarker`.
+async fn waf_listed(aws: &Aws, what: Waf) -> anyhow::Result<Vec<(String, String)>> {
+    // One page of either list, as `(name, id)`s and the next marker.
+    macro_rules! page {
+        ($request:expr, $summaries:ident, $doing:literal, $marker:expr) => {{
+            let scope = aws_sdk_wafv2::types::Scope::Regional;
+            let page = $request.scope(scope).set_next_marker($marker).send().await;
+            let page = page.map_err(|e| explain(e, $doing))?;
+            let summaries = page.$summaries().iter();
+            let named = summaries.filter_map(|s| Some((s.name()?.to_owned(), s.id()?.to_owned())));
+            (
+                named.collect::<Vec<_>>(),
+                page.next_marker().map(str::to_owned),
+            )
+        }};
+    }
+    let mut listed = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let (page, next) = match what {
+            Waf::WebAcls => page!(
+                aws.wafv2.list_web_acls(),
+                web_acls,
+                "listing web ACLs",
+                marker.take()
+            ),
+            Waf::IpSets => page!(
+                aws.wafv2.list_ip_sets(),
+                ip_sets,
+                "listing IP sets",
+                marker.take()
+            ),
+        };
+        let empty = page.is_empty();
+        listed.extend(
+            page.into_iter()
+                .map(|(name, id)| (name.clone(), format!("{name}|{id}|REGIONAL"))),
+        );
+        match next {
+            Some(next) if !empty => marker = Some(next),
+            _ => return Ok(listed),
+        }
+    }
 }
 
 fn web_acl_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {

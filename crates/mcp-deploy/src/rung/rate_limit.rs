@@ -5,8 +5,12 @@
 use mcp_settings::Setting;
 use serde_json::json;
 
+use futures_util::future::BoxFuture;
+
+use crate::aws::{Aws, explain};
+use crate::progress::Progress;
 use crate::rung::{Check, Rung};
-use crate::teardown::gone_by;
+use crate::teardown::{Recorded, by_name, gone_by};
 use crate::template::{Expr, Resource, SpecError, StackSpec, Template, tags};
 
 /// The table's logical id.
@@ -119,6 +123,26 @@ impl Rung for RateLimits {
         Ok(())
     }
 
+    /// The table the stack made has a name CloudFormation chose:
+    /// `<stack>-McpRateLimitTable-<suffix>`. A table the user named is theirs.
+    fn named_after<'a>(
+        &'a self,
+        aws: &'a Aws,
+        stack_name: &'a str,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Vec<Recorded>> {
+        Box::pin(async move {
+            let prefix = format!("{stack_name}-{TABLE}-");
+            by_name(
+                tables(aws).await,
+                |name: &str| name.starts_with(&prefix).then_some(TABLE),
+                "AWS::DynamoDB::Table",
+                "aws dynamodb list-tables",
+                progress,
+            )
+        })
+    }
+
     fn checks(&self) -> &'static [(&'static str, Check)] {
         const CHECKS: [(&str, Check); 1] = [(
             "AWS::DynamoDB::Table",
@@ -130,6 +154,17 @@ impl Rung for RateLimits {
         )];
         &CHECKS
     }
+}
+
+/// Every table of the region, as `(name, name)`.
+async fn tables(aws: &Aws) -> anyhow::Result<Vec<(String, String)>> {
+    let mut names = aws.dynamodb.list_tables().into_paginator().items().send();
+    let mut tables = Vec::new();
+    while let Some(name) = names.next().await {
+        let name = name.map_err(|e| explain(e, "listing DynamoDB tables"))?;
+        tables.push((name.clone(), name));
+    }
+    Ok(tables)
 }
 
 #[cfg(test)]
