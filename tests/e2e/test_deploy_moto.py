@@ -265,6 +265,9 @@ def test_gateway_rung_deploys_smokes_and_verifiably_tears_down(mcp_deploy, env, 
     assert down.returncode == 0, down.stderr
     assert f"verified: AWS::BedrockAgentCore::Gateway {gateway_id} is gone" in down.stderr, down.stderr
     assert "verified: AWS::BedrockAgentCore::GatewayTarget " in down.stderr, down.stderr
+    # The workload identity AgentCore made for the gateway, recorded before deletion.
+    assert f"recorded AWS::BedrockAgentCore::WorkloadIdentity of gateway {gateway_id}" in down.stderr, down.stderr
+    assert f"verified: AWS::BedrockAgentCore::WorkloadIdentity {gateway_id} is gone" in down.stderr, down.stderr
     with pytest.raises(control.exceptions.ResourceNotFoundException):
         control.get_gateway(gatewayIdentifier=gateway_id)
     assert_clean(moto, stack)
@@ -280,6 +283,8 @@ def test_a_gateway_left_after_its_stack_fails_the_teardown_by_name(mcp_deploy, e
     left = run(mcp_deploy, env, "teardown", "--stack-name", stack)
     assert left.returncode == 1, left.stderr
     assert f"AWS::BedrockAgentCore::Gateway {survivor} (McpGateway) still exists" in left.stderr, left.stderr
+    assert f"AWS::BedrockAgentCore::WorkloadIdentity {survivor} (McpGateway/WorkloadIdentity) still exists" \
+        in left.stderr, left.stderr
     control.delete_gateway(gatewayIdentifier=survivor)
     clean = run(mcp_deploy, env, "teardown", "--stack-name", stack)
     assert clean.returncode == 0, clean.stderr

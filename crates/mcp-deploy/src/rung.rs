@@ -48,6 +48,19 @@ pub enum Check {
     /// does not exist, `Ok(false)` when it answers, `Err` when it could not
     /// tell.
     Gone(Lookup),
+    /// Looked up as [`Check::Gone`], for a resource that AWS deletes
+    /// asynchronously: its own, longer wait ([`crate::teardown::SLOW_WINDOWS`]).
+    Slow(Lookup),
+}
+
+impl Check {
+    /// The same lookup, with the slow deletions' wait.
+    pub const fn slow(self) -> Check {
+        match self {
+            Check::Gone(lookup) | Check::Slow(lookup) => Check::Slow(lookup),
+            Check::Part => Check::Part,
+        }
+    }
 }
 
 /// A lookup by physical id (see [`Check::Gone`]).
@@ -103,6 +116,19 @@ pub trait Rung: Sync {
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         let _ = (aws, spec, outputs);
         Box::pin(async { Ok(()) })
+    }
+
+    /// `teardown`, before deleting: what the stack's `recorded` resources
+    /// made outside CloudFormation's record (a gateway's workload identity),
+    /// to be proven gone as well.
+    fn also_recorded<'a>(
+        &'a self,
+        aws: &'a Aws,
+        recorded: &'a [Recorded],
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Vec<Recorded>> {
+        let _ = (aws, recorded, progress);
+        Box::pin(async { Vec::new() })
     }
 
     /// The output key of the endpoint it serves, if it serves one.

@@ -152,8 +152,8 @@ async fn is_gone(aws: &Aws, r: &Recorded, check: Check) -> anyhow::Result<Option
     match check {
         Check::Part => Ok(None),
         // Never created.
-        Check::Gone(_) if r.physical_id.is_empty() => Ok(Some(true)),
-        Check::Gone(lookup) => lookup(aws, &r.physical_id).await.map(Some),
+        Check::Gone(_) | Check::Slow(_) if r.physical_id.is_empty() => Ok(Some(true)),
+        Check::Gone(lookup) | Check::Slow(lookup) => lookup(aws, &r.physical_id).await.map(Some),
     }
 }
 
@@ -168,12 +168,26 @@ async fn settle_gone(aws: &Aws, r: &Recorded, check: Check) -> anyhow::Result<Op
             Err(e) => Err(Verdict::Failed(e)),
         }
     })
-    .retry(crate::retry::policy(aws.timing.verify_window))
+    .retry(crate::retry::policy(window(aws, check)))
     .await;
     match verdict {
         Ok(done) => Ok(done),
         Err(Verdict::Present) => Ok(Some(false)),
         Err(Verdict::Failed(e)) => Err(e),
+    }
+}
+
+/// How many verify windows a slow deletion gets ([`Check::Slow`]):
+/// AgentCore deletes a gateway, and then its workload identity,
+/// asynchronously (aws/agentcore-cli #1901), and WAF lets go of a web ACL
+/// only once its association is gone. Five minutes by default.
+pub(crate) const SLOW_WINDOWS: u32 = 5;
+
+/// How long `check`'s resource is re-checked.
+fn window(aws: &Aws, check: Check) -> std::time::Duration {
+    match check {
+        Check::Slow(_) => aws.timing.verify_window * SLOW_WINDOWS,
+        _ => aws.timing.verify_window,
     }
 }
 
@@ -379,6 +393,7 @@ async fn nothing_deployed(
     for rung in crate::rung::ALL {
         resources.extend(rung.named_after(aws, &stack_name, progress).await);
     }
+    resources.extend(also_recorded(aws, &resources, progress).await);
     let (verified, remaining) = verify(aws, &resources, progress).await;
     if !remaining.is_empty() {
         return Err(not_clean(&remaining).context(format!(
@@ -396,6 +411,15 @@ async fn nothing_deployed(
     })
 }
 
+/// What each rung adds to `recorded` (made outside CloudFormation's record).
+async fn also_recorded(aws: &Aws, recorded: &[Recorded], progress: &Progress) -> Vec<Recorded> {
+    let mut more = Vec::new();
+    for rung in crate::rung::ALL {
+        more.extend(rung.also_recorded(aws, recorded, progress).await);
+    }
+    more
+}
+
 /// What the stack has, recorded before deletion, and the names it implies.
 async fn recorded_and_named(
     aws: &Aws,
@@ -405,6 +429,7 @@ async fn recorded_and_named(
 ) -> anyhow::Result<Vec<Recorded>> {
     let before = record(aws, stack_id).await?;
     let mut resources: Vec<Recorded> = before.into_iter().map(|(r, _)| r).collect();
+    resources.extend(also_recorded(aws, &resources, progress).await);
     for r in &resources {
         progress.say(format!(
             "recorded {} {} {}",

@@ -21,7 +21,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from moto.bedrockagentcorecontrol.exceptions import ResourceNotFoundException
 from moto.bedrockagentcorecontrol.models import bedrockagentcorecontrol_backends
+from moto.bedrockagentcorecontrol.responses import BedrockAgentCoreControlResponse
+from moto.core.responses import ActionResult
 from moto.core.common_models import CloudFormationModel
 
 from mcp_moto import BackendModel
@@ -140,3 +143,23 @@ class AgentCoreGatewayTarget(BackendModel, CloudFormationModel):
     def remove(account_id: str, region_name: str, physical_id: str) -> None:
         gateway_id, _, target_id = physical_id.partition("|")
         _backend(account_id, region_name).delete_gateway_target(gateway_id, target_id)
+
+
+# AgentCore makes a workload identity for every gateway (docs
+# `gateway-setup-workload-identity`); moto 5.2.5 names one in each gateway's
+# `workloadIdentityDetails` but has no API for it. `GetWorkloadIdentity` answers here
+# for the identity of a gateway that exists, and `ResourceNotFoundException` once the
+# gateway is gone. (AWS deletes it asynchronously, after the gateway: teardown waits
+# for it with the slow deletions' window.)
+
+
+def _get_workload_identity(self) -> ActionResult:
+    name = self._get_param("name")
+    for gateway in self.backend.gateways.values():
+        arn = gateway.workload_identity_details["workloadIdentityArn"]
+        if arn.rsplit("/", 1)[-1] == name:
+            return ActionResult({"name": name, "workloadIdentityArn": arn, "allowedResourceOauth2ReturnUrls": []})
+    raise ResourceNotFoundException(f"Could not find WorkloadIdentity {name}")
+
+
+BedrockAgentCoreControlResponse.get_workload_identity = _get_workload_identity

@@ -395,14 +395,24 @@ impl Rung for Gateway {
     }
 
     fn checks(&self) -> &'static [(&'static str, Check)] {
-        const CHECKS: [(&str, Check); 2] = [
+        const CHECKS: [(&str, Check); 3] = [
             (
                 "AWS::BedrockAgentCore::Gateway",
                 gone_by!(
                     "gateway",
                     |aws, id| aws.agentcore.get_gateway().gateway_identifier(id),
                     is_resource_not_found_exception
-                ),
+                )
+                .slow(),
+            ),
+            (
+                WORKLOAD_IDENTITY,
+                gone_by!(
+                    "workload identity",
+                    |aws, id| aws.agentcore.get_workload_identity().name(id),
+                    is_resource_not_found_exception
+                )
+                .slow(),
             ),
             (
                 "AWS::BedrockAgentCore::GatewayTarget",
@@ -423,6 +433,26 @@ impl Rung for Gateway {
                 .await
                 .into_iter()
                 .collect()
+        })
+    }
+
+    /// Each gateway's workload identity, which AgentCore made for it and
+    /// CloudFormation does not list.
+    fn also_recorded<'a>(
+        &'a self,
+        aws: &'a Aws,
+        recorded: &'a [Recorded],
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Vec<Recorded>> {
+        Box::pin(async move {
+            let mut identities = Vec::new();
+            for gateway in recorded.iter().filter(|r| r.kind == GATEWAY_KIND) {
+                if let Some(identity) = workload_identity(aws, &gateway.physical_id, progress).await
+                {
+                    identities.push(identity);
+                }
+            }
+            identities
         })
     }
 
@@ -500,6 +530,51 @@ fn target_gone<'a>(aws: &'a Aws, id: &'a str) -> BoxFuture<'a, anyhow::Result<bo
 /// identifier is random, so it is checked by name once the stack is gone.
 /// When gateways cannot be listed (no AgentCore in the region, no
 /// permission), that is said, and the teardown goes on.
+/// A gateway's type, as CloudFormation names it.
+const GATEWAY_KIND: &str = "AWS::BedrockAgentCore::Gateway";
+/// What teardown calls a gateway's workload identity (no CloudFormation
+/// type has it: AgentCore makes it with the gateway).
+const WORKLOAD_IDENTITY: &str = "AWS::BedrockAgentCore::WorkloadIdentity";
+
+/// The workload identity of gateway `id`, by name (the last part of its
+/// ARN). A gateway already gone has none to record; a lookup that failed is
+/// said.
+async fn workload_identity(aws: &Aws, id: &str, progress: &Progress) -> Option<Recorded> {
+    let gateway = match aws
+        .agentcore
+        .get_gateway()
+        .gateway_identifier(id)
+        .send()
+        .await
+    {
+        Ok(gateway) => gateway,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            return None;
+        }
+        Err(e) => {
+            progress.say(format!(
+                "gateway {id}'s workload identity not recorded ({:#}): look for it with `aws \
+                 bedrock-agentcore-control list-workload-identities`",
+                explain(e, "reading the gateway")
+            ));
+            return None;
+        }
+    };
+    let arn = gateway.workload_identity_details()?.workload_identity_arn();
+    let name = arn.rsplit_once('/').map_or(arn, |(_, name)| name);
+    progress.say(format!(
+        "recorded {WORKLOAD_IDENTITY} of gateway {id}: {name}"
+    ));
+    Some(Recorded {
+        logical_id: format!("{}/WorkloadIdentity", ids::GATEWAY),
+        kind: WORKLOAD_IDENTITY.into(),
+        physical_id: name.to_owned(),
+    })
+}
+
 async fn named_after(aws: &Aws, stack_name: &str, progress: &Progress) -> Option<Recorded> {
     let name = gateway_name(stack_name);
     let mut items = aws
@@ -513,7 +588,7 @@ async fn named_after(aws: &Aws, stack_name: &str, progress: &Progress) -> Option
             Ok(gateway) if gateway.name() == name => {
                 return Some(Recorded {
                     logical_id: ids::GATEWAY.into(),
-                    kind: "AWS::BedrockAgentCore::Gateway".into(),
+                    kind: GATEWAY_KIND.into(),
                     physical_id: gateway.gateway_id().to_owned(),
                 });
             }

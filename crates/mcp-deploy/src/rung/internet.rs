@@ -737,7 +737,7 @@ impl Rung for Internet {
                 ),
             ),
             // CloudFormation names WAFv2 resources `name|id|scope`.
-            ("AWS::WAFv2::WebACL", Check::Gone(web_acl_gone)),
+            ("AWS::WAFv2::WebACL", Check::Slow(web_acl_gone)),
             ("AWS::WAFv2::IPSet", Check::Gone(ip_set_gone)),
             // The API's parts go with the API (whose deletion is verified);
             // the association with the web ACL and the stage.
