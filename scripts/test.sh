@@ -35,3 +35,14 @@ step "pytest tests/e2e"
 
 step "the Lambda package builds with cargo-lambda and stays under 2 MB (x86_64)"
 bash "$REPO/scripts/build-lambda.sh" x86_64
+
+# Deploys default to arm64: the package users deploy is run here too, under
+# qemu-user, through the Lambda end-to-end tests that need no test-only
+# feature (the release build has no conformance fixture pack).
+step "the arm64 package builds, stays under 2 MB, and passes the Lambda end-to-end tests under qemu-user"
+bash "$REPO/scripts/build-lambda.sh" arm64
+if ensure_qemu_arm64; then
+  MCP_TEST_BOOTSTRAP="$(arm64_bootstrap)" "$REPO/.venv/bin/python" -m pytest \
+    tests/e2e/test_remote_peers.py tests/e2e/test_gateway.py tests/e2e/test_rate_limits.py \
+    -q -p no:cacheprovider -k "not conformance and not progress"
+fi

@@ -29,6 +29,13 @@ def _binary(name: str) -> str:
     return str(path)
 
 
+def bootstrap() -> str:
+    """The function the emulator runs: the test build's, or the one
+    `MCP_TEST_BOOTSTRAP` names (scripts/test.sh points it at the arm64 release
+    package under qemu-user; that build has no conformance fixture pack)."""
+    return os.environ.get("MCP_TEST_BOOTSTRAP") or _binary("bootstrap")
+
+
 @pytest.fixture(scope="session")
 def mcp_local() -> str:
     return os.environ.get("MCP_LOCAL_BIN") or _binary("mcp-local")
@@ -87,7 +94,7 @@ def _start_emulator(auth: str, extra: tuple[str, ...] = (), account: str | None 
     process = subprocess.Popen(
         [
             _binary("lambda-emulator"),
-            "--bootstrap", _binary("bootstrap"),
+            "--bootstrap", bootstrap(),
             "--account", account,
             "--region", region,
             "--auth", auth,

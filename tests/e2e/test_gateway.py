@@ -149,9 +149,9 @@ def test_a_function_not_declared_a_target_refuses_the_gateway(undeclared_gateway
 
 
 def test_demo_local_gateway_tells_the_whole_story(mcp_deploy) -> None:
-    from conftest import _binary
+    from conftest import bootstrap
 
-    proc = subprocess.run([mcp_deploy, "demo", "--local", "--rung", "gateway", "--bootstrap", _binary("bootstrap")],
+    proc = subprocess.run([mcp_deploy, "demo", "--local", "--rung", "gateway", "--bootstrap", bootstrap()],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     story = proc.stdout + proc.stderr
