@@ -57,8 +57,10 @@ ensure_qemu_arm64() {
   fi
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
     step "installing qemu-user and libc6-arm64-cross (apt)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-user libc6-arm64-cross >/dev/null \
-      && return 0
+    local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-user libc6-arm64-cross)
+    "${install[@]}" >/dev/null 2>&1 && return 0
+    # Package lists a fresh machine may not have yet.
+    apt-get update -q >/dev/null 2>&1 && "${install[@]}" >/dev/null && return 0
   fi
   printf 'NOTE: the arm64 package was built but NOT run: qemu-aarch64 and %s are missing and cannot be installed here (install the Debian packages qemu-user and libc6-arm64-cross as root)\n' "$sysroot" >&2
   return 1
