@@ -73,6 +73,7 @@ class Emulator:
     arn: str
     process: subprocess.Popen
     gateway_url: str | None = None
+    issuer_url: str | None = None
     rest_api_url: str | None = None
 
     def invocations(self) -> int:
@@ -117,6 +118,7 @@ def _start_emulator(auth: str, extra: tuple[str, ...] = (), account: str | None 
         process=process,
         gateway_url=ready.get("gatewayUrl"),
         rest_api_url=ready.get("restApiUrl"),
+        issuer_url=ready.get("issuerUrl"),
     )
 
 

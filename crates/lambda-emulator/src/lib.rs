@@ -28,6 +28,7 @@ pub mod principals;
 pub mod rest_api;
 pub mod runtime;
 pub mod sigv4;
+pub mod waf;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -147,12 +148,18 @@ pub struct EmulatorConfig {
 }
 
 /// Where the local REST API serves.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RestApiConfig {
     /// Its port on 127.0.0.1 (0: any free port).
     pub port: u16,
     /// Its stage: the first segment of every path.
     pub stage: String,
+    /// The web ACL in front of it, if any ([`waf::WebAcl::from_template`]).
+    pub web_acl: Option<Arc<waf::WebAcl>>,
+    /// How long a buffered Lambda proxy integration may take before API
+    /// Gateway answers 504: 29 s ([`rest_api::INTEGRATION_TIMEOUT`]). Tests
+    /// may shorten it, never lengthen it.
+    pub integration_timeout: Duration,
 }
 
 impl Default for RestApiConfig {
@@ -160,6 +167,8 @@ impl Default for RestApiConfig {
         RestApiConfig {
             port: 0,
             stage: "local".into(),
+            web_acl: None,
+            integration_timeout: rest_api::INTEGRATION_TIMEOUT,
         }
     }
 }
@@ -251,18 +260,20 @@ impl Emulator {
                 if env.iter().any(|(k, v)| (k.as_str(), v.as_str()) == oauth) {
                     set_default(env, Setting::OAuthAudience, &endpoint);
                 }
-                Some((listener, endpoint, rest.stage.clone()))
+                Some((listener, endpoint, rest.clone()))
             }
             None => None,
         };
         let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
         let function = Arc::new(Function::new(config.function));
-        let rest_api = rest_listener.map(|(listener, endpoint, stage)| {
+        let rest_api = rest_listener.map(|(listener, endpoint, rest)| {
             let api = Arc::new(rest_api::RestApi {
                 function: function.clone(),
-                stage,
+                stage: rest.stage,
                 api_id: format!("local{:05}", addr.port()),
+                web_acl: rest.web_acl,
+                integration_timeout: rest.integration_timeout.min(rest_api::INTEGRATION_TIMEOUT),
             });
             (endpoint, tokio::spawn(rest_api::serve(listener, api)))
         });

@@ -87,6 +87,17 @@ struct Args {
     /// The REST API's stage: the first segment of its paths.
     #[arg(long, default_value = "local")]
     rest_stage: String,
+    /// Put the web ACL of this CloudFormation template (`mcp-deploy synth
+    /// --exposure internet`) in front of the REST API: its rate, IP, country
+    /// and no-User-Agent rules, as WAF applies them (country from the
+    /// `x-emulator-country` request header).
+    #[arg(long, value_name = "TEMPLATE", requires = "rest_api")]
+    web_acl: Option<PathBuf>,
+    /// The REST API's integration timeout in seconds: 29 (API Gateway's),
+    /// or less to test what a client sees without waiting.
+    #[arg(long, value_name = "SECONDS", default_value_t = 29,
+          value_parser = clap::value_parser!(u64).range(1..=29))]
+    rest_timeout: u64,
     // Help: the development issuer, and the function's settings it implies.
     #[arg(long, help = format!(
         "Run a development OIDC issuer (a local TEST DOUBLE that mints a token for anyone who \
@@ -111,6 +122,20 @@ enum Mode {
 enum AuthMode {
     AwsIam,
     None,
+}
+
+/// The web ACL of the template at `path`.
+fn web_acl(path: &std::path::Path) -> anyhow::Result<lambda_emulator::waf::WebAcl> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read {}", path.display()))?;
+    let template: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a JSON template", path.display()))?;
+    lambda_emulator::waf::WebAcl::from_template(&template)?.with_context(|| {
+        format!(
+            "{} has no AWS::WAFv2::WebACL: write it with `mcp-deploy synth --exposure internet`",
+            path.display()
+        )
+    })
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -176,6 +201,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         config.rest_api = Some(lambda_emulator::RestApiConfig {
             port: args.rest_port,
             stage: args.rest_stage.clone(),
+            web_acl: match &args.web_acl {
+                Some(path) => Some(std::sync::Arc::new(web_acl(path)?)),
+                None => None,
+            },
+            integration_timeout: Duration::from_secs(args.rest_timeout),
         });
     }
     config.dev_issuer = args.dev_issuer;

@@ -13,6 +13,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -26,6 +27,7 @@ use time::macros::format_description;
 
 use crate::json_response;
 use crate::runtime::{Function, InvokeError};
+use crate::waf::WebAcl;
 
 /// The MCP resource.
 pub const MCP_RESOURCE: &str = "/mcp";
@@ -37,6 +39,10 @@ pub const METADATA_RESOURCES: [&str; 2] = [
 
 /// API Gateway's payload limit.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// How long API Gateway waits for a buffered integration before it answers
+/// 504 (the default maximum integration timeout; more only for regional
+/// APIs after a quota increase).
+pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 
 /// The REST API of one function.
 #[derive(Debug)]
@@ -47,6 +53,11 @@ pub struct RestApi {
     pub stage: String,
     /// The API's id (in events and logs).
     pub api_id: String,
+    /// The web ACL associated with the stage: it decides before API
+    /// Gateway routes anything.
+    pub web_acl: Option<Arc<WebAcl>>,
+    /// The integration's timeout ([`INTEGRATION_TIMEOUT`] at most).
+    pub integration_timeout: Duration,
 }
 
 fn api_error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
@@ -78,6 +89,14 @@ impl RestApi {
     /// Serves one HTTP request.
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
         let (parts, body) = req.into_parts();
+        if let Some(blocked) = self
+            .web_acl
+            .as_ref()
+            .and_then(|acl| acl.check(&parts.headers, peer.ip()))
+        {
+            tracing::info!(rule = blocked.rule, "the web ACL blocked a request");
+            return blocked.response;
+        }
         let stage_prefix = format!("/{}", self.stage);
         let full_path = parts.uri.path().to_owned();
         let resource = full_path
@@ -93,7 +112,11 @@ impl RestApi {
             }
         };
         let event = self.event(&parts, path, resource, &body, peer);
-        match self.function.invoke(Bytes::from(event.to_string())).await {
+        let invoked = self.function.invoke(Bytes::from(event.to_string()));
+        let Ok(invoked) = tokio::time::timeout(self.integration_timeout, invoked).await else {
+            return api_error(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out");
+        };
+        match invoked {
             Ok(payload) => proxy_response(&payload),
             Err(InvokeError::Timeout(_)) => {
                 api_error(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out")

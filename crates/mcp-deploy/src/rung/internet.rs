@@ -792,9 +792,19 @@ impl Rung for Internet {
 
     fn configure_local(&self, spec: &StackSpec, config: &mut lambda_emulator::EmulatorConfig) {
         if spec.internet.is_some() {
+            // The stack's own web ACL, as far as WAF's rules are exact.
+            let acl = crate::template::synth(spec)
+                .map_err(anyhow::Error::from)
+                .and_then(|t| lambda_emulator::waf::WebAcl::from_template(&t));
+            let acl = acl.unwrap_or_else(|e| {
+                eprintln!("the local REST API runs WITHOUT the stack's web ACL: {e:#}");
+                None
+            });
             config.rest_api = Some(lambda_emulator::RestApiConfig {
                 port: 0,
                 stage: STAGE.into(),
+                web_acl: acl.map(std::sync::Arc::new),
+                ..lambda_emulator::RestApiConfig::default()
             });
             config.dev_issuer = true;
         }
