@@ -607,10 +607,9 @@ async fn exchange_with(
     // For the log: the method, the tool of a `tools/call`, the trace.
     let method = message.method().map(str::to_owned);
     let tool = message.tool().map(str::to_owned);
-    let traceparent = message
-        .traceparent()
-        .or(context.traceparent.as_deref())
-        .map(str::to_owned);
+    // The request's own trace, else (taken, not copied, once the call is
+    // done) the front's.
+    let named = message.traceparent().map(str::to_owned);
     let modern = version.is_stateless() || message.has_envelope();
     if let (true, Err(what)) = (modern, check_modern_headers(&message, request.headers)) {
         let error = ErrorObject::new(
@@ -619,11 +618,13 @@ async fn exchange_with(
         );
         let mut out = Exchange::error(StatusCode::BAD_REQUEST, message.id(), error);
         out.outcome = tool.is_some().then_some(CallOutcome::Failed);
-        (out.method, out.tool, out.traceparent) = (method, tool, traceparent);
+        (out.method, out.tool) = (method, tool);
+        out.traceparent = named.or(context.traceparent);
         return out;
     }
     let mut session = Session::stateless(version);
     let reply = server.handle(&mut session, message, &context).await;
+    let traceparent = named.or_else(|| context.traceparent.take());
     let status = match &reply {
         None => StatusCode::ACCEPTED,
         Some(reply) => status_of(reply, modern),

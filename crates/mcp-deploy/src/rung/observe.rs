@@ -92,7 +92,10 @@ impl Rung for Observe {
                 "DashboardName": Expr::sub("${AWS::StackName}-mcp"),
                 "DashboardBody": Expr::sub(body),
             });
-            t.insert(DASHBOARD, Resource::new("AWS::CloudWatch::Dashboard", dashboard));
+            t.insert(
+                DASHBOARD,
+                Resource::new("AWS::CloudWatch::Dashboard", dashboard),
+            );
             t.insert(ERROR_ALARM, error_rate_alarm());
             t.insert(THROTTLE_ALARM, throttle_alarm());
             t.output(
@@ -268,7 +271,10 @@ mod tests {
         assert!(plain["Resources"].get(DASHBOARD).is_none());
         assert!(!crate::template::to_text(&plain).contains("xray:"));
 
-        let traced = with(ObserveSpec { tracing: true, dashboard: false });
+        let traced = with(ObserveSpec {
+            tracing: true,
+            dashboard: false,
+        });
         assert_eq!(
             traced["Resources"][ids::FUNCTION]["Properties"]["TracingConfig"],
             json!({"Mode": "Active"})
@@ -282,18 +288,28 @@ mod tests {
 
     #[test]
     fn the_dashboard_draws_the_functions_metrics_and_the_alarms_watch_them() {
-        let t = with(ObserveSpec { tracing: false, dashboard: true });
+        let t = with(ObserveSpec {
+            tracing: false,
+            dashboard: true,
+        });
         let dashboard = &t["Resources"][DASHBOARD]["Properties"];
         let body = dashboard["DashboardBody"]["Fn::Sub"].as_str().unwrap();
         let body: Value = serde_json::from_str(body).unwrap();
         let widgets = body["widgets"].as_array().unwrap();
         assert_eq!(widgets.len(), 6);
         let text = body.to_string();
-        for needed in ["MetricName=\\\"Duration\\\"', 'p99'", "\"Throttles\"", "\"limited\""] {
+        for needed in [
+            "MetricName=\\\"Duration\\\"', 'p99'",
+            "\"Throttles\"",
+            "\"limited\"",
+        ] {
             assert!(text.contains(needed), "{needed} in {text}");
         }
         let rate = &t["Resources"][ERROR_ALARM]["Properties"];
-        assert_eq!(rate["Metrics"][2]["Expression"], "100 * FILL(failed, 0) / calls");
+        assert_eq!(
+            rate["Metrics"][2]["Expression"],
+            "100 * FILL(failed, 0) / calls"
+        );
         assert_eq!(rate["Threshold"], ERROR_RATE_PERCENT);
         let throttles = &t["Resources"][THROTTLE_ALARM]["Properties"];
         assert_eq!(throttles["MetricName"], "Throttles");
