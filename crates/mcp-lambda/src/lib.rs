@@ -322,19 +322,28 @@ impl App {
 /// the root's hex digits are the trace id, as X-Ray maps W3C ids. `None`
 /// without a root or a parent.
 pub fn xray_traceparent(header: &str) -> Option<String> {
-    let field = |name: &str| {
-        header
-            .split(';')
-            .find_map(|part| part.trim().strip_prefix(name)?.strip_prefix('='))
-    };
-    let root = field("Root")?.strip_prefix("1-")?;
-    let (epoch, unique) = root.split_once('-')?;
-    let flags = if field("Sampled") == Some("1") {
-        "01"
-    } else {
-        "00"
-    };
-    let traceparent = format!("00-{epoch}{unique}-{}-{flags}", field("Parent")?);
+    let (mut root, mut parent, mut sampled) = (None, None, false);
+    for field in header.split(';') {
+        match field.trim().split_once('=') {
+            Some(("Root", value)) => root = value.strip_prefix("1-")?.split_once('-'),
+            Some(("Parent", value)) => parent = Some(value),
+            Some(("Sampled", value)) => sampled = value == "1",
+            _ => {}
+        }
+    }
+    let ((epoch, unique), parent) = (root?, parent?);
+    // Built by hand: this runs on every invocation.
+    let mut traceparent = String::with_capacity(55);
+    for part in [
+        "00-",
+        epoch,
+        unique,
+        "-",
+        parent,
+        if sampled { "-01" } else { "-00" },
+    ] {
+        traceparent.push_str(part);
+    }
     mcp_core::trace::trace_id(&traceparent)
         .is_some()
         .then_some(traceparent)
