@@ -63,6 +63,16 @@ def request(conn: http.client.HTTPConnection, name: str, path: str = "/", call: 
         raise SystemExit(f"{name}: bad reply {response.status}: {body[:200]!r}")
 
 
+def log_bytes(ready: dict) -> int:
+    """What the function wrote on stdout and stderr (log and metric lines, each with its
+    newline), as the emulator kept it; 0 from an emulator without `logsUrl`."""
+    if "logsUrl" not in ready:
+        return 0
+    with urllib.request.urlopen(ready["logsUrl"], timeout=5) as r:
+        lines = json.load(r)["lines"]
+    return sum(len(line["text"].encode()) + 1 for line in lines)
+
+
 def one_round(emulator: str, name: str, bootstrap: str, calls: int, extra: tuple = ()) -> dict:
     proc, ready = start(emulator, bootstrap, extra=extra)
     try:
@@ -79,6 +89,7 @@ def one_round(emulator: str, name: str, bootstrap: str, calls: int, extra: tuple
         with urllib.request.urlopen(ready["statsUrl"], timeout=5) as r:
             stats = json.load(r)
         return {
+            "log_bytes_per_call": log_bytes(ready) / (calls + 1),
             "init_ms": stats["lastInitMicros"] / 1e3,
             "cold_request_ms": cold * 1e3,
             "warm_p50_us": quantile(latencies, 0.5) * 1e6,

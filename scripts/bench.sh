@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures this project against what a user would otherwise pick, side by side
-# in one run, and writes docs/benchmarks.md and docs/benchmarks.svg.
+# in one run, and writes docs/benchmarks.md and docs/benchmarks.svg, and the
+# cost ladder docs/cost.md (bench/cost.py, prices in bench/prices.json).
 #   scripts/bench.sh [--rounds N] [--calls N] [--instructions K] [--out DIR]
 # Defaults: 5 rounds, 1,000 calls, instruction counts over 100 requests when
 # valgrind is installed, each crate's share of the code when cargo-bloat is
@@ -136,5 +137,7 @@ if [[ "$profile" == release ]]; then
 fi
 
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(date -u +%Y-%m-%d)"
+step "the cost ladder: docs/cost.md from these measurements and bench/prices.json"
+"$python" bench/cost.py --lambda "$work/lambda.json" --prices bench/prices.json --out "$out/cost.md" --machine "$machine"
 "$python" bench/report.py --stdio "$work/stdio.json" --lambda "$work/lambda.json" --stream "$work/stream.json" \
   --oauth "$work/oauth.json" "${artifact_args[@]}" "${bloat_args[@]}" --out "$out" --machine "$machine"

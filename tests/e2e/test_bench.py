@@ -36,3 +36,7 @@ def test_bench_command_writes_a_well_formed_report(tmp_path) -> None:
     assert "| Lambda peak RSS vs Python | ≤ 0.3× |" in report
     assert re.search(r"\| Lambda init vs Python \| ≤ 0\.1× \| ([0-9.e+-]+|nan)× \| (met|\*\*not met\*\*|not measured) \|", report)
     xml.dom.minidom.parse(str(tmp_path / "benchmarks.svg"))
+    cost = (tmp_path / "cost.md").read_text()
+    for heading in ["## What was measured", "## Per million tool calls", "## Per million cold starts",
+                    "## Fixed monthly parts", "## Prices"]:
+        assert heading in cost, heading

@@ -174,6 +174,39 @@ def test_rate_limited_stack_makes_and_verifiably_deletes_its_table(mcp_deploy, e
     assert_clean(moto, stack)
 
 
+def test_observed_stack_makes_and_verifiably_deletes_its_dashboard_and_alarms(mcp_deploy, env, moto,
+                                                                              package) -> None:
+    """--tracing and --dashboard: the function traced actively and writing its metrics in
+    the stack's namespace, a dashboard of them, alarms on the error rate and throttles;
+    teardown proves the dashboard and both alarms gone."""
+    assert run(mcp_deploy, env, "prepare").returncode == 0
+    stack = _stack_name()
+    deployed = run(mcp_deploy, env, "deploy", "--stack-name", stack, "--zip", package,
+                   "--tracing", "--dashboard", "--output", "json")
+    assert deployed.returncode == 0, deployed.stderr
+    dashboard = json.loads(deployed.stdout)["Dashboard"]
+    assert dashboard == f"{stack}-mcp"
+    config = _aws(moto, "lambda").get_function_configuration(FunctionName=f"{stack}-mcp")
+    assert config["Environment"]["Variables"]["MCP_METRICS_NAMESPACE"] == f"mcp-ladder/{stack}"
+    cloudwatch = _aws(moto, "cloudwatch")
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=dashboard)["DashboardBody"])
+    search = body["widgets"][0]["properties"]["metrics"][0][0]["expression"]
+    assert f'{{"mcp-ladder/{stack}",tool}}' in search, search
+    assert {w["properties"]["region"] for w in body["widgets"]} == {REGION}
+    alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNamePrefix=stack)["MetricAlarms"]}
+    assert set(alarms) == {f"{stack}-mcp-error-rate", f"{stack}-mcp-throttles"}, alarms
+    assert alarms[f"{stack}-mcp-throttles"]["MetricName"] == "Throttles"
+
+    down = run(mcp_deploy, env, "teardown", "--stack-name", stack)
+    assert down.returncode == 0, down.stderr
+    assert f"verified: AWS::CloudWatch::Dashboard {dashboard} is gone" in down.stderr, down.stderr
+    for name in alarms:
+        assert f"verified: AWS::CloudWatch::Alarm {name} is gone" in down.stderr, down.stderr
+    assert cloudwatch.describe_alarms(AlarmNamePrefix=stack)["MetricAlarms"] == []
+    assert dashboard not in [d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]]
+    assert_clean(moto, stack)
+
+
 def test_moto_is_taught_the_gateway_stack(moto, package) -> None:
     """The checked-in gateway stack (infra/gateway.json) creates, through moto's
     own bedrock-agentcore-control backend, a gateway with semantic search and a

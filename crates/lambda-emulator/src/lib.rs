@@ -24,6 +24,7 @@
 pub mod dev_issuer;
 pub mod function_url;
 pub mod gateway;
+pub mod logs;
 pub mod principals;
 pub mod rest_api;
 pub mod runtime;
@@ -325,15 +326,20 @@ impl Emulator {
         self.url.function.stats()
     }
 
-    /// Serves `GET /stats` (the counters as JSON) on another 127.0.0.1 port,
-    /// away from the Function URL's namespace; returns its URL.
+    /// Serves `GET /stats` (the counters and the metrics the function's
+    /// EMF lines make, as JSON) and `GET /logs` (the function's log lines)
+    /// on another 127.0.0.1 port, away from the Function URL's namespace;
+    /// returns the URL of `/stats`.
     pub async fn serve_stats(&self) -> anyhow::Result<String> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/stats", listener.local_addr()?);
         let stats = self.stats().clone();
-        tokio::spawn(serve_http(listener, move |_req| {
-            let body = stats.to_json().to_string();
-            async move { Ok::<_, Infallible>(json_response(http::StatusCode::OK, body)) }
+        tokio::spawn(serve_http(listener, move |req| {
+            let body = match req.uri().path() {
+                "/logs" => stats.logs().lines_json(),
+                _ => stats.to_json(),
+            };
+            async move { Ok::<_, Infallible>(json_response(http::StatusCode::OK, body.to_string())) }
         }));
         Ok(url)
     }

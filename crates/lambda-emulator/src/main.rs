@@ -19,7 +19,8 @@ use tracing_subscriber::EnvFilter;
 /// standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
 /// (taken as a user of --account holding both invoke permissions).
 /// Prints one JSON line on stdout once it serves: {"functionUrl": ..., "statsUrl": ...};
-/// GET statsUrl tells how many times the function ran.
+/// GET statsUrl tells how many times the function ran and the metrics of its EMF
+/// lines; GET logsUrl gives the lines it wrote.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
 struct Args {
@@ -254,6 +255,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "restApiUrl": emulator.rest_api_url(),
         "issuerUrl": emulator.issuer().map(|i| i.url()),
         "functionUrl": emulator.url(),
+        "logsUrl": stats_url.replace("/stats", "/logs"),
         "statsUrl": stats_url,
         "region": region,
         "accountId": account,

@@ -125,6 +125,7 @@ pub struct Stats {
     concurrent_peak: AtomicU64,
     throttles: AtomicU64,
     pids: SyncMutex<Vec<u64>>,
+    logs: crate::logs::FunctionLogs,
 }
 
 impl Stats {
@@ -163,7 +164,13 @@ impl Stats {
         self.throttles.load(Ordering::SeqCst)
     }
 
-    /// The counters as JSON.
+    /// What the function's instances wrote, and the metrics of its EMF lines.
+    pub fn logs(&self) -> &crate::logs::FunctionLogs {
+        &self.logs
+    }
+
+    /// The counters as JSON, with the metrics the function's EMF lines
+    /// made (`metrics`) and how many such lines were invalid (`invalidEmf`).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "invocations": self.invocations(),
@@ -172,6 +179,8 @@ impl Stats {
             "throttles": self.throttles(),
             "lastInitMicros": self.last_init_us(),
             "pid": self.pid(),
+            "metrics": self.logs.metrics_json(),
+            "invalidEmf": self.logs.invalid_emf(),
         })
     }
 }
@@ -185,6 +194,21 @@ enum Outcome {
     /// A streamed response (`Lambda-Runtime-Function-Response-Mode:
     /// streaming`): its body's chunks as the function writes them.
     Stream(mpsc::Receiver<Bytes>),
+}
+
+/// Passes each line the function writes on `stream` to the emulator's
+/// stderr (its stdout stays machine-readable) and keeps it in `stats`.
+async fn collect_lines(
+    from: impl tokio::io::AsyncRead + Unpin,
+    stream: &'static str,
+    stats: Arc<Stats>,
+) {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut lines = tokio::io::BufReader::new(from).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        eprintln!("{line}");
+        stats.logs.push(stream, &line);
+    }
 }
 
 /// What an invocation answered.
@@ -387,16 +411,23 @@ impl Function {
             .env("AWS_SESSION_TOKEN", &spec.credentials.session_token)
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stdout(Stdio::from(std::io::stderr())) // the emulator's stdout stays machine-readable
-            .stderr(Stdio::inherit())
+            // Both read line by line, as Lambda sends them to CloudWatch Logs.
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
         if let Some(dir) = spec.bootstrap.parent() {
             command.env("LAMBDA_TASK_ROOT", dir).current_dir(dir);
         }
-        let child = command.spawn().map_err(|e| {
+        let mut child = command.spawn().map_err(|e| {
             server.abort();
             InvokeError::Crashed(format!("cannot start {}: {e}", spec.bootstrap.display()))
         })?;
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(collect_lines(out, "stdout", self.stats.clone()));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(collect_lines(err, "stderr", self.stats.clone()));
+        }
         self.stats.instances.fetch_add(1, Ordering::SeqCst);
         lock(&self.stats.pids).push(child.id().map_or(0, u64::from));
         tracing::info!(pid = child.id(), runtime_api = %addr, "started a function instance");
@@ -708,12 +739,15 @@ impl InstanceApi {
         if let Some(client_context) = pending.client_context {
             set("lambda-runtime-client-context", client_context);
         }
+        // As Lambda sends it: the root, this segment's parent, sampled.
+        let hex = pending.id.replace('-', "");
         set(
             "lambda-runtime-trace-id",
             format!(
-                "Root=1-{}-{}",
+                "Root=1-{}-{};Parent={};Sampled=1",
                 &pending.id[..8],
-                pending.id.replace('-', "")[8..32].to_owned()
+                &hex[8..32],
+                &hex[16..32]
             ),
         );
         response

@@ -289,6 +289,9 @@ pub struct RequestContext {
     /// Shared, so that a transport that answers while the call still runs
     /// (a streamed response's headers) can read it.
     pub rate_limit: Arc<std::sync::OnceLock<crate::limits::Decision>>,
+    /// The W3C `traceparent` the front established (on Lambda, from the
+    /// X-Ray trace header), for calls whose `_meta` carries none.
+    pub traceparent: Option<String>,
 }
 
 impl Default for RequestContext {
@@ -303,6 +306,7 @@ impl Default for RequestContext {
             cancellation: Cancellation::never(),
             notify: DISCARD.clone(),
             rate_limit: Arc::default(),
+            traceparent: None,
         }
     }
 }
@@ -337,6 +341,7 @@ impl RequestContext {
             request: self,
             progress_token,
             min_log_level: Some(LogLevel::Debug),
+            traceparent: self.traceparent.as_deref(),
         }
     }
 }
@@ -348,6 +353,7 @@ pub struct CallContext<'a> {
     request: &'a RequestContext,
     progress_token: Option<&'a Value>,
     min_log_level: Option<LogLevel>,
+    traceparent: Option<&'a str>,
 }
 
 impl fmt::Debug for CallContext<'_> {
@@ -356,6 +362,7 @@ impl fmt::Debug for CallContext<'_> {
             .field("protocol_version", &self.protocol_version)
             .field("identity", &self.request.identity)
             .field("progress_token", &self.progress_token)
+            .field("traceparent", &self.traceparent)
             .finish_non_exhaustive()
     }
 }
@@ -381,10 +388,35 @@ impl<'a> CallContext<'a> {
         &self.request.cancellation
     }
 
+    /// The call's W3C `traceparent`: the request's `_meta.traceparent`
+    /// (SEP-414) when it is well formed, else the front's (on Lambda, the
+    /// X-Ray trace); a tool passes it on to what it calls.
+    pub fn traceparent(&self) -> Option<&'a str> {
+        self.traceparent
+    }
+
+    /// The trace id (32 hex digits) of [`CallContext::traceparent`].
+    pub fn trace_id(&self) -> Option<&'a str> {
+        self.traceparent.and_then(crate::trace::trace_id)
+    }
+
+    /// The call's trace is the one `meta` (the request's `_meta`) names,
+    /// when it names a well-formed one.
+    pub fn with_trace_from(self, meta: Option<&'a serde_json::Map<String, Value>>) -> Self {
+        let named = meta
+            .and_then(|meta| meta.get(crate::trace::TRACEPARENT_KEY))
+            .and_then(Value::as_str)
+            .filter(|t| crate::trace::trace_id(t).is_some());
+        CallContext {
+            traceparent: named.or(self.traceparent),
+            ..self
+        }
+    }
+
     /// Reports progress, when the client asked for it (a `progressToken`).
     pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
         if let Some(token) = self.progress_token {
-            self.request.notify.send(progress_notification(
+            self.send(progress_notification(
                 self.protocol_version,
                 token,
                 progress,
@@ -392,6 +424,16 @@ impl<'a> CallContext<'a> {
                 message,
             ));
         }
+    }
+
+    /// Sends a notification of this call, with its trace in `_meta`.
+    fn send(&self, mut notification: Value) {
+        if let (Some(traceparent), Some(params)) =
+            (self.traceparent, notification.get_mut("params"))
+        {
+            params["_meta"] = serde_json::json!({ crate::trace::TRACEPARENT_KEY: traceparent });
+        }
+        self.request.notify.send(notification);
     }
 
     /// Only log messages at `level` or above reach the client (the level the
@@ -407,7 +449,7 @@ impl<'a> CallContext<'a> {
     /// Sends a log message to the client, when it asked for that level.
     pub fn log(&self, level: LogLevel, data: &Value) {
         if self.min_log_level.is_some_and(|min| level >= min) {
-            self.request.notify.send(log_notification(level, data));
+            self.send(log_notification(level, data));
         }
     }
 }
@@ -463,6 +505,54 @@ mod tests {
         fn send(&self, _: Value) {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
+    }
+
+    /// Collects what it is sent.
+    #[derive(Default)]
+    struct Sent(Mutex<Vec<Value>>);
+    impl Notify for Sent {
+        fn send(&self, note: Value) {
+            self.0.lock().unwrap().push(note);
+        }
+    }
+
+    #[test]
+    fn a_calls_notifications_carry_its_trace() {
+        let sink = Arc::new(Sent::default());
+        let front = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let named = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let request = RequestContext {
+            notify: sink.clone(),
+            traceparent: Some(front.into()),
+            ..RequestContext::default()
+        };
+        let token = Value::from(1);
+        let cx = request.call(ProtocolVersion::V2025_11_25, Some(&token));
+        assert_eq!(cx.trace_id(), Some("0af7651916cd43dd8448eb211c80319c"));
+        let meta = serde_json::json!({"traceparent": named});
+        let cx = cx.with_trace_from(meta.as_object());
+        assert_eq!(cx.traceparent(), Some(named));
+        cx.progress(1.0, None, None);
+        cx.log(LogLevel::Info, &Value::from("hi"));
+        let bad = serde_json::json!({"traceparent": "01-zz"});
+        let kept = request
+            .call(ProtocolVersion::V2025_11_25, None)
+            .with_trace_from(bad.as_object());
+        assert_eq!(
+            kept.traceparent(),
+            Some(front),
+            "a malformed one is ignored"
+        );
+        let sent = sink.0.lock().unwrap();
+        assert_eq!(sent.len(), 2);
+        for note in sent.iter() {
+            assert_eq!(note["params"]["_meta"]["traceparent"], named, "{note}");
+        }
+        let untraced = RequestContext::default();
+        assert_eq!(
+            untraced.call(ProtocolVersion::V2025_11_25, None).trace_id(),
+            None
+        );
     }
 
     #[test]

@@ -113,6 +113,17 @@ impl<'a> Incoming<'a> {
         }
     }
 
+    /// The W3C `traceparent` in `params._meta` (SEP-414), when it is a
+    /// well-formed one.
+    pub fn traceparent(&self) -> Option<&str> {
+        let key = crate::trace::TRACEPARENT_KEY;
+        let value = match &self.0 {
+            Repr::Call(call) => call.meta.as_ref()?.get(key)?.as_str(),
+            Repr::Value(value) => value.get("params")?.get("_meta")?.get(key)?.as_str(),
+        };
+        value.filter(|t| crate::trace::trace_id(t).is_some())
+    }
+
     /// The revision `params._meta` names, when it is a string.
     pub fn envelope_version(&self) -> Option<&str> {
         match &self.0 {

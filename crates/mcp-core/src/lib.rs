@@ -105,6 +105,7 @@ mod server;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tool;
+pub mod trace;
 mod version;
 
 pub use context::{

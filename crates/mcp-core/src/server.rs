@@ -445,12 +445,11 @@ impl Server {
             Some(raw) => Arguments::Raw(raw),
             None => Arguments::Value(Value::Object(Map::new())),
         };
-        let progress_token = meta.and_then(|meta| meta.get("progressToken"));
         let result = self
             .run_tool(
                 &call.name,
                 arguments,
-                progress_token,
+                meta,
                 (version, log_level),
                 request,
                 None,
@@ -767,25 +766,16 @@ impl Server {
                 ));
             }
         };
-        let progress_token = params
-            .get("_meta")
-            .and_then(|meta| meta.get("progressToken"));
-        self.run_tool(
-            name,
-            Arguments::Value(arguments),
-            progress_token,
-            at,
-            request,
-            batch,
-        )
-        .await
+        let meta = params.get("_meta").and_then(Value::as_object);
+        self.run_tool(name, Arguments::Value(arguments), meta, at, request, batch)
+            .await
     }
 
     async fn run_tool(
         &self,
         name: &str,
         arguments: Arguments<'_>,
-        progress_token: Option<&Value>,
+        meta: Option<&Map<String, Value>>,
         (version, log_level): (ProtocolVersion, Option<LogLevel>),
         request: &RequestContext,
         batch: Option<&Batch>,
@@ -807,8 +797,9 @@ impl Server {
             return Err(refused);
         }
         let cx = request
-            .call(version, progress_token)
-            .with_min_log_level(log_level);
+            .call(version, meta.and_then(|meta| meta.get("progressToken")))
+            .with_min_log_level(log_level)
+            .with_trace_from(meta);
         let Some(call) = self.tools.call(name, arguments, cx) else {
             // Only the tools this caller may see: the names of the others
             // are not its business.

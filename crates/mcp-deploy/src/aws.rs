@@ -29,6 +29,8 @@ pub struct Aws {
     pub iam: aws_sdk_iam::Client,
     /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// CloudWatch (the dashboard and alarms).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// DynamoDB (the rate-limit table).
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// AgentCore control plane (the gateway rung).
@@ -95,6 +97,7 @@ impl Aws {
             sts: aws_sdk_sts::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             agentcore: aws_sdk_bedrockagentcorecontrol::Client::new(&config),
             apigateway: aws_sdk_apigateway::Client::new(&config),

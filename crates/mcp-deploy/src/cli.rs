@@ -16,6 +16,7 @@ use crate::demo::{LocalDemo, demo_aws, demo_local, package_path};
 use crate::progress::Progress;
 use crate::rung::gateway::{self, GatewayArgs, GatewayAuthArg};
 use crate::rung::internet::{self, InternetArgs};
+use crate::rung::observe::ObserveArgs;
 use crate::rung::rate_limit::RateLimitArgs;
 use crate::rung::url::UrlArgs;
 use crate::settings::{AwsArgs, Settings};
@@ -168,6 +169,8 @@ struct StackArgs {
     internet: InternetArgs,
     #[command(flatten)]
     rate_limits: RateLimitArgs,
+    #[command(flatten)]
+    observe: ObserveArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -326,6 +329,7 @@ impl StackArgs {
                 (true, true) => Some(self.internet.local_spec()),
             },
             rate_limits: self.rate_limits.spec(),
+            observe: self.observe.spec(),
             ..StackSpec::default()
         })
     }

@@ -14,6 +14,7 @@
 
 pub mod gateway;
 pub mod internet;
+pub mod observe;
 pub mod rate_limit;
 pub mod url;
 
@@ -31,11 +32,12 @@ use crate::template::{SpecError, StackSpec, Template};
 
 /// Every rung and add-on, in the order they build a stack, smoke-test it and
 /// are torn down.
-pub const ALL: [&dyn Rung; 4] = [
+pub const ALL: [&dyn Rung; 5] = [
     &url::Url,
     &gateway::Gateway,
     &internet::Internet,
     &rate_limit::RateLimits,
+    &observe::Observe,
 ];
 
 /// How teardown proves a resource of some type gone.

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::rung::gateway::GatewaySpec;
 use crate::rung::internet::InternetSpec;
+use crate::rung::observe::ObserveSpec;
 use crate::rung::rate_limit::RateLimitSpec;
 use crate::rung::url::UrlSpec;
 
@@ -107,6 +108,9 @@ pub struct StackSpec {
     /// Per-caller, per-tool rate limits, counted in a shared table (an
     /// add-on to any rung).
     pub rate_limits: Option<RateLimitSpec>,
+    /// Active tracing, and the dashboard with its alarms (an add-on to any
+    /// rung); the metrics' namespace is always set.
+    pub observe: ObserveSpec,
 }
 
 impl Default for StackSpec {
@@ -121,6 +125,7 @@ impl Default for StackSpec {
             gateway: None,
             internet: None,
             rate_limits: None,
+            observe: ObserveSpec::default(),
         }
     }
 }
@@ -215,6 +220,9 @@ pub struct Template {
     pub(crate) description: &'static str,
     /// The function's description.
     pub(crate) function_description: &'static str,
+    /// Properties of the function beyond those every stack sets (its
+    /// `TracingConfig`, for one).
+    pub(crate) function_properties: Map<String, Value>,
 }
 
 impl Template {
@@ -240,8 +248,14 @@ impl Template {
         self.outputs.insert(key.to_owned(), output);
     }
 
-    /// Allows the function's role `action` on `resource`, as its own policy.
-    pub(crate) fn allow_function(&mut self, policy_name: &str, action: &str, resource: Expr) {
+    /// Allows the function's role `action` (one, or a list) on `resource`,
+    /// as its own policy.
+    pub(crate) fn allow_function(
+        &mut self,
+        policy_name: &str,
+        action: impl Serialize,
+        resource: Expr,
+    ) {
         if let Some(role) = self.resources.get_mut(ids::ROLE)
             && let Some(policies) = role.properties["Policies"].as_array_mut()
         {
@@ -307,7 +321,7 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
     for rung in crate::rung::ALL {
         rung.synth(spec, &mut t)?;
     }
-    let function = Resource::new(
+    let mut function = Resource::new(
         "AWS::Lambda::Function",
         Function {
             function_name: Expr::sub(FUNCTION_NAME),
@@ -327,6 +341,9 @@ pub fn synth(spec: &StackSpec) -> Result<Value, SpecError> {
             tags: tags(),
         },
     );
+    if let Some(properties) = function.properties.as_object_mut() {
+        properties.extend(std::mem::take(&mut t.function_properties));
+    }
     // The Ref to the log group in LoggingConfig orders it first.
     t.insert(ids::FUNCTION, function);
     Ok(json!({
@@ -350,6 +367,7 @@ fn base(spec: &StackSpec) -> Template {
         outputs: Map::new(),
         description: "mcp-ladder: an MCP server on Lambda behind a Function URL that only IAM principals of this account can call",
         function_description: "MCP server (mcp-ladder), reachable only through its AWS_IAM Function URL",
+        function_properties: Map::new(),
     };
     let log_group_arn = format!(
         "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/{FUNCTION_NAME}"

@@ -89,6 +89,7 @@ fn aws(rules: &Rules) -> Aws {
         iam: client!(aws_sdk_iam, none),
         // Long enough for the retries below, short enough for a test.
         logs: client!(aws_sdk_cloudwatchlogs, &rules.logs),
+        cloudwatch: client!(aws_sdk_cloudwatch, none),
         dynamodb: client!(aws_sdk_dynamodb, none),
         agentcore: client!(aws_sdk_bedrockagentcorecontrol, none),
         apigateway: client!(aws_sdk_apigateway, none),

@@ -2,7 +2,9 @@
 //! (`infra/template.json`, `mcp-deploy synth`), the gateway rung's
 //! (`infra/gateway.json`, `mcp-deploy synth --rung gateway`), the internet-facing
 //! rung's (`infra/internet.json`, `mcp-deploy synth --exposure internet --issuer
-//! https://issuer.example.com --audience auto`) and the asset stack that
+//! https://issuer.example.com --audience auto`), the server stack with tracing,
+//! a dashboard and alarms (`infra/observability.json`, `mcp-deploy synth
+//! --tracing --dashboard`) and the asset stack that
 //! `mcp-deploy prepare` creates (`infra/assets.json`). Refresh them with
 //! `UPDATE_INFRA=1 cargo test -p mcp-deploy --test infra`; cfn-lint checks
 //! every file in `infra/` (tests/e2e/test_template.py).
@@ -12,6 +14,7 @@ use std::path::Path;
 use mcp_deploy::assets::assets_template;
 use mcp_deploy::rung::gateway::{GatewayAuth, GatewaySpec};
 use mcp_deploy::rung::internet::{self, InternetSpec};
+use mcp_deploy::rung::observe::ObserveSpec;
 use mcp_deploy::template::{StackSpec, synth, to_text};
 
 fn check(file: &str, synthesised: &str) {
@@ -71,4 +74,16 @@ fn infra_internet_template_is_current() {
         ..StackSpec::default()
     };
     check("internet.json", &to_text(&synth(&spec).unwrap()));
+}
+
+#[test]
+fn infra_observability_template_is_current() {
+    let spec = StackSpec {
+        observe: ObserveSpec {
+            tracing: true,
+            dashboard: true,
+        },
+        ..StackSpec::default()
+    };
+    check("observability.json", &to_text(&synth(&spec).unwrap()));
 }

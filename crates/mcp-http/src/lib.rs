@@ -99,6 +99,61 @@ pub struct Exchange {
     /// Whether `body` is a public document any cache may keep (resource
     /// metadata), not a JSON-RPC message.
     pub public_document: bool,
+    /// How a `tools/call` ended, for its metrics.
+    pub outcome: Option<CallOutcome>,
+    /// The request's W3C `traceparent`: its `_meta`'s (SEP-414), else the
+    /// front's ([`RequestContext::traceparent`]), for the log and metrics.
+    pub traceparent: Option<String>,
+}
+
+/// How a `tools/call` ended, as its metrics name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// The tool ran and returned its result.
+    Ok,
+    /// The tool ran and failed, or its arguments did not fit (`isError`).
+    ToolError,
+    /// The caller's token lacks a scope the tool needs.
+    RefusedScope,
+    /// The caller is over its rate limit for the tool.
+    Limited,
+    /// Anything else: an unknown tool, a malformed call, a limiter that
+    /// could not decide, a panic.
+    Failed,
+}
+
+impl CallOutcome {
+    /// The name in metrics and logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CallOutcome::Ok => "ok",
+            CallOutcome::ToolError => "tool_error",
+            CallOutcome::RefusedScope => "refused_scope",
+            CallOutcome::Limited => "limited",
+            CallOutcome::Failed => "failed",
+        }
+    }
+
+    /// The outcome of a `tools/call` that got `reply`.
+    pub fn of(reply: Option<&Reply>) -> CallOutcome {
+        let Some(Reply::One(response)) = reply else {
+            return CallOutcome::Failed;
+        };
+        match &response.body {
+            Ok(envelope) => match &envelope.result {
+                mcp_core::model::ServerResult::CallTool(result) if result.is_error => {
+                    CallOutcome::ToolError
+                }
+                mcp_core::model::ServerResult::CallTool(_) => CallOutcome::Ok,
+                _ => CallOutcome::Failed,
+            },
+            Err(error) => match error.code {
+                ErrorCode::INSUFFICIENT_SCOPE => CallOutcome::RefusedScope,
+                ErrorCode::RATE_LIMITED => CallOutcome::Limited,
+                _ => CallOutcome::Failed,
+            },
+        }
+    }
 }
 
 impl Exchange {
@@ -113,6 +168,8 @@ impl Exchange {
             rate_limit: None,
             event_stream: false,
             public_document: false,
+            outcome: None,
+            traceparent: None,
         }
     }
 
@@ -547,9 +604,12 @@ async fn exchange_with(
             return Exchange::error(StatusCode::BAD_REQUEST, None, ErrorObject::parse_error(e));
         }
     };
-    // For the log: the method, and the tool of a `tools/call`.
+    // For the log: the method, the tool of a `tools/call`, the trace.
     let method = message.method().map(str::to_owned);
     let tool = message.tool().map(str::to_owned);
+    // The request's own trace, else (taken, not copied, once the call is
+    // done) the front's.
+    let named = message.traceparent().map(str::to_owned);
     let modern = version.is_stateless() || message.has_envelope();
     if let (true, Err(what)) = (modern, check_modern_headers(&message, request.headers)) {
         let error = ErrorObject::new(
@@ -557,11 +617,14 @@ async fn exchange_with(
             format!("Header mismatch: {what}"),
         );
         let mut out = Exchange::error(StatusCode::BAD_REQUEST, message.id(), error);
+        out.outcome = tool.is_some().then_some(CallOutcome::Failed);
         (out.method, out.tool) = (method, tool);
+        out.traceparent = named.or(context.traceparent);
         return out;
     }
     let mut session = Session::stateless(version);
     let reply = server.handle(&mut session, message, &context).await;
+    let traceparent = named.or_else(|| context.traceparent.take());
     let status = match &reply {
         None => StatusCode::ACCEPTED,
         Some(reply) => status_of(reply, modern),
@@ -570,6 +633,8 @@ async fn exchange_with(
         www_authenticate: reply
             .as_ref()
             .and_then(|r| scope_challenge(r, auth.resource_metadata())),
+        outcome: tool.is_some().then(|| CallOutcome::of(reply.as_ref())),
+        traceparent,
         method,
         tool,
         rate_limit: context.rate_limit.get().cloned(),

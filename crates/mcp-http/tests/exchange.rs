@@ -9,7 +9,9 @@ use mcp_core::{
     AuthScheme, CallContext, Identity, NoArgs, RequestContext, Server, ServerInfo, Tool,
     ToolDefinition, ToolError, ToolRegistry,
 };
-use mcp_http::{AuthError, Authenticator, BoxFuture, HttpConfig, RequestParts, TrustFront};
+use mcp_http::{
+    AuthError, Authenticator, BoxFuture, CallOutcome, HttpConfig, RequestParts, TrustFront,
+};
 use serde_json::{Map, Value, json};
 
 /// Reports who called, and counts its calls (a counter per test: tests run
@@ -25,7 +27,10 @@ impl Tool for WhoAmI {
     async fn call(&self, _: NoArgs, cx: &CallContext<'_>) -> Result<Self::Output, ToolError> {
         self.0.fetch_add(1, Ordering::SeqCst);
         let principal = cx.identity().map(|i| i.principal.clone());
-        Ok(Map::from_iter([("principal".to_owned(), json!(principal))]))
+        Ok(Map::from_iter([
+            ("principal".to_owned(), json!(principal)),
+            ("traceId".to_owned(), json!(cx.trace_id())),
+        ]))
     }
 }
 
@@ -247,6 +252,7 @@ async fn a_caller_over_its_limit_gets_429_and_the_tool_does_not_run() {
     assert!(header(&seen[1], "ratelimit").is_some_and(|v| v.starts_with("\"whoami\";r=0;t=")));
     let refused = &seen[2];
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.outcome, Some(CallOutcome::Limited));
     let t: u64 = header(refused, "ratelimit")
         .and_then(|v| v.rsplit("t=").next().and_then(|t| t.parse().ok()))
         .unwrap_or_default();
@@ -415,6 +421,75 @@ impl Tool for Steps {
 }
 
 /// One POST of a `steps` call (with a progress token) accepting `accept`.
+/// A call's trace (its `_meta`'s, else the front's, never a malformed one)
+/// reaches the tool and the exchange; the outcome says how the call ended.
+#[tokio::test]
+async fn a_calls_trace_and_outcome_reach_the_tool_and_the_exchange() {
+    let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let front = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let call = |meta: Value, name: &str| {
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": name, "_meta": meta}})
+        .to_string()
+    };
+    let server = server(Arc::default());
+    let cases = [
+        (
+            json!({"traceparent": format!("00-{id}-00f067aa0ba902b7-01")}),
+            None,
+            Some(id),
+        ),
+        (json!({"traceparent": "00-nope"}), None, None),
+        (
+            json!({}),
+            Some(front),
+            Some("0af7651916cd43dd8448eb211c80319c"),
+        ),
+        (
+            json!({"traceparent": format!("00-{id}-00f067aa0ba902b7-01")}),
+            Some(front),
+            Some(id),
+        ),
+    ];
+    for (meta, front, want) in cases {
+        let body = call(meta.clone(), "whoami");
+        let parts = RequestParts {
+            method: &Method::POST,
+            path: "/mcp",
+            query: None,
+            headers: &headers("2025-11-25"),
+            body: body.as_bytes(),
+            front_identity: None,
+        };
+        let context = RequestContext {
+            traceparent: front.map(str::to_owned),
+            ..RequestContext::default()
+        };
+        let out = mcp_http::exchange(&server, &CONFIG, &TrustFront, parts, context).await;
+        let seen = out.json().unwrap_or_default()["result"]["structuredContent"]["traceId"].clone();
+        assert_eq!(seen, json!(want), "{meta}");
+        let exchanged = out
+            .traceparent
+            .as_deref()
+            .and_then(mcp_core::trace::trace_id);
+        assert_eq!(exchanged, want, "{meta}");
+        assert_eq!(out.outcome, Some(CallOutcome::Ok));
+    }
+    let unknown = post_to(
+        &server,
+        &TrustFront,
+        None,
+        "2025-11-25",
+        &call(json!({}), "nope"),
+    )
+    .await;
+    assert_eq!(unknown.outcome, Some(CallOutcome::Failed));
+    assert_eq!(CallOutcome::Failed.as_str(), "failed");
+    let listed = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let list = post_to(&server, &TrustFront, None, "2025-11-25", listed).await;
+    assert_eq!(list.outcome, None, "not a tools/call");
+}
+
 async fn post_steps(accept: &str, progress_token: bool) -> mcp_http::Exchange {
     let mut tools = ToolRegistry::new();
     tools.register(Steps).expect("registers");
@@ -766,6 +841,7 @@ async fn a_token_without_the_tools_scope_neither_sees_nor_runs_it() {
     assert_eq!(body["error"]["code"], -32031);
     assert_eq!(body["error"]["data"]["missingScopes"], json!(["mcp:write"]));
     assert_eq!(calls.load(Ordering::SeqCst), 0, "the tool never ran");
+    assert_eq!(refused.outcome, Some(CallOutcome::RefusedScope));
 
     let writer = Scoped(vec!["mcp:read".into(), "mcp:write".into()]);
     let admitted = post(&calls, &writer, None, "2025-11-25", CALL).await;

@@ -41,8 +41,9 @@ use lambda_http::lambda_runtime::Context;
 use mcp_core::model::{CallToolResult, Content, ServerResult};
 use mcp_core::{
     AuthScheme, ErrorCode, ErrorObject, Extensions, Identity, ProtocolVersion, Reply,
-    RequestContext, Session, scopes,
+    RequestContext, Session, scopes, trace,
 };
+use mcp_http::CallOutcome;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -159,6 +160,10 @@ impl App {
         });
         let mut request = RequestContext::with_extensions(extensions);
         request.identity = Some(gateway_caller(gateway));
+        request.traceparent = context
+            .xray_trace_id
+            .as_deref()
+            .and_then(crate::xray_traceparent);
         let message = json!({
             "jsonrpc": "2.0",
             "id": 0,
@@ -171,6 +176,7 @@ impl App {
             .server
             .handle_value(&mut session, message, &request)
             .await;
+        let call_outcome = CallOutcome::of(reply.as_ref());
         let (outcome, status) = match reply {
             Some(Reply::One(response)) => match response.body {
                 Ok(envelope) => match envelope.result {
@@ -184,14 +190,20 @@ impl App {
             },
             _ => (failure(&[Content::text("the call had no reply")]), "error"),
         };
+        let duration = started.elapsed();
+        let trace_id = request.traceparent.as_deref().and_then(trace::trace_id);
+        let request_id = context.request_id.as_str();
         tracing::info!(
-            request_id = context.request_id.as_str(),
+            request_id,
             front = "gateway",
             tool,
             status,
-            duration_us = started.elapsed().as_micros() as u64,
+            outcome = call_outcome.as_str(),
+            trace_id = trace_id.unwrap_or("-"),
+            duration_us = duration.as_micros() as u64,
             "mcp request"
         );
+        self.record_call(tool, call_outcome, duration, trace_id, request_id);
         outcome
     }
 }

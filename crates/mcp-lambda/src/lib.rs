@@ -24,6 +24,7 @@ mod account_context;
 pub mod agentcore;
 pub mod dynamodb;
 mod gateway;
+pub mod metrics;
 pub mod oauth;
 pub mod runtime;
 mod tls;
@@ -44,7 +45,8 @@ use mcp_tools::{Catalog, CatalogError};
 
 pub use account_context::{AccountContext, Caller, DemoAccountContext, FunctionEnv, Invocation};
 pub use gateway::{TARGET_DELIMITER, TOOL_NAME_KEY};
-pub use mcp_http::{Exchange, HttpConfig};
+pub use mcp_http::{CallOutcome, Exchange, HttpConfig};
+use metrics::{CallRecord, Metrics};
 pub use runtime::{ClientContext, Outcome};
 
 /// The function: the MCP server and its HTTP front, built once per instance.
@@ -61,6 +63,8 @@ pub struct App {
     /// Whether invocations naming a tool in the client context (an
     /// AgentCore Gateway's) are served ([`Setting::GatewayTarget`]).
     gateway_target: bool,
+    /// The EMF writer; `None`: metrics off.
+    metrics: Option<Metrics>,
 }
 
 impl App {
@@ -88,6 +92,7 @@ impl App {
         )?;
         app.streaming = settings.invoke_mode == InvokeMode::ResponseStream;
         app.gateway_target = settings.gateway_target;
+        app.metrics = Metrics::from_settings(settings);
         app.server = mcp_tools::govern(app.server, settings)?;
         // After the scopes: the metadata publishes what the tools need.
         app.oauth = oauth::resource_server(settings, &app.server)?;
@@ -163,6 +168,7 @@ impl App {
             streaming: false,
             oauth: None,
             gateway_target: false,
+            metrics: None,
         })
     }
 
@@ -192,7 +198,7 @@ impl App {
         let parts = request_parts(&req, identity.as_ref());
         let auth = self.authenticator(&req);
         let out = mcp_http::exchange(&self.server, &self.config, auth, parts, context).await;
-        log_exchange(&req, &out, started);
+        self.log_exchange(&req, &out, started);
         let headers = out.headers();
         let body = out.body.map_or(Body::Empty, Body::Text);
         let mut response = Response::new(body);
@@ -235,7 +241,11 @@ fn request_context(req: &Request) -> (Option<Identity>, RequestContext) {
         invoked_function_arn: lambda.map(|c| c.invoked_function_arn.clone()),
         caller,
     });
-    (identity, RequestContext::with_extensions(extensions))
+    let mut context = RequestContext::with_extensions(extensions);
+    context.traceparent = lambda
+        .and_then(|c| c.xray_trace_id.as_deref())
+        .and_then(xray_traceparent);
+    (identity, context)
 }
 
 fn request_parts<'r>(req: &'r Request, identity: Option<&'r Identity>) -> RequestParts<'r> {
@@ -249,22 +259,99 @@ fn request_parts<'r>(req: &'r Request, identity: Option<&'r Identity>) -> Reques
     }
 }
 
-/// The request's log line: never the token or the arguments (the body only
-/// at debug level).
-fn log_exchange(req: &Request, out: &Exchange, started: Instant) {
-    let request_id = req
-        .lambda_context_ref()
-        .map(|c| c.request_id.as_str())
-        .unwrap_or("-");
-    tracing::info!(
-        request_id,
-        method = out.method.as_deref().unwrap_or("-"),
-        tool = out.tool.as_deref().unwrap_or("-"),
-        status = out.status.as_u16(),
-        duration_us = started.elapsed().as_micros() as u64,
-        "mcp request"
-    );
-    tracing::debug!(request_id, body = %String::from_utf8_lossy(req.body().as_ref()), "request body");
+impl App {
+    /// The request's log line - never the token or the arguments (the body
+    /// only at debug level) - and a `tools/call`'s metric line, both with
+    /// the call's trace id.
+    fn log_exchange(&self, req: &Request, out: &Exchange, started: Instant) {
+        let duration = started.elapsed();
+        let request_id = req
+            .lambda_context_ref()
+            .map(|c| c.request_id.as_str())
+            .unwrap_or("-");
+        let trace_id = out
+            .traceparent
+            .as_deref()
+            .and_then(mcp_core::trace::trace_id);
+        tracing::info!(
+            request_id,
+            method = out.method.as_deref().unwrap_or("-"),
+            tool = out.tool.as_deref().unwrap_or("-"),
+            outcome = out.outcome.map_or("-", CallOutcome::as_str),
+            trace_id = trace_id.unwrap_or("-"),
+            status = out.status.as_u16(),
+            duration_us = duration.as_micros() as u64,
+            "mcp request"
+        );
+        tracing::debug!(request_id, body = %String::from_utf8_lossy(req.body().as_ref()), "request body");
+        if let (Some(tool), Some(outcome)) = (&out.tool, out.outcome) {
+            self.record_call(tool, outcome, duration, trace_id, request_id);
+        }
+    }
+
+    /// A `tools/call`'s metric line, when metrics are on; a tool that is
+    /// not registered is counted as [`metrics::UNKNOWN_TOOL`].
+    fn record_call(
+        &self,
+        tool: &str,
+        outcome: CallOutcome,
+        duration: std::time::Duration,
+        trace_id: Option<&str>,
+        request_id: &str,
+    ) {
+        let Some(metrics) = &self.metrics else { return };
+        let registered = self.server.tools().definition(tool).is_some();
+        metrics.record(&CallRecord {
+            tool: if registered {
+                tool
+            } else {
+                metrics::UNKNOWN_TOOL
+            },
+            outcome,
+            duration,
+            trace_id,
+            request_id,
+        });
+    }
+
+    /// Writes the cold start's metric line, when metrics are on.
+    pub fn record_cold_start(&self) {
+        if let Some(metrics) = &self.metrics {
+            metrics.record_cold_start();
+        }
+    }
+}
+
+/// A W3C `traceparent` for Lambda's X-Ray trace header (`Root=1-{8 hex}-{24
+/// hex};Parent={16 hex};Sampled={0|1}`, the value of `_X_AMZN_TRACE_ID`):
+/// the root's hex digits are the trace id, as X-Ray maps W3C ids. `None`
+/// without a root or a parent.
+pub fn xray_traceparent(header: &str) -> Option<String> {
+    let (mut root, mut parent, mut sampled) = (None, None, false);
+    for field in header.split(';') {
+        match field.trim().split_once('=') {
+            Some(("Root", value)) => root = value.strip_prefix("1-")?.split_once('-'),
+            Some(("Parent", value)) => parent = Some(value),
+            Some(("Sampled", value)) => sampled = value == "1",
+            _ => {}
+        }
+    }
+    let ((epoch, unique), parent) = (root?, parent?);
+    // Built by hand: this runs on every invocation.
+    let mut traceparent = String::with_capacity(55);
+    for part in [
+        "00-",
+        epoch,
+        unique,
+        "-",
+        parent,
+        if sampled { "-01" } else { "-00" },
+    ] {
+        traceparent.push_str(part);
+    }
+    mcp_core::trace::trace_id(&traceparent)
+        .is_some()
+        .then_some(traceparent)
 }
 
 /// The tools the function serves: the portable ones and `demo_account_context`.
@@ -296,4 +383,32 @@ fn identity_of(caller: &Caller) -> Option<Identity> {
         account: caller.account_id.clone(),
         scopes: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::xray_traceparent;
+
+    #[test]
+    fn an_xray_header_is_a_w3c_traceparent() {
+        let header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+        assert_eq!(
+            xray_traceparent(header).as_deref(),
+            Some("00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01")
+        );
+        let unsampled = "Parent=53995c3f42cd8ad8; Root=1-5759e988-bd862e3fe1be46a994272793";
+        assert_eq!(
+            xray_traceparent(unsampled).as_deref(),
+            Some("00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-00")
+        );
+        for bad in [
+            "",
+            "Root=1-5759e988-bd862e3fe1be46a994272793",
+            "Root=2-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8",
+            "Root=1-5759e988-BD862E3FE1BE46A994272793;Parent=53995c3f42cd8ad8",
+            "Root=1-5759e988;Parent=53995c3f42cd8ad8",
+        ] {
+            assert_eq!(xray_traceparent(bad), None, "{bad}");
+        }
+    }
 }

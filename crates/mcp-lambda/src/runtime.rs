@@ -191,7 +191,7 @@ impl App {
         .await
         {
             Streamed::Whole(out) => {
-                crate::log_exchange(req, &out, started);
+                self.log_exchange(req, &out, started);
                 let mut first = prelude(out.status, &out.headers());
                 first.extend_from_slice(out.body.as_deref().unwrap_or("").as_bytes());
                 let _ = sender.send_data(first.into()).await;
@@ -213,7 +213,7 @@ impl App {
                     }
                 }
                 if let Some(out) = events.finished() {
-                    crate::log_exchange(req, out, started);
+                    self.log_exchange(req, out, started);
                 }
             }
         }
@@ -317,6 +317,7 @@ pub async fn start() -> Result<(), Error> {
             return Err(error);
         }
     };
+    app.record_cold_start();
     serve(&client, &app).await
 }
 

@@ -88,11 +88,18 @@ pub enum Setting {
     /// pass its caller's identity on, so this cannot go with per-caller
     /// limits, per-tool scopes or token checks ([`SettingsError::GatewayWithout`]).
     GatewayTarget,
+    /// `MCP_METRICS`: `on` (the default) writes a CloudWatch embedded metric
+    /// format line per `tools/call` and one at a cold start; `off` writes
+    /// none.
+    Metrics,
+    /// `MCP_METRICS_NAMESPACE`: the CloudWatch namespace of those metrics
+    /// (default `mcp-ladder`); the deploy CLI names one per stack.
+    MetricsNamespace,
 }
 
 impl Setting {
     /// Every setting, in the order [`FunctionSettings::to_env`] writes them.
-    pub const ALL: [Setting; 19] = [
+    pub const ALL: [Setting; 21] = [
         Setting::Auth,
         Setting::OAuthIssuer,
         Setting::OAuthAudience,
@@ -112,6 +119,8 @@ impl Setting {
         Setting::AccountId,
         Setting::ConformanceFixtures,
         Setting::GatewayTarget,
+        Setting::Metrics,
+        Setting::MetricsNamespace,
     ];
 
     /// The OAuth settings that only `MCP_AUTH=oauth` may come with.
@@ -145,6 +154,8 @@ impl Setting {
             Setting::AccountId => "MCP_ACCOUNT_ID",
             Setting::ConformanceFixtures => "MCP_CONFORMANCE_FIXTURES",
             Setting::GatewayTarget => "MCP_GATEWAY_TARGET",
+            Setting::Metrics => "MCP_METRICS",
+            Setting::MetricsNamespace => "MCP_METRICS_NAMESPACE",
         }
     }
 }
@@ -289,6 +300,53 @@ pub struct FunctionSettings {
     pub conformance_fixtures: bool,
     /// [`Setting::GatewayTarget`] is `1`.
     pub gateway_target: bool,
+    /// [`Setting::Metrics`] is `off`.
+    pub metrics_off: bool,
+    /// [`Setting::MetricsNamespace`], trimmed, when not blank (`None`:
+    /// [`DEFAULT_METRICS_NAMESPACE`]).
+    pub metrics_namespace: Option<String>,
+}
+
+/// The CloudWatch namespace of the function's metrics when
+/// [`Setting::MetricsNamespace`] names none.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "mcp-ladder";
+
+impl FunctionSettings {
+    /// The namespace the function's metrics go to; `None` when they are off.
+    pub fn metrics(&self) -> Option<&str> {
+        (!self.metrics_off).then(|| {
+            self.metrics_namespace
+                .as_deref()
+                .unwrap_or(DEFAULT_METRICS_NAMESPACE)
+        })
+    }
+}
+
+/// [`Setting::Metrics`] and [`Setting::MetricsNamespace`]: whether metrics
+/// are off, and the namespace, checked as CloudWatch names namespaces (up to
+/// 255 ASCII letters, digits, `.-_/#:` and spaces, not `AWS/...`).
+fn metrics_of(
+    switch: Option<String>,
+    namespace: Option<String>,
+) -> Result<(bool, Option<String>), SettingsError> {
+    let off = match switch.as_deref().map(str::trim) {
+        None | Some("on") => false,
+        Some("off") => true,
+        Some(other) => {
+            return Err(Setting::Metrics.invalid(format!("{other:?}: use on or off")));
+        }
+    };
+    let namespace = namespace.map(|n| n.trim().to_owned());
+    if let Some(name) = &namespace {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c);
+        if name.len() > 255 || !name.chars().all(allowed) || name.starts_with("AWS/") {
+            return Err(Setting::MetricsNamespace.invalid(format!(
+                "{name:?} is not a CloudWatch namespace: up to 255 ASCII letters, digits, spaces \
+                 and . - _ / # :, not starting with AWS/"
+            )));
+        }
+    }
+    Ok((off, namespace))
 }
 
 /// A setting that cannot be used; the message names it and says what to do.
@@ -447,6 +505,11 @@ impl FunctionSettings {
             },
         };
 
+        let (metrics_off, metrics_namespace) = metrics_of(
+            not_blank(Setting::Metrics),
+            not_blank(Setting::MetricsNamespace),
+        )?;
+
         let invoke_mode = match raw(Setting::InvokeMode).as_deref() {
             None | Some("BUFFERED") => InvokeMode::Buffered,
             Some("RESPONSE_STREAM") => InvokeMode::ResponseStream,
@@ -497,6 +560,8 @@ impl FunctionSettings {
             account_id: raw(Setting::AccountId).filter(|v| !v.is_empty()),
             conformance_fixtures: raw(Setting::ConformanceFixtures).is_some_and(|v| v == "1"),
             gateway_target,
+            metrics_off,
+            metrics_namespace,
         })
     }
 
@@ -536,6 +601,8 @@ impl FunctionSettings {
             Setting::AccountId => text(&self.account_id),
             Setting::ConformanceFixtures => self.conformance_fixtures.then(|| "1".into()),
             Setting::GatewayTarget => self.gateway_target.then(|| "1".into()),
+            Setting::Metrics => self.metrics_off.then(|| "off".into()),
+            Setting::MetricsNamespace => text(&self.metrics_namespace),
         }
     }
 }
@@ -583,6 +650,8 @@ mod tests {
                 "MCP_ACCOUNT_ID",
                 "MCP_CONFORMANCE_FIXTURES",
                 "MCP_GATEWAY_TARGET",
+                "MCP_METRICS",
+                "MCP_METRICS_NAMESPACE",
             ]
         );
         assert_eq!(Setting::Auth.to_string(), "MCP_AUTH");
@@ -597,6 +666,7 @@ mod tests {
             ("MCP_INVOKE_MODE", "BUFFERED"),
             ("MCP_RATE_LIMITS", "  "),
             ("MCP_CONFORMANCE_FIXTURES", "yes"),
+            ("MCP_METRICS", " on "),
         ]);
         assert_eq!(explicit, Ok(FunctionSettings::default()));
     }
@@ -622,6 +692,8 @@ mod tests {
             ("MCP_MAX_BATCH", " 5 "),
             ("MCP_ACCOUNT_ID", &account),
             ("MCP_CONFORMANCE_FIXTURES", "1"),
+            ("MCP_METRICS", "off"),
+            ("MCP_METRICS_NAMESPACE", " mcp/prod "),
         ])
         .expect("valid");
         assert_eq!(settings.auth, AuthMode::OAuth);
@@ -644,6 +716,13 @@ mod tests {
         assert_eq!(settings.max_batch, Some(5));
         assert_eq!(settings.account_id.as_deref(), Some(account.as_str()));
         assert!(settings.conformance_fixtures);
+        assert!(settings.metrics_off);
+        assert_eq!(settings.metrics(), None, "off");
+        assert_eq!(settings.metrics_namespace.as_deref(), Some("mcp/prod"));
+        assert_eq!(
+            FunctionSettings::default().metrics(),
+            Some(DEFAULT_METRICS_NAMESPACE)
+        );
         // A budget without a table is not read.
         assert_eq!(
             read(&[("MCP_RATE_LIMIT_BUDGET_MS", "soon")]),
@@ -738,6 +817,17 @@ mod tests {
             message(&[("MCP_MAX_BATCH", "0")]),
             "MCP_MAX_BATCH: \"0\" is not a whole number of messages above 0, e.g. 20"
         );
+        assert_eq!(
+            message(&[("MCP_METRICS", "false")]),
+            "MCP_METRICS: \"false\": use on or off"
+        );
+        for bad in ["AWS/Lambda", "tools!", &"n".repeat(256)] {
+            let refused = message(&[("MCP_METRICS_NAMESPACE", bad)]);
+            assert!(
+                refused.starts_with("MCP_METRICS_NAMESPACE: ") && refused.contains("namespace"),
+                "{refused}"
+            );
+        }
     }
 
     /// Text that survives the environment unchanged: not blank, no
@@ -762,6 +852,8 @@ mod tests {
             account_id in proptest::option::of(text()),
             conformance_fixtures in any::<bool>(),
             gateway_target in any::<bool>(),
+            metrics_off in any::<bool>(),
+            metrics_namespace in proptest::option::of("[a-zA-Z0-9/_.#:-]{1,20}"),
         ) -> FunctionSettings {
             let (auth, oauth) = match oauth {
                 None => (AuthMode::Iam, OAuthSettings::default()),
@@ -794,6 +886,8 @@ mod tests {
                 account_id,
                 conformance_fixtures,
                 gateway_target,
+                metrics_off,
+                metrics_namespace,
             }
         }
     }
