@@ -2,7 +2,7 @@
 stdio_bench.py and lambda_bench.py wrote in one run.
 
 Usage: report.py --stdio stdio.json --lambda lambda.json [--stream stream.json] [--oauth oauth.json]
-                 [--artifact ZIP] [--bloat BLOAT.json ...] --out DIR --machine TEXT
+                 [--artifact ARCH=ZIP ...] [--bloat BLOAT.json ...] --out DIR --machine TEXT
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ def main() -> int:
     parser.add_argument("--machine", default="")
     parser.add_argument("--stream", help="stream_bench.py's JSON: the response-streaming section")
     parser.add_argument("--oauth", help="oauth_bench.py's JSON: the bearer-token section")
-    parser.add_argument("--artifact", help="the function's zip as deployed (cargo-lambda), for the size goal")
+    parser.add_argument("--artifact", action="append", default=[], metavar="ARCH=ZIP",
+                        help="the function's zip as deployed (cargo-lambda) for an architecture, for the size goal")
     parser.add_argument("--bloat", action="append", default=[],
                         help="`cargo bloat --crates --message-format json` of bootstrap, one per code section")
     args = parser.parse_args()
@@ -170,8 +171,10 @@ def main() -> int:
     goal_rows = [[name, f"≤ {goal:g}×", f"{ratio:.3g}×", verdict(ratio, goal)] for name, ratio, goal in goals]
     # The goal is the zip Lambda receives; the host build's zip (in the Lambda
     # table, beside Python's and the floor's) is larger, its linker keeps more.
-    sized = [("zipped function as deployed (cargo-lambda, x86_64)", os.path.getsize(args.artifact))] \
-        if args.artifact else []
+    sized = []
+    for artifact in args.artifact:
+        arch, _, path = artifact.partition("=")
+        sized.append((f"zipped function as deployed (cargo-lambda, {arch})", os.path.getsize(path)))
     if "rust" in packages:
         sized.append(("zipped bootstrap, host build", packages["rust"]))
     for label, size in sized:

@@ -112,11 +112,14 @@ step "Bearer tokens: MCP_AUTH=iam against MCP_AUTH=oauth, and the floor's init"
   --rounds "$rounds" --calls "$(( calls < 200 ? calls : 200 ))" --instructions "$(( instructions < 20 ? instructions : 20 ))" \
   --json "$work/oauth.json"
 
-# The zip Lambda receives: cargo-lambda's x86_64 build (release runs only).
+# The zips Lambda receives: cargo-lambda's builds for both architectures
+# (deploys default to arm64; release runs only).
 artifact_args=()
 if [[ "$profile" == release ]]; then
-  bash "$REPO/scripts/build-lambda.sh" x86_64
-  artifact_args=(--artifact "$CARGO_TARGET_DIR/lambda/x86_64/bootstrap/bootstrap.zip")
+  bash "$REPO/scripts/build-lambda.sh" all
+  for arch in x86_64 arm64; do
+    artifact_args+=(--artifact "$arch=$CARGO_TARGET_DIR/lambda/$arch/bootstrap/bootstrap.zip")
+  done
 fi
 
 # Each crate's share of bootstrap's code (release runs, with cargo-bloat): the

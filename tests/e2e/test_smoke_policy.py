@@ -54,6 +54,7 @@ CRATES = {
     "aws_sdk_bedrockagentcorecontrol": "bedrock-agentcore-control",
     "aws_sdk_apigateway": "apigateway",
     "aws_sdk_wafv2": "wafv2",
+    "aws_sdk_cloudwatch": "cloudwatch",
 }
 
 # Operations authorised under another action than their own name (AWS's
@@ -83,6 +84,7 @@ NAMESPACES = {
     "ApiGateway": "apigateway",
     "WAFv2": "wafv2",
     "DynamoDB": "dynamodb",
+    "CloudWatch": "cloudwatch",
 }
 
 
@@ -196,9 +198,10 @@ UNNAMED = (
 # The rungs, as the statements' Sids begin; COMMON statements may hold what
 # any rung uses.
 COMMON = "Common"
-RUNG_SIDS = {"url": "Url", "gateway": "Gateway", "internet": "Internet", "rate-limits": "RateLimits"}
+RUNG_SIDS = {"url": "Url", "gateway": "Gateway", "internet": "Internet", "rate-limits": "RateLimits",
+             "observe": "Observe"}
 RUNG_FILES = {"rung/url.rs": "url", "rung/gateway.rs": "gateway", "rung/internet.rs": "internet",
-              "rung/rate_limit.rs": "rate-limits"}
+              "rung/rate_limit.rs": "rate-limits", "rung/observe.rs": "observe"}
 
 
 @dataclass
@@ -238,6 +241,8 @@ def iam_action(service: str, call: str) -> str:
     assert op is not None, f"{service} has no operation {call} (botocore {botocore.__version__})"
     metadata = model(service)["metadata"]
     prefix = metadata.get("signingName") or metadata["endpointPrefix"]
+    # CloudWatch signs as `monitoring`, but IAM names its actions `cloudwatch:`.
+    prefix = {"monitoring": "cloudwatch"}.get(prefix, prefix)
     if service == "apigateway":
         return f"apigateway:{op['http']['method']}"
     action = f"{prefix}:{op['name']}"
