@@ -10,7 +10,9 @@
 //! - [`sigv4`]: the signature verifier; [`principals`]: who may call.
 //! - [`rest_api`]: an API Gateway REST front (payload format 1.0, bearer
 //!   tokens passed through), the internet-facing rung's;
-//!   [`dev_issuer`]: a development OIDC issuer for it (a test double).
+//!   [`dev_issuer`]: a development OAuth authorization server for it (a
+//!   test double: registration, authorization code with PKCE, client
+//!   credentials).
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
