@@ -143,7 +143,8 @@ pub struct EmulatorConfig {
     /// An API Gateway REST API in front of the function too (the
     /// internet-facing rung), on its own port.
     pub rest_api: Option<RestApiConfig>,
-    /// A development OIDC issuer, with the function configured to trust it
+    /// A development OAuth authorization server (a test double), with the
+    /// function configured to trust it
     /// ([`Setting::Auth`] `oauth`, [`Setting::OAuthIssuer`], and with a REST
     /// API, [`Setting::OAuthAudience`] = its MCP endpoint), unless `env` says
     /// otherwise.
