@@ -10,6 +10,7 @@ use http::{Response, StatusCode, header};
 use http_body_util::Full;
 use url::Url;
 
+use super::clients::Client;
 use super::{CODE_TTL_S, State, form, no_store, now, random_token, response_with};
 use crate::lock;
 
@@ -173,6 +174,51 @@ fn error_to_client(
     back_to_client(target, &params, "Authorization refused", &text)
 }
 
+/// What is wrong with an authorization request once its client and
+/// redirect URI are known: the error and description sent back, or `None`.
+fn refusal<'a>(
+    client: &Client,
+    get: &impl Fn(&str) -> Option<&'a str>,
+) -> Option<(&'static str, &'static str)> {
+    if get("response_type") != Some("code") {
+        return Some((
+            "unsupported_response_type",
+            "the only response_type is code",
+        ));
+    }
+    if !client.may_use("authorization_code") {
+        return Some((
+            "unauthorized_client",
+            "the client did not register for authorization_code",
+        ));
+    }
+    let Some(challenge) = get("code_challenge") else {
+        return Some((
+            "invalid_request",
+            "code_challenge is required (PKCE, RFC 7636)",
+        ));
+    };
+    if get("code_challenge_method") != Some("S256") {
+        return Some((
+            "invalid_request",
+            "code_challenge_method must be S256 (plain, or no method, is not supported)",
+        ));
+    }
+    if !pkce_shaped(challenge) {
+        return Some((
+            "invalid_request",
+            "code_challenge is not 43 to 128 characters of [A-Za-z0-9-._~]",
+        ));
+    }
+    if get("resource").is_some_and(|r| !valid_resource(r)) {
+        return Some((
+            "invalid_target",
+            "resource must be an absolute URI without a fragment (RFC 8707)",
+        ));
+    }
+    None
+}
+
 impl State {
     /// `GET /authorize`.
     pub(super) fn authorize(&self, query: &str) -> Response<Full<Bytes>> {
@@ -194,45 +240,10 @@ impl State {
         };
         // From here on the client is told, at its own redirect URI.
         let state = get("state");
-        let refuse = |error: &str, description: &str| {
-            error_to_client(target.clone(), state, error, description)
-        };
-        if get("response_type") != Some("code") {
-            return refuse(
-                "unsupported_response_type",
-                "the only response_type is code",
-            );
+        if let Some((error, description)) = refusal(&client, &get) {
+            return error_to_client(target, state, error, description);
         }
-        if !client.may_use("authorization_code") {
-            return refuse(
-                "unauthorized_client",
-                "the client did not register for authorization_code",
-            );
-        }
-        let Some(challenge) = get("code_challenge") else {
-            return refuse(
-                "invalid_request",
-                "code_challenge is required (PKCE, RFC 7636)",
-            );
-        };
-        if get("code_challenge_method") != Some("S256") {
-            let message =
-                "code_challenge_method must be S256 (plain, or no method, is not supported)";
-            return refuse("invalid_request", message);
-        }
-        if !pkce_shaped(challenge) {
-            return refuse(
-                "invalid_request",
-                "code_challenge is not 43 to 128 characters of [A-Za-z0-9-._~]",
-            );
-        }
-        let resource = get("resource");
-        if resource.is_some_and(|r| !valid_resource(r)) {
-            return refuse(
-                "invalid_target",
-                "resource must be an absolute URI without a fragment (RFC 8707)",
-            );
-        }
+        let (challenge, resource) = (get("code_challenge").unwrap_or_default(), get("resource"));
         let code = random_token();
         let pending = PendingCode {
             client_id: client.id.clone(),
@@ -243,7 +254,9 @@ impl State {
             expires_at: now() + CODE_TTL_S,
         };
         if !self.codes.insert(code.clone(), pending) {
-            return refuse(
+            return error_to_client(
+                target,
+                state,
                 "temporarily_unavailable",
                 "too many codes are waiting for their exchange",
             );
