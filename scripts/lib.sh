@@ -79,3 +79,22 @@ arm64_bootstrap() {
   chmod +x "$run/bootstrap"
   printf '%s\n' "$run/bootstrap"
 }
+
+# Debian's Chromium, for the test that drives the MCP Inspector's web UI in a
+# real browser (with playwright-core from tests/node, which downloads no
+# browser of its own); installed with apt where the script may (as root).
+# Returns 1, saying why, where it cannot.
+ensure_chromium() {
+  if [[ -x /usr/bin/chromium ]]; then
+    return 0
+  fi
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    step "installing chromium (apt)"
+    local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-liberation)
+    "${install[@]}" >/dev/null 2>&1 && return 0
+    # Package lists a fresh machine may not have yet.
+    apt-get update -q >/dev/null 2>&1 && "${install[@]}" >/dev/null && return 0
+  fi
+  printf 'NOTE: /usr/bin/chromium is missing and cannot be installed here (install the Debian package chromium as root): the Inspector browser test will fail\n' >&2
+  return 1
+}

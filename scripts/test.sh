@@ -29,6 +29,9 @@ ensure_venv "$REPO/.venv" "$REPO/tests/requirements.txt"
 ensure_venv "$REPO/.venv-proxy" "$REPO/tests/requirements-proxy.txt"
 ensure_venv "$REPO/.venv-bench" "$REPO/bench/requirements.txt"
 ensure_node_peers
+# The Inspector's web UI is driven in Debian's Chromium; where it cannot be
+# installed, that test fails saying so.
+ensure_chromium || true
 
 step "pytest tests/e2e"
 "$REPO/.venv/bin/python" -m pytest tests/e2e -q -p no:cacheprovider

@@ -75,6 +75,7 @@ class Emulator:
     gateway_url: str | None = None
     issuer_url: str | None = None
     rest_api_url: str | None = None
+    issuer_url: str | None = None  # the development issuer's (--dev-issuer)
 
     def invocations(self) -> int:
         with urllib.request.urlopen(self.stats_url, timeout=5) as response:

@@ -2,23 +2,36 @@
 the authorization server, and the official Python SDK's OAuth client (`mcp` 2.3.0)
 discovering it from the function's 401 and protected resource metadata, getting a
 token, then listing and calling tools through the emulator's API Gateway REST front.
+Then the same SDK against the emulator's own development issuer (a test double),
+knowing only the endpoint URL: client credentials, and the authorization code flow
+with dynamic client registration, PKCE and its consent page; and what that issuer
+answers to bad requests.
 """
 
 from __future__ import annotations
 
+import base64
+import html
+import http.server
 import json
+import queue
+import re
 import subprocess
+import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import anyio
+import httpx2
 import pytest
 from mcp import Client
-from mcp.client.auth import TokenStorage
+from mcp.client.auth import OAuthClientProvider, TokenStorage
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.exceptions import MCPDeprecationWarning
 
 from conftest import REPO, free_port, running_emulator
 
@@ -78,11 +91,20 @@ def _post(url: str, body: dict, token: str | None = None) -> tuple[int, dict, di
         return error.code, dict(error.headers), json.loads(error.read() or b"null")
 
 
+def _claims(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
 async def _sdk_session(url: str, issuer: str, scope: str, storage: Memory):
     provider = ClientCredentialsOAuthProvider(
         server_url=url, storage=storage, client_id="ladder-agent", client_secret="not-checked-by-the-mock",
         scope=scope, issuer=issuer,
     )
+    return await _list_and_count(url, provider)
+
+
+async def _list_and_count(url: str, provider) -> tuple[list[str], object]:
     http = create_mcp_http_client(auth=provider)
     async with http, Client(streamable_http_client(url, http_client=http), read_timeout_seconds=60) as client:
         tools = await client.list_tools()
@@ -101,8 +123,7 @@ def test_the_python_sdk_discovers_the_issuer_gets_a_token_and_calls_tools(intern
     assert counted.structured_content["words"] == 4
     # The token the SDK got came from the mock's token endpoint, for this endpoint.
     assert storage.tokens is not None and storage.tokens.access_token
-    payload = storage.tokens.access_token.split(".")[1]
-    claims = json.loads(__import__("base64").urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims = _claims(storage.tokens.access_token)
     assert claims["iss"] == mock_issuer
     assert claims["aud"] == url
     assert claims["scope"] == "mcp:read"
@@ -142,3 +163,225 @@ def test_the_local_internet_demo_tells_the_story_and_tears_down(mcp_deploy) -> N
         assert line in out, (line, out[-3000:])
     assert '"dropped":false' in out
     assert out.count("refuses connections") == 3  # the URL, the REST API, the issuer
+
+
+# --- The emulator's development issuer (a test double), as real clients meet it. ---
+
+
+@pytest.fixture(scope="module")
+def dev_issuer_emulator():
+    """The local internet rung: the REST front, the function in oauth mode, and
+    the development issuer it trusts (the emulator configures both)."""
+    yield from running_emulator("aws-iam", ("--rest-api", "--dev-issuer"))
+
+
+def test_the_sdk_with_only_the_endpoint_url_gets_a_client_credentials_token(dev_issuer_emulator) -> None:
+    url, issuer = dev_issuer_emulator.rest_api_url, dev_issuer_emulator.issuer_url
+    assert url and issuer
+    storage = Memory()
+    # No `issuer`: the SDK finds the authorization server from the endpoint alone
+    # (and says that this is deprecated, which is the point of the test).
+    with pytest.warns(MCPDeprecationWarning):
+        provider = ClientCredentialsOAuthProvider(
+            server_url=url, storage=storage, client_id="ladder-agent", client_secret="any-secret")
+    names, counted = anyio.run(_list_and_count, url, provider)
+    assert "word_count" in names and "demo_drop_table" not in names, names
+    assert counted.is_error is False and counted.structured_content["words"] == 4
+    assert provider.context.oauth_metadata is not None
+    assert str(provider.context.oauth_metadata.token_endpoint) == f"{issuer}/token"
+    claims = _claims(storage.tokens.access_token)
+    assert (claims["iss"], claims["aud"], claims["scope"], claims["sub"]) == (issuer, url, "mcp:read", "ladder-agent")
+
+
+class _Browser:
+    """What a person's browser does in the authorization code flow: open the
+    authorization URL, read the consent page, follow its redirect to the
+    client's loopback callback, which hands the code and state to the SDK."""
+
+    def __init__(self) -> None:
+        self.received: queue.Queue = queue.Queue()
+        self.pages: list[str] = []
+        received = self.received
+
+        class Callback(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+                received.put(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)))
+                self.send_response(200)
+                self.send_header("content-type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"You can close this window.")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Callback)
+        self.redirect_uri = f"http://127.0.0.1:{self.server.server_port}/callback"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    async def open(self, authorization_url: str) -> None:
+        async with httpx2.AsyncClient(timeout=30) as browser:
+            consent = await browser.get(authorization_url)
+            assert consent.status_code == 200, consent.text
+            self.pages.append(consent.text)
+            refresh = re.search(r'http-equiv="refresh" content="\d+;url=([^"]+)"', consent.text)
+            assert refresh, consent.text
+            back = await browser.get(html.unescape(refresh.group(1)))
+            assert back.status_code == 200
+
+    async def callback(self) -> AuthorizationCodeResult:
+        params = await anyio.to_thread.run_sync(self.received.get, True, 30)
+        assert "error" not in params, params
+        return AuthorizationCodeResult(code=params["code"], state=params.get("state"))
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_sdk_registers_authorizes_with_pkce_and_calls_tools(dev_issuer_emulator) -> None:
+    url, issuer = dev_issuer_emulator.rest_api_url, dev_issuer_emulator.issuer_url
+    browser = _Browser()
+    storage = Memory()
+    codes: list[str] = []
+
+    async def callback() -> AuthorizationCodeResult:
+        result = await browser.callback()
+        codes.append(result.code)
+        return result
+
+    provider = OAuthClientProvider(
+        server_url=url,
+        client_metadata=OAuthClientMetadata(client_name="mcp-ladder e2e", redirect_uris=[browser.redirect_uri]),
+        storage=storage, redirect_handler=browser.open, callback_handler=callback,
+    )
+    try:
+        names, counted = anyio.run(_list_and_count, url, provider)
+    finally:
+        browser.close()
+    assert "word_count" in names and "demo_drop_table" not in names, names
+    assert counted.is_error is False and counted.structured_content["words"] == 4
+    # Registered dynamically (RFC 7591), with the default client_secret_basic.
+    assert storage.client is not None and storage.client.client_secret
+    assert storage.client.token_endpoint_auth_method == "client_secret_basic"
+    # The page said plainly what it is.
+    assert "LOCAL TEST DOUBLE" in browser.pages[0] and "mcp-ladder e2e" in browser.pages[0]
+    claims = _claims(storage.tokens.access_token)
+    assert (claims["iss"], claims["aud"], claims["scope"]) == (issuer, url, "mcp:read")
+    assert (claims["sub"], claims["client_id"]) == ("local-developer", storage.client.client_id)
+    # The code was single-use: the SDK redeemed it, a replay is refused.
+    status, body = _form(f"{issuer}/token", {
+        "grant_type": "authorization_code", "code": codes[0], "redirect_uri": browser.redirect_uri,
+        "code_verifier": "x" * 43, "client_id": storage.client.client_id,
+        "client_secret": storage.client.client_secret})
+    assert (status, body["error"]) == (400, "invalid_grant"), body
+
+
+def _form(url: str, fields: dict, headers: dict | None = None) -> tuple[int, dict]:
+    body = urllib.parse.urlencode(fields).encode()
+    return _send(urllib.request.Request(url, body, {"content-type": "application/x-www-form-urlencoded",
+                                                    **(headers or {})}, method="POST"))
+
+
+def _send(request: urllib.request.Request) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def _register(issuer: str, metadata: dict) -> tuple[int, dict]:
+    return _send(urllib.request.Request(f"{issuer}/register", json.dumps(metadata).encode(),
+                                        {"content-type": "application/json"}, method="POST"))
+
+
+def _authorize(issuer: str, params: dict) -> tuple[int, str, dict | None]:
+    """The consent page's status, text, and the query it sends the browser back with (None: not sent back)."""
+    try:
+        with urllib.request.urlopen(f"{issuer}/authorize?{urllib.parse.urlencode(params)}", timeout=30) as response:
+            status, page = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, page = error.code, error.read().decode()
+    refresh = re.search(r'content="\d+;url=([^"]+)"', page)
+    back = refresh and dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(html.unescape(refresh.group(1))).query))
+    return status, page, back
+
+
+def test_the_development_issuer_publishes_complete_metadata(dev_issuer_emulator) -> None:
+    issuer = dev_issuer_emulator.issuer_url
+    with urllib.request.urlopen(f"{issuer}/.well-known/oauth-authorization-server", timeout=10) as response:
+        metadata = json.load(response)
+    with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=10) as response:
+        assert json.load(response) == metadata
+    assert metadata["issuer"] == issuer
+    for name, path in [("authorization_endpoint", "/authorize"), ("token_endpoint", "/token"),
+                       ("registration_endpoint", "/register"), ("jwks_uri", "/jwks")]:
+        assert metadata[name] == issuer + path
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert "none" in metadata["token_endpoint_auth_methods_supported"]
+    assert set(metadata["grant_types_supported"]) == {"authorization_code", "client_credentials"}
+    assert "mcp:read" in metadata["scopes_supported"]
+    assert urllib.parse.urlsplit(issuer).hostname == "127.0.0.1"
+
+
+def test_the_development_issuer_refuses_bad_requests_the_way_oauth_says(dev_issuer_emulator) -> None:
+    issuer, resource = dev_issuer_emulator.issuer_url, dev_issuer_emulator.rest_api_url
+    # Registration (RFC 7591): a redirect URI off this machine, or no JSON.
+    assert _register(issuer, {"redirect_uris": ["http://attacker.example.com/cb"]})[1]["error"] == "invalid_redirect_uri"
+    status, body = _send(urllib.request.Request(f"{issuer}/register", b"{not json",
+                                                {"content-type": "application/json"}, method="POST"))
+    assert (status, body["error"]) == (400, "invalid_client_metadata")
+    status, body = _register(issuer, {"redirect_uris": ["http://127.0.0.1:9/cb"], "client_name": "x" * 70000})
+    assert status == 413, body
+    status, client = _register(issuer, {"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"})
+    assert status == 201 and "client_secret" not in client, client
+    verifier = "v" * 64
+    challenge = base64.urlsafe_b64encode(__import__("hashlib").sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    good = {"response_type": "code", "client_id": client["client_id"], "redirect_uri": "http://127.0.0.1:9/cb",
+            "state": "s1", "code_challenge": challenge, "code_challenge_method": "S256", "resource": resource}
+    # Not sent back at all: an unknown client, a redirect URI it did not register.
+    for bad in [{"client_id": "never-registered"}, {"redirect_uri": "http://127.0.0.1:9/elsewhere"},
+                {"redirect_uri": "https://attacker.example.com/cb"}]:
+        status, page, back = _authorize(issuer, {**good, **bad})
+        assert status == 400 and back is None and "LOCAL TEST DOUBLE" in page, (bad, page)
+    # Sent back with the error (RFC 6749 4.1.2.1, RFC 7636 4.4.1): PKCE plain or missing.
+    for bad in [{"code_challenge_method": "plain"}, {"code_challenge_method": ""}, {"code_challenge": ""},
+                {"response_type": "token"}, {"resource": "not-a-uri"}]:
+        status, _, back = _authorize(issuer, {**good, **bad})
+        expected = {"response_type": "unsupported_response_type", "resource": "invalid_target"}
+        assert back and back["error"] == expected.get(next(iter(bad)), "invalid_request"), (bad, back)
+        assert back["state"] == "s1" and "code" not in back
+    # A loopback redirect URI may come back on another port (RFC 8252 7.3).
+    _, _, back = _authorize(issuer, {**good, "redirect_uri": "http://127.0.0.1:10/cb"})
+    assert back and back["code"] and back["state"] == "s1"
+    exchange = {"grant_type": "authorization_code", "code": back["code"], "client_id": client["client_id"],
+                "redirect_uri": "http://127.0.0.1:10/cb", "code_verifier": verifier}
+    # A wrong verifier spends the code; so does a good one, once.
+    assert _form(f"{issuer}/token", {**exchange, "code_verifier": "w" * 64})[1]["error"] == "invalid_grant"
+    assert _form(f"{issuer}/token", exchange)[1]["error"] == "invalid_grant"
+    _, _, back = _authorize(issuer, good)
+    exchange = {**exchange, "code": back["code"], "redirect_uri": "http://127.0.0.1:9/cb"}
+    assert _form(f"{issuer}/token", {**exchange, "resource": "http://127.0.0.1:9/other"})[1]["error"] == "invalid_target"
+    _, _, back = _authorize(issuer, good)
+    status, token = _form(f"{issuer}/token", {**exchange, "code": back["code"]})
+    assert status == 200 and _claims(token["access_token"])["aud"] == resource, token
+    assert _form(f"{issuer}/token", {**exchange, "code": back["code"]})[1]["error"] == "invalid_grant"
+    # The token endpoint's other refusals.
+    assert _form(f"{issuer}/token", {"grant_type": "password"}) == (400, {
+        "error": "unsupported_grant_type",
+        "error_description": "this development issuer grants authorization_code and client_credentials"})
+    assert _form(f"{issuer}/token", {**exchange, "client_id": "never-registered"})[0] == 401
+    status, body = _send(urllib.request.Request(f"{issuer}/token", b"grant_type=client_credentials&scope=a&scope=b",
+                                                {"content-type": "application/x-www-form-urlencoded"}, method="POST"))
+    assert (status, body["error"]) == (400, "invalid_request")
+    status, confidential = _register(issuer, {"redirect_uris": ["http://127.0.0.1:9/cb"],
+                                              "grant_types": ["client_credentials"]})
+    assert status == 201
+    wrong = base64.b64encode(f"{confidential['client_id']}:wrong".encode()).decode()
+    status, body = _form(f"{issuer}/token", {"grant_type": "client_credentials", "resource": resource},
+                         {"authorization": f"Basic {wrong}"})
+    assert (status, body["error"]) == (401, "invalid_client")
+    right = base64.b64encode(f"{confidential['client_id']}:{confidential['client_secret']}".encode()).decode()
+    status, body = _form(f"{issuer}/token", {"grant_type": "client_credentials", "resource": resource},
+                         {"authorization": f"Basic {right}"})
+    assert status == 200 and _claims(body["access_token"])["client_id"] == confidential["client_id"]

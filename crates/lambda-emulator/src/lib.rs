@@ -10,7 +10,9 @@
 //! - [`sigv4`]: the signature verifier; [`principals`]: who may call.
 //! - [`rest_api`]: an API Gateway REST front (payload format 1.0, bearer
 //!   tokens passed through), the internet-facing rung's;
-//!   [`dev_issuer`]: a development OIDC issuer for it (a test double).
+//!   [`dev_issuer`]: a development OAuth authorization server for it (a
+//!   test double: registration, authorization code with PKCE, client
+//!   credentials).
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -141,7 +143,8 @@ pub struct EmulatorConfig {
     /// An API Gateway REST API in front of the function too (the
     /// internet-facing rung), on its own port.
     pub rest_api: Option<RestApiConfig>,
-    /// A development OIDC issuer, with the function configured to trust it
+    /// A development OAuth authorization server (a test double), with the
+    /// function configured to trust it
     /// ([`Setting::Auth`] `oauth`, [`Setting::OAuthIssuer`], and with a REST
     /// API, [`Setting::OAuthAudience`] = its MCP endpoint), unless `env` says
     /// otherwise.

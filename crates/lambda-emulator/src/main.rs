@@ -101,10 +101,13 @@ struct Args {
     rest_timeout: u64,
     // Help: the development issuer, and the function's settings it implies.
     #[arg(long, help = format!(
-        "Run a development OIDC issuer (a local TEST DOUBLE that mints a token for anyone who \
-         asks) and configure the function to trust it: {auth}={oauth}, {issuer}, and with \
-         --rest-api {audience} (unless --env sets them). `issuerUrl` in the ready line; POST \
-         issuerUrl/token with grant_type=client_credentials, scope and resource mints a token",
+        "Run a development OAuth authorization server (a local TEST DOUBLE that approves \
+         anyone who asks: dynamic client registration, the authorization code grant with PKCE \
+         S256 behind a consent page that approves by itself, client credentials) and configure \
+         the function to trust it: {auth}={oauth}, {issuer}, and with --rest-api {audience} \
+         (unless --env sets them). `issuerUrl` in the ready line; its metadata is at \
+         issuerUrl/.well-known/oauth-authorization-server; POST issuerUrl/token with \
+         grant_type=client_credentials, scope and resource mints a token",
         auth = Setting::Auth,
         oauth = mcp_settings::AuthMode::OAuth.as_str(),
         issuer = Setting::OAuthIssuer,
