@@ -143,7 +143,9 @@ level (errors only: the metric line), not counting Lambda's own platform lines.
 
 {table(["rung", "what is billed", "rust", "python"], ladder(rust, python, shared, p))}
 
-A Function URL adds no charge of its own: its calls are the function's requests. The gateway
+A Function URL adds no charge of its own: its calls are the function's requests. The
+DynamoDB row's duration was measured against moto on this machine (a local server), not
+DynamoDB in a region. The gateway
 rung counts one `InvokeTool` per call; a client that lists tools (`ListTools`) or searches
 pays for those too. {warm_note}
 

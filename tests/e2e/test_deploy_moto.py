@@ -433,6 +433,33 @@ def test_a_surviving_resource_fails_the_teardown_by_name(mcp_deploy, env, moto, 
     assert "nothing deployed" in clean.stderr
 
 
+def test_a_surviving_dashboard_or_alarm_fails_the_teardown_by_name(mcp_deploy, env, moto, package) -> None:
+    """The dashboard's and alarms' checks look (GetDashboard, DescribeAlarms over the
+    protocol the Rust SDK speaks): put back after the stack is deleted, each is named."""
+    assert run(mcp_deploy, env, "prepare").returncode == 0
+    stack = _stack_name()
+    assert run(mcp_deploy, env, "deploy", "--stack-name", stack, "--zip", package, "--dashboard").returncode == 0
+    proc = subprocess.Popen([mcp_deploy, "teardown", "--stack-name", stack],
+                            env=dict(env, MCP_DEPLOY_TEST_PAUSE_AT="verifying"),
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    cloudwatch = _aws(moto, "cloudwatch")
+    for line in proc.stderr:
+        if "stage: verifying" in line:
+            cloudwatch.put_dashboard(DashboardName=f"{stack}-mcp", DashboardBody='{"widgets": []}')
+            cloudwatch.put_metric_alarm(AlarmName=f"{stack}-mcp-throttles", Namespace="AWS/Lambda",
+                                        MetricName="Throttles", Statistic="Sum", Period=300, EvaluationPeriods=1,
+                                        Threshold=0, ComparisonOperator="GreaterThanThreshold")
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1, rest
+    assert f"AWS::CloudWatch::Dashboard {stack}-mcp (McpDashboard) still exists" in rest, rest
+    assert f"AWS::CloudWatch::Alarm {stack}-mcp-throttles (McpThrottleAlarm) still exists" in rest, rest
+    assert f"verified: AWS::CloudWatch::Alarm {stack}-mcp-error-rate is gone" in rest, rest
+    cloudwatch.delete_dashboards(DashboardNames=[f"{stack}-mcp"])
+    cloudwatch.delete_alarms(AlarmNames=[f"{stack}-mcp-throttles"])
+
+
 def test_prepare_reuses_the_bucket_its_deleted_stack_left(mcp_deploy, env, moto, package) -> None:
     """The bucket is retained when the asset stack is deleted; prepare must
     then reuse it instead of failing on "already exists" (audit item 2)."""

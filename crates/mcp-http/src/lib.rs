@@ -598,6 +598,18 @@ async fn exchange_with(
             }
         }
     };
+    answer(server, auth, &request, version, context).await
+}
+
+/// The core's answer to the request's message, with what the log and the
+/// metrics need of it.
+async fn answer(
+    server: &Server,
+    auth: &dyn Authenticator,
+    request: &RequestParts<'_>,
+    version: ProtocolVersion,
+    mut context: RequestContext,
+) -> Exchange {
     let message = match Incoming::parse(request.body) {
         Ok(message) => message,
         Err(e) => {

@@ -322,6 +322,17 @@ impl FunctionSettings {
     }
 }
 
+/// A whole number above 0, when given; the text given, when it is not one.
+fn above_zero(text: Option<String>) -> Result<Option<u64>, String> {
+    match text {
+        None => Ok(None),
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(text),
+        },
+    }
+}
+
 /// [`Setting::Metrics`] and [`Setting::MetricsNamespace`]: whether metrics
 /// are off, and the namespace, checked as CloudWatch names namespaces (up to
 /// 255 ASCII letters, digits, `.-_/#:` and spaces, not `AWS/...`).
@@ -448,16 +459,10 @@ impl FunctionSettings {
         let raw = |setting: Setting| lookup(setting.name());
         let not_blank = |setting| raw(setting).filter(|v| !v.trim().is_empty());
 
-        let jwks_max_age_s = match not_blank(Setting::OAuthJwksMaxAgeS) {
-            None => None,
-            Some(text) => match text.trim().parse::<u64>() {
-                Ok(seconds) if seconds > 0 => Some(seconds),
-                _ => {
-                    return Err(Setting::OAuthJwksMaxAgeS
-                        .invalid(format!("{text:?} is not whole seconds above 0, e.g. 3600")));
-                }
-            },
-        };
+        let jwks_max_age_s = above_zero(not_blank(Setting::OAuthJwksMaxAgeS)).map_err(|text| {
+            Setting::OAuthJwksMaxAgeS
+                .invalid(format!("{text:?} is not whole seconds above 0, e.g. 3600"))
+        })?;
         let oauth = OAuthSettings {
             issuer: not_blank(Setting::OAuthIssuer),
             audience: not_blank(Setting::OAuthAudience),
@@ -484,26 +489,20 @@ impl FunctionSettings {
         };
 
         let rate_limit_table = not_blank(Setting::RateLimitTable).map(|t| t.trim().to_owned());
-        let rate_limit_budget_ms = match (&rate_limit_table, not_blank(Setting::RateLimitBudgetMs))
-        {
-            (Some(_), Some(text)) => match text.trim().parse::<u64>() {
-                Ok(ms) if ms > 0 => Some(ms),
-                _ => return Err(SettingsError::BadBudget { value: text }),
-            },
-            _ => None,
-        };
+        // Read only with a table.
+        let budget = rate_limit_table
+            .as_ref()
+            .and(not_blank(Setting::RateLimitBudgetMs));
+        let rate_limit_budget_ms =
+            above_zero(budget).map_err(|value| SettingsError::BadBudget { value })?;
 
-        let max_batch = match not_blank(Setting::MaxBatch) {
-            None => None,
-            Some(text) => match text.trim().parse::<usize>() {
-                Ok(n) if n > 0 => Some(n),
-                _ => {
-                    return Err(Setting::MaxBatch.invalid(format!(
-                        "{text:?} is not a whole number of messages above 0, e.g. 20"
-                    )));
-                }
-            },
-        };
+        let max_batch = above_zero(not_blank(Setting::MaxBatch))
+            .map_err(|text| {
+                Setting::MaxBatch.invalid(format!(
+                    "{text:?} is not a whole number of messages above 0, e.g. 20"
+                ))
+            })?
+            .map(|n| n as usize);
 
         let (metrics_off, metrics_namespace) = metrics_of(
             not_blank(Setting::Metrics),

@@ -130,7 +130,8 @@ def _cbor_decode(data: bytes, at: int = 0) -> tuple[Any, int]:
     if major == 6:
         return _cbor_decode(data, at)  # a tag: its value
     items = []
-    count = length if length is not None else -1
+    # A map of N pairs holds 2N data items; an indefinite one ends at the break byte.
+    count = -1 if length is None else length * (2 if major == 5 else 1)
     while count != 0 and not (length is None and data[at] == 0xFF):
         item, at = _cbor_decode(data, at)
         items.append(item)
