@@ -82,7 +82,8 @@ class Emulator:
             return json.load(response)["invocations"]
 
 
-def _start_emulator(auth: str, extra: tuple[str, ...] = (), account: str | None = None) -> Emulator:
+def _start_emulator(auth: str, extra: tuple[str, ...] = (), account: str | None = None,
+                    function: str | None = None) -> Emulator:
     account = account or f"{random.randrange(10**11, 10**12)}"
     region = "eu-central-1"
     creds = {
@@ -96,7 +97,7 @@ def _start_emulator(auth: str, extra: tuple[str, ...] = (), account: str | None 
     process = subprocess.Popen(
         [
             _binary("lambda-emulator"),
-            "--bootstrap", bootstrap(),
+            "--bootstrap", function or bootstrap(),
             "--account", account,
             "--region", region,
             "--auth", auth,
@@ -123,9 +124,11 @@ def _start_emulator(auth: str, extra: tuple[str, ...] = (), account: str | None 
     )
 
 
-def running_emulator(auth: str, extra: tuple[str, ...] = (), account: str | None = None):
-    """A fixture body: an emulator for the module, stopped cleanly (exit 0) after it."""
-    emulator = _start_emulator(auth, extra, account)
+def running_emulator(auth: str, extra: tuple[str, ...] = (), account: str | None = None,
+                     function: str | None = None):
+    """A fixture body: an emulator for the module (running `function`, by
+    default the project's bootstrap), stopped cleanly (exit 0) after it."""
+    emulator = _start_emulator(auth, extra, account, function)
     yield emulator
     emulator.process.terminate()
     assert emulator.process.wait(timeout=10) == 0
@@ -187,3 +190,14 @@ def through_proxy(proxy: str, url: str, service: str, emulator):
         args=[url, "--service", service, "--region", emulator.region, "--log-level", "ERROR"],
         env=env,
     )
+
+
+def internet_template(mcp_deploy: str, folder: pathlib.Path, *flags: str, issuer: str = "https://issuer.example.com") -> str:
+    """The internet stack's template (`mcp-deploy synth --exposure internet`),
+    written to `folder`: the emulator's REST front takes its web ACL, Lambda
+    authorizer and gateway responses (`lambda-emulator --template`)."""
+    path = folder / "internet-template.json"
+    proc = subprocess.run([mcp_deploy, "synth", "--exposure", "internet", "--issuer", issuer,
+                           "--audience", "auto", *flags], capture_output=True, text=True, timeout=60, check=True)
+    path.write_text(proc.stdout)
+    return str(path)

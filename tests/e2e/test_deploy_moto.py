@@ -22,7 +22,7 @@ import zipfile
 import boto3
 import pytest
 
-from conftest import REPO, running_emulator, running_moto
+from conftest import REPO, internet_template, running_emulator, running_moto
 
 REGION = "eu-central-1"
 
@@ -644,8 +644,10 @@ INTERNET = ["--exposure", "internet", "--issuer", "https://issuer.example.com", 
 
 
 @pytest.fixture(scope="module")
-def internet_plane():
-    yield from running_emulator("aws-iam", ("--rest-api", "--dev-issuer"))
+def internet_plane(mcp_deploy, tmp_path_factory):
+    template = internet_template(mcp_deploy, tmp_path_factory.mktemp("internet"))
+    yield from running_emulator("aws-iam", ("--rest-api", "--rest-stage", "prod", "--template", template,
+                                            "--dev-issuer"))
 
 
 def _mint(issuer_url: str, audience: str, scope: str) -> str:

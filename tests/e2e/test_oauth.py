@@ -33,7 +33,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from mcp.shared.exceptions import MCPDeprecationWarning
 
-from conftest import REPO, free_port, running_emulator
+from conftest import REPO, free_port, internet_template, running_emulator
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +50,17 @@ def mock_issuer(node_bin):
 
 
 @pytest.fixture(scope="module")
-def internet_emulator(mock_issuer):
+def internet_template_path(mcp_deploy, tmp_path_factory) -> str:
+    """The stack's template: the REST front is its API (authorizer, gateway responses, web ACL)."""
+    return internet_template(mcp_deploy, tmp_path_factory.mktemp("internet"))
+
+
+@pytest.fixture(scope="module")
+def internet_emulator(mock_issuer, internet_template_path):
     port = free_port()
-    audience = f"http://127.0.0.1:{port}/local/mcp"
+    audience = f"http://127.0.0.1:{port}/prod/mcp"
     yield from running_emulator("aws-iam", (
-        "--rest-api", "--rest-port", str(port),
+        "--rest-api", "--rest-port", str(port), "--rest-stage", "prod", "--template", internet_template_path,
         "--env", "MCP_AUTH=oauth",
         "--env", f"MCP_OAUTH_ISSUER={mock_issuer}",
         "--env", f"MCP_OAUTH_AUDIENCE={audience}",
@@ -79,8 +85,8 @@ class Memory(TokenStorage):
         self.client = client_info
 
 
-def _post(url: str, body: dict, token: str | None = None) -> tuple[int, dict, dict]:
-    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+def _post(url: str, body: dict, token: str | None = None, extra: dict | None = None) -> tuple[int, dict, dict]:
+    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream", **(extra or {})}
     if token:
         headers["authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
@@ -127,13 +133,33 @@ def test_the_python_sdk_discovers_the_issuer_gets_a_token_and_calls_tools(intern
     assert claims["iss"] == mock_issuer
     assert claims["aud"] == url
     assert claims["scope"] == "mcp:read"
-    # The same token is refused the destructive tool, with the challenge.
-    status, headers, body = _post(url, {"jsonrpc": "2.0", "id": 9, "method": "tools/call",
-                                        "params": {"name": "demo_drop_table", "arguments": {"table": "t"}}},
-                                  storage.tokens.access_token)
+    # The same token is refused the destructive tool. With MCP's standard
+    # headers (which clients send), API Gateway's authorizer denies it and API
+    # Gateway's own 403 carries the step-up challenge.
+    drop = {"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+            "params": {"name": "demo_drop_table", "arguments": {"table": "t"}}}
+    named = {"mcp-method": "tools/call", "mcp-name": "demo_drop_table"}
+    status, headers, body = _post(url, drop, storage.tokens.access_token, named)
     assert status == 403, body
     challenge = {k.lower(): v for k, v in headers.items()}["www-authenticate"]
-    assert challenge.startswith('Bearer error="insufficient_scope", scope="mcp:admin"'), challenge
+    assert challenge.startswith(f'Bearer error="insufficient_scope", resource_metadata="{_metadata_url(url)}"'), challenge
+    assert challenge.endswith('scope="mcp:read mcp:admin"'), challenge
+    assert body["error"]["code"] == -32003, body
+    # Without them the function refuses it, and its challenge reaches the
+    # client renamed, as API Gateway renames a proxy integration's.
+    status, headers, body = _post(url, drop, storage.tokens.access_token)
+    assert status == 403, body
+    lowered = {k.lower(): v for k, v in headers.items()}
+    assert "www-authenticate" not in lowered, lowered
+    assert lowered["x-amzn-remapped-www-authenticate"].startswith('Bearer error="insufficient_scope", scope="mcp:admin"')
+    # A header that lies about the tool gains nothing: the function checks the body.
+    status, _, body = _post(url, drop, storage.tokens.access_token, {"mcp-method": "tools/call", "mcp-name": "word_count"})
+    assert status == 403, body
+
+
+def _metadata_url(endpoint: str) -> str:
+    parts = urllib.parse.urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}/prod/.well-known/oauth-protected-resource/mcp"
 
 
 def test_a_mock_token_for_another_audience_is_refused(internet_emulator, mock_issuer) -> None:
@@ -145,8 +171,10 @@ def test_a_mock_token_for_another_audience_is_refused(internet_emulator, mock_is
         token = json.load(response)["access_token"]
     status, headers, _ = _post(url, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, token)
     assert status == 401
+    # The authorizer refused it: API Gateway's one static challenge, for a
+    # missing and a bad token alike (no error code it could vary).
     challenge = {k.lower(): v for k, v in headers.items()}["www-authenticate"]
-    assert 'error="invalid_token"' in challenge and "(aud)" in challenge, challenge
+    assert challenge == f'Bearer resource_metadata="{_metadata_url(url)}", scope="mcp:read"', challenge
 
 
 def test_the_local_internet_demo_tells_the_story_and_tears_down(mcp_deploy) -> None:
@@ -155,7 +183,7 @@ def test_the_local_internet_demo_tells_the_story_and_tears_down(mcp_deploy) -> N
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stderr
     for line in ['no token -> 401, WWW-Authenticate: Bearer resource_metadata="',
-                 "a token for another server -> 401 invalid_token",
+                 "a token for another server -> 401, WWW-Authenticate: Bearer resource_metadata=",
                  "read token: tools/list -> word_count",
                  'read token: tools/call demo_drop_table (a "hallucinated" call) -> 403',
                  "admin token: tools/call demo_drop_table -> 200 {",
@@ -169,10 +197,11 @@ def test_the_local_internet_demo_tells_the_story_and_tears_down(mcp_deploy) -> N
 
 
 @pytest.fixture(scope="module")
-def dev_issuer_emulator():
-    """The local internet rung: the REST front, the function in oauth mode, and
-    the development issuer it trusts (the emulator configures both)."""
-    yield from running_emulator("aws-iam", ("--rest-api", "--dev-issuer"))
+def dev_issuer_emulator(internet_template_path):
+    """The local internet rung: the stack's REST front, the function in oauth
+    mode, and the development issuer it trusts (the emulator configures both)."""
+    yield from running_emulator("aws-iam", ("--rest-api", "--rest-stage", "prod",
+                                            "--template", internet_template_path, "--dev-issuer"))
 
 
 def test_the_sdk_with_only_the_endpoint_url_gets_a_client_credentials_token(dev_issuer_emulator) -> None:

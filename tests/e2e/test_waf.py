@@ -1,37 +1,28 @@
 """The internet rung's web ACL as the stack deploys it: `mcp-deploy synth
 --exposure internet` writes the template, and the emulator's REST front puts
 that template's web ACL in front of the real bootstrap (lambda-emulator
---web-acl). What WAF does exactly is checked here: a request without
+--template). What WAF does exactly is checked here: a request without
 User-Agent is forbidden, the rate rule answers 429 with Retry-After and a
 JSON-RPC-shaped body past its limit, and the IP allow-list and country
 block answer 403 with theirs."""
 
 import http.client
 import json
-import subprocess
 import urllib.parse
 
 import pytest
 
-from conftest import running_emulator
+from conftest import internet_template, running_emulator
 
 ISSUER = "https://issuer.example.com"
 LIST = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
 
 
-def _template(mcp_deploy: str, tmp_path_factory, *flags: str) -> str:
-    path = tmp_path_factory.mktemp("waf") / "template.json"
-    proc = subprocess.run([mcp_deploy, "synth", "--exposure", "internet", "--issuer", ISSUER,
-                           "--audience", "auto", *flags], capture_output=True, text=True, timeout=60, check=True)
-    path.write_text(proc.stdout)
-    return str(path)
-
-
 def _front(mcp_deploy, tmp_path_factory, *flags: str):
-    template = _template(mcp_deploy, tmp_path_factory, *flags)
-    # A function that checks tokens: a request WAF lets through gets the
-    # function's 401, one it blocks never reaches the function.
-    return running_emulator("none", ("--rest-api", "--rest-stage", "prod", "--web-acl", template,
+    template = internet_template(mcp_deploy, tmp_path_factory.mktemp("waf"), *flags, issuer=ISSUER)
+    # A function that checks tokens: a request WAF lets through gets API
+    # Gateway's 401 (the authorizer's), one it blocks never reaches it.
+    return running_emulator("none", ("--rest-api", "--rest-stage", "prod", "--template", template,
                                      "--env", "MCP_AUTH=oauth", "--env", f"MCP_OAUTH_ISSUER={ISSUER}"))
 
 
@@ -67,8 +58,21 @@ def test_without_a_user_agent_waf_forbids_and_the_function_never_runs(waf_front)
     assert (status, body) == (403, {"message": "Forbidden"}), (status, body)
     assert headers["x-amzn-errortype"] == "ForbiddenException"
     assert waf_front.invocations() == before
-    status, _, _ = _post(waf_front.rest_api_url, UA)
-    assert status == 401, "with a User-Agent the request reaches the function, which asks for a token"
+    status, headers, _ = _post(waf_front.rest_api_url, UA)
+    assert status == 401, "with a User-Agent the request reaches API Gateway's authorizer, which asks for a token"
+    assert headers["www-authenticate"].startswith('Bearer resource_metadata="'), headers
+
+
+def test_the_metadata_is_readable_without_a_user_agent(waf_front) -> None:
+    """The official Python SDK fetches the resource metadata with a bare
+    request (no User-Agent): the common rule set is scoped down to spare it."""
+    parts = urllib.parse.urlsplit(waf_front.rest_api_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection.request("GET", "/prod/.well-known/oauth-protected-resource/mcp")
+    response = connection.getresponse()
+    metadata = json.loads(response.read())
+    connection.close()
+    assert response.status == 200 and metadata["resource"] == waf_front.rest_api_url, metadata
 
 
 def test_a_blocked_country_gets_the_json_rpc_refusal(waf_front) -> None:

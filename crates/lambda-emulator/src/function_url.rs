@@ -416,13 +416,16 @@ fn url_response(mut structured: Value) -> Result<LambdaFunctionUrlResponse, serd
     serde_json::from_value(structured)
 }
 
-/// The response's headers, with its cookies as `Set-Cookie`.
+/// The response's headers, with its cookies as `Set-Cookie`, and those AWS
+/// renames renamed ([`crate::rest_api::remap`]: reported for Function URLs
+/// as for REST proxy integrations).
 fn headers_of(mut headers: http::HeaderMap, cookies: &[String]) -> http::HeaderMap {
     for cookie in cookies {
         if let Ok(value) = HeaderValue::from_str(cookie) {
             headers.append(http::header::SET_COOKIE, value);
         }
     }
+    crate::rest_api::remap(&mut headers);
     headers
 }
 

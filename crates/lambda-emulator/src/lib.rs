@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod api_edge;
 pub mod dev_issuer;
 pub mod function_url;
 pub mod gateway;
@@ -160,6 +161,10 @@ pub struct RestApiConfig {
     pub stage: String,
     /// The web ACL in front of it, if any ([`waf::WebAcl::from_template`]).
     pub web_acl: Option<Arc<waf::WebAcl>>,
+    /// The internet stack's template (`mcp-deploy synth --exposure
+    /// internet`): the REST API follows its Lambda authorizer and gateway
+    /// responses ([`api_edge::ApiEdge`]).
+    pub template: Option<Arc<serde_json::Value>>,
     /// How long a buffered Lambda proxy integration may take before API
     /// Gateway answers 504: 29 s ([`rest_api::INTEGRATION_TIMEOUT`]). Tests
     /// may shorten it, never lengthen it.
@@ -172,6 +177,7 @@ impl Default for RestApiConfig {
             port: 0,
             stage: "local".into(),
             web_acl: None,
+            template: None,
             integration_timeout: rest_api::INTEGRATION_TIMEOUT,
         }
     }
@@ -271,16 +277,27 @@ impl Emulator {
         let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
         let function = Arc::new(Function::new(config.function));
-        let rest_api = rest_listener.map(|(listener, endpoint, rest)| {
-            let api = Arc::new(rest_api::RestApi {
-                function: function.clone(),
-                stage: rest.stage,
-                api_id: format!("local{:05}", addr.port()),
-                web_acl: rest.web_acl,
-                integration_timeout: rest.integration_timeout.min(rest_api::INTEGRATION_TIMEOUT),
-            });
-            (endpoint, tokio::spawn(rest_api::serve(listener, api)))
-        });
+        let rest_api = match rest_listener {
+            Some((listener, endpoint, rest)) => {
+                let base = format!("http://{}", listener.local_addr()?);
+                let edge = match &rest.template {
+                    Some(template) => api_edge::ApiEdge::from_template(template, &base)?,
+                    None => None,
+                };
+                let api = Arc::new(rest_api::RestApi {
+                    function: function.clone(),
+                    stage: rest.stage,
+                    api_id: format!("local{:05}", addr.port()),
+                    web_acl: rest.web_acl,
+                    integration_timeout: rest
+                        .integration_timeout
+                        .min(rest_api::INTEGRATION_TIMEOUT),
+                    edge: edge.map(Arc::new),
+                });
+                Some((endpoint, tokio::spawn(rest_api::serve(listener, api))))
+            }
+            None => None,
+        };
         let url = Arc::new(FunctionUrl {
             function,
             auth: config.auth,

@@ -88,12 +88,13 @@ struct Args {
     /// The REST API's stage: the first segment of its paths.
     #[arg(long, default_value = "local")]
     rest_stage: String,
-    /// Put the web ACL of this CloudFormation template (`mcp-deploy synth
-    /// --exposure internet`) in front of the REST API: its rate, IP, country
-    /// and no-User-Agent rules, as WAF applies them (country from the
-    /// `x-emulator-country` request header).
+    /// Make the REST API the one of this CloudFormation template
+    /// (`mcp-deploy synth --exposure internet`): its web ACL in front (the
+    /// rate, IP, country and no-User-Agent rules, as WAF applies them;
+    /// country from the `x-emulator-country` request header), its Lambda
+    /// authorizer and its gateway responses.
     #[arg(long, value_name = "TEMPLATE", requires = "rest_api")]
-    web_acl: Option<PathBuf>,
+    template: Option<PathBuf>,
     /// The REST API's integration timeout in seconds: 29 (API Gateway's),
     /// or less to test what a client sees without waiting.
     #[arg(long, value_name = "SECONDS", default_value_t = 29,
@@ -128,18 +129,21 @@ enum AuthMode {
     None,
 }
 
-/// The web ACL of the template at `path`.
-fn web_acl(path: &std::path::Path) -> anyhow::Result<lambda_emulator::waf::WebAcl> {
+/// The template at `path`, and its web ACL.
+fn template(
+    path: &std::path::Path,
+) -> anyhow::Result<(serde_json::Value, lambda_emulator::waf::WebAcl)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("failed to read {}", path.display()))?;
     let template: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a JSON template", path.display()))?;
-    lambda_emulator::waf::WebAcl::from_template(&template)?.with_context(|| {
+    let acl = lambda_emulator::waf::WebAcl::from_template(&template)?.with_context(|| {
         format!(
             "{} has no AWS::WAFv2::WebACL: write it with `mcp-deploy synth --exposure internet`",
             path.display()
         )
-    })
+    })?;
+    Ok((template, acl))
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -202,13 +206,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
         config.invoke_mode = lambda_emulator::InvokeMode::ResponseStream;
     }
     if args.rest_api {
+        let (template, web_acl) = match &args.template {
+            Some(path) => {
+                let (template, acl) = template(path)?;
+                (
+                    Some(std::sync::Arc::new(template)),
+                    Some(std::sync::Arc::new(acl)),
+                )
+            }
+            None => (None, None),
+        };
         config.rest_api = Some(lambda_emulator::RestApiConfig {
             port: args.rest_port,
             stage: args.rest_stage.clone(),
-            web_acl: match &args.web_acl {
-                Some(path) => Some(std::sync::Arc::new(web_acl(path)?)),
-                None => None,
-            },
+            web_acl,
+            template,
             integration_timeout: Duration::from_secs(args.rest_timeout),
         });
     }

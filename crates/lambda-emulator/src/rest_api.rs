@@ -25,6 +25,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
+use crate::api_edge::{ApiEdge, Decision};
 use crate::json_response;
 use crate::runtime::{Function, InvokeError};
 use crate::waf::WebAcl;
@@ -58,6 +59,32 @@ pub struct RestApi {
     pub web_acl: Option<Arc<WebAcl>>,
     /// The integration's timeout ([`INTEGRATION_TIMEOUT`] at most).
     pub integration_timeout: Duration,
+    /// The template's Lambda authorizer and gateway responses, if any.
+    pub edge: Option<Arc<ApiEdge>>,
+}
+
+/// The response headers API Gateway renames when a Lambda proxy integration
+/// returns them: `WWW-Authenticate` reaches the client as
+/// `x-amzn-Remapped-WWW-Authenticate` (reported for REST proxy integrations,
+/// forum.serverless.com "HTTP basic auth with Lambda + API Gateway", and
+/// in 2026 for Function URLs; DESIGN.md "Against real AWS (2)"). Only the
+/// responses API Gateway makes itself (gateway responses) carry the header.
+pub const REMAPPED: [&str; 1] = ["www-authenticate"];
+
+/// Renames the [`REMAPPED`] headers of a function's response as AWS does.
+pub fn remap(headers: &mut http::HeaderMap) {
+    for name in REMAPPED {
+        let values: Vec<HeaderValue> = headers.get_all(name).iter().cloned().collect();
+        if values.is_empty() {
+            continue;
+        }
+        headers.remove(name);
+        let renamed = http::HeaderName::from_bytes(format!("x-amzn-remapped-{name}").as_bytes())
+            .expect("a valid header name");
+        for value in values {
+            headers.append(renamed.clone(), value);
+        }
+    }
 }
 
 fn api_error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
@@ -92,7 +119,7 @@ impl RestApi {
         if let Some(blocked) = self
             .web_acl
             .as_ref()
-            .and_then(|acl| acl.check(&parts.headers, peer.ip()))
+            .and_then(|acl| acl.check(&parts.headers, parts.uri.path(), peer.ip()))
         {
             tracing::info!(rule = blocked.rule, "the web ACL blocked a request");
             return blocked.response;
@@ -111,7 +138,23 @@ impl RestApi {
                 return api_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long");
             }
         };
-        let event = self.event(&parts, path, resource, &body, peer);
+        let authorizer = match &self.edge {
+            Some(edge) => {
+                let arn = self.method_arn(&parts.method, resource);
+                let event = self.authorizer_event(&parts, path, resource, &arn, peer);
+                let invoke = || self.invoke_authorizer(event);
+                match edge.authorize(resource, &parts, &arn, invoke).await {
+                    Decision::Open => None,
+                    Decision::Allowed(context) => Some(context),
+                    Decision::Refused(response) => return response,
+                }
+            }
+            None => None,
+        };
+        let mut event = self.event(&parts, path, resource, &body, peer);
+        if let Some(context) = authorizer {
+            event["requestContext"]["authorizer"] = context;
+        }
         let invoked = self.function.invoke(Bytes::from(event.to_string()));
         let Ok(invoked) = tokio::time::timeout(self.integration_timeout, invoked).await else {
             return api_error(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out");
@@ -128,6 +171,49 @@ impl RestApi {
                 tracing::warn!(%error, "the function failed behind the REST API");
                 api_error(StatusCode::BAD_GATEWAY, "Internal server error")
             }
+        }
+    }
+
+    /// The ARN an authorizer's policy is evaluated against:
+    /// `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/RESOURCE`.
+    fn method_arn(&self, method: &Method, resource: &str) -> String {
+        let spec = self.function.spec();
+        format!(
+            "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
+            spec.region, spec.account_id, self.api_id, self.stage, method, resource
+        )
+    }
+
+    /// A `REQUEST` authorizer's event: the proxy event's request fields
+    /// (no body), its `type` and the method's ARN.
+    fn authorizer_event(
+        &self,
+        parts: &http::request::Parts,
+        path: &str,
+        resource: &str,
+        method_arn: &str,
+        peer: SocketAddr,
+    ) -> Value {
+        let mut event = self.event(parts, path, resource, &[], peer);
+        if let Value::Object(fields) = &mut event {
+            fields.remove("body");
+            fields.remove("isBase64Encoded");
+            fields.insert("type".into(), json!("REQUEST"));
+            fields.insert("methodArn".into(), json!(method_arn));
+        }
+        event
+    }
+
+    /// Invokes the function as the authorizer: its payload, or its error's
+    /// `errorMessage` (`Unauthorized` is API Gateway's 401).
+    async fn invoke_authorizer(&self, event: Value) -> Result<Vec<u8>, String> {
+        match self.function.invoke(Bytes::from(event.to_string())).await {
+            Ok(payload) => Ok(payload.to_vec()),
+            Err(InvokeError::Errored { message, .. }) => {
+                let body: Value = serde_json::from_str(&message).unwrap_or(Value::Null);
+                Err(body["errorMessage"].as_str().unwrap_or(&message).to_owned())
+            }
+            Err(error) => Err(error.to_string()),
         }
     }
 
@@ -257,7 +343,7 @@ fn proxy_response(payload: &[u8]) -> Response<Full<Bytes>> {
     };
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
-    let headers = response.headers_mut();
+    let mut headers = http::HeaderMap::new();
     // API Gateway merges the two maps.
     let mut put = |name: &str, value: &Value| {
         if let (Ok(name), Some(Ok(value))) = (
@@ -279,6 +365,8 @@ fn proxy_response(payload: &[u8]) -> Response<Full<Bytes>> {
             put(name, v);
         }
     }
+    remap(&mut headers);
+    *response.headers_mut() = headers;
     response
 }
 

@@ -49,8 +49,10 @@ enum Statement {
     NotIn(Vec<IpNet>),
     /// A caller in one of these countries.
     Geo(Vec<String>),
-    /// No `User-Agent` header (the common rule set's `NoUserAgent_HEADER`).
-    NoUserAgent,
+    /// No `User-Agent` header (the common rule set's `NoUserAgent_HEADER`),
+    /// on a path that does not start with the rule group's scope-down
+    /// exception, if any.
+    NoUserAgent { except: Option<String> },
 }
 
 /// A blocking answer: the status, headers and body.
@@ -141,7 +143,7 @@ impl WebAcl {
     }
 
     /// The first rule that blocks a request from `peer` with `headers`.
-    pub fn check(&self, headers: &HeaderMap, peer: IpAddr) -> Option<Blocked> {
+    pub fn check(&self, headers: &HeaderMap, path: &str, peer: IpAddr) -> Option<Blocked> {
         let now = Instant::now();
         self.rules.iter().enumerate().find_map(|(index, rule)| {
             let matched = match &rule.statement {
@@ -157,7 +159,12 @@ impl WebAcl {
                             .iter()
                             .any(|blocked| blocked.eq_ignore_ascii_case(c.trim()))
                     }),
-                Statement::NoUserAgent => !headers.contains_key(http::header::USER_AGENT),
+                Statement::NoUserAgent { except } => {
+                    !headers.contains_key(http::header::USER_AGENT)
+                        && !except
+                            .as_deref()
+                            .is_some_and(|prefix| path.starts_with(prefix))
+                }
             };
             matched.then(|| Blocked {
                 rule: rule.name.clone(),
@@ -200,7 +207,30 @@ fn common_rule_set(group: &Value) -> anyhow::Result<Option<Statement>> {
         .into_iter()
         .flatten()
         .any(|o| o["Name"] == "NoUserAgent_HEADER" && o["ActionToUse"].get("Count").is_some());
-    Ok((!counted).then_some(Statement::NoUserAgent))
+    let except = match group.get("ScopeDownStatement") {
+        None => None,
+        Some(scope) => Some(path_exception(scope)?),
+    };
+    Ok((!counted).then_some(Statement::NoUserAgent { except }))
+}
+
+/// The one scope-down this stand-in knows: `NOT (URI path STARTS_WITH s)`
+/// with no text transformation; the prefix `s`.
+fn path_exception(scope: &Value) -> anyhow::Result<String> {
+    let matched = &scope["NotStatement"]["Statement"]["ByteMatchStatement"];
+    let plain = matched["TextTransformations"]
+        .as_array()
+        .is_some_and(|t| t.iter().all(|t| t["Type"] == "NONE"));
+    match (
+        matched["FieldToMatch"].get("UriPath"),
+        matched["PositionalConstraint"].as_str(),
+        matched["SearchString"].as_str(),
+    ) {
+        (Some(_), Some("STARTS_WITH"), Some(prefix)) if plain => Ok(prefix.to_owned()),
+        _ => {
+            bail!("a scope-down statement other than NOT (UriPath STARTS_WITH ...) is not emulated")
+        }
+    }
 }
 
 /// A rule's statement.
@@ -385,9 +415,11 @@ mod tests {
                 "ResponseHeaders": [{"Name": "Retry-After", "Value": "60"}]}}}}]);
         let acl = acl(rate, false);
         let ua = headers(&[("user-agent", "t")]);
-        assert!(acl.check(&ua, LOCAL).is_none());
-        assert!(acl.check(&ua, LOCAL).is_none());
-        let blocked = acl.check(&ua, LOCAL).expect("the third is over the limit");
+        assert!(acl.check(&ua, "/prod/mcp", LOCAL).is_none());
+        assert!(acl.check(&ua, "/prod/mcp", LOCAL).is_none());
+        let blocked = acl
+            .check(&ua, "/prod/mcp", LOCAL)
+            .expect("the third is over the limit");
         assert_eq!(blocked.rule, "rate");
         assert_eq!(blocked.response.status(), 429);
         assert_eq!(blocked.response.headers()["retry-after"], "60");
@@ -396,13 +428,16 @@ mod tests {
             "application/json"
         );
         // Another address has its own count.
-        assert!(acl.check(&ua, "192.0.2.7".parse().unwrap()).is_none());
+        assert!(
+            acl.check(&ua, "/prod/mcp", "192.0.2.7".parse().unwrap())
+                .is_none()
+        );
     }
 
     #[test]
     fn no_user_agent_is_forbidden_unless_counted() {
         let blocked = acl(json!([]), false)
-            .check(&HeaderMap::new(), LOCAL)
+            .check(&HeaderMap::new(), "/prod/mcp", LOCAL)
             .expect("blocked");
         assert_eq!(blocked.rule, "common/NoUserAgent_HEADER");
         assert_eq!(blocked.response.status(), 403);
@@ -412,7 +447,7 @@ mod tests {
         );
         assert!(
             acl(json!([]), true)
-                .check(&HeaderMap::new(), LOCAL)
+                .check(&HeaderMap::new(), "/prod/mcp", LOCAL)
                 .is_none()
         );
     }
@@ -427,11 +462,21 @@ mod tests {
         ]);
         let acl = acl(rules, false);
         let ua = headers(&[("user-agent", "t")]);
-        assert_eq!(acl.check(&ua, LOCAL).expect("not in the set").rule, "only");
+        assert_eq!(
+            acl.check(&ua, "/prod/mcp", LOCAL)
+                .expect("not in the set")
+                .rule,
+            "only"
+        );
         let inside: IpAddr = "192.0.2.9".parse().unwrap();
-        assert!(acl.check(&ua, inside).is_none());
+        assert!(acl.check(&ua, "/prod/mcp", inside).is_none());
         let gb = headers(&[("user-agent", "t"), (COUNTRY_HEADER, "gb")]);
-        assert_eq!(acl.check(&gb, inside).expect("blocked country").rule, "geo");
+        assert_eq!(
+            acl.check(&gb, "/prod/mcp", inside)
+                .expect("blocked country")
+                .rule,
+            "geo"
+        );
     }
 
     #[test]

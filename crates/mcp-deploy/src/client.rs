@@ -283,8 +283,21 @@ impl McpClient {
 
     /// One JSON-RPC message as it is, at the client's revision: the whole
     /// answer, whatever its status (the smoke tests read refusals).
+    /// Its `Mcp-Method` and `Mcp-Name` headers go with it, as clients send
+    /// them at every revision (an edge such as the internet rung's
+    /// authorizer reads them).
     pub async fn send(&self, message: &Value) -> anyhow::Result<Answer> {
-        let headers = [("mcp-protocol-version", self.version.as_str())];
+        let mut headers = vec![("mcp-protocol-version", self.version.as_str())];
+        if let Some(method) = message["method"].as_str() {
+            headers.push(("mcp-method", method));
+            let params = &message["params"];
+            let name = match method {
+                "tools/call" | "prompts/get" => params["name"].as_str(),
+                "resources/read" => params["uri"].as_str(),
+                _ => None,
+            };
+            headers.extend(name.map(|name| ("mcp-name", name)));
+        }
         self.post(serde_json::to_vec(message)?, &headers).await
     }
 

@@ -231,6 +231,12 @@ impl Template {
         self.resources.insert(id.into(), resource);
     }
 
+    /// One of the function's settings, as the template sets it (a string,
+    /// or an intrinsic function CloudFormation resolves).
+    pub(crate) fn setting(&self, setting: Setting) -> Option<&Value> {
+        self.environment.get(setting.name())
+    }
+
     /// Sets one of the function's settings.
     pub(crate) fn set(&mut self, setting: Setting, value: impl Serialize) {
         self.environment.insert(

@@ -22,6 +22,7 @@
 
 mod account_context;
 pub mod agentcore;
+pub mod authorizer;
 pub mod dynamodb;
 mod gateway;
 pub mod metrics;
@@ -144,6 +145,27 @@ impl App {
     pub fn with_rate_limits(mut self, limits: Limits) -> Self {
         self.server = self.server.with_rate_limits(limits);
         self
+    }
+
+    /// The scopes the function publishes and asks for under `settings`
+    /// (what its `WWW-Authenticate` challenges name): the deploy CLI puts
+    /// them in API Gateway's own 401 and 403 answers, which replace the
+    /// function's behind a REST API (see [`authorizer`]).
+    pub fn published_scopes(
+        settings: &FunctionSettings,
+    ) -> Result<mcp_oauth::Scopes, runtime::Error> {
+        let app = App::build(
+            FunctionEnv::default(),
+            HttpConfig::from_settings(settings),
+            settings.conformance_fixtures,
+        )?;
+        let server = mcp_tools::govern(app.server, settings)?;
+        let configured = mcp_oauth::OAuthConfig::from_settings(settings)?
+            .and_then(|config| config.scopes_supported);
+        Ok(mcp_oauth::Scopes::of_server(
+            &server,
+            configured.as_deref(),
+        )?)
     }
 
     /// Builds the app from explicit settings (tests): buffered, trusting

@@ -158,6 +158,15 @@ impl App {
             let gateway = client_context.custom_str(crate::gateway::GATEWAY_ID_KEY);
             return Route::Done(self.gateway_call(tool, gateway, event, &context).await);
         }
+        // Behind API Gateway the function is the stack's authorizer too.
+        if let Some(oauth) = &self.oauth
+            && let Some(parsed) = crate::authorizer::AuthorizerEvent::parse(event)
+        {
+            return Route::Done(match parsed {
+                Ok(event) => crate::authorizer::authorize(&self.server, oauth, event).await,
+                Err(e) => Outcome::error("UnsupportedEvent", e),
+            });
+        }
         match std::str::from_utf8(event)
             .ok()
             .map(lambda_http::request::from_str)
@@ -404,7 +413,12 @@ async fn serve(client: &Client, app: &App) -> Result<(), Error> {
                 error_type,
                 message,
             } => {
-                tracing::error!(request_id = %id, error_type, error = %message, "invocation failed");
+                if error_type == crate::authorizer::UNAUTHORIZED {
+                    // The authorizer's refusal: an answer, not a failure.
+                    tracing::info!(request_id = %id, "authorizer: no valid token");
+                } else {
+                    tracing::error!(request_id = %id, error_type, error = %message, "invocation failed");
+                }
                 error_request(
                     &format!("/2018-06-01/runtime/invocation/{id}/error"),
                     error_type,

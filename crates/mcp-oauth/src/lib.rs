@@ -498,6 +498,13 @@ impl Claims {
 /// `https://h/prod/.well-known/oauth-protected-resource/mcp` - under the
 /// API stage, where API Gateway can route it - and an endpoint at a domain's
 /// root path publishes at RFC 9728's exact place.
+/// Where a resource server for `audience` publishes its metadata (the
+/// `resource_metadata` of its challenges); `None` when `audience` is not an
+/// absolute URL.
+pub fn resource_metadata_url(audience: &str) -> Option<String> {
+    metadata_url(&audience.parse().ok()?).ok()
+}
+
 fn metadata_url(uri: &http::Uri) -> Result<String, UrlError> {
     let (scheme, authority) = match (uri.scheme_str(), uri.authority()) {
         (Some(scheme), Some(authority)) => (scheme, authority.as_str()),

@@ -1,5 +1,6 @@
 """Teaches moto 5.2.5's CloudFormation the internet-facing stack's resources it lacks:
-`AWS::ApiGateway::Stage`, `AWS::WAFv2::WebACL`, `AWS::WAFv2::IPSet` and
+`AWS::ApiGateway::Stage`, `AWS::ApiGateway::Authorizer`, `AWS::ApiGateway::GatewayResponse`,
+`AWS::WAFv2::WebACL`, `AWS::WAFv2::IPSet` and
 `AWS::WAFv2::WebACLAssociation`, through moto's own API Gateway and WAFv2 backends (as
 lambda_url.py does for `AWS::Lambda::Url`), so `GetStage`, `GetWebACL`, `GetIPSet` and
 `GetWebACLForResource` see what the stack made, and a deleted stack leaves none of it.
@@ -85,6 +86,99 @@ class ApiGatewayStage(BackendModel, CloudFormationModel):
     def remove(account_id: str, region_name: str, physical_id: str) -> None:
         rest_api_id, _, name = physical_id.partition("|")
         apigateway_backends[account_id][region_name].delete_stage(rest_api_id, name)
+
+
+class ApiGatewayAuthorizer(BackendModel, CloudFormationModel):
+    """`AWS::ApiGateway::Authorizer` through moto's backend (`GetAuthorizers` sees it);
+    its Ref is the authorizer's id, as in CloudFormation."""
+
+    ATTRIBUTES = ("AuthorizerId",)
+
+    def __init__(self, rest_api_id: str, authorizer_id: str):
+        self.rest_api_id, self.authorizer_id = rest_api_id, authorizer_id
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::Authorizer"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.authorizer_id
+
+    def attributes(self) -> dict[str, str]:
+        return {"AuthorizerId": self.authorizer_id}
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self._quietly(account_id, region_name, f"{self.rest_api_id}|{self.authorizer_id}")
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    ) -> None:
+        cls._quietly(account_id, region_name, f"{cloudformation_json['Properties']['RestApiId']}|{resource_name}")
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> "ApiGatewayAuthorizer":
+        props = cloudformation_json["Properties"]
+        ttl = props.get("AuthorizerResultTtlInSeconds")
+        authorizer = apigateway_backends[account_id][region_name].create_authorizer(
+            props["RestApiId"], props.get("Name", resource_name), props["Type"],
+            authorizer_uri=props.get("AuthorizerUri"), identity_source=props.get("IdentitySource"),
+            authorizer_result_ttl=None if ttl is None else int(ttl),
+        )
+        return cls(props["RestApiId"], authorizer.id)
+
+    @staticmethod
+    def remove(account_id: str, region_name: str, physical_id: str) -> None:
+        rest_api_id, _, authorizer_id = physical_id.partition("|")
+        apigateway_backends[account_id][region_name].delete_authorizer(rest_api_id, authorizer_id)
+
+
+class ApiGatewayGatewayResponse(BackendModel, CloudFormationModel):
+    """`AWS::ApiGateway::GatewayResponse` through moto's backend (`GetGatewayResponses`
+    sees it)."""
+
+    def __init__(self, rest_api_id: str, response_type: str):
+        self.rest_api_id, self.response_type = rest_api_id, response_type
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::GatewayResponse"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ResponseType"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.rest_api_id}|{self.response_type}"
+
+    def attributes(self) -> dict[str, str]:
+        return {}
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> "ApiGatewayGatewayResponse":
+        props = cloudformation_json["Properties"]
+        apigateway_backends[account_id][region_name].put_gateway_response(
+            props["RestApiId"], props["ResponseType"], status_code=props.get("StatusCode"),
+            response_parameters=props.get("ResponseParameters"), response_templates=props.get("ResponseTemplates"),
+        )
+        return cls(props["RestApiId"], props["ResponseType"])
+
+    @staticmethod
+    def remove(account_id: str, region_name: str, physical_id: str) -> None:
+        rest_api_id, _, response_type = physical_id.partition("|")
+        apigateway_backends[account_id][region_name].delete_gateway_response(rest_api_id, response_type)
 
 
 class WafWebAcl(BackendModel, CloudFormationModel):

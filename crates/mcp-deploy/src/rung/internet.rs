@@ -53,6 +53,13 @@ pub mod ids {
     pub const API_DEPLOYMENT: &str = "McpApiDeployment";
     /// Its stage.
     pub const API_STAGE: &str = "McpApiStage";
+    /// The `REQUEST` authorizer of `ANY /mcp` (the function itself).
+    pub const AUTHORIZER: &str = "McpApiAuthorizer";
+    /// API Gateway's own 401 (no or bad token), with the challenge.
+    pub const UNAUTHORIZED_RESPONSE: &str = "McpApiUnauthorizedResponse";
+    /// API Gateway's own 403 (the authorizer denied a tool the token's
+    /// scopes do not cover), with the step-up challenge.
+    pub const ACCESS_DENIED_RESPONSE: &str = "McpApiAccessDeniedResponse";
     /// API Gateway's right to invoke the function, for this API only.
     pub const API_PERMISSION: &str = "McpApiInvokePermission";
     /// The WAF web ACL.
@@ -334,6 +341,24 @@ pub fn endpoint_url() -> Expr {
     ))
 }
 
+/// The API's protected resource metadata URL (`--audience auto`).
+fn api_metadata_url() -> Expr {
+    Expr::sub(format!(
+        "https://${{{}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{STAGE}/.well-known/oauth-protected-resource/mcp",
+        ids::REST_API
+    ))
+}
+
+/// Where the function publishes its metadata: under the API's URL, or the
+/// audience's (a custom domain).
+fn metadata_url(spec: &InternetSpec) -> Value {
+    if spec.audience == AUTO_AUDIENCE {
+        json!(api_metadata_url())
+    } else {
+        json!(mcp_oauth::resource_metadata_url(&spec.audience).unwrap_or_default())
+    }
+}
+
 /// The function's settings for this rung: the OAuth resource server.
 fn settings(spec: &InternetSpec, t: &mut Template) {
     t.set(Setting::Auth, "oauth");
@@ -364,8 +389,8 @@ fn api() -> Expr {
 }
 
 /// The API, its stage, the function's permission for it, and the web ACL.
-fn add(t: &mut Template, spec: &InternetSpec) {
-    let deployment = add_api(t);
+fn add(t: &mut Template, spec: &InternetSpec) -> Result<(), SpecError> {
+    let deployment = add_api(t, &metadata_url(spec))?;
     add_stage(t, spec, &deployment);
     // API Gateway may invoke the function for this API only.
     t.insert(
@@ -385,11 +410,114 @@ fn add(t: &mut Template, spec: &InternetSpec) {
         ),
     );
     add_web_acl(t, spec);
+    Ok(())
+}
+
+/// API Gateway's edge of the OAuth resource server: the function as the
+/// `REQUEST` authorizer of `/mcp` (no caching: it reads each request's
+/// `Mcp-Method`/`Mcp-Name` to deny a tool the token's scopes do not cover),
+/// and API Gateway's own 401 and 403 carrying the challenges. A Lambda proxy
+/// integration's `WWW-Authenticate` reaches clients renamed to
+/// `x-amzn-Remapped-WWW-Authenticate`; API Gateway's own responses are not
+/// renamed. Their values are static (`'...'`): the metadata URL, the
+/// scopes a first token should carry (401) and every scope (403; static, so
+/// it cannot name one tool's). Returns the resources (id, properties), which
+/// the deployment publishes.
+fn add_edge(t: &mut Template, metadata: &Value) -> Result<Vec<(&'static str, Value)>, SpecError> {
+    let scopes = challenge_scopes(t)?;
+    let authorizer = json!({
+        "RestApiId": api(),
+        "Name": Expr::sub("${AWS::StackName}-oauth"),
+        "Type": "REQUEST",
+        "AuthorizerUri": Expr::sub(format!(
+            "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{}.Arn}}/invocations",
+            function_ids::FUNCTION
+        )),
+        "IdentitySource": "method.request.header.Authorization",
+        "AuthorizerResultTtlInSeconds": 0
+    });
+    let challenge = |prefix: &str, scope: &str| {
+        let Some(url) = metadata.as_str() else {
+            // `--audience auto`: the URL is the API's, known once deployed.
+            let sub = metadata["Fn::Sub"].as_str().unwrap_or_default();
+            return json!(Expr::sub(format!(
+                "'Bearer {prefix}resource_metadata=\"{sub}\", scope=\"{scope}\"'"
+            )));
+        };
+        json!(format!(
+            "'Bearer {prefix}resource_metadata=\"{url}\", scope=\"{scope}\"'"
+        ))
+    };
+    let response = |kind: &str, status: &str, challenge: Value, message: &str, code: i32| {
+        let body =
+            json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+        json!({
+            "RestApiId": api(),
+            "ResponseType": kind,
+            "StatusCode": status,
+            "ResponseParameters": {"gatewayresponse.header.WWW-Authenticate": challenge},
+            "ResponseTemplates": {"application/json": body.to_string()}
+        })
+    };
+    let parts = vec![
+        (ids::AUTHORIZER, "AWS::ApiGateway::Authorizer", authorizer),
+        (
+            ids::UNAUTHORIZED_RESPONSE,
+            "AWS::ApiGateway::GatewayResponse",
+            response(
+                "UNAUTHORIZED",
+                "401",
+                challenge("", &scopes.baseline.join(" ")),
+                "this endpoint needs a valid bearer token: see the WWW-Authenticate challenge",
+                -32001,
+            ),
+        ),
+        (
+            ids::ACCESS_DENIED_RESPONSE,
+            "AWS::ApiGateway::GatewayResponse",
+            response(
+                "ACCESS_DENIED",
+                "403",
+                challenge(
+                    "error=\"insufficient_scope\", ",
+                    &scopes.supported.join(" "),
+                ),
+                "the token's scopes do not cover this tool: get a token with the scopes the \
+                 WWW-Authenticate challenge names",
+                -32003,
+            ),
+        ),
+    ];
+    Ok(parts
+        .into_iter()
+        .map(|(id, kind, properties)| {
+            t.insert(id, Resource::new(kind, properties.clone()));
+            (id, properties)
+        })
+        .collect())
+}
+
+/// The scopes the function's challenges name under the stack's settings:
+/// a first token's (the read-only tools') and every one.
+fn challenge_scopes(t: &Template) -> Result<mcp_oauth::Scopes, SpecError> {
+    let lookup = |name: &str| -> Option<String> {
+        if name == Setting::OAuthAudience.name() {
+            // The audience does not change the scopes (and is not known
+            // before deployment with `--audience auto`).
+            return Some("https://audience.invalid/mcp".into());
+        }
+        let setting = Setting::ALL.iter().find(|s| s.name() == name)?;
+        t.setting(*setting)?.as_str().map(str::to_owned)
+    };
+    mcp_settings::FunctionSettings::from_lookup(lookup)
+        .map_err(|e| e.to_string())
+        .and_then(|s| mcp_lambda::App::published_scopes(&s).map_err(|e| e.to_string()))
+        .map_err(|e| SpecError::Range(format!("the function's scopes: {e}")))
 }
 
 /// The REST API, its paths, their methods as Lambda proxy integrations, and
 /// the deployment of them; returns the deployment's logical id.
-fn add_api(t: &mut Template) -> String {
+fn add_api(t: &mut Template, metadata: &Value) -> Result<String, SpecError> {
     let mut rest_api = Resource::new(
         "AWS::ApiGateway::RestApi",
         json!({
@@ -432,32 +560,46 @@ fn add_api(t: &mut Template) -> String {
         published.push(json!([id, resource]));
         t.insert(id, Resource::new("AWS::ApiGateway::Resource", resource));
     }
-    // No API Gateway authorizer: the function is the OAuth resource server,
-    // and the metadata must be readable without a token.
+    // `/mcp` behind the function as a REQUEST authorizer (see `add_edge`);
+    // the metadata must be readable without a token.
     let methods = [
-        (ids::API_MCP_METHOD, ids::API_MCP, "ANY"),
-        (ids::API_METADATA_METHOD, ids::API_METADATA, "GET"),
-        (ids::API_METADATA_MCP_METHOD, ids::API_METADATA_MCP, "GET"),
+        (ids::API_MCP_METHOD, ids::API_MCP, "ANY", true),
+        (ids::API_METADATA_METHOD, ids::API_METADATA, "GET", false),
+        (
+            ids::API_METADATA_MCP_METHOD,
+            ids::API_METADATA_MCP,
+            "GET",
+            false,
+        ),
     ];
-    for (id, resource, verb) in methods {
-        let method = json!({
+    for (id, resource, verb, authorized) in methods {
+        let mut method = json!({
             "RestApiId": api(),
             "ResourceId": Expr::reference(resource),
             "HttpMethod": verb,
             "AuthorizationType": "NONE",
             "Integration": integration
         });
+        if authorized {
+            method["AuthorizationType"] = json!("CUSTOM");
+            method["AuthorizerId"] = json!(Expr::reference(ids::AUTHORIZER));
+        }
         published.push(json!([id, method]));
         t.insert(id, Resource::new("AWS::ApiGateway::Method", method));
     }
+    let edge = add_edge(t, metadata)?;
+    published.extend(edge.iter().map(|(id, r)| json!([id, r])));
     let mut deployment = Resource::new(
         "AWS::ApiGateway::Deployment",
         json!({"RestApiId": api(), "Description": "mcp-ladder"}),
     );
-    deployment.depends_on = methods.iter().map(|(id, _, _)| (*id).to_owned()).collect();
+    deployment.depends_on = methods.iter().map(|(id, ..)| (*id).to_owned()).collect();
+    deployment
+        .depends_on
+        .extend(edge.into_iter().map(|(id, _)| id.to_owned()));
     let id = deployment_id(&Value::Array(published));
     t.insert(id.clone(), deployment);
-    id
+    Ok(id)
 }
 
 /// The deployment's logical id: CloudFormation makes a new deployment only
@@ -606,7 +748,16 @@ fn add_web_acl(t: &mut Template, spec: &InternetSpec) {
         "Statement": {"ManagedRuleGroupStatement": {
             "VendorName": "AWS",
             "Name": "AWSManagedRulesCommonRuleSet",
-            "RuleActionOverrides": counted
+            "RuleActionOverrides": counted,
+            // Not the metadata: the official Python SDK (mcp 2.3.0) fetches
+            // it with a bare request, no User-Agent, which
+            // `NoUserAgent_HEADER` would block; it is a static public GET.
+            "ScopeDownStatement": {"NotStatement": {"Statement": {"ByteMatchStatement": {
+                "FieldToMatch": {"UriPath": {}},
+                "PositionalConstraint": "STARTS_WITH",
+                "SearchString": format!("/{STAGE}/.well-known/"),
+                "TextTransformations": [{"Priority": 0, "Type": "NONE"}]
+            }}}}
         }},
         "VisibilityConfig": visibility("aws-common-rule-set")
     });
@@ -652,14 +803,10 @@ fn outputs(t: &mut Template) {
         Some("The MCP endpoint on the internet (OAuth bearer tokens, behind WAF)"),
         endpoint_url(),
     );
-    let metadata = Expr::sub(format!(
-        "https://${{{}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{STAGE}/.well-known/oauth-protected-resource/mcp",
-        ids::REST_API
-    ));
     t.output(
         outputs::RESOURCE_METADATA_URL,
         Some("The endpoint's OAuth Protected Resource Metadata (RFC 9728)"),
-        metadata,
+        api_metadata_url(),
     );
     t.output(outputs::REST_API_ID, None, Expr::reference(ids::REST_API));
     t.output(
@@ -693,7 +840,7 @@ impl Rung for Internet {
         t.description = "mcp-ladder: an MCP server on Lambda, on the internet behind API Gateway and WAF, checking OAuth bearer tokens";
         t.function_description = "MCP server (mcp-ladder) on the internet: API Gateway and WAF in front, OAuth bearer tokens checked";
         settings(internet, t);
-        add(t, internet);
+        add(t, internet)?;
         outputs(t);
         Ok(())
     }
@@ -727,7 +874,7 @@ impl Rung for Internet {
     }
 
     fn checks(&self) -> &'static [(&'static str, Check)] {
-        const CHECKS: [(&str, Check); 8] = [
+        const CHECKS: [(&str, Check); 10] = [
             (
                 "AWS::ApiGateway::RestApi",
                 gone_by!(
@@ -745,6 +892,8 @@ impl Rung for Internet {
             ("AWS::ApiGateway::Method", Check::Part),
             ("AWS::ApiGateway::Deployment", Check::Part),
             ("AWS::ApiGateway::Stage", Check::Part),
+            ("AWS::ApiGateway::Authorizer", Check::Part),
+            ("AWS::ApiGateway::GatewayResponse", Check::Part),
             ("AWS::WAFv2::WebACLAssociation", Check::Part),
         ];
         &CHECKS
@@ -792,10 +941,19 @@ impl Rung for Internet {
 
     fn configure_local(&self, spec: &StackSpec, config: &mut lambda_emulator::EmulatorConfig) {
         if spec.internet.is_some() {
-            // The stack's own web ACL, as far as WAF's rules are exact.
-            let acl = crate::template::synth(spec)
-                .map_err(anyhow::Error::from)
-                .and_then(|t| lambda_emulator::waf::WebAcl::from_template(&t));
+            // The stack's own web ACL (as far as WAF's rules are exact),
+            // authorizer and gateway responses.
+            // The stack's issuer is the development issuer, started later:
+            // what the template says of it does not reach the emulator.
+            let mut synthesized = spec.clone();
+            if let Some(internet) = &mut synthesized.internet {
+                internet.issuer = "https://issuer.invalid".into();
+            }
+            let template = crate::template::synth(&synthesized).map_err(anyhow::Error::from);
+            let acl = template
+                .as_ref()
+                .map_err(|e| anyhow::anyhow!("{e:#}"))
+                .and_then(lambda_emulator::waf::WebAcl::from_template);
             let acl = acl.unwrap_or_else(|e| {
                 eprintln!("the local REST API runs WITHOUT the stack's web ACL: {e:#}");
                 None
@@ -804,6 +962,7 @@ impl Rung for Internet {
                 port: 0,
                 stage: STAGE.into(),
                 web_acl: acl.map(std::sync::Arc::new),
+                template: template.ok().map(std::sync::Arc::new),
                 ..lambda_emulator::RestApiConfig::default()
             });
             config.dev_issuer = true;
@@ -1156,17 +1315,22 @@ async fn tokens(
     ])
 }
 
-/// Step 3, a token for another server: 401 `invalid_token`.
+/// Step 3, a token for another server: 401. API Gateway's own 401 (the
+/// authorizer's refusal) carries one static challenge for a missing and a
+/// bad token alike, so `error="invalid_token"` is not looked for.
 async fn foreign_token(client: &McpClient, token: &str, progress: &Progress) -> anyhow::Result<()> {
     let answer = post(client, Some(token), &list()).await?;
-    if answer.status != 401 || !challenge(&answer).contains("invalid_token") {
+    if answer.status != 401 || !challenge(&answer).starts_with("Bearer ") {
         anyhow::bail!(
-            "a token minted for another audience got {}, not 401 invalid_token: the endpoint \
-             does not check `aud`. Tear it down",
+            "a token minted for another audience got {}, not 401 with a Bearer challenge: the \
+             endpoint does not check `aud`. Tear it down",
             answer.status
         );
     }
-    progress.story("a token for another server -> 401 invalid_token");
+    progress.story(format!(
+        "a token for another server -> 401, WWW-Authenticate: {}",
+        challenge(&answer)
+    ));
     Ok(())
 }
 
@@ -1271,7 +1435,7 @@ pub async fn smoke(
         .with(
             other,
             |t| async move { foreign_token(c, &t, progress).await },
-            "a token for another audience: 401 invalid_token",
+            "a token for another audience: 401",
             "a token for another audience (export MCP_SMOKE_TOKEN_OTHER_AUDIENCE to check it)",
         )
         .await?;
