@@ -162,6 +162,33 @@ def _metadata_url(endpoint: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/prod/.well-known/oauth-protected-resource/mcp"
 
 
+async def _step_up(url: str, issuer: str, storage: Memory):
+    provider = ClientCredentialsOAuthProvider(
+        server_url=url, storage=storage, client_id="ladder-agent", client_secret="not-checked-by-the-mock",
+        scope="mcp:read", issuer=issuer,
+    )
+    http = create_mcp_http_client(auth=provider)
+    async with http, Client(streamable_http_client(url, http_client=http), read_timeout_seconds=60) as client:
+        await client.list_tools()
+        read_scope = storage.tokens.scope if storage.tokens else None
+        dropped = await client.call_tool("demo_drop_table", {"table": "customers"})
+    return read_scope, dropped
+
+
+def test_the_sdk_steps_up_from_a_read_token_through_api_gateways_challenge(internet_emulator, mock_issuer) -> None:
+    """A read token calls the destructive tool: API Gateway's authorizer denies
+    it (the SDK sends Mcp-Name), API Gateway's 403 carries the step-up
+    challenge, and the SDK gets a token with the scopes it names and retries."""
+    url = internet_emulator.rest_api_url
+    storage = Memory()
+    read_scope, dropped = anyio.run(_step_up, url, mock_issuer, storage)
+    assert read_scope == "mcp:read"
+    assert dropped.is_error is False, dropped
+    assert dropped.structured_content["dropped"] is False
+    claims = _claims(storage.tokens.access_token)
+    assert set(claims["scope"].split()) == {"mcp:read", "mcp:admin"}, claims
+
+
 def test_a_mock_token_for_another_audience_is_refused(internet_emulator, mock_issuer) -> None:
     url = internet_emulator.rest_api_url
     form = "grant_type=client_credentials&scope=mcp%3Aread&aud=https%3A%2F%2Fother.example.com%2Fmcp"
