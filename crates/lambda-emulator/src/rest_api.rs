@@ -6,9 +6,11 @@
 //! `/.well-known/oauth-protected-resource` and
 //! `/.well-known/oauth-protected-resource/mcp` - each a Lambda proxy
 //! integration: a payload format 1.0 event with every header passed through
-//! (`Authorization` included), no SigV4 and no authorizer (the function
-//! checks the bearer token itself). Anything else is API Gateway's 403
-//! `Missing Authentication Token`.
+//! (`Authorization` included), no SigV4. With the stack's template, the
+//! methods it guards go through its Lambda authorizer and API Gateway's own
+//! refusals are its gateway responses ([`crate::api_edge`]); a function's
+//! `WWW-Authenticate` reaches the client renamed ([`REMAPPED`]). Anything
+//! else is API Gateway's 403 `Missing Authentication Token`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

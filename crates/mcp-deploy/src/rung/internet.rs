@@ -4,7 +4,10 @@
 //! WAFv2 web ACL associated with that stage - always together, never one
 //! without the others. The function checks every bearer token itself (an
 //! OAuth resource server): API Gateway passes `Authorization` through, and
-//! WAF cannot protect a Function URL, so this stack has none.
+//! WAF cannot protect a Function URL, so this stack has none. Because API
+//! Gateway renames a proxy integration's `WWW-Authenticate`, the function is
+//! also `/mcp`'s `REQUEST` authorizer and API Gateway's own 401 and 403 carry
+//! the challenges (see `add_edge`).
 //!
 //! The smoke test is what a spec-following MCP client would meet: no token
 //! is 401 with the challenge, the challenge's metadata URL is reachable and
