@@ -31,6 +31,7 @@ pub mod principals;
 pub mod rest_api;
 pub mod runtime;
 pub mod sigv4;
+pub mod stream;
 pub mod waf;
 
 use std::convert::Infallible;
@@ -164,6 +165,11 @@ pub struct RestApiConfig {
     /// Gateway answers 504: 29 s ([`rest_api::INTEGRATION_TIMEOUT`]). Tests
     /// may shorten it, never lengthen it.
     pub integration_timeout: Duration,
+    /// The integration's `ResponseTransferMode`: with `STREAM` the
+    /// function's response stream goes to the client as it comes (and the
+    /// function gets [`Setting::RestTransferMode`] `STREAM`, as the deploy
+    /// CLI sets it, unless `env` sets it).
+    pub transfer_mode: mcp_settings::TransferMode,
 }
 
 impl Default for RestApiConfig {
@@ -173,6 +179,7 @@ impl Default for RestApiConfig {
             stage: "local".into(),
             web_acl: None,
             integration_timeout: rest_api::INTEGRATION_TIMEOUT,
+            transfer_mode: mcp_settings::TransferMode::Buffered,
         }
     }
 }
@@ -260,6 +267,13 @@ impl Emulator {
                     rest.stage,
                     rest_api::MCP_RESOURCE
                 );
+                if rest.transfer_mode == mcp_settings::TransferMode::Stream {
+                    set_default(
+                        env,
+                        Setting::RestTransferMode,
+                        mcp_settings::TransferMode::Stream.as_str(),
+                    );
+                }
                 let oauth = (Setting::Auth.name(), AuthMode::OAuth.as_str());
                 if env.iter().any(|(k, v)| (k.as_str(), v.as_str()) == oauth) {
                     set_default(env, Setting::OAuthAudience, &endpoint);
@@ -278,6 +292,7 @@ impl Emulator {
                 api_id: format!("local{:05}", addr.port()),
                 web_acl: rest.web_acl,
                 integration_timeout: rest.integration_timeout.min(rest_api::INTEGRATION_TIMEOUT),
+                transfer_mode: rest.transfer_mode,
             });
             (endpoint, tokio::spawn(rest_api::serve(listener, api)))
         });
