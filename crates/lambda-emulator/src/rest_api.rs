@@ -418,6 +418,30 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_prelude_gives_status_both_header_maps_and_cookies() {
+        let head = streamed_head(
+            br#"{"statusCode":200,"headers":{"content-type":"text/event-stream"},"multiValueHeaders":{"x-many":["a","b"]},"cookies":["k=v"]}"#,
+        )
+        .unwrap();
+        assert_eq!(head.status(), StatusCode::OK);
+        assert_eq!(head.headers()["content-type"], "text/event-stream");
+        let many: Vec<_> = head.headers().get_all("x-many").iter().collect();
+        assert_eq!(many, ["a", "b"]);
+        assert_eq!(head.headers()["set-cookie"], "k=v");
+        for bad in [
+            &br#"{"headers":{}}"#[..],
+            b"not json",
+            br#"{"statusCode":1000}"#,
+        ] {
+            assert!(
+                streamed_head(bad).is_none(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
     fn proxy_responses_map_both_header_maps() {
         let ok = proxy_response(
             br#"{"statusCode":401,"headers":{},"multiValueHeaders":{"www-authenticate":["Bearer x"]},"body":"{}","isBase64Encoded":false}"#,
