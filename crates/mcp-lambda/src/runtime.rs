@@ -282,7 +282,8 @@ async fn before<T>(
 /// `runtimes-custom`, "Response streaming for custom runtimes"): the type,
 /// and the body base64-encoded.
 async fn out_of_time(sender: &mut body::sender::Sender, request: Option<&[u8]>) {
-    let message = "the function ran out of time (its timeout) before the call finished;                    the call was stopped";
+    let message = "the function ran out of time (its timeout) before the call finished; the call \
+                   was stopped";
     tracing::error!(error_type = OUT_OF_TIME, "{message}");
     if let Some(request) = request {
         let _ = sender.send_data(error_event(request, message).into()).await;

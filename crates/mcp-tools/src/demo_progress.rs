@@ -90,7 +90,9 @@ impl Tool for DemoProgress {
             {
                 let left = deadline.saturating_duration_since(Instant::now());
                 return Err(ToolError::new(format!(
-                    "ran out of time after {} of {} steps: the request ends in {} ms (the                      function's timeout), too soon for another step of {} ms and the answer; ask                      for fewer steps or a shorter step_ms",
+                    "ran out of time after {} of {} steps: the request ends in {} ms (the function's \
+                     timeout), too soon for another step of {} ms and the answer; ask for fewer \
+                     steps or a shorter step_ms",
                     step - 1,
                     args.steps,
                     left.as_millis(),
