@@ -8,7 +8,9 @@
 //! release build has none of it) and served only when the function's settings
 //! ask for it ([`mcp_settings::Setting::ConformanceFixtures`], passed to
 //! [`Catalog::with_fixtures`]):
-//! the names are the suite's, not a product's.
+//! the names are the suite's, not a product's. One fixture is this project's
+//! own, for the same tests: `test_tool_ignoring_deadline`, a tool that runs
+//! past the function's timeout (the runtime must cut its stream).
 //! The suite's sampling and elicitation tools are not here: they need a
 //! server-to-client request answered on a later POST, which a stateless
 //! function has no way to receive (see `tests/e2e/conformance-expected-failures.yml`).
