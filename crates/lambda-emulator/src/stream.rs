@@ -200,3 +200,111 @@ impl hyper::body::Body for Chunks {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt as _;
+
+    use super::*;
+
+    /// A body fed by hand: its chunks' sender, and the invocation's outcome
+    /// to give when the chunks end.
+    fn chunks(
+        limits: Limits,
+        outcome: Result<Answer, InvokeError>,
+    ) -> (
+        mpsc::Sender<Bytes>,
+        tokio::sync::oneshot::Sender<()>,
+        Chunks,
+    ) {
+        let (sink, rest) = mpsc::channel(4);
+        let (finish, finished) = tokio::sync::oneshot::channel::<()>();
+        let invocation = tokio::spawn(async move {
+            let _ = finished.await;
+            outcome
+        });
+        let body = Chunks {
+            first: Some(Bytes::from_static(b"first")),
+            rest,
+            invocation: Some(invocation),
+            until: limits
+                .total
+                .map(|total| (total, Box::pin(tokio::time::sleep(total)))),
+            idle: limits
+                .idle
+                .map(|idle| (idle, Box::pin(tokio::time::sleep(idle)))),
+        };
+        (sink, finish, body)
+    }
+
+    async fn next(body: &mut Chunks) -> Option<Result<Bytes, String>> {
+        let frame = body.frame().await?;
+        Some(
+            frame
+                .map(|f| f.into_data().unwrap_or_default())
+                .map_err(|e| e.to_string()),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_stream_ends_cleanly_or_in_error_as_its_invocation_did() {
+        let (sink, finish, mut body) = chunks(Limits::default(), Ok(Answer::Streamed));
+        assert_eq!(
+            next(&mut body).await,
+            Some(Ok(Bytes::from_static(b"first")))
+        );
+        sink.send(Bytes::from_static(b"more")).await.unwrap();
+        assert_eq!(next(&mut body).await, Some(Ok(Bytes::from_static(b"more"))));
+        drop(sink);
+        let _ = finish.send(());
+        assert_eq!(next(&mut body).await, None, "a finished stream ends");
+
+        let failed = InvokeError::Errored {
+            error_type: "Runtime.DeadlineExceeded".into(),
+            message: "out of time".into(),
+        };
+        let (sink, finish, mut body) = chunks(Limits::default(), Err(failed));
+        next(&mut body).await;
+        drop(sink);
+        let _ = finish.send(());
+        let end = next(&mut body).await.unwrap().unwrap_err();
+        assert!(end.contains("Runtime.DeadlineExceeded"), "{end}");
+    }
+
+    #[tokio::test]
+    async fn the_fronts_limits_cut_a_stream() {
+        let limits = Limits {
+            total: Some(Duration::from_millis(1_000)),
+            idle: Some(Duration::from_millis(400)),
+        };
+        // Data every 100 ms keeps it going until the total limit.
+        let (sink, _finish, mut body) = chunks(limits, Ok(Answer::Streamed));
+        next(&mut body).await;
+        let started = Instant::now();
+        let feeder = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if sink.send(Bytes::from_static(b"tick")).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut ticks = 0;
+        let end = loop {
+            match next(&mut body).await.unwrap() {
+                Ok(_) => ticks += 1,
+                Err(end) => break end,
+            }
+        };
+        assert!(ticks >= 3, "{ticks} chunks before the limit");
+        assert!(end.contains("limit of 1s"), "{end}");
+        assert!(started.elapsed() >= Duration::from_millis(900));
+        feeder.abort();
+
+        // Nothing for 400 ms: the idle limit.
+        let (_sink, _finish, mut body) = chunks(limits, Ok(Answer::Streamed));
+        next(&mut body).await;
+        let end = next(&mut body).await.unwrap().unwrap_err();
+        assert!(end.contains("nothing for 400ms"), "{end}");
+    }
+}
