@@ -201,3 +201,27 @@ def internet_template(mcp_deploy: str, folder: pathlib.Path, *flags: str, issuer
                            "--audience", "auto", *flags], capture_output=True, text=True, timeout=60, check=True)
     path.write_text(proc.stdout)
     return str(path)
+
+
+def timed_events(url: str, call: dict, headers: dict | None = None) -> list[tuple[float, dict]]:
+    """POSTs the tools/call `call` (its params) to the MCP endpoint `url`
+    accepting SSE; each event's JSON with the time its last line arrived.
+    The answer must be a 200 event stream."""
+    import http.client
+    import urllib.parse
+
+    target = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call})
+    connection.request("POST", target.path or "/", body=body, headers={
+        "content-type": "application/json", "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-11-25", **(headers or {})})
+    response = connection.getresponse()
+    assert response.status == 200, (response.status, response.read())
+    assert response.getheader("content-type") == "text/event-stream"
+    events = []
+    while line := response.readline():
+        if line.startswith(b"data: "):
+            events.append((time.monotonic(), json.loads(line[6:])))
+    connection.close()
+    return events

@@ -19,15 +19,19 @@ import urllib.request
 
 import pytest
 
-from conftest import REPO, free_port, running_emulator
+from conftest import REPO, free_port, internet_template, running_emulator
 
 ARTIFACTS = REPO / "target" / "test-artifacts"
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
-def internet_rung():
-    yield from running_emulator("aws-iam", ("--rest-api", "--dev-issuer"))
+def internet_rung(mcp_deploy, tmp_path_factory):
+    """The stack's REST API (its authorizer's 401 carries the challenge the
+    Inspector discovers from) and the development issuer."""
+    template = internet_template(mcp_deploy, tmp_path_factory.mktemp("inspector"))
+    yield from running_emulator("aws-iam", ("--rest-api", "--rest-stage", "prod", "--template", template,
+                                            "--dev-issuer"))
 
 
 def _wait_for_http(url: str, process: subprocess.Popen, seconds: float = 60) -> None:

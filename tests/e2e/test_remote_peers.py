@@ -14,7 +14,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from mcp import Client
 
-from conftest import REPO, running_emulator, through_proxy
+from conftest import REPO, running_emulator, through_proxy, timed_events
 
 CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "demo_account_context", "arguments": {}}}
 
@@ -165,41 +165,20 @@ def test_progress_through_mcp_proxy_for_aws(proxy_bin, iam_fixtures_emulator) ->
     assert [p for p, _, _ in seen] == [0, 50, 100], seen
 
 
-def _timed_events(url: str) -> list[tuple[float, dict]]:
-    """POSTs a call of test_tool_with_progress (progress, then 50 ms, three
-    times) accepting SSE; each event's JSON with the time its last line arrived."""
-    import http.client
-    import time
-    import urllib.parse
-
-    target = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                       "params": {"name": "test_tool_with_progress", "_meta": {"progressToken": 1}}})
-    connection.request("POST", "/", body=body, headers={
-        "content-type": "application/json", "accept": "application/json, text/event-stream",
-        "mcp-protocol-version": "2025-11-25"})
-    response = connection.getresponse()
-    assert response.status == 200
-    assert response.getheader("content-type") == "text/event-stream"
-    events = []
-    while line := response.readline():
-        if line.startswith(b"data: "):
-            events.append((time.monotonic(), json.loads(line[6:])))
-    connection.close()
-    return events
+# Progress, then 50 ms, three times.
+PROGRESS_FIXTURE = {"name": "test_tool_with_progress", "_meta": {"progressToken": 1}}
 
 
 def test_a_streaming_url_delivers_progress_while_the_tool_runs(streaming_emulator, fixtures_emulator) -> None:
     """The first progress event reaches the client before the tool finishes:
     the reply comes at least the tool's remaining 150 ms (three 50 ms steps)
     after it. Behind a buffered URL the same events arrive together, at the end."""
-    _timed_events(streaming_emulator.url)  # a warm instance: no cold start in the timings
-    streamed = _timed_events(streaming_emulator.url)
+    timed_events(streaming_emulator.url, PROGRESS_FIXTURE)  # a warm instance: no cold start in the timings
+    streamed = timed_events(streaming_emulator.url, PROGRESS_FIXTURE)
     assert [e.get("method", "reply") for _, e in streamed] == ["notifications/progress"] * 3 + ["reply"]
     first, reply = streamed[0][0], streamed[-1][0]
     assert reply - first >= 0.1, f"the first event came {reply - first:.3f} s before the reply"
 
-    buffered = _timed_events(fixtures_emulator.url)
+    buffered = timed_events(fixtures_emulator.url, PROGRESS_FIXTURE)
     assert len(buffered) == 4
     assert buffered[-1][0] - buffered[0][0] < 0.1, "a buffered URL sends the events with the reply"

@@ -145,6 +145,33 @@ def test_internet_variant_has_every_resource_and_no_function_url(mcp_deploy, tmp
     assert env["MCP_AUTH"] == "oauth" and env["MCP_OAUTH_ISSUER"] == "https://issuer.example.com"
     assert "execute-api" in env["MCP_OAUTH_AUDIENCE"]["Fn::Sub"]
     assert "MCP_INVOKE_MODE" not in env
+    # Every method streams (ResponseTransferMode STREAM, InvokeWithResponseStream's
+    # URI), and the function is told to answer REST events as streams.
+    methods = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Method"]
+    assert len(methods) == 3
+    for method in methods:
+        integration = method["Integration"]
+        assert integration["Type"] == "AWS_PROXY" and integration["ResponseTransferMode"] == "STREAM"
+        assert integration["Uri"]["Fn::Sub"].endswith(
+            ":lambda:path/2021-11-15/functions/${McpServerFunction.Arn}/response-streaming-invocations")
+    assert env["MCP_REST_TRANSFER_MODE"] == "STREAM"
+    proc = _lint(str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_internet_buffered_variant_is_clean(mcp_deploy, tmp_path) -> None:
+    """--response-transfer-mode buffered: Invoke's URI, BUFFERED, and a
+    function that answers REST events in one piece."""
+    out = tmp_path / "buffered.json"
+    subprocess.run([mcp_deploy, "synth", *INTERNET, "--response-transfer-mode", "buffered", "--to", str(out)],
+                   check=True, timeout=60)
+    template = json.loads(out.read_text())
+    for method in (r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Method"):
+        assert method["Integration"]["ResponseTransferMode"] == "BUFFERED"
+        assert method["Integration"]["Uri"]["Fn::Sub"].endswith("/2015-03-31/functions/${McpServerFunction.Arn}/invocations")
+    env = next(r for r in template["Resources"].values()
+               if r["Type"] == "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"]
+    assert "MCP_REST_TRANSFER_MODE" not in env
     proc = _lint(str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

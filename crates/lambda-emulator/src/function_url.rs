@@ -4,9 +4,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use aws_lambda_events::event::lambda_function_urls::{
@@ -19,18 +17,17 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Frame, Incoming};
+use hyper::body::Incoming;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
-use tokio::sync::mpsc;
 
 use crate::json_response;
 use crate::principals::Principal;
-use crate::runtime::{Answer, Function, InvokeError};
+use crate::runtime::{Function, InvokeError};
 use crate::sigv4::{RequestParts, Verifier};
+use crate::stream::{Limits, Started, StreamBody};
 
 /// How the URL authenticates callers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,32 +54,9 @@ pub enum InvokeMode {
     ResponseStream,
 }
 
-/// The body of a URL response: whole, or a function's stream.
-pub type UrlBody = BoxBody<Bytes, Infallible>;
-
-/// A streamed response's body: the bytes after the prelude, then the
-/// chunks as the function writes them.
-struct Chunks {
-    first: Option<Bytes>,
-    rest: mpsc::Receiver<Bytes>,
-}
-
-impl hyper::body::Body for Chunks {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if let Some(first) = self.first.take() {
-            return Poll::Ready(Some(Ok(Frame::data(first))));
-        }
-        self.rest
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(|c| Ok(Frame::data(c))))
-    }
-}
+/// The body of a URL response: whole, or a function's stream (which ends
+/// in error when the invocation fails mid-stream).
+pub type UrlBody = StreamBody;
 
 /// Lambda's payload limit for synchronous invocations.
 pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
@@ -191,43 +165,28 @@ impl FunctionUrl {
 
     /// Invokes the function and passes its response stream on: the prelude
     /// becomes the status and headers, the rest the body, chunk by chunk as
-    /// the function writes it. A client that hangs up does not stop the
-    /// function.
+    /// the function writes it ([`crate::stream`]). A client that hangs up
+    /// does not stop the function; a function that fails mid-stream ends
+    /// the body in error.
     async fn streamed(&self, event: Bytes) -> Response<UrlBody> {
-        let (sink, mut chunks) = mpsc::channel(16);
-        let function = self.function.clone();
-        let invocation = tokio::spawn(async move { function.invoke_streaming(event, sink).await });
-        let mut head = Vec::new();
-        while let Some(chunk) = chunks.recv().await {
-            head.extend_from_slice(&chunk);
-            // Found by scanning: the delimiter may span chunks.
-            if let Some(at) = head
-                .windows(PRELUDE_END.len())
-                .position(|w| w == PRELUDE_END)
-            {
-                let rest = Bytes::from(head.split_off(at + PRELUDE_END.len()));
-                head.truncate(at);
-                return match streamed_head(&head) {
+        // The URL has no limit of its own: the function's timeout is it.
+        let started = crate::stream::start(self.function.clone(), event, Limits::default());
+        whole(match started.await {
+            Started::Stream { prelude, body } => {
+                return match streamed_head(&prelude) {
                     Ok(mut response) => {
-                        let first = (!rest.is_empty()).then_some(rest);
-                        let body = Chunks {
-                            first,
-                            rest: chunks,
-                        };
                         *response.body_mut() = body.boxed();
                         response
                     }
                     Err(why) => whole(bad_gateway(&why)),
                 };
             }
-        }
-        whole(match invocation.await {
-            Ok(Ok(Answer::Payload(payload))) => function_response(&payload),
-            Ok(Ok(Answer::Streamed)) => bad_gateway(
+            Started::Payload(payload) => function_response(&payload),
+            Started::NoPrelude => bad_gateway(
                 "the function's response stream ended before its prelude (eight NUL bytes)",
             ),
-            Ok(Err(error)) => invoke_error(&error),
-            Err(_) => bad_gateway("the invocation stopped"),
+            Started::Failed(error) => invoke_error(&error),
+            Started::OverLimit => bad_gateway("the invocation stopped"),
         })
     }
 
@@ -429,11 +388,9 @@ fn headers_of(mut headers: http::HeaderMap, cookies: &[String]) -> http::HeaderM
     headers
 }
 
-/// The end of a streamed response's prelude.
-const PRELUDE_END: &[u8; 8] = &[0; 8];
-
-fn whole(response: Response<Full<Bytes>>) -> Response<UrlBody> {
-    response.map(BodyExt::boxed)
+/// A whole response as a [`StreamBody`] response.
+pub(crate) fn whole(response: Response<Full<Bytes>>) -> Response<StreamBody> {
+    response.map(|body| body.map_err(|never: Infallible| match never {}).boxed())
 }
 
 fn bad_gateway(why: &str) -> Response<Full<Bytes>> {

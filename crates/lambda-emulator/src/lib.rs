@@ -32,6 +32,7 @@ pub mod principals;
 pub mod rest_api;
 pub mod runtime;
 pub mod sigv4;
+pub mod stream;
 pub mod waf;
 
 use std::convert::Infallible;
@@ -169,6 +170,11 @@ pub struct RestApiConfig {
     /// Gateway answers 504: 29 s ([`rest_api::INTEGRATION_TIMEOUT`]). Tests
     /// may shorten it, never lengthen it.
     pub integration_timeout: Duration,
+    /// The integration's `ResponseTransferMode`: with `STREAM` the
+    /// function's response stream goes to the client as it comes (and the
+    /// function gets [`Setting::RestTransferMode`] `STREAM`, as the deploy
+    /// CLI sets it, unless `env` sets it).
+    pub transfer_mode: mcp_settings::TransferMode,
 }
 
 impl Default for RestApiConfig {
@@ -179,6 +185,7 @@ impl Default for RestApiConfig {
             web_acl: None,
             template: None,
             integration_timeout: rest_api::INTEGRATION_TIMEOUT,
+            transfer_mode: mcp_settings::TransferMode::Buffered,
         }
     }
 }
@@ -266,6 +273,13 @@ impl Emulator {
                     rest.stage,
                     rest_api::MCP_RESOURCE
                 );
+                if rest.transfer_mode == mcp_settings::TransferMode::Stream {
+                    set_default(
+                        env,
+                        Setting::RestTransferMode,
+                        mcp_settings::TransferMode::Stream.as_str(),
+                    );
+                }
                 let oauth = (Setting::Auth.name(), AuthMode::OAuth.as_str());
                 if env.iter().any(|(k, v)| (k.as_str(), v.as_str()) == oauth) {
                     set_default(env, Setting::OAuthAudience, &endpoint);
@@ -293,6 +307,7 @@ impl Emulator {
                         .integration_timeout
                         .min(rest_api::INTEGRATION_TIMEOUT),
                     edge: edge.map(Arc::new),
+                    transfer_mode: rest.transfer_mode,
                 });
                 Some((endpoint, tokio::spawn(rest_api::serve(listener, api))))
             }

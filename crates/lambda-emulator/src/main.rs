@@ -100,6 +100,17 @@ struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = 29,
           value_parser = clap::value_parser!(u64).range(1..=29))]
     rest_timeout: u64,
+    // Help: the integration's ResponseTransferMode, and the function's setting it implies.
+    #[arg(long, value_enum, default_value_t = Transfer::Buffered, requires = "rest_api",
+          help = format!(
+        "The REST integration's ResponseTransferMode. stream invokes the function with its \
+         response streamed and passes the stream on as it comes, within API Gateway's 15 \
+         minutes (and sets {}={} for the function, as the deploy CLI does, unless --env sets \
+         it); buffered reads the whole answer and gives up at --rest-timeout",
+        Setting::RestTransferMode,
+        mcp_settings::TransferMode::Stream.as_str(),
+    ))]
+    rest_transfer_mode: Transfer,
     // Help: the development issuer, and the function's settings it implies.
     #[arg(long, help = format!(
         "Run a development OAuth authorization server (a local TEST DOUBLE that approves \
@@ -121,6 +132,12 @@ struct Args {
 enum Mode {
     Buffered,
     ResponseStream,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Transfer {
+    Buffered,
+    Stream,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -222,6 +239,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
             web_acl,
             template,
             integration_timeout: Duration::from_secs(args.rest_timeout),
+            transfer_mode: match args.rest_transfer_mode {
+                Transfer::Buffered => mcp_settings::TransferMode::Buffered,
+                Transfer::Stream => mcp_settings::TransferMode::Stream,
+            },
         });
     }
     config.dev_issuer = args.dev_issuer;

@@ -11,6 +11,22 @@
 //! refusals are its gateway responses ([`crate::api_edge`]); a function's
 //! `WWW-Authenticate` reaches the client renamed ([`REMAPPED`]). Anything
 //! else is API Gateway's 403 `Missing Authentication Token`.
+//!
+//! The integration's response transfer mode is the deployed one's
+//! (`ResponseTransferMode`, docs: apigateway developerguide
+//! `response-transfer-mode.html` and `response-transfer-mode-lambda.html`):
+//! - `BUFFERED`: the function's Lambda proxy response is read whole; after
+//!   29 s API Gateway answers 504 ([`INTEGRATION_TIMEOUT`]).
+//! - `STREAM`: the function is invoked with its response streamed
+//!   (`InvokeWithResponseStream`, the integration URI's
+//!   `2021-11-15/functions/<arn>/response-streaming-invocations`); it writes
+//!   a JSON prelude (`statusCode`, `headers` with single values,
+//!   `multiValueHeaders` with arrays, `cookies`), eight NUL bytes, then the
+//!   body, which goes to the client as it comes. A stream may last 15
+//!   minutes ([`STREAM_LIMIT`]) and go 5 minutes without data
+//!   ([`STREAM_IDLE`], a regional API's); a prelude that is not JSON with a
+//!   status is a 502, and a stream the function ends with an error (its
+//!   trailers, or its timeout) ends in error.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -23,13 +39,16 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
+use mcp_settings::TransferMode;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::api_edge::{ApiEdge, Decision};
+use crate::function_url::whole;
 use crate::json_response;
 use crate::runtime::{Function, InvokeError};
+use crate::stream::{Limits, Started, StreamBody};
 use crate::waf::WebAcl;
 
 /// The MCP resource.
@@ -46,6 +65,11 @@ pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 /// 504 (the default maximum integration timeout; more only for regional
 /// APIs after a quota increase).
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
+/// How long a streamed response may last, the prelude included.
+pub const STREAM_LIMIT: Duration = Duration::from_secs(15 * 60);
+/// How long a streamed response may go without data (regional and private
+/// APIs; edge-optimized ones allow 30 s).
+pub const STREAM_IDLE: Duration = Duration::from_secs(5 * 60);
 
 /// The REST API of one function.
 #[derive(Debug)]
@@ -63,6 +87,8 @@ pub struct RestApi {
     pub integration_timeout: Duration,
     /// The template's Lambda authorizer and gateway responses, if any.
     pub edge: Option<Arc<ApiEdge>>,
+    /// The integration's `ResponseTransferMode`.
+    pub transfer_mode: TransferMode,
 }
 
 /// The response headers API Gateway renames when a Lambda proxy integration
@@ -116,7 +142,7 @@ impl RestApi {
     }
 
     /// Serves one HTTP request.
-    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<StreamBody> {
         let (parts, body) = req.into_parts();
         if let Some(blocked) = self
             .web_acl
@@ -124,7 +150,7 @@ impl RestApi {
             .and_then(|acl| acl.check(&parts.headers, parts.uri.path(), peer.ip()))
         {
             tracing::info!(rule = blocked.rule, "the web ACL blocked a request");
-            return blocked.response;
+            return whole(blocked.response);
         }
         let stage_prefix = format!("/{}", self.stage);
         let full_path = parts.uri.path().to_owned();
@@ -132,12 +158,15 @@ impl RestApi {
             .strip_prefix(&stage_prefix)
             .and_then(|path| Self::route(&parts.method, path).map(|r| (path, r)));
         let Some((path, resource)) = resource else {
-            return api_error(StatusCode::FORBIDDEN, "Missing Authentication Token");
+            return whole(api_error(
+                StatusCode::FORBIDDEN,
+                "Missing Authentication Token",
+            ));
         };
         let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
             Ok(body) => body.to_bytes(),
             Err(_) => {
-                return api_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long");
+                return whole(api_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long"));
             }
         };
         let authorizer = match &self.edge {
@@ -148,7 +177,7 @@ impl RestApi {
                 match edge.authorize(resource, &parts, &arn, invoke).await {
                     Decision::Open => None,
                     Decision::Allowed(context) => Some(context),
-                    Decision::Refused(response) => return response,
+                    Decision::Refused(response) => return whole(response),
                 }
             }
             None => None,
@@ -157,23 +186,52 @@ impl RestApi {
         if let Some(context) = authorizer {
             event["requestContext"]["authorizer"] = context;
         }
-        let invoked = self.function.invoke(Bytes::from(event.to_string()));
+        let event = Bytes::from(event.to_string());
+        match self.transfer_mode {
+            TransferMode::Stream => self.streamed(event).await,
+            TransferMode::Buffered => whole(self.buffered(event).await),
+        }
+    }
+
+    /// `ResponseTransferMode: BUFFERED`: the whole proxy response, or 504
+    /// after the integration timeout.
+    async fn buffered(&self, event: Bytes) -> Response<Full<Bytes>> {
+        let invoked = self.function.invoke(event);
         let Ok(invoked) = tokio::time::timeout(self.integration_timeout, invoked).await else {
             return api_error(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out");
         };
         match invoked {
             Ok(payload) => proxy_response(&payload),
-            Err(InvokeError::Timeout(_)) => {
+            Err(error) => invoke_error(&error),
+        }
+    }
+
+    /// `ResponseTransferMode: STREAM`: the prelude's status and headers,
+    /// then the body as the function writes it, within [`STREAM_LIMIT`]
+    /// and [`STREAM_IDLE`] ([`crate::stream`]).
+    async fn streamed(&self, event: Bytes) -> Response<StreamBody> {
+        let limits = Limits {
+            total: Some(STREAM_LIMIT),
+            idle: Some(STREAM_IDLE),
+        };
+        let started = crate::stream::start(self.function.clone(), event, limits).await;
+        whole(match started {
+            Started::Stream { prelude, body } => match streamed_head(&prelude) {
+                Some(head) => return head.map(|_| body.boxed()),
+                None => malformed(),
+            },
+            Started::Payload(_) | Started::NoPrelude => {
+                tracing::warn!(
+                    "the function did not stream a prelude (JSON, then eight NUL bytes) to a \
+                     STREAM integration"
+                );
+                malformed()
+            }
+            Started::Failed(error) => invoke_error(&error),
+            Started::OverLimit => {
                 api_error(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out")
             }
-            Err(InvokeError::Throttled(_)) => {
-                api_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
-            }
-            Err(error) => {
-                tracing::warn!(%error, "the function failed behind the REST API");
-                api_error(StatusCode::BAD_GATEWAY, "Internal server error")
-            }
-        }
+        })
     }
 
     /// The ARN an authorizer's policy is evaluated against:
@@ -315,21 +373,68 @@ impl RestApi {
     }
 }
 
+/// What API Gateway answers when the integration failed.
+fn invoke_error(error: &InvokeError) -> Response<Full<Bytes>> {
+    match error {
+        InvokeError::Timeout(_) => {
+            api_error(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out")
+        }
+        InvokeError::Throttled(_) => api_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"),
+        error => {
+            tracing::warn!(%error, "the function failed behind the REST API");
+            malformed()
+        }
+    }
+}
+
+/// API Gateway's 502 for a proxy response it cannot read.
+fn malformed() -> Response<Full<Bytes>> {
+    api_error(StatusCode::BAD_GATEWAY, "Internal server error")
+}
+
+/// The `statusCode` of a proxy response or prelude, when it is a status.
+fn status_of(value: &Value) -> Option<StatusCode> {
+    let status = value
+        .get("statusCode")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok());
+    if status.is_none() {
+        tracing::warn!("the function's answer is not a Lambda proxy response (no statusCode)");
+    }
+    status
+}
+
+/// The status and headers of a streamed response, from its prelude
+/// (`{statusCode, headers, multiValueHeaders, cookies}`); `None` when it is
+/// not JSON with a status.
+fn streamed_head(prelude: &[u8]) -> Option<Response<()>> {
+    let value = serde_json::from_slice::<Value>(prelude).ok()?;
+    let mut response = Response::new(());
+    *response.status_mut() = status_of(&value)?;
+    let headers = response.headers_mut();
+    proxy_headers(&value, headers);
+    for cookie in value
+        .get("cookies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(Ok(cookie)) = cookie.as_str().map(HeaderValue::from_str) {
+            headers.append(http::header::SET_COOKIE, cookie);
+        }
+    }
+    Some(response)
+}
+
 /// Maps a Lambda proxy response (`statusCode`, `headers`,
 /// `multiValueHeaders`, `body`, `isBase64Encoded`) to HTTP; anything else is
 /// API Gateway's 502 for a malformed proxy response.
 fn proxy_response(payload: &[u8]) -> Response<Full<Bytes>> {
-    let malformed = || api_error(StatusCode::BAD_GATEWAY, "Internal server error");
     let Ok(value) = serde_json::from_slice::<Value>(payload) else {
         return malformed();
     };
-    let Some(status) = value
-        .get("statusCode")
-        .and_then(Value::as_u64)
-        .and_then(|s| u16::try_from(s).ok())
-        .and_then(|s| StatusCode::from_u16(s).ok())
-    else {
-        tracing::warn!("the function's answer is not a Lambda proxy response (no statusCode)");
+    let Some(status) = status_of(&value) else {
         return malformed();
     };
     let body = match value.get("body") {
@@ -345,8 +450,13 @@ fn proxy_response(payload: &[u8]) -> Response<Full<Bytes>> {
     };
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
-    let mut headers = http::HeaderMap::new();
-    // API Gateway merges the two maps.
+    proxy_headers(&value, response.headers_mut());
+    response
+}
+
+/// The headers of a proxy response or prelude: API Gateway merges
+/// `multiValueHeaders` and `headers`.
+fn proxy_headers(value: &Value, headers: &mut http::HeaderMap) {
     let mut put = |name: &str, value: &Value| {
         if let (Ok(name), Some(Ok(value))) = (
             http::HeaderName::from_bytes(name.as_bytes()),
@@ -367,9 +477,7 @@ fn proxy_response(payload: &[u8]) -> Response<Full<Bytes>> {
             put(name, v);
         }
     }
-    remap(&mut headers);
-    *response.headers_mut() = headers;
-    response
+    remap(headers);
 }
 
 /// Serves the REST API on `listener` until the task is dropped.
@@ -397,6 +505,30 @@ mod tests {
             None
         );
         assert_eq!(RestApi::route(&Method::GET, "/other"), None);
+    }
+
+    #[test]
+    fn a_stream_prelude_gives_status_both_header_maps_and_cookies() {
+        let head = streamed_head(
+            br#"{"statusCode":200,"headers":{"content-type":"text/event-stream"},"multiValueHeaders":{"x-many":["a","b"]},"cookies":["k=v"]}"#,
+        )
+        .unwrap();
+        assert_eq!(head.status(), StatusCode::OK);
+        assert_eq!(head.headers()["content-type"], "text/event-stream");
+        let many: Vec<_> = head.headers().get_all("x-many").iter().collect();
+        assert_eq!(many, ["a", "b"]);
+        assert_eq!(head.headers()["set-cookie"], "k=v");
+        for bad in [
+            &br#"{"headers":{}}"#[..],
+            b"not json",
+            br#"{"statusCode":1000}"#,
+        ] {
+            assert!(
+                streamed_head(bad).is_none(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]

@@ -192,8 +192,10 @@ enum Outcome {
         message: String,
     },
     /// A streamed response (`Lambda-Runtime-Function-Response-Mode:
-    /// streaming`): its body's chunks as the function writes them.
-    Stream(mpsc::Receiver<Bytes>),
+    /// streaming`): its body's chunks as the function writes them, and how
+    /// it ended (an error the function reported in its trailers, or a
+    /// stream that broke off).
+    Stream(mpsc::Receiver<Bytes>, oneshot::Receiver<InvokeError>),
 }
 
 /// Passes each line the function writes on `stream` to the emulator's
@@ -528,7 +530,15 @@ impl Function {
                 match rx.await {
                     Ok(Outcome::Response(body)) => Ok(Answer::Payload(body)),
                     Ok(Outcome::Error { error_type, message }) => Err(InvokeError::Errored { error_type, message }),
-                    Ok(Outcome::Stream(chunks)) => Ok(pump(chunks, sink).await),
+                    Ok(Outcome::Stream(chunks, failed)) => {
+                        let answer = pump(chunks, sink).await;
+                        // An error in the trailers fails the invocation, as
+                        // on Lambda: the caller's stream ends in error.
+                        match failed.await {
+                            Ok(error) => Err(error),
+                            Err(_) => Ok(answer),
+                        }
+                    }
                     Err(_) => Err(InvokeError::Crashed("the Runtime API went away".into())),
                 }
             } => reply,
@@ -669,7 +679,10 @@ impl InstanceApi {
     /// A streamed response: the waiting invocation gets the chunks as they
     /// arrive; the function's POST is answered once its body ends. An error
     /// the function reports in the trailers (`Lambda-Runtime-Function-Error-Type`
-    /// and `-Body`, base64) is logged and ends the stream.
+    /// and `-Body`, base64; docs: Lambda `runtimes-custom`, "Response
+    /// streaming for custom runtimes") ends the stream and fails the
+    /// invocation with that error, and so does a body that breaks off: the
+    /// caller's stream ends in error, never as if it were complete.
     async fn stream(
         &self,
         id: &str,
@@ -677,10 +690,15 @@ impl InstanceApi {
         mut body: Incoming,
     ) -> Response<Full<Bytes>> {
         let (chunks, receiver) = mpsc::channel(STREAM_BUFFER);
-        let _ = waiter.send(Outcome::Stream(receiver));
+        let (fail, failed) = oneshot::channel();
+        let _ = waiter.send(Outcome::Stream(receiver, failed));
         while let Some(frame) = body.frame().await {
             let Ok(frame) = frame else {
                 tracing::warn!(request_id = id, "the function's response stream broke off");
+                let _ = fail.send(InvokeError::Errored {
+                    error_type: "Runtime.StreamBrokenOff".into(),
+                    message: "the function's response stream ended before its last chunk".into(),
+                });
                 break;
             };
             match frame.into_data() {
@@ -693,12 +711,19 @@ impl InstanceApi {
                         continue;
                     };
                     if let Some(error_type) = trailers.get("lambda-runtime-function-error-type") {
+                        let error_type =
+                            String::from_utf8_lossy(error_type.as_bytes()).into_owned();
                         let message = trailers
                             .get("lambda-runtime-function-error-body")
                             .and_then(|b| BASE64.decode(b.as_bytes()).ok())
                             .map(|b| String::from_utf8_lossy(&b).into_owned())
                             .unwrap_or_default();
-                        tracing::error!(request_id = id, error_type = ?error_type, %message, "the function reported an error mid-stream");
+                        tracing::error!(request_id = id, %error_type, %message, "the function reported an error mid-stream");
+                        let _ = fail.send(InvokeError::Errored {
+                            error_type,
+                            message,
+                        });
+                        break;
                     }
                 }
             }

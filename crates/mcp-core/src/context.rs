@@ -292,6 +292,10 @@ pub struct RequestContext {
     /// The W3C `traceparent` the front established (on Lambda, from the
     /// X-Ray trace header), for calls whose `_meta` carries none.
     pub traceparent: Option<String>,
+    /// When the front stops waiting for the answer (on Lambda, the
+    /// invocation's `Lambda-Runtime-Deadline-Ms`); `None`: no limit known.
+    /// Long tools stop before it, with a margin to write their answer.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for RequestContext {
@@ -307,6 +311,7 @@ impl Default for RequestContext {
             notify: DISCARD.clone(),
             rate_limit: Arc::default(),
             traceparent: None,
+            deadline: None,
         }
     }
 }
@@ -386,6 +391,12 @@ impl<'a> CallContext<'a> {
     /// Raised when the client gives up; long tools should stop then.
     pub fn cancellation(&self) -> &'a Cancellation {
         &self.request.cancellation
+    }
+
+    /// When the front stops waiting for the answer, if it says: a tool that
+    /// runs long stops before it, with a margin to write its answer.
+    pub fn deadline(&self) -> Option<std::time::Instant> {
+        self.request.deadline
     }
 
     /// The call's W3C `traceparent`: the request's `_meta.traceparent`

@@ -70,6 +70,7 @@ fn infra_internet_template_is_current() {
             rate_limit: internet::DEFAULT_RATE_LIMIT,
             throttle_rate: internet::DEFAULT_THROTTLE_RATE,
             throttle_burst: internet::DEFAULT_THROTTLE_BURST,
+            transfer_mode: mcp_settings::TransferMode::Stream,
         }),
         ..StackSpec::default()
     };

@@ -41,7 +41,7 @@ use mcp_core::{
 };
 use mcp_http::{Authenticator, RequestParts, TrustFront};
 use mcp_oauth::ResourceServer;
-use mcp_settings::{AuthMode, FunctionSettings, InvokeMode, Setting};
+use mcp_settings::{AuthMode, FunctionSettings, InvokeMode, Setting, TransferMode};
 use mcp_tools::{Catalog, CatalogError};
 
 pub use account_context::{AccountContext, Caller, DemoAccountContext, FunctionEnv, Invocation};
@@ -59,6 +59,10 @@ pub struct App {
     /// ([`InvokeMode::ResponseStream`]): a call's notifications reach the
     /// client as SSE events while its tool runs.
     streaming: bool,
+    /// REST (payload format 1.0) events are answered as response streams
+    /// with API Gateway's prelude ([`TransferMode::Stream`]): the
+    /// integration's `ResponseTransferMode` is `STREAM`.
+    rest_streaming: bool,
     /// The resource server ([`AuthMode::OAuth`](mcp_settings::AuthMode::OAuth)); `None`: IAM.
     oauth: Option<ResourceServer>,
     /// Whether invocations naming a tool in the client context (an
@@ -92,6 +96,7 @@ impl App {
             settings.conformance_fixtures,
         )?;
         app.streaming = settings.invoke_mode == InvokeMode::ResponseStream;
+        app.rest_streaming = settings.rest_transfer_mode == TransferMode::Stream;
         app.gateway_target = settings.gateway_target;
         app.metrics = Metrics::from_settings(settings);
         app.server = mcp_tools::govern(app.server, settings)?;
@@ -188,6 +193,7 @@ impl App {
             server,
             config,
             streaming: false,
+            rest_streaming: false,
             oauth: None,
             gateway_target: false,
             metrics: None,
@@ -267,6 +273,7 @@ fn request_context(req: &Request) -> (Option<Identity>, RequestContext) {
     context.traceparent = lambda
         .and_then(|c| c.xray_trace_id.as_deref())
         .and_then(xray_traceparent);
+    context.deadline = lambda.and_then(|c| deadline_of(c.deadline));
     (identity, context)
 }
 
@@ -381,6 +388,20 @@ pub fn registry(env: FunctionEnv) -> Result<ToolRegistry, RegistryError> {
     let mut tools = mcp_tools::registry()?;
     tools.register(DemoAccountContext::new(env))?;
     Ok(tools)
+}
+
+/// The invocation's deadline (`Lambda-Runtime-Deadline-Ms`, Unix epoch
+/// milliseconds) on this process's clock; `None` when the Runtime API gave
+/// none (0).
+fn deadline_of(epoch_ms: u64) -> Option<Instant> {
+    if epoch_ms == 0 {
+        return None;
+    }
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(epoch_ms);
+    let left = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Some(Instant::now() + left)
 }
 
 /// The IAM caller from a Function URL event (payload format 2.0 arrives as

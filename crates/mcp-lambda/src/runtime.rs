@@ -183,37 +183,73 @@ impl App {
         }
     }
 
-    /// Writes one Function URL request's answer as a response stream: the
-    /// prelude (status and headers), the 8-byte delimiter, then the body -
-    /// event by event when the call sends notifications before its reply.
+    /// Whether the answer to `req` is a response stream: a Function URL
+    /// request's when the URL streams, a REST one's when the integration does.
+    fn streams(&self, req: &lambda_http::Request) -> bool {
+        if App::is_rest(req) {
+            self.rest_streaming
+        } else {
+            self.streaming
+        }
+    }
+
+    /// Writes one request's answer as a response stream: the prelude
+    /// (status and headers, shaped for the front: a Function URL's or API
+    /// Gateway REST's), the 8-byte delimiter, then the body - event by event
+    /// when the call sends notifications before its reply.
+    ///
+    /// The stream ends before the invocation's deadline, [`STREAM_MARGIN`]
+    /// ahead: a call still running then is dropped, the client gets an
+    /// error event (a JSON-RPC error for its request) and the Runtime API
+    /// the error trailers, so that the front ends the stream in error and
+    /// the client can tell it from a finished answer. Without this, Lambda
+    /// would cut the stream at the timeout with no word of why.
     async fn stream_to(&self, req: &lambda_http::Request, mut sender: body::sender::Sender) {
         let started = std::time::Instant::now();
+        let shape = if App::is_rest(req) {
+            Prelude::Rest
+        } else {
+            Prelude::FunctionUrl
+        };
         let (identity, context) = crate::request_context(req);
+        let cutoff = context
+            .deadline
+            .map(|d| tokio::time::Instant::from_std(d.checked_sub(STREAM_MARGIN).unwrap_or(d)));
         let parts = crate::request_parts(req, identity.as_ref());
-        match mcp_http::exchange_streamed(
+        let exchanged = mcp_http::exchange_streamed(
             &self.server,
             &self.config,
             self.authenticator(req),
             parts,
             context,
-        )
-        .await
-        {
+        );
+        let Some(exchanged) = before(cutoff, exchanged).await else {
+            // Nothing written yet: the front answers the function's error.
+            out_of_time(&mut sender, None).await;
+            return;
+        };
+        match exchanged {
             Streamed::Whole(out) => {
                 self.log_exchange(req, &out, started);
-                let mut first = prelude(out.status, &out.headers());
+                let mut first = shape.prelude(out.status, &out.headers());
                 first.extend_from_slice(out.body.as_deref().unwrap_or("").as_bytes());
                 let _ = sender.send_data(first.into()).await;
             }
             Streamed::Events { head, mut events } => {
                 if sender
-                    .send_data(prelude(head.status, &head.headers()).into())
+                    .send_data(shape.prelude(head.status, &head.headers()).into())
                     .await
                     .is_err()
                 {
                     return;
                 }
-                while let Some(chunk) = events.next().await {
+                loop {
+                    let Some(next) = before(cutoff, events.next()).await else {
+                        drop(events);
+                        out_of_time(&mut sender, Some(req.body().as_ref())).await;
+                        return;
+                    };
+                    let Some(chunk) = next else { break };
                     if sender.send_data(chunk.into()).await.is_err() {
                         // The Runtime API went away: dropping the events
                         // stops the call.
@@ -229,6 +265,76 @@ impl App {
     }
 }
 
+/// How long before the invocation's deadline a streamed answer is ended
+/// ([`App`]'s `stream_to`): time to write the error event and the trailers
+/// before Lambda stops the function.
+pub const STREAM_MARGIN: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// The error type a stream cut short at the deadline reports in its
+/// trailers (`Lambda-Runtime-Function-Error-Type`).
+pub const OUT_OF_TIME: &str = "Runtime.DeadlineExceeded";
+
+/// `work`'s output, or `None` when `cutoff` comes first.
+async fn before<T>(
+    cutoff: Option<tokio::time::Instant>,
+    work: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    match cutoff {
+        Some(cutoff) => tokio::time::timeout_at(cutoff, work).await.ok(),
+        None => Some(work.await),
+    }
+}
+
+/// Ends a stream cut short by the deadline: an error event for the
+/// request (`request`: its body, once the events began), then the error
+/// trailers of the custom runtime streaming contract (docs: Lambda
+/// `runtimes-custom`, "Response streaming for custom runtimes"): the type,
+/// and the body base64-encoded.
+async fn out_of_time(sender: &mut body::sender::Sender, request: Option<&[u8]>) {
+    let message = "the function ran out of time (its timeout) before the call finished; the call \
+                   was stopped";
+    tracing::error!(error_type = OUT_OF_TIME, "{message}");
+    if let Some(request) = request {
+        let _ = sender.send_data(error_event(request, message).into()).await;
+    }
+    let _ = sender
+        .send_trailers(error_trailers(OUT_OF_TIME, message))
+        .await;
+}
+
+/// An SSE event with the JSON-RPC error answering `request` (its `id`;
+/// `null` when it has none or is a batch).
+fn error_event(request: &[u8], message: &str) -> String {
+    let id = serde_json::from_slice::<Value>(request)
+        .ok()
+        .and_then(|r| r.get("id").cloned())
+        .unwrap_or(Value::Null);
+    let error = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {"code": mcp_core::ErrorCode::INTERNAL_ERROR.0, "message": message}
+    });
+    format!("event: message\ndata: {error}\n\n")
+}
+
+/// The trailers that report a mid-stream error to the Runtime API.
+fn error_trailers(error_type: &str, message: &str) -> HeaderMap {
+    use base64::Engine as _;
+    let mut trailers = HeaderMap::new();
+    let body = base64::engine::general_purpose::STANDARD.encode(message);
+    for (name, value) in [(ERROR_TYPE, error_type), (ERROR_BODY, body.as_str())] {
+        if let Ok(value) = http::HeaderValue::from_str(value) {
+            trailers.insert(name, value);
+        }
+    }
+    trailers
+}
+
+/// The trailer (and header) with a function error's type.
+const ERROR_TYPE: &str = "lambda-runtime-function-error-type";
+/// The trailer with a mid-stream error's body, base64.
+const ERROR_BODY: &str = "lambda-runtime-function-error-body";
+
 /// Where [`App::route`] sends an invocation.
 #[expect(
     clippy::large_enum_variant,
@@ -243,28 +349,46 @@ fn panicked() -> Outcome {
     Outcome::error("Runtime.HandlerPanic", "the function panicked; see its log")
 }
 
-/// The prelude of a streamed Function URL response: `{statusCode, headers,
-/// cookies}` as JSON, then the eight NUL bytes that end it.
-fn prelude(status: StatusCode, headers: &HeaderMap) -> Vec<u8> {
-    let mut names = Map::new();
-    for name in headers.keys() {
-        let values: Vec<Value> = headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(Value::from)
-            .collect();
-        let value = match <[Value; 1]>::try_from(values) {
-            Ok([one]) => one,
-            Err(many) => Value::Array(many),
-        };
-        names.insert(name.as_str().to_owned(), value);
+/// The front a streamed answer goes to, which decides its prelude's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prelude {
+    /// A Function URL (`InvokeMode: RESPONSE_STREAM`): `{statusCode,
+    /// headers, cookies}`, a header's several values as an array.
+    FunctionUrl,
+    /// API Gateway REST (`ResponseTransferMode: STREAM`, docs: apigateway
+    /// `response-transfer-mode-lambda`): `{statusCode, headers,
+    /// multiValueHeaders, cookies}`, single values in `headers`, several in
+    /// `multiValueHeaders`.
+    Rest,
+}
+
+impl Prelude {
+    /// The prelude as JSON, then the eight NUL bytes that end it.
+    fn prelude(self, status: StatusCode, headers: &HeaderMap) -> Vec<u8> {
+        let (mut single, mut multi) = (Map::new(), Map::new());
+        for name in headers.keys() {
+            let values: Vec<Value> = headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(Value::from)
+                .collect();
+            let name = name.as_str().to_owned();
+            match (<[Value; 1]>::try_from(values), self) {
+                (Ok([one]), _) => single.insert(name, one),
+                (Err(many), Prelude::FunctionUrl) => single.insert(name, Value::Array(many)),
+                (Err(many), Prelude::Rest) => multi.insert(name, Value::Array(many)),
+            };
+        }
+        let mut prelude = serde_json::json!({"statusCode": status.as_u16(), "headers": single});
+        if self == Prelude::Rest {
+            prelude["multiValueHeaders"] = Value::Object(multi);
+        }
+        prelude["cookies"] = serde_json::json!([]);
+        let mut out = serde_json::to_vec(&prelude).unwrap_or_default();
+        out.extend_from_slice(&[0; 8]);
+        out
     }
-    let prelude =
-        serde_json::json!({"statusCode": status.as_u16(), "headers": names, "cookies": []});
-    let mut out = serde_json::to_vec(&prelude).unwrap_or_default();
-    out.extend_from_slice(&[0; 8]);
-    out
 }
 
 fn request_id(headers: &HeaderMap) -> Option<&str> {
@@ -371,9 +495,9 @@ async fn serve(client: &Client, app: &App) -> Result<(), Error> {
         // A panic anywhere below is an error reply, never an exit.
         let routed = AssertUnwindSafe(app.route(&config, parts.headers, &event)).catch_unwind();
         let outcome = match routed.await.unwrap_or_else(|_| Route::Done(panicked())) {
-            // A streaming URL reads every answer as a stream (API
-            // Gateway's REST front reads a whole JSON payload).
-            Route::Url(request) if app.streaming && !App::is_rest(&request) => {
+            // A streaming front reads every answer as a stream: a Function
+            // URL with RESPONSE_STREAM, a REST integration with STREAM.
+            Route::Url(request) if app.streams(&request) => {
                 let (sender, body) = body::Body::channel();
                 let post = stream_request(&id, body)?;
                 let write = AssertUnwindSafe(app.stream_to(&request, sender)).catch_unwind();
@@ -454,6 +578,9 @@ fn stream_request(id: &str, body: body::Body) -> Result<Request<body::Body>, htt
             "content-type",
             "application/vnd.awslambda.http-integration-response",
         )
+        // Declared, so that the HTTP client sends them (a mid-stream error).
+        .header("trailer", ERROR_TYPE)
+        .header("trailer", ERROR_BODY)
         .body(body)
 }
 
@@ -483,7 +610,7 @@ fn runtime_request(
         .uri(path);
     if let Some(error_type) = error_type {
         request = request
-            .header("lambda-runtime-function-error-type", error_type)
+            .header(ERROR_TYPE, error_type)
             .header("content-type", "application/json");
     }
     request.body(body::Body::from(payload))

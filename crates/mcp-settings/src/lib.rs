@@ -68,6 +68,11 @@ pub enum Setting {
     /// `MCP_INVOKE_MODE`: `BUFFERED` (the default) or `RESPONSE_STREAM`, the
     /// Function URL's `InvokeMode`.
     InvokeMode,
+    /// `MCP_REST_TRANSFER_MODE`: `BUFFERED` (the default) or `STREAM`, the
+    /// `ResponseTransferMode` of the API Gateway REST integration in front
+    /// of the function: with `STREAM`, REST (payload format 1.0) events are
+    /// answered as response streams with API Gateway's prelude.
+    RestTransferMode,
     /// `MCP_ALLOWED_ORIGINS` (comma-separated): the `Origin` values a
     /// browser may send.
     AllowedOrigins,
@@ -99,7 +104,7 @@ pub enum Setting {
 
 impl Setting {
     /// Every setting, in the order [`FunctionSettings::to_env`] writes them.
-    pub const ALL: [Setting; 21] = [
+    pub const ALL: [Setting; 22] = [
         Setting::Auth,
         Setting::OAuthIssuer,
         Setting::OAuthAudience,
@@ -113,6 +118,7 @@ impl Setting {
         Setting::RateLimitTable,
         Setting::RateLimitBudgetMs,
         Setting::InvokeMode,
+        Setting::RestTransferMode,
         Setting::AllowedOrigins,
         Setting::MaxBodyBytes,
         Setting::MaxBatch,
@@ -148,6 +154,7 @@ impl Setting {
             Setting::RateLimitTable => "MCP_RATE_LIMIT_TABLE",
             Setting::RateLimitBudgetMs => "MCP_RATE_LIMIT_BUDGET_MS",
             Setting::InvokeMode => "MCP_INVOKE_MODE",
+            Setting::RestTransferMode => "MCP_REST_TRANSFER_MODE",
             Setting::AllowedOrigins => "MCP_ALLOWED_ORIGINS",
             Setting::MaxBodyBytes => "MCP_MAX_BODY_BYTES",
             Setting::MaxBatch => "MCP_MAX_BATCH",
@@ -220,6 +227,33 @@ impl InvokeMode {
     }
 }
 
+/// How API Gateway's REST integration takes the function's answers to REST
+/// events ([`Setting::RestTransferMode`]). It must match the integration's
+/// `ResponseTransferMode`: a streaming integration invokes with
+/// `InvokeWithResponseStream` and reads a prelude, a buffered one reads a
+/// JSON payload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TransferMode {
+    /// One Lambda proxy response (JSON) per request; API Gateway stops
+    /// waiting at 29 s.
+    #[default]
+    Buffered,
+    /// A response stream: the prelude (`statusCode`, `headers`,
+    /// `multiValueHeaders`), eight NUL bytes, then the body as it comes.
+    Stream,
+}
+
+impl TransferMode {
+    /// The value as the environment (and the integration's
+    /// `ResponseTransferMode`) spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TransferMode::Buffered => "BUFFERED",
+            TransferMode::Stream => "STREAM",
+        }
+    }
+}
+
 /// The resource server's settings, as text: `mcp-oauth` checks the URLs.
 /// Set only with [`AuthMode::OAuth`], which needs the issuer and the
 /// audience.
@@ -287,6 +321,8 @@ pub struct FunctionSettings {
     pub rate_limit_budget_ms: Option<u64>,
     /// [`Setting::InvokeMode`].
     pub invoke_mode: InvokeMode,
+    /// [`Setting::RestTransferMode`].
+    pub rest_transfer_mode: TransferMode,
     /// [`Setting::AllowedOrigins`], each trimmed and not empty.
     pub allowed_origins: Vec<String>,
     /// [`Setting::MaxBodyBytes`]; a value that is not a number is ignored
@@ -391,6 +427,15 @@ pub enum SettingsError {
         Setting::InvokeMode
     )]
     UnknownInvokeMode {
+        /// The value given.
+        value: String,
+    },
+    /// `MCP_REST_TRANSFER_MODE` is neither `BUFFERED` nor `STREAM`.
+    #[error(
+        "{}={value:?}: use BUFFERED or STREAM, the REST integration's ResponseTransferMode",
+        Setting::RestTransferMode
+    )]
+    UnknownTransferMode {
         /// The value given.
         value: String,
     },
@@ -519,6 +564,16 @@ impl FunctionSettings {
             }
         };
 
+        let rest_transfer_mode = match raw(Setting::RestTransferMode).as_deref() {
+            None | Some("BUFFERED") => TransferMode::Buffered,
+            Some("STREAM") => TransferMode::Stream,
+            Some(other) => {
+                return Err(SettingsError::UnknownTransferMode {
+                    value: other.to_owned(),
+                });
+            }
+        };
+
         let gateway_target = raw(Setting::GatewayTarget).is_some_and(|v| v.trim() == "1");
         if gateway_target {
             let needs_identity = [
@@ -547,6 +602,7 @@ impl FunctionSettings {
             rate_limit_table,
             rate_limit_budget_ms,
             invoke_mode,
+            rest_transfer_mode,
             allowed_origins: raw(Setting::AllowedOrigins)
                 .unwrap_or_default()
                 .split(',')
@@ -592,6 +648,8 @@ impl FunctionSettings {
             Setting::RateLimitBudgetMs => self.rate_limit_budget_ms.map(|ms| ms.to_string()),
             Setting::InvokeMode => (self.invoke_mode != InvokeMode::default())
                 .then(|| self.invoke_mode.as_str().into()),
+            Setting::RestTransferMode => (self.rest_transfer_mode != TransferMode::default())
+                .then(|| self.rest_transfer_mode.as_str().into()),
             Setting::AllowedOrigins => {
                 (!self.allowed_origins.is_empty()).then(|| self.allowed_origins.join(","))
             }
@@ -643,6 +701,7 @@ mod tests {
                 "MCP_RATE_LIMIT_TABLE",
                 "MCP_RATE_LIMIT_BUDGET_MS",
                 "MCP_INVOKE_MODE",
+                "MCP_REST_TRANSFER_MODE",
                 "MCP_ALLOWED_ORIGINS",
                 "MCP_MAX_BODY_BYTES",
                 "MCP_MAX_BATCH",
@@ -663,6 +722,7 @@ mod tests {
         let explicit = read(&[
             ("MCP_AUTH", " iam "),
             ("MCP_INVOKE_MODE", "BUFFERED"),
+            ("MCP_REST_TRANSFER_MODE", "BUFFERED"),
             ("MCP_RATE_LIMITS", "  "),
             ("MCP_CONFORMANCE_FIXTURES", "yes"),
             ("MCP_METRICS", " on "),
@@ -683,6 +743,7 @@ mod tests {
             ("MCP_RATE_LIMIT_TABLE", " limits "),
             ("MCP_RATE_LIMIT_BUDGET_MS", " 500 "),
             ("MCP_INVOKE_MODE", "RESPONSE_STREAM"),
+            ("MCP_REST_TRANSFER_MODE", "STREAM"),
             (
                 "MCP_ALLOWED_ORIGINS",
                 " https://a.example ,, https://b.example",
@@ -707,6 +768,7 @@ mod tests {
         assert_eq!(settings.rate_limit_table.as_deref(), Some("limits"));
         assert_eq!(settings.rate_limit_budget_ms, Some(500));
         assert_eq!(settings.invoke_mode, InvokeMode::ResponseStream);
+        assert_eq!(settings.rest_transfer_mode, TransferMode::Stream);
         assert_eq!(
             settings.allowed_origins,
             ["https://a.example", "https://b.example"]
@@ -760,6 +822,11 @@ mod tests {
             message(&[("MCP_INVOKE_MODE", "STREAM")]),
             "MCP_INVOKE_MODE=\"STREAM\": use BUFFERED or RESPONSE_STREAM, the Function URL's \
              InvokeMode"
+        );
+        assert_eq!(
+            message(&[("MCP_REST_TRANSFER_MODE", "RESPONSE_STREAM")]),
+            "MCP_REST_TRANSFER_MODE=\"RESPONSE_STREAM\": use BUFFERED or STREAM, the REST \
+             integration's ResponseTransferMode"
         );
         assert_eq!(
             message(&[
@@ -845,6 +912,7 @@ mod tests {
             rate_limits in proptest::option::of(text()),
             table in proptest::option::of((text(), proptest::option::of(1u64..))),
             streaming in any::<bool>(),
+            rest_streaming in any::<bool>(),
             allowed_origins in proptest::collection::vec(text(), 0..3),
             max_body_bytes in proptest::option::of(any::<usize>()),
             max_batch in proptest::option::of(1usize..),
@@ -879,6 +947,7 @@ mod tests {
                 rate_limit_table: table.as_ref().map(|(t, _)| t.clone()),
                 rate_limit_budget_ms: table.and_then(|(_, ms)| ms),
                 invoke_mode: if streaming { InvokeMode::ResponseStream } else { InvokeMode::Buffered },
+                rest_transfer_mode: if rest_streaming { TransferMode::Stream } else { TransferMode::Buffered },
                 allowed_origins,
                 max_body_bytes,
                 max_batch,

@@ -8,7 +8,9 @@
 //! release build has none of it) and served only when the function's settings
 //! ask for it ([`mcp_settings::Setting::ConformanceFixtures`], passed to
 //! [`Catalog::with_fixtures`]):
-//! the names are the suite's, not a product's.
+//! the names are the suite's, not a product's. One fixture is this project's
+//! own, for the same tests: `test_tool_ignoring_deadline`, a tool that runs
+//! past the function's timeout (the runtime must cut its stream).
 //! The suite's sampling and elicitation tools are not here: they need a
 //! server-to-client request answered on a later POST, which a stateless
 //! function has no way to receive (see `tests/e2e/conformance-expected-failures.yml`).
@@ -147,6 +149,40 @@ impl ContentTool for Progress {
         Ok(vec![Content::text(
             "Tool with progress executed successfully",
         )])
+    }
+}
+
+/// `test_tool_ignoring_deadline`: not the suite's, this project's own
+/// fixture for the fronts' deadline handling. It reports progress every
+/// 100 ms for up to [`IGNORING_DEADLINE_FOR`] and never looks at the
+/// request's deadline, as a careless tool would: the runtime, not the tool,
+/// must end its stream before the function's timeout.
+struct IgnoringDeadline;
+
+/// How long `test_tool_ignoring_deadline` runs (unless cancelled).
+pub const IGNORING_DEADLINE_FOR: Duration = Duration::from_secs(30);
+
+impl ContentTool for IgnoringDeadline {
+    type Args = NoArgs;
+
+    fn definition(&self) -> ToolDefinition {
+        ToolDefinition::new(
+            "test_tool_ignoring_deadline",
+            "Reports progress every 100 ms for 30 s, ignoring the request's deadline.",
+        )
+    }
+
+    async fn call(&self, _: NoArgs, cx: &CallContext<'_>) -> Result<Vec<Content>, ToolError> {
+        let tick = Duration::from_millis(100);
+        let ticks = (IGNORING_DEADLINE_FOR.as_millis() / tick.as_millis()) as u32;
+        for done in 0..ticks {
+            cx.progress(f64::from(done), Some(f64::from(ticks)), None);
+            tokio::select! {
+                () = cx.cancellation().cancelled() => return Err(ToolError::new("cancelled")),
+                () = tokio::time::sleep(tick) => {}
+            }
+        }
+        Ok(vec![Content::text("ran its whole time")])
     }
 }
 
@@ -355,6 +391,7 @@ pub fn install(catalog: &mut Catalog) -> Result<(), crate::CatalogError> {
     catalog.tools.register_content(Failing)?;
     catalog.tools.register_content(Logging)?;
     catalog.tools.register_content(Progress)?;
+    catalog.tools.register_content(IgnoringDeadline)?;
 
     for (uri, name, text) in [
         (

@@ -9,7 +9,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Works through `steps` steps of `step_ms` each, reporting progress after
-/// every one; stops early when the client cancels.
+/// every one; stops early when the client cancels, and before the request's
+/// deadline (on Lambda, the function's timeout): a step that would end
+/// within [`DEADLINE_MARGIN`] of it is not started, and the call ends with a
+/// tool error saying it ran out of time.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DemoProgress;
 
@@ -17,6 +20,9 @@ pub struct DemoProgress;
 pub const MAX_STEPS: u32 = 20;
 /// The longest step a call may ask for, in milliseconds.
 pub const MAX_STEP_MS: u32 = 2_000;
+/// The time kept before the request's deadline to write the answer: a step
+/// that would end later is not started.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(1_000);
 
 /// The arguments of `demo_progress`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -77,12 +83,27 @@ impl Tool for DemoProgress {
         let started = Instant::now();
         let total = f64::from(args.steps);
         cx.progress(0.0, Some(total), Some("starting"));
+        let step_time = Duration::from_millis(u64::from(args.step_ms));
         for step in 1..=args.steps {
+            if let Some(deadline) = cx.deadline()
+                && Instant::now() + step_time + DEADLINE_MARGIN > deadline
+            {
+                let left = deadline.saturating_duration_since(Instant::now());
+                return Err(ToolError::new(format!(
+                    "ran out of time after {} of {} steps: the request ends in {} ms (the function's \
+                     timeout), too soon for another step of {} ms and the answer; ask for fewer \
+                     steps or a shorter step_ms",
+                    step - 1,
+                    args.steps,
+                    left.as_millis(),
+                    args.step_ms
+                )));
+            }
             tokio::select! {
                 () = cx.cancellation().cancelled() => {
                     return Err(ToolError::new(format!("cancelled after {} of {} steps", step - 1, args.steps)));
                 }
-                () = tokio::time::sleep(Duration::from_millis(u64::from(args.step_ms))) => {}
+                () = tokio::time::sleep(step_time) => {}
             }
             let message = format!("step {step} of {}", args.steps);
             cx.progress(f64::from(step), Some(total), Some(&message));
@@ -135,6 +156,39 @@ mod tests {
             .map(|n| n["params"]["progress"].as_f64().unwrap())
             .collect();
         assert_eq!(progress, [0.0, 1.0, 2.0, 3.0]);
+    }
+
+    #[tokio::test]
+    async fn stops_before_the_deadline_with_a_margin() {
+        let sink = Arc::new(Sink::default());
+        let request = RequestContext {
+            notify: sink.clone(),
+            deadline: Some(Instant::now() + DEADLINE_MARGIN + Duration::from_millis(250)),
+            ..RequestContext::default()
+        };
+        let token = Value::from("t");
+        let cx = request.call(ProtocolVersion::V2025_11_25, Some(&token));
+        let args = DemoProgressArgs {
+            steps: 5,
+            step_ms: 100,
+        };
+        let started = Instant::now();
+        let error = DemoProgress.call(args, &cx).await.unwrap_err();
+        assert!(
+            error
+                .message()
+                .starts_with("ran out of time after 2 of 5 steps"),
+            "{error}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(250),
+            "it stopped before the margin"
+        );
+        assert_eq!(
+            sink.0.lock().unwrap().len(),
+            3,
+            "starting, then steps 1 and 2"
+        );
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@
 //! admin token calls it. Without tokens it says what it could not check.
 
 use futures_util::future::BoxFuture;
-use mcp_settings::Setting;
+use mcp_settings::{Setting, TransferMode};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -126,6 +126,9 @@ pub struct InternetSpec {
     pub throttle_rate: u32,
     /// The stage's burst.
     pub throttle_burst: u32,
+    /// The integrations' `ResponseTransferMode` (the function's
+    /// [`Setting::RestTransferMode`] matches it).
+    pub transfer_mode: TransferMode,
 }
 
 impl InternetSpec {
@@ -195,10 +198,26 @@ pub struct InternetArgs {
     #[arg(long, default_value_t = DEFAULT_THROTTLE_BURST,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub throttle_burst: u32,
+    /// With --exposure internet: the API Gateway integrations'
+    /// ResponseTransferMode. `stream` (the default) invokes the function
+    /// with its response streamed, so a tool's progress notifications reach
+    /// SSE clients while it runs, for up to 15 minutes; `buffered` answers
+    /// every request in one piece, within API Gateway's 29 seconds.
+    #[arg(long, value_enum, default_value_t = TransferModeArg::Stream)]
+    pub response_transfer_mode: TransferModeArg,
+}
+
+/// `--response-transfer-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TransferModeArg {
+    /// `STREAM`.
+    Stream,
+    /// `BUFFERED`.
+    Buffered,
 }
 
 /// The ids of the flags that apply only with `--exposure internet`.
-pub const FLAGS: [&str; 9] = [
+pub const FLAGS: [&str; 10] = [
     "issuer",
     "audience",
     "jwks_url",
@@ -208,6 +227,7 @@ pub const FLAGS: [&str; 9] = [
     "waf_rate_limit",
     "throttle_rate",
     "throttle_burst",
+    "response_transfer_mode",
 ];
 
 impl InternetArgs {
@@ -240,6 +260,10 @@ impl InternetArgs {
             rate_limit: self.waf_rate_limit,
             throttle_rate: self.throttle_rate,
             throttle_burst: self.throttle_burst,
+            transfer_mode: match self.response_transfer_mode {
+                TransferModeArg::Stream => TransferMode::Stream,
+                TransferModeArg::Buffered => TransferMode::Buffered,
+            },
         }
     }
 }
@@ -377,6 +401,31 @@ fn settings(spec: &InternetSpec, t: &mut Template) {
     if let Some(age) = spec.jwks_max_age_s {
         t.set(Setting::OAuthJwksMaxAgeS, age.to_string());
     }
+    // The function's answers to REST events must match how the
+    // integrations read them.
+    if spec.transfer_mode != TransferMode::default() {
+        t.set(Setting::RestTransferMode, spec.transfer_mode.as_str());
+    }
+}
+
+/// The Lambda proxy integration of every method, in `mode`: `STREAM` invokes
+/// the function with `InvokeWithResponseStream` (its own URI, API version
+/// 2021-11-15) and passes its stream on; `BUFFERED` invokes it with
+/// `Invoke` (docs: apigateway developerguide `response-transfer-mode-lambda`).
+fn integration(mode: TransferMode) -> Value {
+    let (version, action) = match mode {
+        TransferMode::Stream => ("2021-11-15", "response-streaming-invocations"),
+        TransferMode::Buffered => ("2015-03-31", "invocations"),
+    };
+    json!({
+        "Type": "AWS_PROXY",
+        "IntegrationHttpMethod": "POST",
+        "ResponseTransferMode": mode.as_str(),
+        "Uri": Expr::sub(format!(
+            "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/{version}/functions/${{{}.Arn}}/{action}",
+            function_ids::FUNCTION
+        ))
+    })
 }
 
 fn visibility(metric: &str) -> Value {
@@ -393,7 +442,7 @@ fn api() -> Expr {
 
 /// The API, its stage, the function's permission for it, and the web ACL.
 fn add(t: &mut Template, spec: &InternetSpec) -> Result<(), SpecError> {
-    let deployment = add_api(t, &metadata_url(spec))?;
+    let deployment = add_api(t, &metadata_url(spec), spec.transfer_mode)?;
     add_stage(t, spec, &deployment);
     // API Gateway may invoke the function for this API only.
     t.insert(
@@ -520,7 +569,7 @@ fn challenge_scopes(t: &Template) -> Result<mcp_oauth::Scopes, SpecError> {
 
 /// The REST API, its paths, their methods as Lambda proxy integrations, and
 /// the deployment of them; returns the deployment's logical id.
-fn add_api(t: &mut Template, metadata: &Value) -> Result<String, SpecError> {
+fn add_api(t: &mut Template, metadata: &Value, mode: TransferMode) -> Result<String, SpecError> {
     let mut rest_api = Resource::new(
         "AWS::ApiGateway::RestApi",
         json!({
@@ -533,14 +582,7 @@ fn add_api(t: &mut Template, metadata: &Value) -> Result<String, SpecError> {
     rest_api.deletion_policy = Some("Delete");
     t.insert(ids::REST_API, rest_api);
 
-    let integration = json!({
-        "Type": "AWS_PROXY",
-        "IntegrationHttpMethod": "POST",
-        "Uri": Expr::sub(format!(
-            "arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{}.Arn}}/invocations",
-            function_ids::FUNCTION
-        ))
-    });
+    let integration = integration(mode);
     // (logical id, path part, parent logical id or None for the root)
     let paths: [(&str, &str, Option<&str>); 4] = [
         (ids::API_MCP, "mcp", None),
@@ -966,6 +1008,10 @@ impl Rung for Internet {
                 stage: STAGE.into(),
                 web_acl: acl.map(std::sync::Arc::new),
                 template: template.ok().map(std::sync::Arc::new),
+                transfer_mode: spec
+                    .internet
+                    .as_ref()
+                    .map_or(TransferMode::default(), |i| i.transfer_mode),
                 ..lambda_emulator::RestApiConfig::default()
             });
             config.dev_issuer = true;
@@ -1491,6 +1537,61 @@ mod tests {
             a,
             deployment_id(&json!([["McpApiMcpMethod", {"HttpMethod": "ANY"}]]))
         );
+    }
+
+    #[test]
+    fn the_integrations_and_the_function_agree_on_the_transfer_mode() {
+        for (mode, uri, env) in [
+            (
+                TransferMode::Stream,
+                "/2021-11-15/functions/${McpServerFunction.Arn}/response-streaming-invocations",
+                Some("STREAM"),
+            ),
+            (
+                TransferMode::Buffered,
+                "/2015-03-31/functions/${McpServerFunction.Arn}/invocations",
+                None,
+            ),
+        ] {
+            let args = InternetArgs {
+                issuer: Some("https://issuer.example.com".into()),
+                audience: Some(AUTO_AUDIENCE.into()),
+                jwks_url: None,
+                jwks_max_age_s: None,
+                allow_cidrs: Vec::new(),
+                block_countries: Vec::new(),
+                waf_rate_limit: DEFAULT_RATE_LIMIT,
+                throttle_rate: DEFAULT_THROTTLE_RATE,
+                throttle_burst: DEFAULT_THROTTLE_BURST,
+                response_transfer_mode: match mode {
+                    TransferMode::Stream => TransferModeArg::Stream,
+                    TransferMode::Buffered => TransferModeArg::Buffered,
+                },
+            };
+            let spec = StackSpec {
+                url: None,
+                internet: Some(args.spec().unwrap()),
+                ..StackSpec::default()
+            };
+            let t = crate::template::synth(&spec).unwrap();
+            for method in [
+                ids::API_MCP_METHOD,
+                ids::API_METADATA_METHOD,
+                ids::API_METADATA_MCP_METHOD,
+            ] {
+                let integration = &t["Resources"][method]["Properties"]["Integration"];
+                assert_eq!(integration["ResponseTransferMode"], mode.as_str());
+                let sub = integration["Uri"]["Fn::Sub"].as_str().unwrap_or_default();
+                assert!(sub.ends_with(uri), "{sub}");
+            }
+            let variables =
+                &t["Resources"][function_ids::FUNCTION]["Properties"]["Environment"]["Variables"];
+            assert_eq!(
+                variables[Setting::RestTransferMode.name()].as_str(),
+                env,
+                "{variables}"
+            );
+        }
     }
 
     #[test]
