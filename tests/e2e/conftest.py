@@ -4,6 +4,7 @@ import json
 import os
 import pathlib
 import random
+import re
 import socket
 import subprocess
 import time
@@ -225,3 +226,58 @@ def timed_events(url: str, call: dict, headers: dict | None = None) -> list[tupl
             events.append((time.monotonic(), json.loads(line[6:])))
     connection.close()
     return events
+
+
+# @modelcontextprotocol/conformance 0.2.0-alpha.12, installed beside 0.1.16 under
+# an npm alias: `--requirements <revision>` runs exactly the server scenarios
+# that revision requires, frozen at its release, each at that revision's wire.
+REQUIREMENTS = {"2026-07-28": 37, "2025-11-25": 30}
+
+
+def expected_failures_of(path) -> list[str]:
+    return [line.strip()[2:] for line in path.read_text().splitlines() if line.strip().startswith("- ")]
+
+
+def _scored(package, revision: str) -> list[str]:
+    """The server scenarios `revision` requires: the `server:` list of the
+    package's frozen requirements file (not_scored entries are elsewhere)."""
+    lines = (package / "requirements" / f"{revision}.yaml").read_text().splitlines()
+    start = lines.index("server:") + 1
+    names = []
+    for line in lines[start:]:
+        if not line.startswith("  - "):
+            break
+        names.append(line[4:].strip())
+    return names
+
+
+def run_requirements(node_bin, url: str, revision: str, expected, tmp_path) -> None:
+    """Runs one requirement set against `url` with `expected` as the baseline,
+    which the runner checks both ways (an unlisted failure and a listed
+    pass both fail the run), then checks the same from each scenario's
+    checks: exactly the listed scenarios (or, for a `scenario:check` entry,
+    the listed checks) have a FAILURE or a WARNING (the runner's own rule
+    for a baseline), and every other one passes."""
+    failing = expected_failures_of(expected)
+    package = node_bin.parent / "conformance-next"
+    env = dict(os.environ, PATH=f"{node_bin}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run(
+        [str(node_bin / "node"), str(package / "dist" / "index.js"), "server", "--url", url,
+         "--requirements", revision, "--expected-failures", str(expected), "-o", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, env=env,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    scored = _scored(package, revision)
+    assert len(scored) == REQUIREMENTS[revision], scored
+    failed = []
+    for scenario in scored:
+        runs = [d for d in tmp_path.iterdir() if re.fullmatch(rf"server-{re.escape(scenario)}-\d{{4}}-.*Z", d.name)]
+        assert len(runs) == 1, f"{scenario} ran {len(runs)} times"
+        checks = json.loads((runs[0] / "checks.json").read_text())
+        bad = sorted({c["id"] for c in checks if c["status"] in ("FAILURE", "WARNING")})
+        # A `scenario:check` entry expects exactly its checks to fail.
+        if bad and any(entry.startswith(f"{scenario}:") for entry in failing):
+            failed += [f"{scenario}:{check}" for check in bad]
+        elif bad:
+            failed.append(scenario)
+    assert sorted(failed) == sorted(failing)

@@ -14,7 +14,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from mcp import Client
 
-from conftest import REPO, running_emulator, through_proxy, timed_events
+from conftest import REPO, REQUIREMENTS, run_requirements, running_emulator, through_proxy, timed_events
 
 CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "demo_account_context", "arguments": {}}}
 
@@ -130,6 +130,17 @@ def test_conformance_suite(node_bin, fixtures_emulator, tmp_path) -> None:
         if scenario not in failing:
             assert f"✓ {scenario}:" in summary, f"{scenario} did not pass:\n{summary}"
     assert "Unexpected failures" not in proc.stdout
+
+
+@pytest.mark.parametrize("revision", list(REQUIREMENTS))
+@pytest.mark.parametrize("invoke_mode", ["buffered", "streamed"])
+def test_conformance_requirements(request, node_bin, tmp_path, invoke_mode: str, revision: str) -> None:
+    """Both requirement sets of 0.2.0-alpha.12 against the function behind the
+    Function URL (several instances allowed: the emulator's default
+    concurrency), buffered and streaming: the invoke mode changes nothing."""
+    emulator = request.getfixturevalue("fixtures_emulator" if invoke_mode == "buffered" else "streaming_emulator")
+    expected = REPO / "tests" / "e2e" / f"conformance-{revision}-expected-failures.yml"
+    run_requirements(node_bin, emulator.url, revision, expected, tmp_path)
 
 
 async def _progress_of(client_args: tuple, **client_kwargs) -> tuple[list[tuple], object]:

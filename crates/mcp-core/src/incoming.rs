@@ -124,6 +124,24 @@ impl<'a> Incoming<'a> {
         value.filter(|t| crate::trace::trace_id(t).is_some())
     }
 
+    /// Why a request's `params._meta` is not a valid 2026-07-28 envelope
+    /// (-32602 when a required member is missing or malformed, -32022 for a
+    /// revision not served through it); `None` when it is one, and for a
+    /// notification or a batch.
+    pub fn envelope_error(&self) -> Option<crate::jsonrpc::ErrorObject> {
+        let meta = match &self.0 {
+            Repr::Call(call) => call.meta.as_ref(),
+            Repr::Value(value) if value.get("id").is_some() => match value.get("params") {
+                None => None,
+                Some(Value::Object(params)) => params.get("_meta").and_then(Value::as_object),
+                // By-position params: the server's own -32602 says why.
+                Some(_) => return None,
+            },
+            Repr::Value(_) => return None,
+        };
+        crate::meta::envelope_meta_version(meta).err()
+    }
+
     /// The revision `params._meta` names, when it is a string.
     pub fn envelope_version(&self) -> Option<&str> {
         match &self.0 {

@@ -29,7 +29,7 @@
 //! | 2025-03-26 | `initialize` | yes | `annotations` | - |
 //! | 2025-06-18 | `initialize` | no  | `title`, `outputSchema` | `structuredContent` |
 //! | 2025-11-25 | `initialize` | no  | (icons, tasks: not used here) | - |
-//! | 2026-07-28 | none: `_meta` envelope on every request, `server/discover` | no | - | `resultType`, `_meta` server info; `ttlMs`/`cacheScope` on lists |
+//! | 2026-07-28 | none: `_meta` envelope on every request, `server/discover` | no | - | `resultType`, `_meta` server info; `ttlMs`/`cacheScope` on lists and `resources/read` |
 //!
 //! - `initialize` answers with the client's revision when it is one of the
 //!   four handshake revisions, else with 2025-11-25. On a stateful connection
@@ -39,7 +39,14 @@
 //!   A revision other than 2026-07-28 there is -32022 with
 //!   `data: {"supported": [...], "requested": ...}`; a missing
 //!   `clientCapabilities` is -32602.
-//! - `ping` exists up to 2025-11-25 (and before `initialize`); 2026-07-28 removed it.
+//! - `ping` exists up to 2025-11-25 (and before `initialize`); 2026-07-28 removed it,
+//!   with `initialize`, `logging/setLevel` and `resources/subscribe`/`unsubscribe`
+//!   (-32601), and added `subscriptions/listen` (acknowledged, then ended at once:
+//!   nothing here changes while the server runs).
+//! - At 2026-07-28 a tool call whose `_meta` lacks a client capability the tool
+//!   requires ([`ToolDefinition::requires_client_capabilities`]) is -32021, a
+//!   request without a log level gets no log messages, and a resource not found
+//!   is -32602 (-32002 before).
 //! - Batches (JSON arrays) are accepted only at 2024-11-05 and 2025-03-26.
 //!
 //! # JSON-RPC rules

@@ -12,6 +12,10 @@ pub const CLIENT_CAPABILITIES_KEY: &str = "io.modelcontextprotocol/clientCapabil
 /// Request `_meta` key: the client's `Implementation` (optional).
 pub const CLIENT_INFO_KEY: &str = "io.modelcontextprotocol/clientInfo";
 
+/// Notification and result `_meta` key: the subscription (the JSON-RPC id of
+/// its `subscriptions/listen` request) a message belongs to.
+pub const SUBSCRIPTION_ID_KEY: &str = "io.modelcontextprotocol/subscriptionId";
+
 /// Whether the request carries a 2026-07-28 envelope (a `_meta` naming a revision).
 pub fn has_envelope(params: &Map<String, Value>) -> bool {
     is_envelope(params.get("_meta").and_then(Value::as_object))
@@ -62,6 +66,39 @@ pub fn envelope_meta_version(
         Some(v) if v.is_stateless() => Ok(v),
         _ => Err(unsupported_version(requested)),
     }
+}
+
+/// The capabilities of `required` that the request's `_meta` does not
+/// declare in its client capabilities.
+pub fn undeclared_capabilities<'r>(
+    meta: Option<&Map<String, Value>>,
+    required: &[&'r str],
+) -> Vec<&'r str> {
+    let declared = meta
+        .and_then(|meta| meta.get(CLIENT_CAPABILITIES_KEY))
+        .and_then(Value::as_object);
+    required
+        .iter()
+        .copied()
+        .filter(|capability| !declared.is_some_and(|d| d.contains_key(*capability)))
+        .collect()
+}
+
+/// -32021 MissingRequiredClientCapability: `data.requiredCapabilities` is a
+/// `ClientCapabilities` object keyed by each missing capability.
+pub fn missing_capabilities(what: &str, missing: &[&str]) -> ErrorObject {
+    let required: Map<String, Value> = missing
+        .iter()
+        .map(|capability| ((*capability).to_owned(), Value::Object(Map::new())))
+        .collect();
+    ErrorObject::new(
+        ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY,
+        format!(
+            "{what} needs the client capabilities {}: declare them in \"{CLIENT_CAPABILITIES_KEY}\"",
+            missing.join(", ")
+        ),
+    )
+    .with_data(serde_json::json!({ "requiredCapabilities": required }))
 }
 
 /// -32022 UnsupportedProtocolVersion, with the revisions this server serves.

@@ -247,6 +247,9 @@ pub struct ListResourceTemplatesResult {
 pub struct ReadResourceResult {
     /// The contents (a URI may stand for several).
     pub contents: Vec<ResourceContents>,
+    /// 2026-07-28: how long the contents may be cached, and by whom (SEP-2549).
+    #[serde(flatten)]
+    pub cache: ListCache,
 }
 
 /// The `prompts/list` result.
@@ -444,7 +447,10 @@ impl ResultEnvelope {
         ResultEnvelope {
             result,
             result_type: Some("complete"),
-            meta: Some(ResultMeta { server_info }),
+            meta: Some(ResultMeta {
+                server_info,
+                subscription_id: None,
+            }),
         }
     }
 }
@@ -455,6 +461,14 @@ pub struct ResultMeta {
     /// The server's identity.
     #[serde(rename = "io.modelcontextprotocol/serverInfo")]
     pub server_info: Implementation,
+    /// `subscriptions/listen`: the subscription the result closes (the
+    /// request's JSON-RPC id).
+    #[serde(
+        rename = "io.modelcontextprotocol/subscriptionId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub subscription_id: Option<Value>,
 }
 
 /// One JSON-RPC response: a result or an error, for a known or unknown id.

@@ -290,6 +290,15 @@ pub fn not_found(uri: &str, why: Option<&str>) -> ErrorObject {
         .with_data(serde_json::json!({"uri": uri}))
 }
 
+/// A resource error as the request's revision words it: from 2026-07-28 a
+/// URI nothing serves is -32602 Invalid params (SEP-2164), before it -32002.
+pub fn error_at(mut error: ErrorObject, version: ProtocolVersion) -> ErrorObject {
+    if version.is_stateless() && error.code == ErrorCode::RESOURCE_NOT_FOUND {
+        error.code = ErrorCode::INVALID_PARAMS;
+    }
+    error
+}
+
 impl Resources {
     /// No resources.
     pub fn new() -> Self {

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::context::{LogLevel, RequestContext};
 use crate::incoming::{Incoming, Repr, ToolCallRequest};
-use crate::jsonrpc::{self, ErrorCode, ErrorObject, Message, Params};
+use crate::jsonrpc::{self, ErrorCode, ErrorObject, Message, Params, RequestId};
 use crate::limits::{Call, CountError, Counter, InProcess, Limits};
 use crate::model::{
     CacheScope, CallToolResult, CompleteResult, Completion, Content, DiscoverResult, EmptyResult,
@@ -353,7 +353,7 @@ impl Server {
             Ok(Message::Notification { .. }) => None,
             Ok(Message::Request { id, method, params }) => {
                 let body = self
-                    .dispatch(session, &method, params, request, batch)
+                    .dispatch(session, &id, &method, params, request, batch)
                     .await;
                 Some(Response { id: Some(id), body })
             }
@@ -363,6 +363,7 @@ impl Server {
     async fn dispatch(
         &self,
         session: &mut Session,
+        id: &RequestId,
         method: &str,
         params: Params,
         request: &RequestContext,
@@ -373,6 +374,12 @@ impl Server {
                 "MCP parameters are named: send `params` as an object, not an array",
             ));
         };
+        // 2026-07-28 has no handshake (SEP-2575): `initialize` there is an
+        // unknown method, like the other methods it removed.
+        let stateless = session.version.is_some_and(ProtocolVersion::is_stateless);
+        if method == "initialize" && (stateless || meta::has_envelope(&params)) {
+            return Err(ErrorObject::method_not_found(method));
+        }
         if method == "initialize" {
             return self
                 .initialize(session, &params, batch.is_some())
@@ -381,10 +388,13 @@ impl Server {
         let meta = params.get("_meta").and_then(Value::as_object);
         let (version, enveloped) = self.version_of(session, method, meta)?;
         let log_level = log_level_of(session, version, meta)?;
-        if method == "logging/setLevel" {
+        if method == "logging/setLevel" && !version.is_stateless() {
             session.log_level = Some(set_level(&params)?);
             let result = ServerResult::Empty(EmptyResult {});
             return Ok(self.envelope(result, version, enveloped));
+        }
+        if method == "subscriptions/listen" && version.is_stateless() {
+            return self.listen(id, &params, version, request);
         }
         let result = self
             .method(method, params, (version, log_level), request, batch)
@@ -510,10 +520,20 @@ impl Server {
             "resources/read" if offers_resources => {
                 let uri = string_param(&params, "uri", method)?;
                 self.check_resource(uri, request)?;
-                let contents = self.resources.read(uri, cx()).await?;
-                Ok(ServerResult::ReadResource(ReadResourceResult { contents }))
+                let contents = self
+                    .resources
+                    .read(uri, cx())
+                    .await
+                    .map_err(|e| resource::error_at(e, version))?;
+                Ok(ServerResult::ReadResource(ReadResourceResult {
+                    contents,
+                    cache: self.list_cache(version),
+                }))
             }
-            "resources/subscribe" | "resources/unsubscribe" if offers_resources => {
+            // 2026-07-28 replaced them with `subscriptions/listen`.
+            "resources/subscribe" | "resources/unsubscribe"
+                if offers_resources && !version.is_stateless() =>
+            {
                 // Resources here never change while the server runs: a
                 // subscription is acknowledged and no update will follow.
                 let uri = string_param(&params, "uri", method)?;
@@ -544,6 +564,69 @@ impl Server {
             }
             _ => Err(ErrorObject::method_not_found(method)),
         }
+    }
+
+    /// `subscriptions/listen` (2026-07-28): the acknowledgement, then at
+    /// once the graceful end of the subscription. Nothing this server
+    /// offers changes while it runs (its lists and resources are fixed when
+    /// it starts), so no notification could ever follow; ending the stream
+    /// with a result tells the client it closed cleanly and need not
+    /// reconnect - and a function behind a Function URL cannot hold a
+    /// stream open past its invocation anyway. The acknowledgement names
+    /// what the server honours: the subscribed resources that exist (they
+    /// are never updated); list changes are not offered (the capabilities
+    /// say `listChanged: false`).
+    fn listen(
+        &self,
+        id: &RequestId,
+        params: &Map<String, Value>,
+        version: ProtocolVersion,
+        request: &RequestContext,
+    ) -> Result<ResultEnvelope, ErrorObject> {
+        let none = Map::new();
+        let filter = match params.get("notifications") {
+            None => &none,
+            Some(Value::Object(filter)) => filter,
+            Some(_) => {
+                return Err(ErrorObject::invalid_params(
+                    "`subscriptions/listen` needs `notifications`, an object such as \
+                     {\"resourceSubscriptions\": [\"<uri>\"]}",
+                ));
+            }
+        };
+        let mut honoured = Map::new();
+        if let Some(uris) = filter.get("resourceSubscriptions") {
+            let Some(uris) = uris.as_array() else {
+                return Err(ErrorObject::invalid_params(
+                    "`notifications.resourceSubscriptions` must be an array of resource URIs",
+                ));
+            };
+            let kept: Vec<Value> = uris
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|uri| {
+                    self.resources.exists(uri) && self.check_resource(uri, request).is_ok()
+                })
+                .map(Value::from)
+                .collect();
+            if !kept.is_empty() {
+                honoured.insert("resourceSubscriptions".into(), Value::Array(kept));
+            }
+        }
+        let subscription = serde_json::to_value(id).unwrap_or(Value::Null);
+        request.notify.send(serde_json::json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/subscriptions/acknowledged",
+            "params": {
+                "_meta": { meta::SUBSCRIPTION_ID_KEY: subscription },
+                "notifications": honoured,
+            },
+        }));
+        let mut envelope = self.envelope(ServerResult::Empty(EmptyResult {}), version, true);
+        if let Some(meta) = envelope.meta.as_mut() {
+            meta.subscription_id = Some(subscription);
+        }
+        Ok(envelope)
     }
 
     /// `ttlMs` and `cacheScope` of a list, at the stateless revision.
@@ -791,6 +874,18 @@ impl Server {
             if !missing.is_empty() {
                 let required = definition.required_scopes();
                 return Err(crate::scopes::insufficient(name, &required, &missing));
+            }
+        }
+        if version.is_stateless()
+            && let Some(definition) = self.tools.definition(name)
+        {
+            let missing =
+                meta::undeclared_capabilities(meta, definition.required_client_capabilities());
+            if !missing.is_empty() {
+                return Err(meta::missing_capabilities(
+                    &format!("the tool {name:?}"),
+                    &missing,
+                ));
             }
         }
         if let Some(refused) = self.admit(name, request, batch).await {

@@ -178,6 +178,7 @@ pub struct ToolDefinition {
     schemas: Schemas,
     annotations: Annotations,
     scopes: Option<Vec<String>>,
+    client_capabilities: Vec<&'static str>,
 }
 
 /// Builds one schema from a type ([`schema_of`] for that type).
@@ -228,6 +229,7 @@ impl ToolDefinition {
             schemas: Schemas::default(),
             annotations: Annotations::default(),
             scopes: None,
+            client_capabilities: Vec::new(),
         }
     }
 
@@ -265,6 +267,23 @@ impl ToolDefinition {
             Some(scopes) => scopes.iter().map(String::as_str).collect(),
             None => vec![crate::scopes::default_for(&self.annotations)],
         }
+    }
+
+    /// The client capabilities (`"sampling"`, `"elicitation"`, `"roots"`)
+    /// the tool cannot run without. At 2026-07-28 a call whose `_meta`
+    /// does not declare them all is refused before the tool runs, with
+    /// MissingRequiredClientCapability (-32021) naming the missing ones.
+    pub fn requires_client_capabilities(
+        mut self,
+        capabilities: impl IntoIterator<Item = &'static str>,
+    ) -> Self {
+        self.client_capabilities = capabilities.into_iter().collect();
+        self
+    }
+
+    /// The client capabilities the tool cannot run without.
+    pub fn required_client_capabilities(&self) -> &[&'static str] {
+        &self.client_capabilities
     }
 
     /// Behaviour hints.

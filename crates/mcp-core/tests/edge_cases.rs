@@ -633,6 +633,51 @@ fn cases() -> Vec<Case> {
             modern("ping", 4, ""),
             err(json!(4), -32601, "Method not found: ping"),
         ),
+        // SEP-2575 removed them; on a fresh stdio connection and over HTTP alike.
+        case(
+            "modern initialize is gone",
+            State::Fresh,
+            modern("initialize", 5, r#""protocolVersion":"2025-11-25""#),
+            err(json!(5), -32601, "Method not found: initialize"),
+        ),
+        case(
+            "initialize at a stateless HTTP exchange is gone",
+            State::Http("2026-07-28"),
+            initialize("2025-11-25"),
+            err(json!(1), -32601, "Method not found: initialize"),
+        ),
+        case(
+            "modern logging/setLevel is gone",
+            State::Fresh,
+            modern("logging/setLevel", 5, r#""level":"info""#),
+            err(json!(5), -32601, "Method not found: logging/setLevel"),
+        ),
+        case(
+            "a handshake session keeps logging/setLevel",
+            V11,
+            r#"{"jsonrpc":"2.0","id":5,"method":"logging/setLevel","params":{"level":"info"}}"#,
+            ok(json!(5), json!({})),
+        ),
+        case(
+            "modern subscriptions/listen ends gracefully, tagged with its id",
+            State::Fresh,
+            modern(
+                "subscriptions/listen",
+                9,
+                r#""notifications":{"toolsListChanged":true}"#,
+            ),
+            ok(json!(9), {
+                let mut meta = server_info_meta();
+                meta["io.modelcontextprotocol/subscriptionId"] = json!(9);
+                json!({"resultType":"complete","_meta":meta})
+            }),
+        ),
+        case(
+            "subscriptions/listen does not exist at a handshake revision",
+            V11,
+            r#"{"jsonrpc":"2.0","id":9,"method":"subscriptions/listen","params":{}}"#,
+            err(json!(9), -32601, "Method not found: subscriptions/listen"),
+        ),
         case(
             "modern tools/call",
             State::Fresh,

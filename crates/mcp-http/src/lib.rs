@@ -592,8 +592,10 @@ async fn exchange_with(
             match ProtocolVersion::parse(raw) {
                 Some(v) => v,
                 None => {
+                    // The error carries the request's id, when it has one.
+                    let id = Incoming::parse(request.body).ok().and_then(|m| m.id());
                     let error = mcp_core::meta::unsupported_version(raw);
-                    return Exchange::error(StatusCode::BAD_REQUEST, None, error);
+                    return Exchange::error(StatusCode::BAD_REQUEST, id, error);
                 }
             }
         }
@@ -623,11 +625,19 @@ async fn answer(
     // done) the front's.
     let named = message.traceparent().map(str::to_owned);
     let modern = version.is_stateless() || message.has_envelope();
-    if let (true, Err(what)) = (modern, check_modern_headers(&message, request.headers)) {
-        let error = ErrorObject::new(
-            ErrorCode::HEADER_MISMATCH,
-            format!("Header mismatch: {what}"),
-        );
+    // At 2026-07-28 the routing headers must say what the body says, and a
+    // request without a valid `_meta` envelope is malformed: both are 400,
+    // with the request's id.
+    let refusal = modern
+        .then(|| match check_modern_headers(&message, request.headers) {
+            Err(what) => Some(ErrorObject::new(
+                ErrorCode::HEADER_MISMATCH,
+                format!("Header mismatch: {what}"),
+            )),
+            Ok(()) => message.envelope_error(),
+        })
+        .flatten();
+    if let Some(error) = refusal {
         let mut out = Exchange::error(StatusCode::BAD_REQUEST, message.id(), error);
         out.outcome = tool.is_some().then_some(CallOutcome::Failed);
         (out.method, out.tool) = (method, tool);
@@ -726,6 +736,7 @@ fn status_of(reply: &Reply, modern: bool) -> StatusCode {
             | ErrorCode::UNSUPPORTED_PROTOCOL_VERSION
             | ErrorCode::HEADER_MISMATCH,
         ) => StatusCode::BAD_REQUEST,
+        Some(ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY) if modern => StatusCode::BAD_REQUEST,
         Some(ErrorCode::METHOD_NOT_FOUND) if modern => StatusCode::NOT_FOUND,
         Some(ErrorCode::RATE_LIMITED) => StatusCode::TOO_MANY_REQUESTS,
         Some(ErrorCode::RATE_LIMIT_UNAVAILABLE) => StatusCode::SERVICE_UNAVAILABLE,

@@ -731,7 +731,21 @@ async fn resources_prompts_and_completions_over_http_at_every_revision() {
             StatusCode::OK,
             "a JSON-RPC error, not a transport one"
         );
-        assert_eq!(missing.json().unwrap_or_default()["error"]["code"], -32002);
+        // -32602 from 2026-07-28 on (SEP-2164), -32002 before.
+        let not_found = if version.is_stateless() {
+            -32602
+        } else {
+            -32002
+        };
+        assert_eq!(
+            missing.json().unwrap_or_default()["error"]["code"],
+            not_found
+        );
+        if version.is_stateless() {
+            let body = read.json().unwrap_or_default();
+            assert_eq!(body["result"]["ttlMs"], 60_000, "SEP-2549: {body}");
+            assert_eq!(body["result"]["cacheScope"], "private");
+        }
 
         let prompt = post_catalog(
             version,
@@ -893,4 +907,175 @@ async fn a_token_without_the_read_scope_gets_the_same_challenge_for_resources_an
             "{method}"
         );
     }
+}
+
+/// A tool that cannot run without the client's sampling capability.
+struct NeedsSampling;
+
+impl Tool for NeedsSampling {
+    type Args = NoArgs;
+    type Output = Map<String, Value>;
+    fn definition(&self) -> ToolDefinition {
+        ToolDefinition::new("needs_sampling", "Needs sampling.")
+            .requires_client_capabilities(["sampling"])
+    }
+    async fn call(&self, _: NoArgs, cx: &CallContext<'_>) -> Result<Self::Output, ToolError> {
+        cx.log(mcp_core::LogLevel::Info, &json!("ran"));
+        Ok(Map::new())
+    }
+}
+
+/// A 2026-07-28 POST with its routing headers, and an envelope declaring no
+/// capabilities unless `params` carry their own `_meta`.
+async fn post_2026(
+    server: &Server,
+    id: Value,
+    method: &str,
+    mut params: Value,
+) -> mcp_http::Exchange {
+    let mut headers = headers("2026-07-28");
+    headers.insert("mcp-method", HeaderValue::from_str(method).expect("ascii"));
+    headers.insert(
+        "accept",
+        HeaderValue::from_static("application/json, text/event-stream"),
+    );
+    if let Some(name) = params["name"].as_str() {
+        headers.insert("mcp-name", HeaderValue::from_str(name).expect("ascii"));
+    }
+    if params.get("_meta").is_none() {
+        params["_meta"] = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}
+        });
+    }
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
+    send(server, &TrustFront, None, &headers, &body).await
+}
+
+/// SEP-2575 over HTTP: what the stateless revision refuses, with which
+/// status, always with the request's id; what the older revisions keep.
+#[tokio::test]
+async fn the_stateless_revision_refuses_with_its_statuses_and_the_requests_id() {
+    let mut tools = ToolRegistry::new();
+    tools.register(NeedsSampling).expect("registers");
+    let server = Server::new(ServerInfo::new("t", "0"), tools);
+    let error = |out: &mcp_http::Exchange| {
+        let body = out.json().unwrap_or_default();
+        (body["id"].clone(), body["error"]["code"].clone())
+    };
+
+    // A required `_meta` member missing: malformed, 400 -32602.
+    for meta in [
+        json!({}),
+        json!({"io.modelcontextprotocol/clientCapabilities": {}}),
+        json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28"}),
+    ] {
+        let out = post_2026(
+            &server,
+            json!(101),
+            "server/discover",
+            json!({"_meta": meta}),
+        )
+        .await;
+        assert_eq!(out.status, StatusCode::BAD_REQUEST, "{meta}");
+        assert_eq!(error(&out), (json!(101), json!(-32602)), "{meta}");
+    }
+    // Methods the revision removed: 404 -32601.
+    for method in [
+        "initialize",
+        "ping",
+        "logging/setLevel",
+        "resources/subscribe",
+    ] {
+        let out = post_2026(&server, json!("m"), method, json!({})).await;
+        assert_eq!(out.status, StatusCode::NOT_FOUND, "{method}");
+        assert_eq!(error(&out), (json!("m"), json!(-32601)), "{method}");
+    }
+    // An unsupported revision in the header: 400 -32022, still with the id.
+    let mut unsupported = headers("v999");
+    unsupported.insert("mcp-method", HeaderValue::from_static("server/discover"));
+    let out = send(
+        &server,
+        &TrustFront,
+        None,
+        &unsupported,
+        r#"{"jsonrpc":"2.0","id":301,"method":"server/discover","params":{}}"#,
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::BAD_REQUEST);
+    assert_eq!(error(&out), (json!(301), json!(-32022)));
+
+    // A capability the client did not declare: 400 -32021, the tool not run.
+    let out = post_2026(
+        &server,
+        json!(401),
+        "tools/call",
+        json!({"name": "needs_sampling"}),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::BAD_REQUEST);
+    assert_eq!(error(&out), (json!(401), json!(-32021)));
+    let data = &out.json().unwrap_or_default()["error"]["data"];
+    assert_eq!(data["requiredCapabilities"], json!({"sampling": {}}));
+    // Declared, it runs - and without a log level, it logs nothing.
+    let declared = json!({"name": "needs_sampling", "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"sampling": {}}
+    }});
+    let out = post_2026(&server, json!(402), "tools/call", declared.clone()).await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert!(!out.event_stream, "no log message without a log level");
+    let mut leveled = declared;
+    leveled["_meta"]["io.modelcontextprotocol/logLevel"] = json!("info");
+    let out = post_2026(&server, json!(403), "tools/call", leveled).await;
+    let sent = events(out.body.as_deref().unwrap_or_default());
+    assert_eq!(sent[0]["method"], "notifications/message", "{sent:?}");
+
+    // The same requests at 2025-11-25 keep that revision's answers.
+    let out = post(
+        &Arc::default(),
+        &TrustFront,
+        None,
+        "2025-11-25",
+        r#"{"jsonrpc":"2.0","id":7,"method":"logging/setLevel","params":{"level":"info"}}"#,
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert_eq!(out.json().unwrap_or_default()["result"], json!({}));
+}
+
+/// `subscriptions/listen`: the acknowledgement first, tagged with the
+/// subscription id (the request's id), then the graceful end.
+#[tokio::test]
+async fn a_listen_is_acknowledged_then_closed_gracefully() {
+    let server = mcp_tools::Catalog::portable()
+        .expect("the catalog builds")
+        .serve(ServerInfo::new("t", "0"));
+    let params = json!({"notifications": {
+        "toolsListChanged": true,
+        "resourceSubscriptions": [mcp_tools::GUIDE_URI, "ladder://nothing"]
+    }});
+    let out = post_2026(&server, json!(42), "subscriptions/listen", params).await;
+    assert_eq!(out.status, StatusCode::OK);
+    let sent = events(out.body.as_deref().unwrap_or_default());
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(
+        sent[0]["method"],
+        "notifications/subscriptions/acknowledged"
+    );
+    assert_eq!(
+        sent[0]["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        42
+    );
+    assert_eq!(
+        sent[0]["params"]["notifications"],
+        json!({"resourceSubscriptions": [mcp_tools::GUIDE_URI]}),
+        "only what is honoured: list changes are not offered, unknown URIs not kept"
+    );
+    assert_eq!(sent[1]["id"], 42);
+    assert_eq!(sent[1]["result"]["resultType"], "complete");
+    assert_eq!(
+        sent[1]["result"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        42
+    );
 }

@@ -1,6 +1,6 @@
 //! The fixture pack: the tools, resources and prompts the MCP conformance
 //! suite's `server` scenarios call by name (`@modelcontextprotocol/conformance`
-//! 0.1.16), so the suite can exercise this core - content types, errors,
+//! 0.1.16, and 0.2.0-alpha.12's `server-stateless` probes), so the suite can exercise this core - content types, errors,
 //! progress and log notifications, resources, templates, prompts and
 //! completions.
 //!
@@ -65,6 +65,8 @@ const STEP: Duration = Duration::from_millis(50);
 struct Fixed {
     name: &'static str,
     description: &'static str,
+    /// The client capabilities it cannot run without.
+    needs: &'static [&'static str],
     blocks: fn() -> Vec<Content>,
 }
 
@@ -73,6 +75,7 @@ impl ContentTool for Fixed {
 
     fn definition(&self) -> ToolDefinition {
         ToolDefinition::new(self.name, self.description)
+            .requires_client_capabilities(self.needs.iter().copied())
     }
 
     async fn call(&self, _: NoArgs, _: &CallContext<'_>) -> Result<Vec<Content>, ToolError> {
@@ -183,6 +186,48 @@ impl ContentTool for IgnoringDeadline {
             }
         }
         Ok(vec![Content::text("ran its whole time")])
+    }
+}
+
+/// `test_streaming_elicitation` (2026-07-28, server-stateless): reports
+/// progress half-way and returns, so the suite can check that a request's
+/// stream carries only that request's notifications and its result.
+struct StreamingProbe;
+
+impl ContentTool for StreamingProbe {
+    type Args = NoArgs;
+
+    fn definition(&self) -> ToolDefinition {
+        ToolDefinition::new(
+            "test_streaming_elicitation",
+            "Reports progress once, then returns: what its response stream carries.",
+        )
+    }
+
+    async fn call(&self, _: NoArgs, cx: &CallContext<'_>) -> Result<Vec<Content>, ToolError> {
+        cx.progress(50.0, Some(100.0), Some("half-way"));
+        tokio::time::sleep(STEP).await;
+        Ok(vec![Content::text("Streaming complete")])
+    }
+}
+
+/// `test_logging_tool` (2026-07-28, server-stateless): logs once; a request
+/// without `_meta` `io.modelcontextprotocol/logLevel` must not see it.
+struct LogProbe;
+
+impl ContentTool for LogProbe {
+    type Args = NoArgs;
+
+    fn definition(&self) -> ToolDefinition {
+        ToolDefinition::new(
+            "test_logging_tool",
+            "Logs one message: sent only to a request that set a log level.",
+        )
+    }
+
+    async fn call(&self, _: NoArgs, cx: &CallContext<'_>) -> Result<Vec<Content>, ToolError> {
+        cx.log(LogLevel::Info, &"Diagnostic trace logging activated".into());
+        Ok(vec![Content::text("Logging evaluated")])
     }
 }
 
@@ -345,21 +390,25 @@ pub fn install(catalog: &mut Catalog) -> Result<(), crate::CatalogError> {
     let fixed = [
         Fixed {
             name: "test_simple_text",
+            needs: &[],
             description: "Returns one text block.",
             blocks: || vec![Content::text("This is a simple text response for testing.")],
         },
         Fixed {
             name: "test_image_content",
+            needs: &[],
             description: "Returns a 1x1 PNG.",
             blocks: || vec![Content::image(&PNG, "image/png")],
         },
         Fixed {
             name: "test_audio_content",
+            needs: &[],
             description: "Returns a short WAV.",
             blocks: || vec![Content::audio(&wav(), "audio/wav")],
         },
         Fixed {
             name: "test_embedded_resource",
+            needs: &[],
             description: "Returns an embedded text resource.",
             blocks: || {
                 vec![Content::resource(ResourceContents::text(
@@ -371,6 +420,7 @@ pub fn install(catalog: &mut Catalog) -> Result<(), crate::CatalogError> {
         },
         Fixed {
             name: "test_multiple_content_types",
+            needs: &[],
             description: "Returns text, an image and a resource.",
             blocks: || {
                 vec![
@@ -385,13 +435,23 @@ pub fn install(catalog: &mut Catalog) -> Result<(), crate::CatalogError> {
             },
         },
     ];
-    for tool in fixed {
+    // 2026-07-28 (server-stateless): refused with -32021 unless the client
+    // declares sampling, which it never uses.
+    let needs_sampling = Fixed {
+        name: "test_missing_capability",
+        needs: &["sampling"],
+        description: "Needs the client's sampling capability (2026-07-28: refused without it).",
+        blocks: || vec![Content::text("Success")],
+    };
+    for tool in fixed.into_iter().chain([needs_sampling]) {
         catalog.tools.register_content(tool)?;
     }
     catalog.tools.register_content(Failing)?;
     catalog.tools.register_content(Logging)?;
     catalog.tools.register_content(Progress)?;
     catalog.tools.register_content(IgnoringDeadline)?;
+    catalog.tools.register_content(StreamingProbe)?;
+    catalog.tools.register_content(LogProbe)?;
 
     for (uri, name, text) in [
         (

@@ -187,22 +187,46 @@ fn resources_list_read_and_subscribe_at_every_revision() {
         assert_eq!(data["id"], "123");
         assert_eq!(templated["contents"][0]["uri"], "test://template/123/data");
 
+        // Not found: -32002 up to 2025-11-25, -32602 from 2026-07-28 (SEP-2164).
+        let not_found = if version.is_stateless() {
+            -32602
+        } else {
+            -32002
+        };
         for uri in ["test://nothing", "test://template/1/2/data"] {
             let (code, message) = at.error("resources/read", json!({"uri": uri}));
-            assert_eq!(code, -32002, "{message}");
+            assert_eq!(code, not_found, "{message}");
             assert!(message.contains(uri), "{message}");
+        }
+        if version.is_stateless() {
+            // SEP-2549: a read carries its cache hints.
+            assert_eq!(
+                (text["ttlMs"].as_u64(), text["cacheScope"].as_str()),
+                (Some(60_000), Some("private"))
+            );
+        } else {
+            assert!(text.get("ttlMs").is_none(), "{version}");
         }
         let (code, _) = at.error("resources/read", json!({}));
         assert_eq!(code, -32602);
-        assert_eq!(
-            at.result(
+        if version.is_stateless() {
+            // Replaced by `subscriptions/listen` (SEP-2575).
+            let (code, _) = at.error(
                 "resources/subscribe",
-                json!({"uri": "test://watched-resource"})
-            ),
-            empty_result(version)
-        );
-        let (code, _) = at.error("resources/subscribe", json!({"uri": "test://nothing"}));
-        assert_eq!(code, -32002);
+                json!({"uri": "test://watched-resource"}),
+            );
+            assert_eq!(code, -32601);
+        } else {
+            assert_eq!(
+                at.result(
+                    "resources/subscribe",
+                    json!({"uri": "test://watched-resource"})
+                ),
+                empty_result(version)
+            );
+            let (code, _) = at.error("resources/subscribe", json!({"uri": "test://nothing"}));
+            assert_eq!(code, -32002);
+        }
         let (code, _) = at.error("resources/list", json!({"cursor": "x"}));
         assert_eq!(code, -32602);
     }

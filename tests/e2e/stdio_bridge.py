@@ -1,0 +1,148 @@
+"""A Streamable HTTP stand-in in front of a stdio MCP server, for peers that
+speak only HTTP (the conformance suite's `server` command takes a URL and
+nothing else).
+
+It carries messages and adds no protocol of its own: each POSTed message is
+written as one line to the server's stdin, and the lines the server writes
+until the message's response (its notifications, then the response) come back
+as the body - SSE when there were notifications and the client accepts
+`text/event-stream`, else the response as JSON. Every answer is 200 (202 for
+a notification): stdio has no HTTP status, and the bridge invents none, so a
+check of an HTTP status measures the bridge, not the server, and is listed as
+such in the stdio expected-failures files. Headers are not passed on either
+(stdio has none).
+
+A request outside a session gets a fresh server process, ended after its
+reply: a 2026-07-28 request stands alone. `initialize` starts a process that
+lives on as the session (`Mcp-Session-Id`) for the handshake revisions,
+served one message at a time, until DELETE or the bridge stops. Binds
+127.0.0.1 only; every read is bounded in time.
+"""
+
+import json
+import subprocess
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+REPLY_TIMEOUT_S = 30
+
+
+class _Process:
+    """One stdio server process, one message at a time."""
+
+    def __init__(self, command: list[str], env: dict):
+        self.proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=env, text=True, bufsize=1,
+        )
+        self.lock = threading.Lock()
+
+    def exchange(self, message: dict | None, raw: str) -> tuple[list[dict], dict | None]:
+        """Writes one line; returns the notifications before the response and
+        the response (None for a notification, which gets no response)."""
+        with self.lock:
+            self.proc.stdin.write(raw + "\n")
+            self.proc.stdin.flush()
+            if message is not None and "id" not in message:
+                return [], None
+            wanted = message.get("id") if isinstance(message, dict) else None
+            notes: list[dict] = []
+            timer = threading.Timer(REPLY_TIMEOUT_S, self.proc.kill)
+            timer.start()
+            try:
+                for line in self.proc.stdout:
+                    if not line.strip():
+                        continue
+                    out = json.loads(line)
+                    if ("result" in out or "error" in out) and out.get("id") == wanted:
+                        return notes, out
+                    notes.append(out)
+            finally:
+                timer.cancel()
+            raise RuntimeError("the stdio server ended (or timed out) before its response")
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+class Bridge:
+    def __init__(self, command: list[str], env: dict):
+        self.command, self.env = command, env
+        self.sessions: dict[str, _Process] = {}
+        bridge = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_):
+                pass
+
+            def _send(self, status: int, body: bytes = b"", headers: dict | None = None):
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                self._send(405, headers={"Allow": "POST, DELETE"})
+
+            def do_DELETE(self):
+                process = bridge.sessions.pop(self.headers.get("Mcp-Session-Id", ""), None)
+                if process:
+                    process.stop()
+                self._send(200 if process else 404)
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                try:
+                    message = json.loads(raw)
+                    raw = json.dumps(message, separators=(",", ":"))
+                except ValueError:
+                    message = None  # the server answers the parse error
+                session = self.headers.get("Mcp-Session-Id")
+                headers = {}
+                if session:
+                    process, owned = bridge.sessions.get(session), False
+                    if process is None:
+                        return self._send(404)
+                else:
+                    process, owned = _Process(bridge.command, bridge.env), True
+                try:
+                    notes, reply = process.exchange(message, raw)
+                except RuntimeError as e:
+                    return self._send(502, str(e).encode())
+                finally:
+                    if owned and not (isinstance(message, dict) and message.get("method") == "initialize"):
+                        process.stop()
+                if owned and isinstance(message, dict) and message.get("method") == "initialize":
+                    if reply is not None and "result" in reply:
+                        session = str(uuid.uuid4())
+                        bridge.sessions[session] = process
+                        headers["Mcp-Session-Id"] = session
+                    else:
+                        process.stop()
+                if reply is None:
+                    return self._send(202, headers=headers)
+                if notes and "text/event-stream" in self.headers.get("Accept", ""):
+                    events = "".join(f"event: message\ndata: {json.dumps(m)}\n\n" for m in [*notes, reply])
+                    headers["Content-Type"] = "text/event-stream"
+                    return self._send(200, events.encode(), headers)
+                headers["Content-Type"] = "application/json"
+                self._send(200, json.dumps(reply).encode(), headers)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mcp"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "Bridge":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        for process in self.sessions.values():
+            process.stop()
+        self.sessions.clear()
