@@ -5,7 +5,11 @@
    reads, checks and writes an item without a lock, so two concurrent `ADD` updates can
    both pass `c < limit` and both write the same count (seen: 8 admitted calls against a
    quota of 7 under 16 concurrent callers). One lock around moto's item writes restores
-   what the rate limiter relies on.
+   what the rate limiter relies on. The item a write returns is copied inside the lock:
+   moto's response reads it after the write returns, and a concurrent write to the same
+   item changed it in place meanwhile, so two `ADD` updates answered the same new count
+   (seen: remaining counts 0, 1, 2, 2, 4 under 16 concurrent callers), where DynamoDB
+   answers each update with the values that update wrote.
 2. CloudFormation's `TimeToLiveSpecification` on `AWS::DynamoDB::Table`. moto's model
    creates the table but ignores the property, so `DescribeTimeToLive` says DISABLED
    where AWS says ENABLED. The model's create then applies it through moto's own
@@ -14,6 +18,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from typing import Any
@@ -28,7 +33,7 @@ def _atomic(write):
     @functools.wraps(write)
     def locked(*args: Any, **kwargs: Any) -> Any:
         with _writes:
-            return write(*args, **kwargs)
+            return copy.deepcopy(write(*args, **kwargs))
 
     return locked
 
