@@ -578,7 +578,12 @@ impl CallContext<'_> {
     /// The URIs of the roots the client gave under `key`.
     pub fn roots(&self, key: &str) -> Option<Vec<&str>> {
         let roots = self.input(key)?.get("roots")?.as_array()?;
-        Some(roots.iter().filter_map(|r| r.get("uri")?.as_str()).collect())
+        Some(
+            roots
+                .iter()
+                .filter_map(|r| r.get("uri")?.as_str())
+                .collect(),
+        )
     }
 
     /// Whether the client can be asked for `method` (it declared the
@@ -657,7 +662,10 @@ mod tests {
             state: Some(json!({"step": 1})),
         });
         let result = round.input_required().unwrap().unwrap();
-        assert_eq!(result["inputRequests"]["name"]["method"], "elicitation/create");
+        assert_eq!(
+            result["inputRequests"]["name"]["method"],
+            "elicitation/create"
+        );
         result["requestState"].as_str().unwrap().to_owned()
     }
 
@@ -689,7 +697,15 @@ mod tests {
         assert_eq!(round.responses["name"]["content"]["name"], "Ada");
         // Another instance with the same deployment key resumes it too.
         let same = StateKey::derive(&[7u8; 32]).unwrap();
-        assert!(retry(&same, binding("t", json!({"a": "x", "b": [1, 2]}), "alice"), &state, now).is_ok());
+        assert!(
+            retry(
+                &same,
+                binding("t", json!({"a": "x", "b": [1, 2]}), "alice"),
+                &state,
+                now
+            )
+            .is_ok()
+        );
     }
 
     fn refused(result: Result<Round<'_>, ErrorObject>) -> ErrorObject {
@@ -711,7 +727,12 @@ mod tests {
             raw[at] ^= 0x01;
         }
         let appended = format!("{state}-TAMPERED");
-        refused(retry(&key, binding("t", json!({}), "alice"), &appended, now));
+        refused(retry(
+            &key,
+            binding("t", json!({}), "alice"),
+            &appended,
+            now,
+        ));
         assert!(retry(&key, binding("t", json!({}), "alice"), &state, now).is_ok());
     }
 
@@ -720,14 +741,34 @@ mod tests {
         let key = key();
         let now = SystemTime::now();
         let state = first_round(&key, binding("t", json!({"n": 1}), "alice"), now);
-        refused(retry(&key, binding("other", json!({"n": 1}), "alice"), &state, now));
-        refused(retry(&key, binding("t", json!({"n": 2}), "alice"), &state, now));
-        let caller = refused(retry(&key, binding("t", json!({"n": 1}), "mallory"), &state, now));
+        refused(retry(
+            &key,
+            binding("other", json!({"n": 1}), "alice"),
+            &state,
+            now,
+        ));
+        refused(retry(
+            &key,
+            binding("t", json!({"n": 2}), "alice"),
+            &state,
+            now,
+        ));
+        let caller = refused(retry(
+            &key,
+            binding("t", json!({"n": 1}), "mallory"),
+            &state,
+            now,
+        ));
         assert!(caller.message.contains("integrity"), "{}", caller.message);
         let prompt = Binding::new("prompts/get", "t", &json!({"n": 1}), "alice");
         refused(retry(&key, prompt, &state, now));
         let other_key = StateKey::derive(&[8u8; 32]).unwrap();
-        refused(retry(&other_key, binding("t", json!({"n": 1}), "alice"), &state, now));
+        refused(retry(
+            &other_key,
+            binding("t", json!({"n": 1}), "alice"),
+            &state,
+            now,
+        ));
     }
 
     #[test]
@@ -735,7 +776,12 @@ mod tests {
         let key = key();
         let then = SystemTime::now() - STATE_TTL - Duration::from_secs(1);
         let state = first_round(&key, binding("t", json!({}), "alice"), then);
-        let error = refused(retry(&key, binding("t", json!({}), "alice"), &state, SystemTime::now()));
+        let error = refused(retry(
+            &key,
+            binding("t", json!({}), "alice"),
+            &state,
+            SystemTime::now(),
+        ));
         assert!(error.message.contains("expired"), "{}", error.message);
         let fresh = then + STATE_TTL - Duration::from_secs(1);
         assert!(retry(&key, binding("t", json!({}), "alice"), &state, fresh).is_ok());
@@ -753,7 +799,11 @@ mod tests {
             &params(json!({"inputResponses": wrong, "requestState": state})),
             now,
         ));
-        assert!(error.message.contains("elicitation/create"), "{}", error.message);
+        assert!(
+            error.message.contains("elicitation/create"),
+            "{}",
+            error.message
+        );
         for bad in [json!(null), json!(5), json!({"name": 12345})] {
             refused(open(
                 &key,
@@ -780,7 +830,10 @@ mod tests {
         });
         let error = round.input_required().unwrap().unwrap_err();
         assert_eq!(error.code, MISSING_CAPABILITY);
-        assert_eq!(error.data, Some(json!({"requiredCapabilities": {"roots": {}}})));
+        assert_eq!(
+            error.data,
+            Some(json!({"requiredCapabilities": {"roots": {}}}))
+        );
     }
 
     #[test]

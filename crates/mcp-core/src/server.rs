@@ -522,12 +522,22 @@ impl Server {
             "resources/read" if offers_resources => {
                 let uri = string_param(&params, "uri", method)?;
                 self.check_resource(uri, request)?;
-                let round = self.round(("resources/read", uri, &Value::Null), &params, version, request)?;
-                let contents = self.resources.read(uri, cx().with_round(round.as_ref())).await;
+                let round = self.round(
+                    ("resources/read", uri, &Value::Null),
+                    &params,
+                    version,
+                    request,
+                )?;
+                let contents = self
+                    .resources
+                    .read(uri, cx().with_round(round.as_ref()))
+                    .await;
                 if let Some(asked) = round.as_ref().and_then(|r| r.input_required()) {
                     return asked.map(ServerResult::InputRequired);
                 }
-                Ok(ServerResult::ReadResource(ReadResourceResult { contents: contents? }))
+                Ok(ServerResult::ReadResource(ReadResourceResult {
+                    contents: contents?,
+                }))
             }
             "resources/subscribe" | "resources/unsubscribe" if offers_resources => {
                 // Resources here never change while the server runs: a
@@ -861,25 +871,27 @@ impl Server {
         if let Some(asked) = round.as_ref().and_then(|r| r.input_required()) {
             return asked.map(ServerResult::InputRequired);
         }
-        Ok(ServerResult::CallTool(match outcome.map_err(ErrorObject::internal)? {
-            CallOutcome::Output(output) => tool_result(output, version),
-            CallOutcome::Content(blocks) => CallToolResult {
-                content: blocks.into_iter().map(|b| b.for_version(version)).collect(),
-                structured_content: None,
-                is_error: false,
-            },
-            CallOutcome::BadArguments(why) => {
-                let schema = self
-                    .tools
-                    .definition(name)
-                    .map_or(&Value::Null, |d| d.input_schema());
-                CallToolResult::error(format!(
-                    "Invalid arguments for tool `{name}`: {why}. Call it again with arguments \
+        Ok(ServerResult::CallTool(
+            match outcome.map_err(ErrorObject::internal)? {
+                CallOutcome::Output(output) => tool_result(output, version),
+                CallOutcome::Content(blocks) => CallToolResult {
+                    content: blocks.into_iter().map(|b| b.for_version(version)).collect(),
+                    structured_content: None,
+                    is_error: false,
+                },
+                CallOutcome::BadArguments(why) => {
+                    let schema = self
+                        .tools
+                        .definition(name)
+                        .map_or(&Value::Null, |d| d.input_schema());
+                    CallToolResult::error(format!(
+                        "Invalid arguments for tool `{name}`: {why}. Call it again with arguments \
                      that match its inputSchema: {schema}"
-                ))
-            }
-            CallOutcome::ToolError(message) => CallToolResult::error(message),
-        }))
+                    ))
+                }
+                CallOutcome::ToolError(message) => CallToolResult::error(message),
+            },
+        ))
     }
 
     /// The round of a `prompts/get` or `resources/read` (`what`: the
