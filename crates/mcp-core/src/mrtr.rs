@@ -541,17 +541,17 @@ fn unix_seconds(at: SystemTime) -> u64 {
 }
 
 /// Multi round-trip requests, as the author's code sees them.
-impl CallContext<'_> {
+impl<'a> CallContext<'a> {
     /// The client's answer to the input request asked under `key` in the
     /// previous round, as sent (an `ElicitResult`, a `CreateMessageResult`,
     /// a `ListRootsResult`).
-    pub fn input(&self, key: &str) -> Option<&Value> {
+    pub fn input(&self, key: &str) -> Option<&'a Value> {
         self.round()?.responses.get(key)
     }
 
     /// What the author's code kept with [`CallContext::ask_with_state`] in
     /// the previous round, verified; `None` on a first round.
-    pub fn input_state(&self) -> Option<&Value> {
+    pub fn input_state(&self) -> Option<&'a Value> {
         self.round()?.state.as_ref()
     }
 
@@ -564,19 +564,19 @@ impl CallContext<'_> {
 
     /// The form's content when the user accepted the elicitation asked
     /// under `key`.
-    pub fn elicited(&self, key: &str) -> Option<&Map<String, Value>> {
+    pub fn elicited(&self, key: &str) -> Option<&'a Map<String, Value>> {
         let answer = self.input(key)?;
         (answer.get("action")? == "accept").then_some(())?;
         answer.get("content")?.as_object()
     }
 
     /// The text of the client's answer to the sampling asked under `key`.
-    pub fn sampled_text(&self, key: &str) -> Option<&str> {
+    pub fn sampled_text(&self, key: &str) -> Option<&'a str> {
         self.input(key)?.get("content")?.get("text")?.as_str()
     }
 
     /// The URIs of the roots the client gave under `key`.
-    pub fn roots(&self, key: &str) -> Option<Vec<&str>> {
+    pub fn roots(&self, key: &str) -> Option<Vec<&'a str>> {
         let roots = self.input(key)?.get("roots")?.as_array()?;
         Some(
             roots

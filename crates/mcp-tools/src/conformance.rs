@@ -9,9 +9,12 @@
 //! ask for it ([`mcp_settings::Setting::ConformanceFixtures`], passed to
 //! [`Catalog::with_fixtures`]):
 //! the names are the suite's, not a product's.
-//! The suite's sampling and elicitation tools are not here: they need a
-//! server-to-client request answered on a later POST, which a stateless
-//! function has no way to receive (see `tests/e2e/conformance-expected-failures.yml`).
+//! The suite's 2025-11-25 sampling and elicitation tools are not here: they
+//! need a server-to-client request answered on a later POST, which a
+//! stateless function has no way to receive (see
+//! `tests/e2e/conformance-expected-failures.yml`). The 2026-07-28 way to ask
+//! the client for input, multi round-trip requests, is: `input_required`
+//! holds the fixtures of 0.2.0-alpha.12's `input-required-result-*` scenarios.
 
 use std::time::Duration;
 
@@ -25,6 +28,8 @@ use mcp_core::{
 };
 
 use crate::Catalog;
+
+mod input_required;
 
 /// A 1x1 red PNG.
 pub const PNG: [u8; 69] = [
@@ -392,5 +397,5 @@ pub fn install(catalog: &mut Catalog) -> Result<(), crate::CatalogError> {
     catalog.prompts.add(ArgumentsPrompt)?;
     catalog.prompts.add(EmbeddedResourcePrompt)?;
     catalog.prompts.add(ImagePrompt)?;
-    Ok(())
+    input_required::install(catalog)
 }
