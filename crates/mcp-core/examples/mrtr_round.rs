@@ -31,7 +31,10 @@ impl Tool for Greet {
             let ask = InputRequests::new().elicit("name", "What is your name?", schema);
             return Err(cx.ask_with_state(ask, json!({"asked": 1})).into());
         };
-        let name = form.get("name").and_then(Value::as_str).unwrap_or("stranger");
+        let name = form
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("stranger");
         Ok(Greeting {
             text: format!("Hello, {name}!"),
         })

@@ -89,13 +89,13 @@ impl Prompt for Topic {
 
 fn server() -> Server {
     let mut tools = ToolRegistry::new();
-    tools.register(Greet("greet")).unwrap();
-    tools.register(Greet("greet_too")).unwrap();
+    tools.register(Greet("greet")).expect("a valid tool");
+    tools.register(Greet("greet_too")).expect("a valid tool");
     let mut prompts = Prompts::new();
-    prompts.add(Topic).unwrap();
+    prompts.add(Topic).expect("a valid prompt");
     Server::new(ServerInfo::new("t", "1"), tools)
         .with_prompts(prompts)
-        .with_state_key(StateKey::derive(&[3u8; 32]).unwrap())
+        .with_state_key(StateKey::derive(&[3u8; 32]).expect("a 32-byte secret"))
 }
 
 fn caller(principal: &str) -> RequestContext {
@@ -125,7 +125,7 @@ async fn send(server: &Server, who: &RequestContext, method: &str, params: Value
     let reply = server
         .handle_value(&mut session, message, who)
         .await
-        .unwrap();
+        .expect("a reply to a request");
     reply.to_value()
 }
 
@@ -139,7 +139,7 @@ async fn first(server: &Server, who: &RequestContext, tool: &str, arguments: &st
     let reply = server
         .handle_bytes(&mut session, line.as_bytes(), who)
         .await
-        .unwrap();
+        .expect("a reply to a request");
     reply.to_value()["result"].clone()
 }
 
@@ -200,14 +200,14 @@ async fn a_tool_asks_twice_and_completes_on_the_third_round() {
 /// and the answer to it.
 async fn handed_out(server: &Server, alice: &RequestContext) -> (String, Value) {
     let r1 = first(server, alice, "greet", r#"{"n":1}"#).await;
-    let state = r1["requestState"].as_str().unwrap().to_owned();
+    let state = r1["requestState"].as_str().expect("a state").to_owned();
     let answer = json!({"name": {"action": "accept", "content": {"name": "Ada"}}});
     (state, answer)
 }
 
 fn assert_refused(reply: &Value) {
     assert_eq!(reply["error"]["code"], -32602, "{reply}");
-    let message = reply["error"]["message"].as_str().unwrap();
+    let message = reply["error"]["message"].as_str().expect("a message");
     assert!(message.contains("`requestState` is refused"), "{message}");
 }
 
@@ -342,7 +342,7 @@ async fn before_2026_07_28_asking_is_a_clear_tool_error() {
 #[tokio::test]
 async fn a_server_without_a_key_says_so() {
     let mut tools = ToolRegistry::new();
-    tools.register(Greet("greet")).unwrap();
+    tools.register(Greet("greet")).expect("a valid tool");
     let server = Server::new(ServerInfo::new("t", "1"), tools);
     let reply = send(
         &server,
