@@ -282,7 +282,7 @@ pub fn client_config() -> aws_sdk_dynamodb::config::Builder {
 /// client adds HTTP/2, proxies and aws-lc: 0.2 MB more zipped, measured.
 /// Timeouts are the caller's: each check runs under its time budget.
 #[derive(Debug, Clone)]
-pub(crate) struct Http1Client {
+struct Http1Client {
     client: Result<
         hyper_util::client::legacy::Client<
             hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
@@ -293,7 +293,7 @@ pub(crate) struct Http1Client {
 }
 
 impl Http1Client {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         let client = crate::tls::https_connector().map(|https| {
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build(https)
