@@ -148,3 +148,19 @@ def test_a_changed_or_foreign_state_is_refused(emulator, principals) -> None:
     # The state itself, from its own principal, still resumes.
     reply = _call(emulator, alice, {"arguments": {}, "inputResponses": answer, "requestState": state})
     assert reply["result"]["resultType"] == "input_required", reply
+
+
+def test_a_secret_that_cannot_be_read_stops_init_with_the_reason(moto, principals) -> None:
+    account, (alice, _), path = principals
+    missing = f"arn:aws:secretsmanager:eu-central-1:{account}:secret:no-such-secret-AbCdEf"
+    for emulator in running_emulator("aws-iam", (
+        "--principals", path,
+        "--env", "MCP_CONFORMANCE_FIXTURES=1",
+        "--env", f"MCP_STATE_KEY_SECRET_ARN={missing}",
+        "--env", f"AWS_ENDPOINT_URL={moto}",
+    ), account):
+        reply = _call(emulator, alice, {"arguments": {}})
+        message = json.dumps(reply)
+        assert "Runtime.InvalidConfiguration" in message, reply
+        assert "MCP_STATE_KEY_SECRET_ARN: reading the secret failed" in message, reply
+        assert "ResourceNotFoundException" in message, reply
