@@ -12,8 +12,10 @@ check of an HTTP status measures the bridge, not the server, and is listed as
 such in the stdio expected-failures files. Headers are not passed on either
 (stdio has none).
 
-A request outside a session gets a fresh server process, ended after its
-reply: a 2026-07-28 request stands alone. `initialize` starts a process that
+Requests outside a session share one server process, as a stdio client's
+requests share the process it launched (2026-07-28 requests stand alone, but a
+multi round-trip request's retry must reach the server whose key sealed its
+state; mcp-local's key lives as long as its process). `initialize` starts a process that
 lives on as the session (`Mcp-Session-Id`) for the handshake revisions,
 served one message at a time, until DELETE or the bridge stops. Binds
 127.0.0.1 only; every read is bounded in time.
@@ -71,6 +73,8 @@ class Bridge:
     def __init__(self, command: list[str], env: dict):
         self.command, self.env = command, env
         self.sessions: dict[str, _Process] = {}
+        self.shared: _Process | None = None
+        self.shared_lock = threading.Lock()
         bridge = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -107,8 +111,10 @@ class Bridge:
                     process, owned = bridge.sessions.get(session), False
                     if process is None:
                         return self._send(404)
-                else:
+                elif isinstance(message, dict) and message.get("method") == "initialize":
                     process, owned = _Process(bridge.command, bridge.env), True
+                else:
+                    process, owned = bridge.shared_process(), False
                 try:
                     notes, reply = process.exchange(message, raw)
                 except RuntimeError as e:
@@ -136,6 +142,13 @@ class Bridge:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mcp"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def shared_process(self) -> _Process:
+        """The process sessionless requests share (started again if it ended)."""
+        with self.shared_lock:
+            if self.shared is None or self.shared.proc.poll() is not None:
+                self.shared = _Process(self.command, self.env)
+            return self.shared
+
     def __enter__(self) -> "Bridge":
         self.thread.start()
         return self
@@ -146,3 +159,5 @@ class Bridge:
         for process in self.sessions.values():
             process.stop()
         self.sessions.clear()
+        if self.shared is not None:
+            self.shared.stop()

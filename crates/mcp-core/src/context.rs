@@ -347,6 +347,7 @@ impl RequestContext {
             progress_token,
             min_log_level: Some(LogLevel::Debug),
             traceparent: self.traceparent.as_deref(),
+            round: None,
         }
     }
 }
@@ -359,6 +360,8 @@ pub struct CallContext<'a> {
     progress_token: Option<&'a Value>,
     min_log_level: Option<LogLevel>,
     traceparent: Option<&'a str>,
+    /// The multi round-trip request this call is a round of (2026-07-28).
+    round: Option<&'a crate::mrtr::Round<'a>>,
 }
 
 impl fmt::Debug for CallContext<'_> {
@@ -422,6 +425,15 @@ impl<'a> CallContext<'a> {
             traceparent: named.or(self.traceparent),
             ..self
         }
+    }
+
+    /// The call is `round` of a multi round-trip request ([`crate::mrtr`]).
+    pub(crate) fn with_round(self, round: Option<&'a crate::mrtr::Round<'a>>) -> Self {
+        CallContext { round, ..self }
+    }
+
+    pub(crate) fn round(&self) -> Option<&'a crate::mrtr::Round<'a>> {
+        self.round
     }
 
     /// Reports progress, when the client asked for it (a `progressToken`).

@@ -105,6 +105,7 @@ mod jsonrpc;
 pub mod limits;
 pub mod meta;
 pub mod model;
+pub mod mrtr;
 mod prompt;
 mod resource;
 pub mod scopes;
@@ -122,6 +123,7 @@ pub use context::{
 pub use incoming::Incoming;
 pub use jsonrpc::{ErrorCode, ErrorObject, Message, Params, RequestId, classify};
 pub use model::{CacheScope, Reply, Response};
+pub use mrtr::{InputMethod, InputRequests, InputRequired, StateKey};
 pub use prompt::{Prompt, PromptArguments, PromptError, PromptRegistryError, Prompts};
 pub use resource::{ResourceError, ResourceReadError, ResourceTemplate, Resources, UriVariables};
 pub use server::{DEFAULT_MAX_BATCH, Server, ServerInfo, Session};

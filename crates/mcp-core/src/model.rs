@@ -416,6 +416,9 @@ pub enum ServerResult {
     Complete(CompleteResult),
     /// `ping`.
     Empty(EmptyResult),
+    /// 2026-07-28: `tools/call`, `prompts/get` or `resources/read` needs
+    /// input first (`inputRequests`, `requestState`; [`crate::mrtr`]).
+    InputRequired(Value),
 }
 
 /// A result with, at 2026-07-28, its `resultType` and the server's identity in `_meta`.
@@ -424,7 +427,7 @@ pub struct ResultEnvelope {
     /// The result.
     #[serde(flatten)]
     pub result: ServerResult,
-    /// 2026-07-28: always `"complete"` here.
+    /// 2026-07-28: `"complete"` or `"input_required"`.
     #[serde(rename = "resultType", skip_serializing_if = "Option::is_none")]
     pub result_type: Option<&'static str>,
     /// 2026-07-28: the server's identity.
@@ -442,11 +445,16 @@ impl ResultEnvelope {
         }
     }
 
-    /// A complete 2026-07-28 result, stamped with the server's identity.
+    /// A 2026-07-28 result, complete or `input_required`, stamped with the
+    /// server's identity.
     pub fn complete(result: ServerResult, server_info: Implementation) -> Self {
+        let result_type = match result {
+            ServerResult::InputRequired(_) => "input_required",
+            _ => "complete",
+        };
         ResultEnvelope {
             result,
-            result_type: Some("complete"),
+            result_type: Some(result_type),
             meta: Some(ResultMeta {
                 server_info,
                 subscription_id: None,

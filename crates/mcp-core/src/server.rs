@@ -102,6 +102,8 @@ pub struct Server {
     /// that replace [`crate::scopes::BASELINE`].
     resource_scopes: ToolScopes,
     prompt_scopes: ToolScopes,
+    /// Seals the `requestState` of multi round-trip requests.
+    state_key: Option<crate::mrtr::StateKey>,
 }
 
 /// What one batch remembers across its messages: the tools whose rate limit
@@ -146,7 +148,17 @@ impl Server {
             max_batch: DEFAULT_MAX_BATCH,
             resource_scopes: ToolScopes::new(),
             prompt_scopes: ToolScopes::new(),
+            state_key: None,
         }
+    }
+
+    /// Lets tools, prompts and resource templates ask the client for input
+    /// at 2026-07-28 ([`crate::mrtr`]), sealing `requestState` with `key`:
+    /// the key every instance of the deployment holds. Without one, asking
+    /// is an internal error.
+    pub fn with_state_key(mut self, key: crate::mrtr::StateKey) -> Self {
+        self.state_key = Some(key);
+        self
     }
 
     /// Bounds the messages of one JSON-RPC batch (at least 1; default
@@ -458,14 +470,14 @@ impl Server {
         let result = self
             .run_tool(
                 &call.name,
-                arguments,
+                (arguments, None),
                 meta,
                 (version, log_level),
                 request,
                 None,
             )
             .await?;
-        Ok(self.envelope(ServerResult::CallTool(result), version, enveloped))
+        Ok(self.envelope(result, version, enveloped))
     }
 
     async fn method(
@@ -483,10 +495,10 @@ impl Server {
             "tools/list" => self
                 .list_tools(&params, version, request)
                 .map(ServerResult::ListTools),
-            "tools/call" => self
-                .call_tool(params, (version, log_level), request, batch)
-                .await
-                .map(ServerResult::CallTool),
+            "tools/call" => {
+                self.call_tool(params, (version, log_level), request, batch)
+                    .await
+            }
             "ping" if !version.is_stateless() => Ok(ServerResult::Empty(EmptyResult {})),
             "server/discover" => Ok(ServerResult::Discover(self.discover(version))),
             "resources/list" if offers_resources => {
@@ -520,13 +532,21 @@ impl Server {
             "resources/read" if offers_resources => {
                 let uri = string_param(&params, "uri", method)?;
                 self.check_resource(uri, request)?;
+                let round = self.round(
+                    ("resources/read", uri, &Value::Null),
+                    &params,
+                    version,
+                    request,
+                )?;
                 let contents = self
                     .resources
-                    .read(uri, cx())
-                    .await
-                    .map_err(|e| resource::error_at(e, version))?;
+                    .read(uri, cx().with_round(round.as_ref()))
+                    .await;
+                if let Some(asked) = round.as_ref().and_then(|r| r.input_required()) {
+                    return asked.map(ServerResult::InputRequired);
+                }
                 Ok(ServerResult::ReadResource(ReadResourceResult {
-                    contents,
+                    contents: contents.map_err(|e| resource::error_at(e, version))?,
                     cache: self.list_cache(version),
                 }))
             }
@@ -556,8 +576,14 @@ impl Server {
                 let name = string_param(&params, "name", method)?;
                 self.check_prompt(name, request)?;
                 let arguments = prompt_arguments(params.get("arguments"))?;
-                let result = self.prompts.get(name, arguments, version, cx()).await?;
-                Ok(ServerResult::GetPrompt(result))
+                let bound = serde_json::to_value(&arguments).unwrap_or_default();
+                let round = self.round(("prompts/get", name, &bound), &params, version, request)?;
+                let cx = cx().with_round(round.as_ref());
+                let result = self.prompts.get(name, arguments, version, cx).await;
+                if let Some(asked) = round.as_ref().and_then(|r| r.input_required()) {
+                    return asked.map(ServerResult::InputRequired);
+                }
+                Ok(ServerResult::GetPrompt(result?))
             }
             "completion/complete" if self.offers_completions(version) => {
                 self.complete(&params, request).map(ServerResult::Complete)
@@ -832,7 +858,7 @@ impl Server {
         at: (ProtocolVersion, Option<LogLevel>),
         request: &RequestContext,
         batch: Option<&Batch>,
-    ) -> Result<CallToolResult, ErrorObject> {
+    ) -> Result<ServerResult, ErrorObject> {
         // The arguments are moved into the tool, not copied.
         let arguments = params.remove("arguments");
         let Some(name) = params.get("name").and_then(Value::as_str) else {
@@ -850,19 +876,22 @@ impl Server {
             }
         };
         let meta = params.get("_meta").and_then(Value::as_object);
-        self.run_tool(name, Arguments::Value(arguments), meta, at, request, batch)
+        let arguments = (Arguments::Value(arguments), Some(&params));
+        self.run_tool(name, arguments, meta, at, request, batch)
             .await
     }
 
+    /// Runs a tool; `retry` is the request's `params` when they may carry
+    /// `inputResponses` and `requestState`.
     async fn run_tool(
         &self,
         name: &str,
-        arguments: Arguments<'_>,
+        (arguments, retry): (Arguments<'_>, Option<&Map<String, Value>>),
         meta: Option<&Map<String, Value>>,
         (version, log_level): (ProtocolVersion, Option<LogLevel>),
         request: &RequestContext,
         batch: Option<&Batch>,
-    ) -> Result<CallToolResult, ErrorObject> {
+    ) -> Result<ServerResult, ErrorObject> {
         // Only a caller with scopes pays for the check (a lookup and a list).
         if request
             .identity
@@ -891,10 +920,25 @@ impl Server {
         if let Some(refused) = self.admit(name, request, batch).await {
             return Err(refused);
         }
+        let round = match version.is_stateless() && self.tools.definition(name).is_some() {
+            true => {
+                let bound = arguments.to_value();
+                crate::mrtr::Round::open(
+                    self.state_key.as_ref(),
+                    crate::mrtr::Binding::new("tools/call", name, &bound, &caller(request)),
+                    retry,
+                    meta,
+                    std::time::SystemTime::now(),
+                )
+                .map(Some)?
+            }
+            false => None,
+        };
         let cx = request
             .call(version, meta.and_then(|meta| meta.get("progressToken")))
             .with_min_log_level(log_level)
-            .with_trace_from(meta);
+            .with_trace_from(meta)
+            .with_round(round.as_ref());
         let Some(call) = self.tools.call(name, arguments, cx) else {
             // Only the tools this caller may see: the names of the others
             // are not its business.
@@ -912,25 +956,55 @@ impl Server {
                 ),
             ));
         };
-        Ok(match call.await.map_err(ErrorObject::internal)? {
-            CallOutcome::Output(output) => tool_result(output, version),
-            CallOutcome::Content(blocks) => CallToolResult {
-                content: blocks.into_iter().map(|b| b.for_version(version)).collect(),
-                structured_content: None,
-                is_error: false,
-            },
-            CallOutcome::BadArguments(why) => {
-                let schema = self
-                    .tools
-                    .definition(name)
-                    .map_or(&Value::Null, |d| d.input_schema());
-                CallToolResult::error(format!(
-                    "Invalid arguments for tool `{name}`: {why}. Call it again with arguments \
+        let outcome = call.await;
+        if let Some(asked) = round.as_ref().and_then(|r| r.input_required()) {
+            return asked.map(ServerResult::InputRequired);
+        }
+        Ok(ServerResult::CallTool(
+            match outcome.map_err(ErrorObject::internal)? {
+                CallOutcome::Output(output) => tool_result(output, version),
+                CallOutcome::Content(blocks) => CallToolResult {
+                    content: blocks.into_iter().map(|b| b.for_version(version)).collect(),
+                    structured_content: None,
+                    is_error: false,
+                },
+                CallOutcome::BadArguments(why) => {
+                    let schema = self
+                        .tools
+                        .definition(name)
+                        .map_or(&Value::Null, |d| d.input_schema());
+                    CallToolResult::error(format!(
+                        "Invalid arguments for tool `{name}`: {why}. Call it again with arguments \
                      that match its inputSchema: {schema}"
-                ))
-            }
-            CallOutcome::ToolError(message) => CallToolResult::error(message),
-        })
+                    ))
+                }
+                CallOutcome::ToolError(message) => CallToolResult::error(message),
+            },
+        ))
+    }
+
+    /// The round of a `prompts/get` or `resources/read` (`what`: the
+    /// method, the name, the arguments) at 2026-07-28; `None` before it.
+    fn round<'k>(
+        &'k self,
+        (method, name, arguments): (&'static str, &str, &Value),
+        params: &Map<String, Value>,
+        version: ProtocolVersion,
+        request: &RequestContext,
+    ) -> Result<Option<crate::mrtr::Round<'k>>, ErrorObject> {
+        if !version.is_stateless() {
+            return Ok(None);
+        }
+        let binding = crate::mrtr::Binding::new(method, name, arguments, &caller(request));
+        let meta = params.get("_meta").and_then(Value::as_object);
+        crate::mrtr::Round::open(
+            self.state_key.as_ref(),
+            binding,
+            Some(params),
+            meta,
+            std::time::SystemTime::now(),
+        )
+        .map(Some)
     }
 
     /// Counts a call of an existing tool against its limit; the error when
@@ -994,6 +1068,14 @@ impl Server {
             let _ = request.rate_limit.set(decision);
         }
         refused
+    }
+}
+
+/// Who a `requestState` is bound to: the request's principal, by scheme.
+fn caller(request: &RequestContext) -> String {
+    match &request.identity {
+        Some(identity) => format!("{:?}:{}", identity.scheme, identity.principal),
+        None => "anonymous".to_owned(),
     }
 }
 

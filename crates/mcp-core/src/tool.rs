@@ -426,6 +426,17 @@ pub(crate) enum Arguments<'a> {
 }
 
 impl Arguments<'_> {
+    /// The arguments as a `Value` (read, for the raw ones; `null` when they
+    /// are not JSON, which the tool's own parse then reports).
+    pub(crate) fn to_value(&self) -> std::borrow::Cow<'_, Value> {
+        match self {
+            Arguments::Value(value) => std::borrow::Cow::Borrowed(value),
+            Arguments::Raw(raw) => {
+                std::borrow::Cow::Owned(serde_json::from_str(raw.get()).unwrap_or(Value::Null))
+            }
+        }
+    }
+
     fn parse<T: DeserializeOwned>(self) -> Result<T, serde_json::Error> {
         match self {
             Arguments::Value(value) => serde_json::from_value(value),

@@ -117,6 +117,9 @@ pub enum CallOutcome {
     RefusedScope,
     /// The caller is over its rate limit for the tool.
     Limited,
+    /// The tool asked the client for input (2026-07-28 `input_required`):
+    /// a round of a multi round-trip request, not a failure.
+    InputRequired,
     /// Anything else: an unknown tool, a malformed call, a limiter that
     /// could not decide, a panic.
     Failed,
@@ -130,6 +133,7 @@ impl CallOutcome {
             CallOutcome::ToolError => "tool_error",
             CallOutcome::RefusedScope => "refused_scope",
             CallOutcome::Limited => "limited",
+            CallOutcome::InputRequired => "input_required",
             CallOutcome::Failed => "failed",
         }
     }
@@ -145,6 +149,7 @@ impl CallOutcome {
                     CallOutcome::ToolError
                 }
                 mcp_core::model::ServerResult::CallTool(_) => CallOutcome::Ok,
+                mcp_core::model::ServerResult::InputRequired(_) => CallOutcome::InputRequired,
                 _ => CallOutcome::Failed,
             },
             Err(error) => match error.code {

@@ -206,25 +206,57 @@ const THROTTLING: [&str; 3] = [
 /// and the SDK's default HTTP client the zipped function was 2.3 MB, over
 /// its 2 MB budget (measured; see [`Http1Client`]).
 fn client_from_env() -> Client {
-    use aws_sdk_dynamodb::config::{Credentials, Region};
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let aws = AwsEnv::read("AWS_ENDPOINT_URL_DYNAMODB");
     let mut config = client_config();
-    if let Some(region) = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")) {
-        config = config.region(Region::new(region));
+    if let Some(region) = aws.region {
+        config = config.region(region);
     }
-    if let (Some(id), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
-        let token = var("AWS_SESSION_TOKEN");
-        config =
-            config.credentials_provider(Credentials::new(id, secret, token, None, "environment"));
+    if let Some(credentials) = aws.credentials {
+        config = config.credentials_provider(credentials);
     }
-    let ignore_endpoints = var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    if !ignore_endpoints
-        && let Some(url) = var("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| var("AWS_ENDPOINT_URL"))
-    {
+    if let Some(url) = aws.endpoint {
         config = config.endpoint_url(url);
     }
     Client::from_conf(config.build())
+}
+
+/// What an SDK client of the function reads from the standard environment:
+/// the region, the credentials Lambda gives the function, and the endpoint
+/// (`AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`, unless
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`). Without aws-config's
+/// credential chains, which a function does not need.
+pub(crate) struct AwsEnv {
+    pub(crate) region: Option<aws_sdk_dynamodb::config::Region>,
+    pub(crate) credentials: Option<aws_sdk_dynamodb::config::Credentials>,
+    pub(crate) endpoint: Option<String>,
+}
+
+impl AwsEnv {
+    pub(crate) fn read(service_endpoint: &str) -> AwsEnv {
+        use aws_sdk_dynamodb::config::{Credentials, Region};
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let credentials = match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+            (Some(id), Some(secret)) => Some(Credentials::new(
+                id,
+                secret,
+                var("AWS_SESSION_TOKEN"),
+                None,
+                "environment",
+            )),
+            _ => None,
+        };
+        let ignore_endpoints = var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        AwsEnv {
+            region: var("AWS_REGION")
+                .or_else(|| var("AWS_DEFAULT_REGION"))
+                .map(Region::new),
+            credentials,
+            endpoint: (!ignore_endpoints)
+                .then(|| var(service_endpoint).or_else(|| var("AWS_ENDPOINT_URL")))
+                .flatten(),
+        }
+    }
 }
 
 /// The client configuration the counter uses, before the region, the

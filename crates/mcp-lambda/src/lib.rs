@@ -28,6 +28,7 @@ mod gateway;
 pub mod metrics;
 pub mod oauth;
 pub mod runtime;
+pub mod state_key;
 mod tls;
 
 use std::time::Instant;
@@ -100,6 +101,9 @@ impl App {
         app.gateway_target = settings.gateway_target;
         app.metrics = Metrics::from_settings(settings);
         app.server = mcp_tools::govern(app.server, settings)?;
+        // This instance's own key until the deployment's replaces it
+        // (`runtime::start`, from `MCP_STATE_KEY_SECRET_ARN`).
+        app = app.with_state_key(mcp_core::StateKey::random()?);
         // After the scopes: the metadata publishes what the tools need.
         app.oauth = oauth::resource_server(settings, &app.server)?;
         let limits = match &settings.rate_limits {
@@ -143,6 +147,13 @@ impl App {
         counter: Box<dyn mcp_core::limits::Counter>,
     ) -> Self {
         self.server = self.server.with_rate_limit_counter(limits, counter);
+        self
+    }
+
+    /// Seals multi round-trip `requestState` with `key`, the deployment's
+    /// ([`state_key`]).
+    pub fn with_state_key(mut self, key: mcp_core::StateKey) -> Self {
+        self.server = self.server.with_state_key(key);
         self
     }
 

@@ -436,7 +436,7 @@ fn url_response(response: http::Response<Body>) -> Vec<u8> {
 /// process exits.
 pub async fn start() -> Result<(), Error> {
     let client = runtime_client()?;
-    let app = match App::from_env() {
+    let app = match init().await {
         Ok(app) => app,
         Err(error) => {
             tracing::error!(error = %error, "the function cannot start");
@@ -452,6 +452,23 @@ pub async fn start() -> Result<(), Error> {
     };
     app.record_cold_start();
     serve(&client, &app).await
+}
+
+/// The app from the function's environment, with the deployment's
+/// `requestState` key when [`Setting::StateKeySecretArn`](mcp_settings::Setting::StateKeySecretArn)
+/// names its secret.
+async fn init() -> Result<App, Error> {
+    let settings = mcp_settings::FunctionSettings::from_env()?;
+    let app = App::from_settings(&settings, crate::FunctionEnv::from_env(&settings))?;
+    if settings.state_key_secret_arn.is_none() {
+        return Ok(app);
+    }
+    let (key, took) = crate::state_key::load(&settings).await?;
+    tracing::info!(
+        state_key_ms = took.as_secs_f64() * 1000.0,
+        "requestState key read from Secrets Manager"
+    );
+    Ok(app.with_state_key(key))
 }
 
 /// Serves invocations until the Runtime API goes away (on Lambda: until the

@@ -56,6 +56,11 @@ pub fn server(settings: &FunctionSettings) -> anyhow::Result<Server> {
     // Scopes filter only callers whose identity carries scopes; on stdio
     // there is none, but a bad setting is still refused at start.
     server = mcp_tools::govern(server, settings)?;
+    // One process serves every call of a stdio connection: a key of its own
+    // seals the requestState of its multi round-trip requests.
+    server = server.with_state_key(
+        mcp_core::StateKey::random().context("failed to make the requestState key")?,
+    );
     // On stdio the caller is `local`; a refused call is a JSON-RPC error, no headers.
     Ok(match &settings.rate_limits {
         Some(text) => server.with_rate_limits(

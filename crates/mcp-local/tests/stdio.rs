@@ -231,3 +231,47 @@ fn rate_limits_on_stdio() {
         "{err}"
     );
 }
+
+/// A multi round-trip request on one stdio connection (2026-07-28): the
+/// fixture tool asks for a name, the retry with the answer and the sealed
+/// state completes, and the state with one character changed is refused.
+#[test]
+fn a_tool_asks_and_the_retry_completes_on_stdio() {
+    let mut child = Command::new(BIN)
+        .env("MCP_CONFORMANCE_FIXTURES", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut exchange = |params: Value| -> Value {
+        let mut params = params;
+        params["name"] = "test_input_required_result_elicitation".into();
+        params["arguments"] = json!({});
+        params["_meta"] = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}
+        });
+        let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
+        writeln!(stdin, "{call}").unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap()
+    };
+    let asked = exchange(json!({}));
+    assert_eq!(asked["result"]["resultType"], "input_required", "{asked}");
+    let state = asked["result"]["requestState"].as_str().unwrap().to_owned();
+    let answer = json!({"user_name": {"action": "accept", "content": {"name": "Ada"}}});
+    let mut changed = state.clone().into_bytes();
+    changed[10] = if changed[10] == b'A' { b'B' } else { b'A' };
+    let changed = String::from_utf8(changed).unwrap();
+    let refused = exchange(json!({"inputResponses": answer, "requestState": changed}));
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    let done = exchange(json!({"inputResponses": answer, "requestState": state}));
+    assert_eq!(done["result"]["resultType"], "complete", "{done}");
+    assert_eq!(done["result"]["content"][0]["text"], "Hello, Ada!");
+    drop(stdin);
+    assert!(wait_with_timeout(&mut child, Duration::from_secs(10)).success());
+}

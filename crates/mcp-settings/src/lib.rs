@@ -100,11 +100,17 @@ pub enum Setting {
     /// `MCP_METRICS_NAMESPACE`: the CloudWatch namespace of those metrics
     /// (default `mcp-ladder`); the deploy CLI names one per stack.
     MetricsNamespace,
+    /// `MCP_STATE_KEY_SECRET_ARN`: the Secrets Manager secret whose value
+    /// (a random string of 32 or more characters) every instance derives the
+    /// key that seals multi round-trip `requestState` from, read once at
+    /// init. Without it each instance makes a random key of its own, so a
+    /// round is resumed only by the instance that began it.
+    StateKeySecretArn,
 }
 
 impl Setting {
     /// Every setting, in the order [`FunctionSettings::to_env`] writes them.
-    pub const ALL: [Setting; 22] = [
+    pub const ALL: [Setting; 23] = [
         Setting::Auth,
         Setting::OAuthIssuer,
         Setting::OAuthAudience,
@@ -127,6 +133,7 @@ impl Setting {
         Setting::GatewayTarget,
         Setting::Metrics,
         Setting::MetricsNamespace,
+        Setting::StateKeySecretArn,
     ];
 
     /// The OAuth settings that only `MCP_AUTH=oauth` may come with.
@@ -163,6 +170,7 @@ impl Setting {
             Setting::GatewayTarget => "MCP_GATEWAY_TARGET",
             Setting::Metrics => "MCP_METRICS",
             Setting::MetricsNamespace => "MCP_METRICS_NAMESPACE",
+            Setting::StateKeySecretArn => "MCP_STATE_KEY_SECRET_ARN",
         }
     }
 }
@@ -341,6 +349,8 @@ pub struct FunctionSettings {
     /// [`Setting::MetricsNamespace`], trimmed, when not blank (`None`:
     /// [`DEFAULT_METRICS_NAMESPACE`]).
     pub metrics_namespace: Option<String>,
+    /// [`Setting::StateKeySecretArn`], trimmed, when not blank.
+    pub state_key_secret_arn: Option<String>,
 }
 
 /// The CloudWatch namespace of the function's metrics when
@@ -617,6 +627,8 @@ impl FunctionSettings {
             gateway_target,
             metrics_off,
             metrics_namespace,
+            state_key_secret_arn: not_blank(Setting::StateKeySecretArn)
+                .map(|t| t.trim().to_owned()),
         })
     }
 
@@ -660,6 +672,7 @@ impl FunctionSettings {
             Setting::GatewayTarget => self.gateway_target.then(|| "1".into()),
             Setting::Metrics => self.metrics_off.then(|| "off".into()),
             Setting::MetricsNamespace => text(&self.metrics_namespace),
+            Setting::StateKeySecretArn => text(&self.state_key_secret_arn),
         }
     }
 }
@@ -710,6 +723,7 @@ mod tests {
                 "MCP_GATEWAY_TARGET",
                 "MCP_METRICS",
                 "MCP_METRICS_NAMESPACE",
+                "MCP_STATE_KEY_SECRET_ARN",
             ]
         );
         assert_eq!(Setting::Auth.to_string(), "MCP_AUTH");
@@ -921,6 +935,7 @@ mod tests {
             gateway_target in any::<bool>(),
             metrics_off in any::<bool>(),
             metrics_namespace in proptest::option::of("[a-zA-Z0-9/_.#:-]{1,20}"),
+            state_key_secret_arn in proptest::option::of("arn:aws:secretsmanager:[a-z0-9:-]{1,20}"),
         ) -> FunctionSettings {
             let (auth, oauth) = match oauth {
                 None => (AuthMode::Iam, OAuthSettings::default()),
@@ -956,6 +971,7 @@ mod tests {
                 gateway_target,
                 metrics_off,
                 metrics_namespace,
+                state_key_secret_arn,
             }
         }
     }

@@ -11,9 +11,12 @@
 //! the names are the suite's, not a product's. One fixture is this project's
 //! own, for the same tests: `test_tool_ignoring_deadline`, a tool that runs
 //! past the function's timeout (the runtime must cut its stream).
-//! The suite's sampling and elicitation tools are not here: they need a
-//! server-to-client request answered on a later POST, which a stateless
-//! function has no way to receive (see `tests/e2e/conformance-expected-failures.yml`).
+//! The suite's 2025-11-25 sampling and elicitation tools are not here: they
+//! need a server-to-client request answered on a later POST, which a
+//! stateless function has no way to receive (see
+//! `tests/e2e/conformance-expected-failures.yml`). The 2026-07-28 way to ask
+//! the client for input, multi round-trip requests, is: `input_required`
+//! holds the fixtures of 0.2.0-alpha.12's `input-required-result-*` scenarios.
 
 use std::time::Duration;
 
@@ -27,6 +30,8 @@ use mcp_core::{
 };
 
 use crate::Catalog;
+
+mod input_required;
 
 /// A 1x1 red PNG.
 pub const PNG: [u8; 69] = [
@@ -489,5 +494,5 @@ pub fn install(catalog: &mut Catalog) -> Result<(), crate::CatalogError> {
     catalog.prompts.add(ArgumentsPrompt)?;
     catalog.prompts.add(EmbeddedResourcePrompt)?;
     catalog.prompts.add(ImagePrompt)?;
-    Ok(())
+    input_required::install(catalog)
 }

@@ -254,7 +254,8 @@ fn prompts_list_get_and_check_their_arguments() {
                 "test_simple_prompt",
                 "test_prompt_with_arguments",
                 "test_prompt_with_embedded_resource",
-                "test_prompt_with_image"
+                "test_prompt_with_image",
+                "test_input_required_result_prompt"
             ]
         );
         assert_eq!(

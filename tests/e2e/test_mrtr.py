@@ -1,0 +1,166 @@
+"""Multi round-trip requests (MCP 2026-07-28, SEP-2322) through the release
+path: `bootstrap` behind the emulator's IAM Function URL, several instances
+allowed, the requestState key derived from a Secrets Manager secret (moto)
+named by MCP_STATE_KEY_SECRET_ARN. Rounds begun on one instance resume on
+another; a state with one byte changed, or presented by another principal,
+is refused with -32602."""
+
+import concurrent.futures
+import json
+import random
+import urllib.error
+import urllib.request
+
+import boto3
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from conftest import running_emulator, running_moto
+
+INSTANCES = 4
+ROUNDS = 12  # concurrent three-round requests: more than one instance serves them
+TOOL = "test_input_required_result_multi_round"
+META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}},
+}
+
+
+@pytest.fixture(scope="module")
+def moto():
+    yield from running_moto({})
+
+
+@pytest.fixture(scope="module")
+def secret_arn(moto) -> str:
+    sm = boto3.client("secretsmanager", endpoint_url=moto, region_name="eu-central-1",
+                      aws_access_key_id="x", aws_secret_access_key="y")
+    # What the stack's AWS::SecretsManager::Secret generates: 64 random characters.
+    value = sm.get_random_password(PasswordLength=64, ExcludePunctuation=True)["RandomPassword"]
+    return sm.create_secret(Name=f"mcp-ladder-state-key-{random.getrandbits(32):x}", SecretString=value)["ARN"]
+
+
+@pytest.fixture(scope="module")
+def principals(tmp_path_factory):
+    account = f"{random.randrange(10**11, 10**12)}"
+    people = [
+        {
+            "accessKeyId": f"AKIAMRTR{n}{random.randrange(10**6, 10**7)}",
+            "secretAccessKey": f"secret-{random.getrandbits(64):x}",
+            "accountId": account,
+            "arn": f"arn:aws:iam::{account}:user/mrtr-{n}",
+            "userId": f"AIDAMRTR{n}",
+        }
+        for n in range(2)
+    ]
+    path = tmp_path_factory.mktemp("principals") / "principals.json"
+    path.write_text(json.dumps({"principals": people}))
+    return account, people, str(path)
+
+
+@pytest.fixture(scope="module")
+def emulator(moto, secret_arn, principals):
+    account, _, path = principals
+    yield from running_emulator("aws-iam", (
+        "--principals", path,
+        "--concurrency", str(INSTANCES),
+        "--env", "MCP_CONFORMANCE_FIXTURES=1",
+        "--env", f"MCP_STATE_KEY_SECRET_ARN={secret_arn}",
+        "--env", f"AWS_ENDPOINT_URL={moto}",
+        "--env", "RUST_LOG=info",  # the init line with the key's load time
+    ), account)
+
+
+def _call(emulator, who: dict, arguments: dict) -> dict:
+    body = json.dumps({"jsonrpc": "2.0", "id": random.randrange(1, 10**9), "method": "tools/call",
+                       "params": {"name": TOOL, "_meta": META, **arguments}}).encode()
+    for _ in range(200):  # the emulator's 429 when every instance is busy: back off, retry
+        request = AWSRequest(method="POST", url=emulator.url, data=body, headers={
+            "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+            # The 2026-07-28 headers (SEP-2243) that must match the body.
+            "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": TOOL})
+        SigV4Auth(Credentials(who["accessKeyId"], who["secretAccessKey"]), "lambda",
+                  emulator.region).add_auth(request)
+        try:
+            with urllib.request.urlopen(urllib.request.Request(
+                    emulator.url, data=body, headers=dict(request.headers)), timeout=30) as r:
+                return json.load(r)
+        except urllib.error.HTTPError as e:
+            payload = e.read()
+            if e.code == 429 and e.headers.get("x-amzn-ErrorType") == "TooManyRequestsException":
+                continue
+            return json.loads(payload)
+    pytest.fail("throttled by the emulator 200 times in a row")
+
+
+def _three_rounds(emulator, who: dict, n: int) -> str:
+    r1 = _call(emulator, who, {"arguments": {}})
+    assert "result" in r1, r1
+    r1 = r1["result"]
+    assert r1["resultType"] == "input_required", r1
+    assert r1["inputRequests"]["step1"]["method"] == "elicitation/create"
+    answer = {"step1": {"action": "accept", "content": {"name": f"user-{n}"}}}
+    r2 = _call(emulator, who, {"arguments": {}, "inputResponses": answer,
+                               "requestState": r1["requestState"]})["result"]
+    assert r2["resultType"] == "input_required" and "step2" in r2["inputRequests"], r2
+    answer = {"step2": {"action": "accept", "content": {"color": f"colour-{n}"}}}
+    r3 = _call(emulator, who, {"arguments": {}, "inputResponses": answer,
+                               "requestState": r2["requestState"]})["result"]
+    assert r3["resultType"] == "complete", r3
+    return r3["content"][0]["text"]
+
+
+def test_rounds_resume_on_any_instance(emulator, principals) -> None:
+    _, people, _ = principals
+    with concurrent.futures.ThreadPoolExecutor(max_workers=INSTANCES * 2) as pool:
+        texts = list(pool.map(lambda n: _three_rounds(emulator, people[0], n), range(ROUNDS)))
+    # The name of round one came back through the sealed state of round two.
+    assert texts == [f"user-{n} likes colour-{n}." for n in range(ROUNDS)]
+    with urllib.request.urlopen(emulator.stats_url, timeout=5) as r:
+        stats = json.load(r)
+    assert stats["instances"] > 1, f"one instance served every round: {stats}"
+    # Two rounds of each asked for input: counted as such, not as failures.
+    calls = {tuple(sorted(r["dimensions"].items())): r["sum"] for r in stats["metrics"]
+             if r["metric"] == "Calls"}
+    assert calls[(("outcome", "input_required"),)] == 2 * ROUNDS, calls
+    assert calls[(("outcome", "ok"),)] == ROUNDS, calls
+    logs = urllib.request.urlopen(emulator.stats_url.replace("/stats", "/logs"), timeout=5)
+    loads = [json.loads(line["text"]) for line in json.load(logs)["lines"]
+             if "state_key_ms" in line["text"]]
+    assert len(loads) == stats["instances"], "every instance read the key at init"
+    # Neither the secret nor the key is in what the function wrote.
+    assert all(set(doc["fields"]) == {"message", "state_key_ms"} for doc in loads), loads
+
+
+def test_a_changed_or_foreign_state_is_refused(emulator, principals) -> None:
+    _, (alice, bob), _ = principals
+    r1 = _call(emulator, alice, {"arguments": {}})["result"]
+    state = r1["requestState"]
+    answer = {"step1": {"action": "accept", "content": {"name": "Ada"}}}
+    middle = len(state) // 2
+    flipped = state[:middle] + ("A" if state[middle] != "A" else "B") + state[middle + 1:]
+    for who, presented in ((alice, flipped), (bob, state)):
+        reply = _call(emulator, who, {"arguments": {}, "inputResponses": answer, "requestState": presented})
+        assert reply["error"]["code"] == -32602, reply
+        assert "`requestState` is refused" in reply["error"]["message"], reply
+    # The state itself, from its own principal, still resumes.
+    reply = _call(emulator, alice, {"arguments": {}, "inputResponses": answer, "requestState": state})
+    assert reply["result"]["resultType"] == "input_required", reply
+
+
+def test_a_secret_that_cannot_be_read_stops_init_with_the_reason(moto, principals) -> None:
+    account, (alice, _), path = principals
+    missing = f"arn:aws:secretsmanager:eu-central-1:{account}:secret:no-such-secret-AbCdEf"
+    for emulator in running_emulator("aws-iam", (
+        "--principals", path,
+        "--env", "MCP_CONFORMANCE_FIXTURES=1",
+        "--env", f"MCP_STATE_KEY_SECRET_ARN={missing}",
+        "--env", f"AWS_ENDPOINT_URL={moto}",
+    ), account):
+        reply = _call(emulator, alice, {"arguments": {}})
+        message = json.dumps(reply)
+        assert "Runtime.InvalidConfiguration" in message, reply
+        assert "MCP_STATE_KEY_SECRET_ARN: reading the secret failed" in message, reply
+        assert "ResourceNotFoundException" in message, reply
