@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import datetime
 import html
+import ipaddress
 import http.server
 import json
 import queue
@@ -21,6 +22,7 @@ import re
 import ssl
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -474,15 +476,16 @@ def _certificate(subject: str, key, issuer_name: x509.Name, issuer_key, ca: bool
     else:
         builder = (builder
                    .add_extension(x509.SubjectAlternativeName(
-                       [x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]), critical=False)
+                       [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
                    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
     return builder.sign(issuer_key, hashes.SHA256())
 
 
 class _DocumentHost:
     """An HTTPS server on 127.0.0.1 serving client metadata documents by path
-    (`documents[path] = (status, body bytes)`), with a certificate from the
-    test's own CA (written to `ca_path`). It counts the fetches."""
+    (`documents[path] = (status, body bytes)`; a path in `slow` answers after
+    6 s), with a certificate from the test's own CA (written to `ca_path`). It
+    records the paths fetched."""
 
     def __init__(self, directory) -> None:
         ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -498,11 +501,14 @@ class _DocumentHost:
                                                serialization.NoEncryption()))
         self.documents: dict[str, tuple[int, bytes]] = {}
         self.fetches: list[str] = []
+        self.slow: set[str] = set()
         host = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
                 host.fetches.append(self.path)
+                if self.path in host.slow:
+                    time.sleep(6)
                 status, body = host.documents.get(self.path, (404, b"not found"))
                 self.send_response(status)
                 if status in (301, 302):
@@ -619,9 +625,11 @@ def test_the_issuer_refuses_documents_it_cannot_trust(cimd_emulator, dev_issuer_
                             "shared secret"),
         "no client_name": (document("/nameless.json", client_name=None), "client_name"),
         "a redirect": (document_host.serve("/moved.json", b"{}", status=302), "redirects are not followed"),
+        "too slow": (document("/slow.json"), "took longer than 5 s"),
         "plain http": (f"http://127.0.0.1:{document_host.server.server_port}/clients/e2e.json",
                        "never registered"),
     }
+    document_host.slow.add("/slow.json")
     for case, (client_id, why) in refused.items():
         status, page, back = authorize(client_id)
         assert status == 400 and back is None, (case, page)
