@@ -586,6 +586,7 @@ def test_the_sdk_uses_a_client_id_metadata_document_over_https(cimd_emulator, do
     assert document_host.fetches[before:] == ["/clients/e2e.json", "/clients/e2e.json"]
     # The consent page names the client as its document does, and says what it is.
     assert "LOCAL TEST DOUBLE" in browser.pages[0] and "mcp-ladder e2e (CIMD)" in browser.pages[0]
+    assert client_id in browser.pages[0] and "a program on this machine" in browser.pages[0]
     claims = _claims(storage.tokens.access_token)
     assert (claims["iss"], claims["aud"], claims["client_id"], claims["sub"]) == (
         issuer, url, client_id, "local-developer")

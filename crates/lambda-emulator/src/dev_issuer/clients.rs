@@ -129,7 +129,7 @@ fn strings(
 }
 
 /// Whether `url` is `http` on a loopback host (RFC 8252 section 7.3).
-fn is_loopback_http(url: &Url) -> bool {
+pub(super) fn is_loopback_http(url: &Url) -> bool {
     url.scheme() == "http"
         && match url.host() {
             Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
