@@ -4,27 +4,37 @@ discovering it from the function's 401 and protected resource metadata, getting 
 token, then listing and calling tools through the emulator's API Gateway REST front.
 Then the same SDK against the emulator's own development issuer (a test double),
 knowing only the endpoint URL: client credentials, and the authorization code flow
-with dynamic client registration, PKCE and its consent page; and what that issuer
-answers to bad requests.
+with dynamic client registration, PKCE and its consent page, and with a Client ID
+Metadata Document the test serves over HTTPS with its own CA's certificate; and what
+that issuer answers to bad requests and bad documents.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime
 import html
+import ipaddress
 import http.server
 import json
 import queue
 import re
+import ssl
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 
 import anyio
 import httpx2
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider, TokenStorage
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
@@ -441,3 +451,203 @@ def test_the_development_issuer_refuses_bad_requests_the_way_oauth_says(dev_issu
     status, body = _form(f"{issuer}/token", {"grant_type": "client_credentials", "resource": resource},
                          {"authorization": f"Basic {right}"})
     assert status == 200 and _claims(body["access_token"])["client_id"] == confidential["client_id"]
+
+
+# Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): the
+# client_id is an https URL the issuer fetches. The test is that URL's host: a CA it
+# makes, a certificate for 127.0.0.1 from that CA, and an HTTPS server on 127.0.0.1;
+# the emulator trusts the CA with --dev-issuer-ca (and nothing else changes).
+
+
+def _certificate(subject: str, key, issuer_name: x509.Name, issuer_key, ca: bool) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+               .issuer_name(issuer_name).public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5))
+               .not_valid_after(now + datetime.timedelta(hours=1))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if ca:
+        builder = builder.add_extension(x509.KeyUsage(
+            digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+            key_encipherment=False, data_encipherment=False, key_agreement=False,
+            encipher_only=False, decipher_only=False), critical=True)
+    else:
+        builder = (builder
+                   .add_extension(x509.SubjectAlternativeName(
+                       [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+class _DocumentHost:
+    """An HTTPS server on 127.0.0.1 serving client metadata documents by path
+    (`documents[path] = (status, body bytes)`; a path in `slow` answers after
+    6 s), with a certificate from the test's own CA (written to `ca_path`). It
+    records the paths fetched."""
+
+    def __init__(self, directory) -> None:
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mcp-ladder e2e test CA")])
+        ca = _certificate("mcp-ladder e2e test CA", ca_key, ca_name, ca_key, ca=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        leaf = _certificate("127.0.0.1", key, ca_name, ca_key, ca=False)
+        self.ca_path = directory / "ca.pem"
+        self.ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        chain, key_path = directory / "server.pem", directory / "server.key"
+        chain.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+        self.documents: dict[str, tuple[int, bytes]] = {}
+        self.fetches: list[str] = []
+        self.slow: set[str] = set()
+        host = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+                host.fetches.append(self.path)
+                if self.path in host.slow:
+                    time.sleep(6)
+                status, body = host.documents.get(self.path, (404, b"not found"))
+                self.send_response(status)
+                if status in (301, 302):
+                    self.send_header("location", f"{host.base}/client.json")
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(chain, key_path)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.base = f"https://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def serve(self, path: str, document: dict | bytes, status: int = 200) -> str:
+        """Serves `document` at `path`; its URL."""
+        body = document if isinstance(document, bytes) else json.dumps(document).encode()
+        self.documents[path] = (status, body)
+        return self.base + path
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def document_host(tmp_path_factory) -> Iterator[_DocumentHost]:
+    host = _DocumentHost(tmp_path_factory.mktemp("cimd"))
+    yield host
+    host.close()
+
+
+@pytest.fixture(scope="module")
+def cimd_emulator(internet_template_path, document_host):
+    """The local internet rung as `dev_issuer_emulator`, its issuer trusting the
+    test's CA for the documents it fetches."""
+    yield from running_emulator("aws-iam", ("--rest-api", "--rest-stage", "prod",
+                                            "--template", internet_template_path, "--dev-issuer",
+                                            "--dev-issuer-ca", str(document_host.ca_path)))
+
+
+def _cimd_provider(url: str, client_id: str, browser: _Browser, storage: Memory) -> OAuthClientProvider:
+    return OAuthClientProvider(
+        server_url=url,
+        client_metadata=OAuthClientMetadata(client_name="mcp-ladder e2e (CIMD)", redirect_uris=[browser.redirect_uri],
+                                            token_endpoint_auth_method="none"),
+        storage=storage, redirect_handler=browser.open, callback_handler=browser.callback,
+        client_metadata_url=client_id,
+    )
+
+
+def test_the_sdk_uses_a_client_id_metadata_document_over_https(cimd_emulator, document_host) -> None:
+    url, issuer = cimd_emulator.rest_api_url, cimd_emulator.issuer_url
+    browser = _Browser()
+    client_id = f"{document_host.base}/clients/e2e.json"
+    document_host.serve("/clients/e2e.json", {
+        "client_id": client_id, "client_name": "mcp-ladder e2e (CIMD)", "redirect_uris": [browser.redirect_uri],
+        "grant_types": ["authorization_code"], "response_types": ["code"], "token_endpoint_auth_method": "none"})
+    storage = Memory()
+    before = len(document_host.fetches)
+    try:
+        names, counted = anyio.run(_list_and_count, url, _cimd_provider(url, client_id, browser, storage))
+    finally:
+        browser.close()
+    assert "word_count" in names and counted.structured_content["words"] == 4, names
+    # No registration: the client_id is the document's URL, a public client (no secret).
+    assert storage.client is not None and storage.client.client_id == client_id
+    assert storage.client.client_secret is None
+    # The issuer fetched the document for the authorization request and for the token request.
+    assert document_host.fetches[before:] == ["/clients/e2e.json", "/clients/e2e.json"]
+    # The consent page names the client as its document does, and says what it is.
+    assert "LOCAL TEST DOUBLE" in browser.pages[0] and "mcp-ladder e2e (CIMD)" in browser.pages[0]
+    assert client_id in browser.pages[0] and "a program on this machine" in browser.pages[0]
+    claims = _claims(storage.tokens.access_token)
+    assert (claims["iss"], claims["aud"], claims["client_id"], claims["sub"]) == (
+        issuer, url, client_id, "local-developer")
+    with urllib.request.urlopen(f"{issuer}/.well-known/oauth-authorization-server", timeout=10) as response:
+        assert json.load(response)["client_id_metadata_document_supported"] is True
+
+
+def test_the_issuer_refuses_documents_it_cannot_trust(cimd_emulator, dev_issuer_emulator, document_host) -> None:
+    issuer, resource = cimd_emulator.issuer_url, cimd_emulator.rest_api_url
+    verifier = "v" * 64
+    challenge = base64.urlsafe_b64encode(__import__("hashlib").sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    redirect = "http://127.0.0.1:9/cb"
+
+    def document(path: str, **overrides) -> str:
+        client_id = document_host.base + path
+        body = {"client_id": client_id, "client_name": "refused", "redirect_uris": [redirect], **overrides}
+        return document_host.serve(path, {k: v for k, v in body.items() if v is not None})
+
+    def authorize(client_id: str) -> tuple[int, str, dict | None]:
+        return _authorize(issuer, {"response_type": "code", "client_id": client_id, "redirect_uri": redirect,
+                                   "state": "s", "code_challenge": challenge, "code_challenge_method": "S256",
+                                   "resource": resource})
+
+    # A document that names another redirect URI (exact match, port included): the
+    # browser is not sent anywhere.
+    elsewhere = document("/other-redirect.json", redirect_uris=["http://127.0.0.1:10/cb"])
+    status, page, back = authorize(elsewhere)
+    assert status == 400 and back is None and "invalid_request" in page and "not registered" in page, page
+    # Documents that cannot be had or used: invalid_client, the browser not sent anywhere.
+    refused = {
+        "missing (404)": (document_host.base + "/nowhere.json", "404"),
+        "too big": (document_host.serve("/big.json", b"{" + b" " * 6000 + b"}"), "larger than 5120 bytes"),
+        "not JSON": (document_host.serve("/not-json.json", b"<html>hello</html>"), "not a JSON object"),
+        "another client_id": (document("/mismatch.json", client_id="https://app.example.com/client.json"),
+                              "is not its URL"),
+        "a shared secret": (document("/secret.json", token_endpoint_auth_method="client_secret_basic"),
+                            "shared secret"),
+        "no client_name": (document("/nameless.json", client_name=None), "client_name"),
+        "a redirect": (document_host.serve("/moved.json", b"{}", status=302), "redirects are not followed"),
+        "too slow": (document("/slow.json"), "took longer than 5 s"),
+        "plain http": (f"http://127.0.0.1:{document_host.server.server_port}/clients/e2e.json",
+                       "never registered"),
+    }
+    document_host.slow.add("/slow.json")
+    for case, (client_id, why) in refused.items():
+        status, page, back = authorize(client_id)
+        assert status == 400 and back is None, (case, page)
+        assert "invalid_client" in page and why in html.unescape(page), (case, page)
+    # Without --dev-issuer-ca the test's certificate is not trusted: verification is never skipped.
+    good = document("/good.json")
+    assert authorize(good)[2] and authorize(good)[2].get("code"), "the emulator with the CA accepts it"
+    status, page, back = _authorize(dev_issuer_emulator.issuer_url, {
+        "response_type": "code", "client_id": good, "redirect_uri": redirect, "code_challenge": challenge,
+        "code_challenge_method": "S256"})
+    assert status == 400 and back is None and "invalid_client" in page, page
+    assert "could not be fetched over HTTPS" in page and "certificate" in html.unescape(page).lower(), page
+    # The token endpoint says the same in OAuth's JSON: 401 invalid_client.
+    status, body = _form(f"{issuer}/token", {"grant_type": "authorization_code", "code": "x", "redirect_uri": redirect,
+                                             "code_verifier": verifier, "client_id": document_host.base + "/nowhere.json"})
+    assert (status, body["error"]) == (401, "invalid_client") and "404" in body["error_description"], body
+    # A document is a public client: it gets no client credentials token.
+    status, body = _form(f"{issuer}/token", {"grant_type": "client_credentials", "resource": resource,
+                                             "client_id": document("/public.json")})
+    assert (status, body["error"]) == (400, "unauthorized_client"), body

@@ -9,6 +9,10 @@
 //! - `GET /jwks`: its public key; `GET /stats`: `{"keySetFetches": N}`;
 //! - `POST /register` (RFC 7591): dynamic client registration, for
 //!   redirect URIs that are `https` or `http` on a loopback host;
+//! - Client ID Metadata Documents (`client_id_metadata_document_supported`):
+//!   a `client_id` that is an `https` URL is fetched there, over verified
+//!   HTTPS only, bounded in size and time ([`cimd`]), and must name itself
+//!   and list the redirect URI asked for exactly;
 //! - `GET /authorize`: the authorization code grant with PKCE (S256 only),
 //!   answered by an auto-approving consent page that says it is a test
 //!   double and sends the browser back to the client's registered redirect
@@ -24,6 +28,7 @@
 //! trusted with a redirect, an error page); bodies are bounded.
 
 mod authorize;
+mod cimd;
 mod clients;
 mod token;
 
@@ -72,6 +77,7 @@ struct State {
     key_set_fetches: AtomicU64,
     clients: clients::Registry,
     codes: authorize::Codes,
+    documents: cimd::Fetcher,
 }
 
 impl Drop for DevIssuer {
@@ -92,8 +98,17 @@ pub struct Grant {
 }
 
 impl DevIssuer {
-    /// Binds a free 127.0.0.1 port and serves.
+    /// Binds a free 127.0.0.1 port and serves, fetching Client ID Metadata
+    /// Documents with the system's trust roots.
     pub async fn start() -> anyhow::Result<DevIssuer> {
+        DevIssuer::start_trusting(None).await
+    }
+
+    /// As [`DevIssuer::start`], also trusting the CA certificates in
+    /// `extra_ca_pem` (PEM) for Client ID Metadata Documents: tests serve
+    /// theirs over HTTPS with a certificate from their own CA.
+    pub async fn start_trusting(extra_ca_pem: Option<&[u8]>) -> anyhow::Result<DevIssuer> {
+        let documents = cimd::Fetcher::new(extra_ca_pem)?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let kid = format!("dev-{}", &crate::new_request_id()[..8]);
@@ -104,6 +119,7 @@ impl DevIssuer {
             key_set_fetches: AtomicU64::default(),
             clients: clients::Registry::default(),
             codes: authorize::Codes::default(),
+            documents,
         });
         let serving = state.clone();
         let server = tokio::spawn(crate::serve_http(listener, move |req| {
@@ -256,6 +272,7 @@ impl State {
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "client_credentials"],
             "code_challenge_methods_supported": ["S256"],
+            "client_id_metadata_document_supported": true,
             "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["ES256"],
@@ -294,7 +311,7 @@ impl State {
         } else {
             Bytes::new()
         };
-        let mut response = self.route(&parts, &body);
+        let mut response = self.route(&parts, &body).await;
         // Browser-based clients read the metadata, register and redeem codes
         // from their own origin; the consent page is a navigation.
         if parts.uri.path() != "/authorize" {
@@ -307,7 +324,7 @@ impl State {
     }
 
     /// Answers one request whose body has been read.
-    fn route(&self, parts: &http::request::Parts, body: &[u8]) -> Response<Full<Bytes>> {
+    async fn route(&self, parts: &http::request::Parts, body: &[u8]) -> Response<Full<Bytes>> {
         let path = parts.uri.path();
         match (&parts.method, path) {
             (
@@ -324,9 +341,9 @@ impl State {
                 json_response(StatusCode::OK, keys.to_string())
             }
             (&Method::GET, "/") => authorize::about_page(&self.url),
-            (&Method::GET, "/authorize") => self.authorize(parts.uri.query().unwrap_or("")),
+            (&Method::GET, "/authorize") => self.authorize(parts.uri.query().unwrap_or("")).await,
             (&Method::POST, "/register") => self.register(&parts.headers, body),
-            (&Method::POST, "/token") => self.token(&parts.headers, body),
+            (&Method::POST, "/token") => self.token(&parts.headers, body).await,
             (&Method::OPTIONS, _) if PATHS.contains(&path) => preflight(),
             _ if PATHS.contains(&path) => {
                 let mut response = oauth_error(

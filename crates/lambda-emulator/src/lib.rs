@@ -151,6 +151,9 @@ pub struct EmulatorConfig {
     /// API, [`Setting::OAuthAudience`] = its MCP endpoint), unless `env` says
     /// otherwise.
     pub dev_issuer: bool,
+    /// CA certificates (PEM) the development issuer trusts, besides the
+    /// system's roots, when it fetches a Client ID Metadata Document.
+    pub dev_issuer_ca: Option<Vec<u8>>,
 }
 
 /// Where the local REST API serves.
@@ -227,6 +230,7 @@ impl EmulatorConfig {
             invoke_mode: InvokeMode::Buffered,
             rest_api: None,
             dev_issuer: false,
+            dev_issuer_ca: None,
         }
     }
 }
@@ -257,7 +261,7 @@ impl Emulator {
             );
         }
         let issuer = match config.dev_issuer {
-            true => Some(DevIssuer::start().await?),
+            true => Some(DevIssuer::start_trusting(config.dev_issuer_ca.as_deref()).await?),
             false => None,
         };
         if let Some(issuer) = &issuer {

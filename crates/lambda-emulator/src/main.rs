@@ -115,7 +115,8 @@ struct Args {
     #[arg(long, help = format!(
         "Run a development OAuth authorization server (a local TEST DOUBLE that approves \
          anyone who asks: dynamic client registration, the authorization code grant with PKCE \
-         S256 behind a consent page that approves by itself, client credentials) and configure \
+         S256 behind a consent page that approves by itself, client credentials, client ID metadata \
+         documents fetched over HTTPS) and configure \
          the function to trust it: {auth}={oauth}, {issuer}, and with --rest-api {audience} \
          (unless --env sets them). `issuerUrl` in the ready line; its metadata is at \
          issuerUrl/.well-known/oauth-authorization-server; POST issuerUrl/token with \
@@ -126,6 +127,13 @@ struct Args {
         audience = Setting::OAuthAudience,
     ))]
     dev_issuer: bool,
+    /// A CA certificate (PEM) the development issuer trusts, besides the
+    /// system's roots, when it fetches a client's Client ID Metadata Document
+    /// (a `client_id` that is an https URL): for a document served locally
+    /// with a test CA's certificate. Documents are only ever fetched over
+    /// verified HTTPS.
+    #[arg(long, value_name = "PEM", requires = "dev_issuer")]
+    dev_issuer_ca: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -246,6 +254,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         });
     }
     config.dev_issuer = args.dev_issuer;
+    if let Some(path) = &args.dev_issuer_ca {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("failed to read the CA certificate {}", path.display()))?;
+        config.dev_issuer_ca = Some(pem);
+    }
     config.auth = match args.auth {
         AuthMode::None => {
             tracing::warn!(

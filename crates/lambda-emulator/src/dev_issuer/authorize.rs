@@ -10,7 +10,7 @@ use http::{Response, StatusCode, header};
 use http_body_util::Full;
 use url::Url;
 
-use super::clients::Client;
+use super::clients::{Client, is_loopback_http};
 use super::{CODE_TTL_S, State, form, no_store, now, random_token, response_with};
 use crate::lock;
 
@@ -221,7 +221,7 @@ fn refusal<'a>(
 
 impl State {
     /// `GET /authorize`.
-    pub(super) fn authorize(&self, query: &str) -> Response<Full<Bytes>> {
+    pub(super) async fn authorize(&self, query: &str) -> Response<Full<Bytes>> {
         let params = match form(query.as_bytes()) {
             Ok(params) => params,
             Err(message) => return error_page("invalid_request", &message),
@@ -230,9 +230,14 @@ impl State {
         let Some(client_id) = get("client_id") else {
             return error_page("invalid_request", "client_id is missing");
         };
-        let Some(client) = self.clients.get(client_id) else {
-            let message = "this client_id was never registered here (POST /register first)";
-            return error_page("invalid_client", message);
+        let client = match self.client(client_id).await {
+            Ok(Some(client)) => client,
+            Ok(None) => {
+                let message = "this client_id was never registered here (POST /register first, \
+                               or use the URL of a client ID metadata document)";
+                return error_page("invalid_client", message);
+            }
+            Err(message) => return error_page("invalid_client", &message),
         };
         let target = match client.redirect_for(get("redirect_uri")) {
             Ok(target) => target,
@@ -262,12 +267,25 @@ impl State {
             );
         }
         let name = client.name.as_deref().unwrap_or("an unnamed client");
-        let text = format!(
-            "Approved automatically: {name} ({}) gets a code for scope \"{}\" on {}.",
+        let document = super::cimd::is_document_url(&client.id);
+        let mut text = format!(
+            "Approved automatically: {name} ({}{}) gets a code for scope \"{}\" on {}.",
             client.id,
+            match document {
+                true => ", as its client ID metadata document at that URL says",
+                false => "",
+            },
             get("scope").unwrap_or(""),
             resource.unwrap_or("the resource it names when it redeems the code"),
         );
+        if document && is_loopback_http(&target) {
+            // MCP's security considerations: warn of localhost redirect URIs,
+            // which a metadata document cannot tie to its program.
+            text.push_str(
+                " Warning: the code goes to a program on this machine, and a metadata \
+                 document cannot prove which program listens there.",
+            );
+        }
         let mut params = vec![("code", code.as_str())];
         params.extend(state.map(|s| ("state", s)));
         back_to_client(target, &params, "Approved (test double)", &text)

@@ -90,6 +90,10 @@ pub(super) struct Client {
     pub(super) name: Option<String>,
     scope: Option<String>,
     issued_at: u64,
+    /// Whether a redirect URI must equal a registered one exactly (a Client
+    /// ID Metadata Document's, whose draft asks for simple string
+    /// comparison), not also a loopback one on another port.
+    exact_redirects: bool,
 }
 
 /// An RFC 7591 error: its code and description.
@@ -125,7 +129,7 @@ fn strings(
 }
 
 /// Whether `url` is `http` on a loopback host (RFC 8252 section 7.3).
-fn is_loopback_http(url: &Url) -> bool {
+pub(super) fn is_loopback_http(url: &Url) -> bool {
     url.scheme() == "http"
         && match url.host() {
             Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
@@ -198,6 +202,56 @@ impl Client {
             name,
             scope: text(metadata, "scope")?,
             issued_at: now(),
+            exact_redirects: false,
+        })
+    }
+
+    /// A client from its Client ID Metadata Document, whose `client_id` is
+    /// `id`: a public client (the draft forbids shared secrets: no
+    /// `client_secret`, no `client_secret_*` auth method; this issuer
+    /// supports no other than `none`, which is also what an absent one
+    /// means here), with the `client_name` MCP requires, and the redirect
+    /// URIs it lists matched exactly. An error is an `invalid_client`
+    /// description.
+    pub(super) fn from_document(id: &str, document: &Map<String, Value>) -> Result<Client, String> {
+        let refuse = |why: &str| Err(format!("the metadata document of {id} {why}"));
+        if document.contains_key("client_secret")
+            || document.contains_key("client_secret_expires_at")
+        {
+            return refuse("has a client secret, which a metadata document must not have");
+        }
+        match text(document, "token_endpoint_auth_method")
+            .map_err(|(_, why)| why)?
+            .as_deref()
+        {
+            None | Some("none") => {}
+            Some(method) if method.starts_with("client_secret") => {
+                return refuse(&format!(
+                    "names {method}: a shared secret is not possible with a metadata document"
+                ));
+            }
+            Some(method) => {
+                return refuse(&format!(
+                    "names {method}: this development issuer supports only none (PKCE)"
+                ));
+            }
+        }
+        if text(document, "client_name")
+            .map_err(|(_, why)| why)?
+            .is_none()
+        {
+            return refuse(
+                "has no client_name (MCP requires client_id, client_name and redirect_uris)",
+            );
+        }
+        let mut metadata = document.clone();
+        metadata.insert("token_endpoint_auth_method".into(), json!("none"));
+        let client = Client::from_metadata(&metadata)
+            .map_err(|(_, why)| format!("the metadata document of {id} is not valid: {why}"))?;
+        Ok(Client {
+            id: id.to_owned(),
+            exact_redirects: true,
+            ..client
         })
     }
 
@@ -244,6 +298,9 @@ impl Client {
         let matches = |registered: &String| {
             if registered == asked {
                 return true;
+            }
+            if self.exact_redirects {
+                return false;
             }
             let Ok(mut registered) = Url::parse(registered) else {
                 return false;
@@ -325,6 +382,26 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ()
 }
 
 impl State {
+    /// The client `id` names: one registered here, or one whose Client ID
+    /// Metadata Document is fetched now (`id` an `https` URL); `Ok(None)`
+    /// for an id never registered, `Err` (an `invalid_client` description)
+    /// for a document that cannot be had or used.
+    pub(super) async fn client(&self, id: &str) -> Result<Option<Client>, String> {
+        if !super::cimd::is_document_url(id) {
+            return Ok(self.clients.get(id));
+        }
+        let client = self.documents.client(id).await;
+        match &client {
+            Ok(client) => {
+                tracing::info!(client_id = %client.id, name = ?client.name, "fetched a client ID metadata document")
+            }
+            Err(why) => {
+                tracing::info!(client_id = %id, "refused a client ID metadata document: {why}")
+            }
+        }
+        client.map(Some)
+    }
+
     /// `POST /register`.
     pub(super) fn register(&self, headers: &HeaderMap, body: &[u8]) -> Response<Full<Bytes>> {
         let refuse = |(error, description): MetadataError| {
@@ -356,7 +433,7 @@ impl State {
 
     /// Who is asking at the token endpoint (RFC 6749 section 2.3): a
     /// registered client must prove it; an error response otherwise.
-    pub(super) fn caller(
+    pub(super) async fn caller(
         &self,
         headers: &HeaderMap,
         params: &HashMap<String, String>,
@@ -383,7 +460,7 @@ impl State {
         let Some(id) = id else {
             return Ok(Caller::Anonymous);
         };
-        let Some(client) = self.clients.get(&id) else {
+        let Some(client) = self.client(&id).await.map_err(Refusal::invalid_client)? else {
             return Ok(Caller::Unregistered(id));
         };
         match (&client.secret, secret) {
@@ -446,6 +523,38 @@ mod tests {
         );
         assert!(c.redirect_for(Some("https://evil.example.com/cb")).is_err());
         assert!(c.redirect_for(None).is_err(), "two are registered");
+    }
+
+    #[test]
+    fn a_metadata_document_makes_a_public_client_with_exact_redirects() {
+        let id = "https://app.example.com/client.json";
+        let document = |extra: Value| {
+            let mut doc = json!({"client_id": id, "client_name": "App", "redirect_uris": ["http://127.0.0.1:5000/cb"]});
+            doc.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            Client::from_document(id, doc.as_object().unwrap())
+        };
+        let c = document(json!({})).unwrap();
+        assert_eq!(
+            (c.id.as_str(), c.auth_method, c.secret.is_none()),
+            (id, AuthMethod::None, true)
+        );
+        assert!(c.redirect_for(Some("http://127.0.0.1:5000/cb")).is_ok());
+        assert!(
+            c.redirect_for(Some("http://127.0.0.1:6000/cb")).is_err(),
+            "exact, port included"
+        );
+        assert!(!c.may_use("client_credentials"));
+        for bad in [
+            json!({"token_endpoint_auth_method": "client_secret_basic"}),
+            json!({"token_endpoint_auth_method": "private_key_jwt"}),
+            json!({"client_secret": "s"}),
+            json!({"client_name": null}),
+            json!({"redirect_uris": ["http://app.example.com/cb"]}),
+        ] {
+            assert!(document(bad.clone()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -56,7 +56,7 @@ fn audience(params: &HashMap<String, String>, fallback: Option<&str>) -> Result<
 
 impl State {
     /// `POST /token`.
-    pub(super) fn token(&self, headers: &HeaderMap, body: &[u8]) -> Reply {
+    pub(super) async fn token(&self, headers: &HeaderMap, body: &[u8]) -> Reply {
         if !content_type_is(headers, "application/x-www-form-urlencoded") {
             let message = "send the token request as application/x-www-form-urlencoded";
             return bad_request("invalid_request", message);
@@ -65,7 +65,7 @@ impl State {
             Ok(params) => params,
             Err(message) => return bad_request("invalid_request", &message),
         };
-        let caller = match self.caller(headers, &params) {
+        let caller = match self.caller(headers, &params).await {
             Ok(caller) => caller,
             Err(refusal) => return refusal.into_response(),
         };
