@@ -164,3 +164,46 @@ def test_notifications_carry_the_calls_trace(calls):
     assert notes, progress["body"]
     for note in notes:
         assert note["params"]["_meta"]["traceparent"] == progress["traceparent"], note
+
+
+# --- The function's own spans (X-Ray active tracing) ---
+
+
+@pytest.fixture(scope="module")
+def traced():
+    """The function with active tracing: every invocation sampled, its
+    spans sent to the emulator's X-Ray daemon."""
+    yield from running_emulator("aws-iam", ("--concurrency", "1", "--tracing"))
+
+
+def test_sampled_requests_send_one_span_each_with_the_mcp_conventions(traced) -> None:
+    traceparent, trace_id = _traceparent()
+    assert _call(traced, "word_count", {"text": "one two"}, traceparent)[0] == 200
+    assert _call(traced, "word_count", {"text": 5})[0] == 200
+    traces_url = traced.stats_url.replace("/stats", "/traces")
+    import time
+    deadline = time.monotonic() + 10
+    while len(spans := _get(traces_url)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _get(traced.stats_url)["invalidTraceSegments"] == 0
+    assert len(spans) == 2, spans
+    ok, failed = spans
+    for span in spans:
+        assert span["name"] == "tools/call word_count" and span["type"] == "subsegment", span
+        assert span["trace_id"].startswith("1-") and len(span["parent_id"]) == 16, span
+        otel = span["metadata"]["otel"]
+        assert (otel["mcp.method.name"], otel["gen_ai.tool.name"], otel["gen_ai.operation.name"]) == (
+            "tools/call", "word_count", "execute_tool")
+        assert span["end_time"] >= span["start_time"]
+    assert ok["annotations"]["mcp_trace_id"] == trace_id and ok["error"] is False
+    assert "error.type" not in ok["metadata"]["otel"]
+    assert failed["annotations"]["mcp_outcome"] == "tool_error" and failed["error"] is True
+    assert failed["metadata"]["otel"]["error.type"] == "tool_error"
+
+
+def test_unsampled_requests_send_no_span(emulator, calls) -> None:
+    """Without active tracing Lambda samples nothing a Function URL request
+    brings (no upstream header): the function sends nothing."""
+    stats = _get(emulator.stats_url)
+    assert stats["traceSegments"] == 0 and stats["invalidTraceSegments"] == 0
+

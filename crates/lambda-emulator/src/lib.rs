@@ -34,6 +34,7 @@ pub mod runtime;
 pub mod sigv4;
 pub mod stream;
 pub mod waf;
+pub mod xray;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -221,6 +222,7 @@ impl EmulatorConfig {
                 concurrency: runtime::DEFAULT_CONCURRENCY,
                 env: Vec::new(),
                 credentials: runtime::RoleCredentials::mint(),
+                tracing: runtime::Tracing::default(),
             },
             auth: Auth::AwsIam {
                 verifier: Verifier::lambda(region),
@@ -376,6 +378,7 @@ impl Emulator {
         tokio::spawn(serve_http(listener, move |req| {
             let body = match req.uri().path() {
                 "/logs" => stats.logs().lines_json(),
+                "/traces" => stats.segments().json(),
                 _ => stats.to_json(),
             };
             async move { Ok::<_, Infallible>(json_response(http::StatusCode::OK, body.to_string())) }

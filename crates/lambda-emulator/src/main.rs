@@ -64,6 +64,11 @@ struct Args {
         mcp_settings::InvokeMode::ResponseStream.as_str(),
     ))]
     invoke_mode: Mode,
+    /// X-Ray active tracing (the function's TracingConfig Active): every
+    /// invocation's trace header says Sampled=1, so the function sends its
+    /// segments to the local X-Ray daemon (GET /traces beside statsUrl).
+    #[arg(long)]
+    tracing: bool,
     /// Environment for the function, KEY=VALUE (repeatable).
     #[arg(long = "env", value_parser = parse_env)]
     env: Vec<(String, String)>,
@@ -227,6 +232,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     config.function.memory_mb = args.memory;
     config.function.concurrency = args.concurrency.max(1);
     config.function.env = args.env;
+    if args.tracing {
+        config.function.tracing = lambda_emulator::runtime::Tracing::Active;
+    }
     if args.invoke_mode == Mode::ResponseStream {
         config.invoke_mode = lambda_emulator::InvokeMode::ResponseStream;
     }

@@ -47,6 +47,21 @@ pub struct FunctionSpec {
     pub env: Vec<(String, String)>,
     /// The execution role's credentials, given to every instance.
     pub credentials: RoleCredentials,
+    /// `TracingConfig`: `Active` samples every invocation (the trace
+    /// header says `Sampled=1`); `PassThrough`, Lambda's default, samples
+    /// none that arrives without a sampled upstream header (a Function URL
+    /// or REST request here never has one).
+    pub tracing: Tracing,
+}
+
+/// The function's `TracingConfig.Mode`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Tracing {
+    /// Lambda's default.
+    #[default]
+    PassThrough,
+    /// `--tracing` in the deploy CLI.
+    Active,
 }
 
 /// Temporary credentials for the function's execution role, in the
@@ -126,9 +141,16 @@ pub struct Stats {
     throttles: AtomicU64,
     pids: SyncMutex<Vec<u64>>,
     logs: crate::logs::FunctionLogs,
+    segments: Arc<crate::xray::Segments>,
+    xray: tokio::sync::OnceCell<std::net::SocketAddr>,
 }
 
 impl Stats {
+    /// The X-Ray segment documents the function sent.
+    pub fn segments(&self) -> &crate::xray::Segments {
+        &self.segments
+    }
+
     /// Events handed to the function (each `invocation/next` that returned one).
     pub fn invocations(&self) -> u64 {
         self.invocations.load(Ordering::SeqCst)
@@ -181,6 +203,8 @@ impl Stats {
             "pid": self.pid(),
             "metrics": self.logs.metrics_json(),
             "invalidEmf": self.logs.invalid_emf(),
+            "traceSegments": self.segments.json().as_array().map_or(0, Vec::len),
+            "invalidTraceSegments": self.segments.invalid(),
         })
     }
 }
@@ -237,6 +261,8 @@ struct Pending {
 
 /// The Runtime API state of one instance.
 struct InstanceApi {
+    /// Whether the trace header says `Sampled=1`.
+    sampled: bool,
     arn: String,
     stats: Arc<Stats>,
     spawned: Instant,
@@ -368,7 +394,15 @@ impl Function {
         let addr = listener
             .local_addr()
             .map_err(|e| InvokeError::Crashed(e.to_string()))?;
+        let segments = self.stats.segments.clone();
+        let xray = self
+            .stats
+            .xray
+            .get_or_try_init(|| crate::xray::start(segments))
+            .await
+            .map_err(|e| InvokeError::Crashed(format!("cannot start the X-Ray daemon: {e}")))?;
         let api = Arc::new(InstanceApi {
+            sampled: self.spec.tracing == Tracing::Active,
             arn: self.spec.arn(),
             stats: self.stats.clone(),
             spawned: Instant::now(),
@@ -408,6 +442,8 @@ impl Function {
             .env("AWS_REGION", &spec.region)
             .env("AWS_DEFAULT_REGION", &spec.region)
             .env("_HANDLER", "bootstrap")
+            .env("AWS_XRAY_DAEMON_ADDRESS", xray.to_string())
+            .env("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR")
             .env("AWS_ACCESS_KEY_ID", &spec.credentials.access_key_id)
             .env("AWS_SECRET_ACCESS_KEY", &spec.credentials.secret_access_key)
             .env("AWS_SESSION_TOKEN", &spec.credentials.session_token)
@@ -764,15 +800,17 @@ impl InstanceApi {
         if let Some(client_context) = pending.client_context {
             set("lambda-runtime-client-context", client_context);
         }
-        // As Lambda sends it: the root, this segment's parent, sampled.
+        // As Lambda sends it: the root, this segment's parent, and whether
+        // it is sampled (active tracing).
         let hex = pending.id.replace('-', "");
         set(
             "lambda-runtime-trace-id",
             format!(
-                "Root=1-{}-{};Parent={};Sampled=1",
+                "Root=1-{}-{};Parent={};Sampled={}",
                 &pending.id[..8],
                 &hex[8..32],
-                &hex[16..32]
+                &hex[16..32],
+                u8::from(self.sampled)
             ),
         );
         response

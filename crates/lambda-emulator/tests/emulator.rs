@@ -657,6 +657,7 @@ async fn an_abandoned_invocation_frees_its_slot() {
             concurrency: 1,
             env: Vec::new(),
             credentials: lambda_emulator::runtime::RoleCredentials::mint(),
+            tracing: Default::default(),
         });
     let abandoned =
         tokio::time::timeout(Duration::from_millis(100), function.invoke(Bytes::new())).await;

@@ -30,6 +30,7 @@ pub mod oauth;
 pub mod runtime;
 pub mod state_key;
 mod tls;
+pub mod xray;
 
 use std::time::Instant;
 
@@ -71,6 +72,8 @@ pub struct App {
     gateway_target: bool,
     /// The EMF writer; `None`: metrics off.
     metrics: Option<Metrics>,
+    /// Where sampled requests' spans go; `None` outside Lambda.
+    xray: Option<xray::XRay>,
 }
 
 impl App {
@@ -100,6 +103,7 @@ impl App {
         app.rest_streaming = settings.rest_transfer_mode == TransferMode::Stream;
         app.gateway_target = settings.gateway_target;
         app.metrics = Metrics::from_settings(settings);
+        app.xray = xray::XRay::from_env();
         app.server = mcp_tools::govern(app.server, settings)?;
         // This instance's own key until the deployment's replaces it
         // (`runtime::start`, from `MCP_STATE_KEY_SECRET_ARN`).
@@ -208,6 +212,7 @@ impl App {
             oauth: None,
             gateway_target: false,
             metrics: None,
+            xray: None,
         })
     }
 
@@ -324,6 +329,23 @@ impl App {
             "mcp request"
         );
         tracing::debug!(request_id, body = %String::from_utf8_lossy(req.body().as_ref()), "request body");
+        if let (Some(xray), Some(header)) = (
+            &self.xray,
+            req.lambda_context_ref()
+                .and_then(|c| c.xray_trace_id.as_deref()),
+        ) {
+            xray.send(
+                header,
+                &xray::Span {
+                    method: out.method.as_deref().unwrap_or("-"),
+                    target: out.tool.as_deref(),
+                    outcome: out.outcome,
+                    status: out.status.as_u16(),
+                    duration,
+                    trace_id,
+                },
+            );
+        }
         if let (Some(tool), Some(outcome)) = (&out.tool, out.outcome) {
             self.record_call(tool, outcome, duration, trace_id, request_id);
         }

@@ -32,6 +32,7 @@ fn function_with(env: &[(&str, &str)]) -> Function {
         concurrency: 1,
         env: vars,
         credentials: RoleCredentials::mint(),
+        tracing: Default::default(),
     })
 }
 

@@ -241,6 +241,7 @@ async fn the_error_trailers_fail_the_invocation() {
             ("MCP_INVOKE_MODE".into(), "RESPONSE_STREAM".into()),
         ],
         credentials: RoleCredentials::mint(),
+        tracing: Default::default(),
     });
     let mut event: Value =
         serde_json::from_str(include_str!("data/function-url-iam-post.json")).unwrap();

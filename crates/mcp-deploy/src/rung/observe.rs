@@ -73,6 +73,12 @@ impl Rung for Observe {
         "observability"
     }
 
+    fn configure_local(&self, spec: &StackSpec, config: &mut lambda_emulator::EmulatorConfig) {
+        if spec.observe.tracing {
+            config.function.tracing = lambda_emulator::runtime::Tracing::Active;
+        }
+    }
+
     fn synth(&self, spec: &StackSpec, t: &mut Template) -> Result<(), SpecError> {
         t.set(Setting::MetricsNamespace, Expr::sub(NAMESPACE));
         if spec.observe.tracing {
