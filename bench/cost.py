@@ -113,6 +113,8 @@ def render(lam: dict, prices_doc: dict, machine: str) -> str:
          usd(8 * p["cloudwatch_custom_metric_month"])],
         ["metrics, per tool served (calls by tool and by outcome, duration: up to 7)",
          usd(7 * p["cloudwatch_custom_metric_month"])],
+        ["every stack: the requestState key's secret (and per million cold starts, one read each: "
+         f"{usd(1e6 * p['secrets_manager_api_call'])})", usd(p["secrets_manager_secret_month"])],
     ]
     if (rust.billed_ms(), rust.memory_mb) == (python.billed_ms(), python.memory_mb):
         warm_note = (f"Both peers are billed {rust.billed_ms()} ms at {rust.memory_mb} MB per warm call: "

@@ -68,6 +68,9 @@ def test_the_ladder_is_computed_from_the_measurements(tmp_path) -> None:
     internet = _row(report, "4. API Gateway REST + WAF (arm64)")
     assert _usd(internet[2]) > 1e6 * (prices["api_gateway_rest_request"] + prices["waf_request"])
     assert _row(report, "4. WAF web ACL")[1] == "$5.00"
+    secret = _row(report, "every stack: the requestState key's secret (and per million cold starts, one read "
+                          "each: $5.00)")
+    assert secret[1] == "$0.4000", secret
     assert "## Per million cold starts" in report and "## Fixed monthly parts" in report
 
 

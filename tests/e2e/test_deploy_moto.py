@@ -9,6 +9,7 @@ which mcp-deploy reads as AWS gives them).
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import os
@@ -96,7 +97,7 @@ def _stack_name() -> str:
 
 
 def assert_clean(moto: str, stack: str) -> None:
-    """Nothing of the stack is left: no live stack, function, role or log group."""
+    """Nothing of the stack is left: no live stack, function, role, log group or secret."""
     cfn, lam, iam, logs = (_aws(moto, s) for s in ("cloudformation", "lambda", "iam", "logs"))
     for summary in cfn.list_stacks()["StackSummaries"]:
         if summary["StackName"] == stack:
@@ -107,6 +108,7 @@ def assert_clean(moto: str, stack: str) -> None:
     assert roles == [], roles
     groups = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{stack}")["logGroups"]
     assert groups == [], groups
+    _assert_secret_gone(moto, stack)
 
 
 def test_prepare_is_idempotent(mcp_deploy, env, moto) -> None:
@@ -136,6 +138,7 @@ def test_deploy_redeploy_teardown(mcp_deploy, env, moto, package, tmp_path) -> N
     url = _aws(moto, "lambda").get_function_url_config(FunctionName=outputs["FunctionName"])
     assert url["AuthType"] == "AWS_IAM"
     assert "Deployment" in deployed.stderr or "deployment time" in deployed.stderr
+    secret_arn = _assert_state_key(moto, stack, deployed.stdout + deployed.stderr + outputs_file.read_text())
 
     again = run(mcp_deploy, env, "deploy", "--stack-name", stack, "--zip", package)
     assert again.returncode == 0, again.stderr
@@ -145,8 +148,39 @@ def test_deploy_redeploy_teardown(mcp_deploy, env, moto, package, tmp_path) -> N
     assert down.returncode == 0, down.stderr
     assert "clean." in down.stderr
     assert f"verified: AWS::Lambda::Function {stack}-mcp is gone" in down.stderr
+    assert f"verified: AWS::SecretsManager::Secret {secret_arn} is gone" in down.stderr, down.stderr
     assert cfn.describe_stacks(StackName=described["StackId"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
     assert_clean(moto, stack)
+
+
+def _assert_state_key(moto: str, stack: str, printed: str) -> str:
+    """The stack's key of multi round-trip requests: a secret named after the
+    stack, its value generated (64 letters and digits) and in nothing the
+    deploy printed; the function names it and its role may read that one
+    secret only. Returns its ARN."""
+    sm = _aws(moto, "secretsmanager")
+    secret = sm.describe_secret(SecretId=f"{stack}-mcp-state-key")
+    value = sm.get_secret_value(SecretId=secret["ARN"])["SecretString"]
+    assert len(value) == 64 and value.isalnum(), "GenerateSecretString: 64 letters and digits"
+    assert value not in printed, "the secret's value is in the deploy's output"
+    function = _aws(moto, "lambda").get_function_configuration(FunctionName=f"{stack}-mcp")
+    assert function["Environment"]["Variables"]["MCP_STATE_KEY_SECRET_ARN"] == secret["ARN"]
+    iam = _aws(moto, "iam")
+    role = function["Role"].rsplit("/", 1)[1]
+    policy = iam.get_role_policy(RoleName=role, PolicyName="read-state-key")["PolicyDocument"]
+    if isinstance(policy, str):  # moto keeps a stack's inline policy as Python's repr of it
+        policy = ast.literal_eval(policy)
+    assert policy["Statement"] == [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                    "Resource": secret["ARN"]}], policy
+    return secret["ARN"]
+
+
+def _assert_secret_gone(moto: str, stack: str) -> None:
+    try:
+        _aws(moto, "secretsmanager").describe_secret(SecretId=f"{stack}-mcp-state-key")
+    except _aws(moto, "secretsmanager").exceptions.ResourceNotFoundException:
+        return
+    pytest.fail(f"the secret of {stack} survived its teardown")
 
 
 def test_rate_limited_stack_makes_and_verifiably_deletes_its_table(mcp_deploy, env, moto, package) -> None:
@@ -337,6 +371,8 @@ def test_every_resource_named_after_a_gone_stack_fails_the_teardown(mcp_deploy, 
     ipset = waf.create_ip_set(Name=f"{stack}-ipv4", Scope="REGIONAL", IPAddressVersion="IPV4",
                               Addresses=["192.0.2.0/24"])["Summary"]
     table = f"{stack}-McpRateLimitTable-0A1B2C3D"
+    sm = _aws(moto, "secretsmanager")
+    secret = sm.create_secret(Name=f"{stack}-mcp-state-key", SecretString="x" * 64)["ARN"]
     ddb = _aws(moto, "dynamodb")
     ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
@@ -347,15 +383,22 @@ def test_every_resource_named_after_a_gone_stack_fails_the_teardown(mcp_deploy, 
     for line in [f"AWS::ApiGateway::RestApi {api} (McpRestApi) still exists",
                  f"AWS::WAFv2::WebACL {stack}-waf|{acl['Id']}|REGIONAL (McpWebAcl) still exists",
                  f"AWS::WAFv2::IPSet {stack}-ipv4|{ipset['Id']}|REGIONAL (McpAllowedIpv4) still exists",
-                 f"AWS::DynamoDB::Table {table} (McpRateLimitTable) still exists"]:
+                 f"AWS::DynamoDB::Table {table} (McpRateLimitTable) still exists",
+                 f"AWS::SecretsManager::Secret {stack}-mcp-state-key (McpStateKeySecret) still exists"]:
         assert line in left.stderr, f"{line!r} missing from:\n{left.stderr}"
     _aws(moto, "apigateway").delete_rest_api(restApiId=api)
     waf.delete_web_acl(Name=f"{stack}-waf", Scope="REGIONAL", Id=acl["Id"], LockToken=acl["LockToken"])
     waf.delete_ip_set(Name=f"{stack}-ipv4", Scope="REGIONAL", Id=ipset["Id"], LockToken=ipset["LockToken"])
     ddb.delete_table(TableName=table)
+    # A secret scheduled for deletion (DeletedDate set) can no longer be read,
+    # and goes for good at the end of its recovery window: it counts as gone.
+    sm.delete_secret(SecretId=secret, RecoveryWindowInDays=7)
+    assert "DeletedDate" in sm.describe_secret(SecretId=secret)
     clean = run(mcp_deploy, env, "teardown", "--stack-name", stack)
     assert clean.returncode == 0, clean.stderr
     assert "nothing deployed" in clean.stderr
+    assert f"verified: AWS::SecretsManager::Secret {stack}-mcp-state-key is gone" in clean.stderr, clean.stderr
+    sm.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
 
 
 def _demo_signalled(mcp_deploy: str, env: dict, stage: str, sig: signal.Signals, *args: str) -> tuple[int, str]:

@@ -3,7 +3,9 @@ path: `bootstrap` behind the emulator's IAM Function URL, several instances
 allowed, the requestState key derived from a Secrets Manager secret (moto)
 named by MCP_STATE_KEY_SECRET_ARN. Rounds begun on one instance resume on
 another; a state with one byte changed, or presented by another principal,
-is refused with -32602."""
+is refused with -32602. The official Python SDK (`mcp`), in its 2026-07-28
+mode and signing with SigV4, answers a tool's questions through its
+elicitation callback and gets the tool's answer."""
 
 import concurrent.futures
 import json
@@ -11,11 +13,17 @@ import random
 import urllib.error
 import urllib.request
 
+import anyio
 import boto3
+import httpx2
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp_types import ElicitResult
 
 from conftest import running_emulator, running_moto
 
@@ -164,3 +172,79 @@ def test_a_secret_that_cannot_be_read_stops_init_with_the_reason(moto, principal
         assert "Runtime.InvalidConfiguration" in message, reply
         assert "MCP_STATE_KEY_SECRET_ARN: reading the secret failed" in message, reply
         assert "ResourceNotFoundException" in message, reply
+
+
+class _SigV4(httpx2.Auth):
+    """Signs each request the SDK sends for the `lambda` service, as
+    mcp-proxy-for-aws does for its httpx client: every header but
+    `connection` (hop-by-hop), and the body."""
+
+    requires_request_body = True
+
+    def __init__(self, who: dict, region: str) -> None:
+        self.credentials = Credentials(who["accessKeyId"], who["secretAccessKey"])
+        self.region = region
+
+    def auth_flow(self, request: httpx2.Request):
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "connection"}
+        signed = AWSRequest(method=request.method, url=str(request.url), data=request.content, headers=headers)
+        SigV4Auth(self.credentials, "lambda", self.region).add_auth(signed)
+        request.headers.update(dict(signed.headers))
+        yield request
+
+
+async def _sdk_call(emulator, who: dict, tool: str, answers: dict) -> tuple[list, object]:
+    """`tool` called by the SDK pinned to 2026-07-28 (no handshake, no
+    probe); each elicitation it is asked is answered from `answers` by the
+    first property of the requested form, and recorded."""
+    asked = []
+
+    async def on_elicit(context, params):
+        asked.append((params.message, params.requested_schema))
+        field = next(iter(params.requested_schema["properties"]))
+        return ElicitResult(action="accept", content={field: answers[params.message]})
+
+    async with create_mcp_http_client(auth=_SigV4(who, emulator.region)) as http:
+        transport = streamable_http_client(emulator.url, http_client=http)
+        async with Client(transport, mode="2026-07-28", elicitation_callback=on_elicit,
+                          read_timeout_seconds=60) as client:
+            assert client.protocol_version == "2026-07-28"
+            return asked, await client.call_tool(tool, {})
+
+
+def _calls_of(emulator, tool: str) -> dict:
+    """The function's `Calls` metric for `tool`, by outcome, so far."""
+    with urllib.request.urlopen(emulator.stats_url, timeout=5) as r:
+        metrics = json.load(r)["metrics"]
+    return {r["dimensions"]["outcome"]: r["sum"] for r in metrics
+            if r["metric"] == "Calls" and r["dimensions"].keys() == {"tool", "outcome"}
+            and r["dimensions"]["tool"] == tool}
+
+
+def test_python_sdk_answers_the_questions_of_a_tool(emulator, principals) -> None:
+    _, (alice, _), _ = principals
+    before = _calls_of(emulator, TOOL)
+    asked, result = anyio.run(_sdk_call, emulator, alice, TOOL, {
+        "Step 1: What is your name?": "Grace",
+        "Step 2: What is your favorite color?": "teal",
+    })
+    # Two questions, each in its own round: the second round came back with
+    # the first answer sealed in its requestState, the third completed.
+    assert [message for message, _ in asked] == ["Step 1: What is your name?",
+                                                  "Step 2: What is your favorite color?"], asked
+    assert result.is_error is False, result
+    assert result.content[0].text == "Grace likes teal.", result
+    # Three signed tools/call through the Function URL, counted by the function
+    # itself: two asked for input, the last completed.
+    after = _calls_of(emulator, TOOL)
+    assert after["input_required"] - before.get("input_required", 0) == 2, (before, after)
+    assert after["ok"] - before.get("ok", 0) == 1, (before, after)
+
+
+def test_python_sdk_answers_the_elicitation_of_a_tool(emulator, principals) -> None:
+    _, (alice, _), _ = principals
+    asked, result = anyio.run(_sdk_call, emulator, alice, "test_input_required_result_elicitation",
+                              {"What is your name?": "Ada"})
+    assert asked == [("What is your name?", {"type": "object", "properties": {"name": {"type": "string"}},
+                                             "required": ["name"]})], asked
+    assert result.content[0].text == "Hello, Ada!", result

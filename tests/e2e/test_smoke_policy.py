@@ -55,6 +55,7 @@ CRATES = {
     "aws_sdk_apigateway": "apigateway",
     "aws_sdk_wafv2": "wafv2",
     "aws_sdk_cloudwatch": "cloudwatch",
+    "aws_sdk_secretsmanager": "secretsmanager",
 }
 
 # Operations authorised under another action than their own name (AWS's
@@ -85,6 +86,7 @@ NAMESPACES = {
     "WAFv2": "wafv2",
     "DynamoDB": "dynamodb",
     "CloudWatch": "cloudwatch",
+    "SecretsManager": "secretsmanager",
 }
 
 
@@ -166,6 +168,8 @@ ONLY_WITH = (
     OnlyWith("AWS::DynamoDB::Table", "ResourcePolicy", ("dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy")),
     OnlyWith("AWS::DynamoDB::Table", "ContributorInsightsSpecification", ("dynamodb:UpdateContributorInsights",)),
     OnlyWith("AWS::DynamoDB::Table", "PointInTimeRecoverySpecification", ("dynamodb:UpdateContinuousBackups",)),
+    OnlyWith("AWS::SecretsManager::Secret", "ReplicaRegions",
+             ("secretsmanager:ReplicateSecretToRegions", "secretsmanager:RemoveRegionsFromReplication")),
 )
 
 # Calls the code makes that the smoke role does not: only `prepare` creates a
@@ -184,6 +188,7 @@ ANY_RESOURCE = {
     "dynamodb:ListTables": "lists every table (teardown finds the stack's by its name's prefix)",
     "wafv2:ListWebACLs": "lists the region's web ACLs (teardown finds the stack's by name)",
     "wafv2:ListIPSets": "lists the region's IP sets (teardown finds the stack's by name)",
+    "secretsmanager:GetRandomPassword": "names no resource (the secret handler generates the state key with it)",
 }
 
 # Resources whose ARNs cannot carry the stack's name: ids AWS chooses (REST

@@ -11,6 +11,7 @@ import mcp_moto.agentcore_gateway  # noqa: F401 - AWS::BedrockAgentCore::Gateway
 import mcp_moto.internet  # noqa: F401 - the API Gateway stage and the WAFv2 web ACL, IP sets, association
 import mcp_moto.change_sets  # noqa: F401 - outputs of stacks made or updated through change sets, as on AWS
 import mcp_moto.cloudwatch  # noqa: F401 - AWS::CloudWatch::Alarm (moto models the dashboard already)
+import mcp_moto.secretsmanager  # noqa: F401 - AWS::SecretsManager::Secret with a generated value
 from moto.server import main
 
 if __name__ == "__main__":

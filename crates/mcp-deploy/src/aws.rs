@@ -39,6 +39,8 @@ pub struct Aws {
     pub apigateway: aws_sdk_apigateway::Client,
     /// WAFv2 (the internet-facing rung's web ACL).
     pub wafv2: aws_sdk_wafv2::Client,
+    /// Secrets Manager (the key of multi round-trip requests).
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
     /// Poll intervals and verification windows.
     pub timing: Timing,
 }
@@ -102,6 +104,7 @@ impl Aws {
             agentcore: aws_sdk_bedrockagentcorecontrol::Client::new(&config),
             apigateway: aws_sdk_apigateway::Client::new(&config),
             wafv2: aws_sdk_wafv2::Client::new(&config),
+            secretsmanager: aws_sdk_secretsmanager::Client::new(&config),
             timing: Timing::from_env(),
             config,
         })

@@ -10,12 +10,15 @@
 //! server (`mcp-local`, nothing to deploy); 2 the IAM-authenticated Function
 //! URL ([`url`]); 3 the AgentCore Gateway ([`gateway`]); 4 the
 //! internet-facing API Gateway, WAF and OAuth ([`internet`]). Rate limits
-//! ([`rate_limit`]) are an add-on to any of them.
+//! ([`rate_limit`]) are an add-on to any of them; observability
+//! ([`observe`]) and the key of multi round-trip requests ([`state_key`])
+//! are added to every stack.
 
 pub mod gateway;
 pub mod internet;
 pub mod observe;
 pub mod rate_limit;
+pub mod state_key;
 pub mod url;
 
 use std::collections::BTreeMap;
@@ -32,12 +35,13 @@ use crate::template::{SpecError, StackSpec, Template};
 
 /// Every rung and add-on, in the order they build a stack, smoke-test it and
 /// are torn down.
-pub const ALL: [&dyn Rung; 5] = [
+pub const ALL: [&dyn Rung; 6] = [
     &url::Url,
     &gateway::Gateway,
     &internet::Internet,
     &rate_limit::RateLimits,
     &observe::Observe,
+    &state_key::StateKey,
 ];
 
 /// How teardown proves a resource of some type gone.

@@ -94,6 +94,7 @@ fn aws(rules: &Rules) -> Aws {
         agentcore: client!(aws_sdk_bedrockagentcorecontrol, none),
         apigateway: client!(aws_sdk_apigateway, none),
         wafv2: client!(aws_sdk_wafv2, none),
+        secretsmanager: client!(aws_sdk_secretsmanager, none),
         timing: Timing {
             poll: Duration::from_millis(1),
             verify_window: Duration::from_secs(5),
