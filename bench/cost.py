@@ -123,7 +123,8 @@ def render(lam: dict, prices_doc: dict, machine: str) -> str:
         warm_note = (f"Per warm call the function is billed {rust.billed_ms()} ms at {rust.memory_mb} MB, "
                      f"the Python handler {python.billed_ms()} ms at {python.memory_mb} MB.")
     sources = [f"- `{name}`: {entry['what']}: ${entry['usd']:g} per {entry['per']} ({entry['source']}, read "
-               f"{entry['read']})" for name, entry in prices_doc["prices"].items()]
+               f"{entry['read']}" + (f", as quoted by {entry['quoted_by']}" if "quoted_by" in entry else "") + ")"
+               for name, entry in prices_doc["prices"].items()]
     return f"""# What it costs
 
 Produced by `scripts/bench.sh` (`bench/cost.py`) from that run's measurements on {machine} and the
