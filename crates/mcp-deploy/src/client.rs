@@ -11,12 +11,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4::SigningParams;
 use backon::Retryable as _;
 use futures_util::StreamExt as _;
 use http::HeaderMap;
@@ -513,34 +511,8 @@ fn sign_request(
     region: &str,
     service: &str,
 ) -> anyhow::Result<()> {
-    let identity = credentials.clone().into();
-    let params = SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .context("invalid signing parameters")?
-        .into();
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-        .collect();
-    let uri = request.uri().to_string();
-    let signable = SignableRequest::new(
-        "POST",
-        uri.as_str(),
-        headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-        SignableBody::Bytes(request.body()),
-    )
-    .context("cannot sign this request")?;
-    let (instructions, _) = sign(signable, &params)
-        .context("signing failed")?
-        .into_parts();
-    instructions.apply_to_request_http1x(request);
-    Ok(())
+    mcp_lambda::state_key::sign_request(request, credentials, region, service)
+        .map_err(|e| anyhow!(e))
 }
 
 /// Serialises params as the JSON object a request carries.

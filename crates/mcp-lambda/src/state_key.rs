@@ -90,7 +90,7 @@ async fn get_secret_value(arn: &str) -> Result<Value, String> {
         .header("x-amz-target", "secretsmanager.GetSecretValue")
         .body(body)
         .map_err(|e| e.to_string())?;
-    sign_request(&mut request, &credentials, &region)?;
+    sign_request(&mut request, &credentials, &region, "secretsmanager")?;
     let client = crate::tls::https_connector()
         .map(|https| Client::builder(hyper_util::rt::TokioExecutor::new()).build(https))?;
     let (parts, body) = request.into_parts();
@@ -117,17 +117,19 @@ async fn get_secret_value(arn: &str) -> Result<Value, String> {
     Ok(answer)
 }
 
-/// Signs `request` in place with SigV4 for Secrets Manager in `region`.
-fn sign_request(
+/// Signs the POST `request` in place with SigV4 for `service` in `region`
+/// (the deploy CLI's MCP client signs with it too).
+pub fn sign_request(
     request: &mut http::Request<Vec<u8>>,
     credentials: &aws_sdk_dynamodb::config::Credentials,
     region: &str,
+    service: &str,
 ) -> Result<(), String> {
     let identity = credentials.clone().into();
     let params = SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name("secretsmanager")
+        .name(service)
         .time(SystemTime::now())
         .settings(SigningSettings::default())
         .build()
