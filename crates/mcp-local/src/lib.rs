@@ -8,7 +8,7 @@
 //! ```no_run
 //! let settings = mcp_settings::FunctionSettings::from_env().expect("usable settings");
 //! let server = mcp_local::server(&settings).expect("tools register");
-//! let stdin = std::io::stdin().lock();
+//! let stdin = std::io::BufReader::new(std::io::stdin());
 //! mcp_local::serve(&server, stdin, std::io::stdout(), &mcp_local::Config::default())
 //!     .expect("stdio works");
 //! ```
@@ -551,6 +551,114 @@ mod tests {
             untracked
                 .iter()
                 .all(|l| l["method"] != "notifications/progress")
+        );
+    }
+
+    /// Asks the client for its roots, then lists them.
+    struct AsksRoots;
+
+    impl mcp_core::ContentTool for AsksRoots {
+        type Args = mcp_core::NoArgs;
+        fn definition(&self) -> mcp_core::ToolDefinition {
+            mcp_core::ToolDefinition::new("roots", "Lists the client's roots.")
+        }
+        async fn call(
+            &self,
+            _: mcp_core::NoArgs,
+            cx: &mcp_core::CallContext<'_>,
+        ) -> Result<Vec<mcp_core::model::Content>, mcp_core::ToolError> {
+            match cx.roots("r") {
+                Some(roots) => Ok(vec![mcp_core::model::Content::text(roots.join(","))]),
+                None => Err(cx
+                    .ask(mcp_core::InputRequests::new().list_roots("r"))
+                    .into()),
+            }
+        }
+    }
+
+    const INIT_ROOTS: &str = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{\"roots\":{}},\"clientInfo\":{\"name\":\"t\",\"version\":\"0\"}}}\n\
+        {\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"roots\"}}\n";
+
+    /// Serves `input` (kept open `open_for` after it is written) to a server
+    /// with [`AsksRoots`]; the lines written.
+    fn asking_session(input: String, open_for: Duration, wait: Duration) -> Vec<Value> {
+        let mut tools = mcp_core::ToolRegistry::new();
+        tools.register_content(AsksRoots).unwrap();
+        let server = Server::new(ServerInfo::new("t", "0"), tools);
+        let (reader, mut writer) = io::pipe().unwrap();
+        let feeder = std::thread::spawn(move || {
+            writer.write_all(input.as_bytes()).unwrap();
+            std::thread::sleep(open_for);
+        });
+        let mut out = Vec::new();
+        let config = Config {
+            answer_wait: wait,
+            ..Config::default()
+        };
+        serve(&server, io::BufReader::new(reader), &mut out, &config).unwrap();
+        feeder.join().unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_tool_asks_the_client_and_reads_its_answer() {
+        // The answer comes after a ping, which is served after the call.
+        let input = format!(
+            "{INIT_ROOTS}{{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}}\n\
+             {{\"jsonrpc\":\"2.0\",\"id\":\"mcp-local-1\",\"result\":{{\"roots\":[{{\"uri\":\"file:///a\"}}]}}}}\n"
+        );
+        let lines = asking_session(input, Duration::ZERO, Duration::from_secs(10));
+        assert_eq!(lines[1]["method"], "roots/list");
+        assert_eq!(lines[1]["id"], "mcp-local-1");
+        assert_eq!(lines[2]["id"], 2);
+        assert_eq!(lines[2]["result"]["content"][0]["text"], "file:///a");
+        assert_eq!(lines[3]["id"], 3);
+    }
+
+    #[test]
+    fn no_answer_in_time_is_a_tool_error_not_a_hang() {
+        let started = Instant::now();
+        let lines = asking_session(
+            INIT_ROOTS.to_owned(),
+            Duration::from_millis(1500),
+            Duration::from_millis(200),
+        );
+        let result = &lines.last().unwrap()["result"];
+        assert_eq!(result["isError"], true);
+        let text = result["content"][0]["text"].as_str().unwrap();
+        assert!(text.contains("did not answer `roots/list`"), "{text}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["method"] == "notifications/cancelled")
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // Input that ends while the tool waits ends the wait at once.
+        let lines = asking_session(
+            INIT_ROOTS.to_owned(),
+            Duration::ZERO,
+            Duration::from_secs(60),
+        );
+        let text = lines.last().unwrap()["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(text.contains("closed its input"), "{text}");
+    }
+
+    #[test]
+    fn an_undeclared_capability_is_not_asked() {
+        let input = INIT_ROOTS.replace("{\"roots\":{}}", "{}");
+        let lines = asking_session(input, Duration::ZERO, Duration::from_secs(10));
+        assert!(lines.iter().all(|l| l["method"] != "roots/list"));
+        let text = lines[1]["result"]["content"][0]["text"].as_str().unwrap();
+        assert!(
+            text.contains("did not declare the `roots` capability"),
+            "{text}"
         );
     }
 
