@@ -357,6 +357,10 @@ impl From<InputRequired> for crate::ResourceReadError {
     }
 }
 
+/// What a round asked, unsealed ([`Round::take_asked`]): each request's
+/// key, method and params, and the state to keep.
+pub(crate) type Asks = (Vec<(String, InputMethod, Value)>, Option<Value>);
+
 /// What the author's code asked for in this round.
 #[derive(Debug)]
 struct Asked {
@@ -501,10 +505,7 @@ impl<'k> Round<'k> {
     /// What this round asked, unsealed: each request's key, method and
     /// params, and the state to keep; `None` when it asked nothing. A method
     /// the client did not declare is the `Err` of its capability's name.
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn take_asked(
-        &self,
-    ) -> Option<Result<(Vec<(String, InputMethod, Value)>, Option<Value>), String>> {
+    pub(crate) fn take_asked(&self) -> Option<Result<Asks, String>> {
         let asked = self
             .asked
             .lock()

@@ -27,6 +27,7 @@
 //! # }
 //! ```
 
+pub mod asking;
 mod auth;
 
 pub use auth::{AuthError, Authenticator, BoxFuture, TrustFront};
@@ -328,13 +329,21 @@ fn push_events(out: &mut String, notifications: &[Value], reply: &str) {
 /// A channel for the call's notifications when the client takes SSE (the
 /// context's sink then feeds it); `None` leaves them to the default sink.
 fn listen(request: &RequestParts<'_>, context: &mut RequestContext) -> Option<Notes> {
+    listen_with_sender(request, context).map(|(notes, _)| notes)
+}
+
+/// [`listen`], with the sending end too (for the requests to the client).
+fn listen_with_sender(
+    request: &RequestParts<'_>,
+    context: &mut RequestContext,
+) -> Option<(Notes, tokio::sync::mpsc::UnboundedSender<Value>)> {
     let accepts = header(request.headers, &ACCEPT)
         .and_then(Result::ok)
         .is_some_and(accepts_event_stream);
     accepts.then(|| {
         let (sender, notes) = tokio::sync::mpsc::unbounded_channel();
-        context.notify = Arc::new(Channel(sender));
-        notes
+        context.notify = Arc::new(Channel(sender.clone()));
+        (notes, sender)
     })
 }
 
@@ -415,9 +424,18 @@ pub async fn exchange_streamed<'a>(
     request: RequestParts<'a>,
     mut context: RequestContext,
 ) -> Streamed<'a> {
-    let Some(mut notes) = listen(&request, &mut context) else {
+    let Some((mut notes, events)) = listen_with_sender(&request, &mut context) else {
         return Streamed::Whole(exchange_with(server, config, auth, request, context).await);
     };
+    // A stream can carry the tool's requests to the client (handshake
+    // revisions; the answers come as POSTs: `asking`).
+    let asks = asking::StreamAsks {
+        events,
+        deadline: context.deadline,
+    };
+    context
+        .extensions
+        .insert(mcp_core::ClientChannel::new(Arc::new(asks), None));
     // Decided before the tool runs, so known when the first event commits
     // the headers (they cannot follow in trailers).
     let rate_limit = Arc::clone(&context.rate_limit);
@@ -648,6 +666,13 @@ async fn answer(
         (out.method, out.tool) = (method, tool);
         out.traceparent = named.or(context.traceparent);
         return out;
+    }
+    // A client's answer to a request a call of this process sent it.
+    if message.method().is_none()
+        && let Ok(response) = serde_json::from_slice::<Value>(request.body)
+        && asking::deliver(&response)
+    {
+        return Exchange::new(StatusCode::ACCEPTED, None);
     }
     let mut session = Session::stateless(version);
     let reply = server.handle(&mut session, message, &context).await;

@@ -153,8 +153,11 @@ impl Notify for Lines {
 struct Ask {
     id: String,
     line: Vec<u8>,
-    answer: oneshot::Sender<Result<Value, (i64, String)>>,
+    answer: oneshot::Sender<Outcome>,
 }
+
+/// A client's response: its `result`, or its error's code and message.
+type Outcome = Result<Value, (i64, String)>;
 
 /// Server-to-client requests of a stdio connection ([`mcp_core::ask`]): a
 /// request is a line on stdout, its answer a line on stdin, read while the
@@ -354,7 +357,7 @@ fn declared_capabilities(text: &[u8]) -> Option<Map<String, Value>> {
 }
 
 /// The id and outcome of a line that is a JSON-RPC response.
-fn response_of(text: &[u8]) -> Option<(String, Result<Value, (i64, String)>)> {
+fn response_of(text: &[u8]) -> Option<(String, Outcome)> {
     let message: Value = serde_json::from_slice(text).ok()?;
     if message.get("method").is_some() {
         return None;
