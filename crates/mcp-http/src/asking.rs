@@ -5,12 +5,14 @@
 //! waiting call through a rendezvous by the request's id.
 //!
 //! The rendezvous here is in process: it delivers an answer only when the
-//! POST that carries it is served by the process whose call waits. A front
+//! POST that carries it is served by the process whose call waits, which is
+//! why a front opts in ([`crate::HttpConfig::client_requests`]). A front
 //! that serves one request at a time per process (a Lambda instance) never
 //! is: its instance is busy with the waiting call, so the answer lands on
 //! another instance (or, at a reserved concurrency of 1, is refused with
-//! 429). There the call waits out its bound and ends with an error that says
-//! so; docs/input-required.md designs the rendezvous across instances.
+//! 429); docs/input-required.md designs the rendezvous across instances.
+//! Where an answer does not come, the call ends at its bound with an error
+//! that says so.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};

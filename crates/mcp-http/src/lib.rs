@@ -54,6 +54,15 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// Bodies above this are refused with 413.
     pub max_body_bytes: usize,
+    /// Whether a streamed call at a handshake revision may send the client
+    /// requests of its own ([`asking`]). Their answers reach the waiting
+    /// call only through this process's rendezvous, so a front turns it on
+    /// only where the answering POST is served by the same process while the
+    /// call runs; a Lambda instance serves one invocation at a time, so it
+    /// never is, and the function leaves it off (the tool then gets at once
+    /// the error that says the revision cannot ask, not a wait that cannot
+    /// end well).
+    pub client_requests: bool,
 }
 
 /// Default body bound: 1 MiB, well above any tool call and below Lambda's 6 MB.
@@ -64,6 +73,7 @@ impl Default for HttpConfig {
         HttpConfig {
             allowed_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            client_requests: false,
         }
     }
 }
@@ -75,6 +85,9 @@ impl HttpConfig {
         HttpConfig {
             allowed_origins: settings.allowed_origins.clone(),
             max_body_bytes: settings.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            // Off on Lambda until the rendezvous works across instances
+            // (docs/input-required.md).
+            client_requests: false,
         }
     }
 }
@@ -429,13 +442,15 @@ pub async fn exchange_streamed<'a>(
     };
     // A stream can carry the tool's requests to the client (handshake
     // revisions; the answers come as POSTs: `asking`).
-    let asks = asking::StreamAsks {
-        events,
-        deadline: context.deadline,
-    };
-    context
-        .extensions
-        .insert(mcp_core::ClientChannel::new(Arc::new(asks), None));
+    if config.client_requests {
+        let asks = asking::StreamAsks {
+            events,
+            deadline: context.deadline,
+        };
+        context
+            .extensions
+            .insert(mcp_core::ClientChannel::new(Arc::new(asks), None));
+    }
     // Decided before the tool runs, so known when the first event commits
     // the headers (they cannot follow in trailers).
     let rate_limit = Arc::clone(&context.rate_limit);

@@ -136,6 +136,13 @@ async fn send_streamed<'a>(
 
 static CONFIG: std::sync::LazyLock<HttpConfig> = std::sync::LazyLock::new(HttpConfig::default);
 
+/// A front that serves the answers of its calls' requests to the client in
+/// the same process (`client_requests`).
+static ASKING: std::sync::LazyLock<HttpConfig> = std::sync::LazyLock::new(|| HttpConfig {
+    client_requests: true,
+    ..HttpConfig::default()
+});
+
 /// The 2025-11-25 headers of a client that accepts `accept`.
 fn accepting(accept: &str) -> HeaderMap {
     let mut headers = headers("2025-11-25");
@@ -1112,8 +1119,28 @@ async fn a_request_to_the_client_rides_the_stream_and_its_answer_a_post() {
     let server = Server::new(ServerInfo::new("t", "0"), tools);
     let headers = accepting("application/json, text/event-stream");
     let call = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"finish","arguments":{}}}"#;
+    // A front that does not opt in (a Lambda instance) never asks: the tool
+    // learns at once that it cannot.
+    let mcp_http::Streamed::Whole(out) = send_streamed(&server, &headers, call).await else {
+        panic!("nothing to stream");
+    };
+    assert!(
+        out.body
+            .as_deref()
+            .is_some_and(|b| b.contains("does not have")),
+        "{out:?}"
+    );
+    let parts = RequestParts {
+        method: &Method::POST,
+        path: "/mcp",
+        query: None,
+        headers: &headers,
+        body: call.as_bytes(),
+        front_identity: None,
+    };
+    let context = RequestContext::default();
     let mcp_http::Streamed::Events { head, mut events } =
-        send_streamed(&server, &headers, call).await
+        mcp_http::exchange_streamed(&server, &ASKING, &TrustFront, parts, context).await
     else {
         panic!("the request to the client commits the answer to a stream");
     };
@@ -1169,7 +1196,7 @@ async fn a_client_that_never_answers_gets_a_tool_error_by_the_deadline() {
     };
     let started = std::time::Instant::now();
     let mcp_http::Streamed::Events { mut events, .. } =
-        mcp_http::exchange_streamed(&server, &CONFIG, &TrustFront, parts, context).await
+        mcp_http::exchange_streamed(&server, &ASKING, &TrustFront, parts, context).await
     else {
         panic!("a stream");
     };
