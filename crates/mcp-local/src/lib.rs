@@ -654,6 +654,34 @@ mod tests {
     }
 
     #[test]
+    fn an_elicitation_before_2025_11_25_has_no_mode() {
+        let server = server(&FunctionSettings {
+            conformance_fixtures: true,
+            ..FunctionSettings::default()
+        })
+        .unwrap();
+        for (version, mode) in [("2025-06-18", None), ("2025-11-25", Some("form"))] {
+            let input = format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{{\"protocolVersion\":\"{version}\",\"capabilities\":{{\"elicitation\":{{}}}},\"clientInfo\":{{\"name\":\"t\",\"version\":\"0\"}}}}}}\n\
+                 {{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{{\"name\":\"test_elicitation\",\"arguments\":{{\"message\":\"Who?\"}}}}}}\n\
+                 {{\"jsonrpc\":\"2.0\",\"id\":\"mcp-local-1\",\"result\":{{\"action\":\"accept\",\"content\":{{\"username\":\"u\",\"email\":\"e\"}}}}}}\n"
+            );
+            let mut out = Vec::new();
+            serve(&server, input.as_bytes(), &mut out, &Config::default()).unwrap();
+            let lines: Vec<Value> = String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(lines[1]["method"], "elicitation/create");
+            assert_eq!(lines[1]["params"]["message"], "Who?");
+            assert_eq!(lines[1]["params"]["mode"].as_str(), mode, "{version}");
+            let text = lines[2]["result"]["content"][0]["text"].as_str().unwrap();
+            assert!(text.starts_with("User response: action=accept"), "{text}");
+        }
+    }
+
+    #[test]
     fn an_undeclared_capability_is_not_asked() {
         let input = INIT_ROOTS.replace("{\"roots\":{}}", "{}");
         let lines = asking_session(input, Duration::ZERO, Duration::from_secs(10));

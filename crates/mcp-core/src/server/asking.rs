@@ -9,7 +9,7 @@ use super::{LogLevel, ProtocolVersion, RequestContext, Server, ServerResult};
 use crate::ask::{ClientChannel, MAX_ROUNDS};
 use crate::jsonrpc::ErrorObject;
 use crate::model::CallToolResult;
-use crate::mrtr::{Binding, Round};
+use crate::mrtr::{Binding, InputMethod, Round};
 use crate::tool::Arguments;
 
 impl Server {
@@ -47,7 +47,14 @@ impl Server {
             };
             let (requests, kept) = asked;
             answers = Map::new();
-            for (key, method, params) in requests {
+            for (key, method, mut params) in requests {
+                // `mode` came with 2025-11-25 (form or URL); before it every
+                // elicitation is a form and the field is not in the schema.
+                if method == InputMethod::Elicitation && version < ProtocolVersion::V2025_11_25 {
+                    if let Some(params) = params.as_object_mut() {
+                        params.remove("mode");
+                    }
+                }
                 if request.cancellation.is_cancelled() {
                     return refused(format!(
                         "Tool `{name}` was cancelled while asking the client"
