@@ -50,10 +50,11 @@ impl Server {
             for (key, method, mut params) in requests {
                 // `mode` came with 2025-11-25 (form or URL); before it every
                 // elicitation is a form and the field is not in the schema.
-                if method == InputMethod::Elicitation && version < ProtocolVersion::V2025_11_25 {
-                    if let Some(params) = params.as_object_mut() {
-                        params.remove("mode");
-                    }
+                if method == InputMethod::Elicitation
+                    && version < ProtocolVersion::V2025_11_25
+                    && let Some(params) = params.as_object_mut()
+                {
+                    params.remove("mode");
                 }
                 if request.cancellation.is_cancelled() {
                     return refused(format!(
