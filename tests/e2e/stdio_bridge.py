@@ -19,6 +19,17 @@ state; mcp-local's key lives as long as its process). `initialize` starts a proc
 lives on as the session (`Mcp-Session-Id`) for the handshake revisions,
 served one message at a time, until DELETE or the bridge stops. Binds
 127.0.0.1 only; every read is bounded in time.
+
+Server-to-client requests (a tool's `sampling/createMessage`,
+`elicitation/create`, `roots/list` at the handshake revisions) go as a
+Streamable HTTP server sends them: on the SSE stream of the POST whose call
+asked, as they come (the response switches to a stream at the first such
+request, with what was written before it, and ends with the call's response);
+the client's answer is a POST of its own, a JSON-RPC response, which the
+bridge writes to the stdin of the process the POST's session (or the shared
+process) names and answers 202, while that process's call still runs. A
+client that does not accept `text/event-stream` cannot be asked: the request
+is dropped and the server's bounded wait ends the call with an error.
 """
 
 import json
@@ -30,6 +41,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 REPLY_TIMEOUT_S = 30
 
 
+def is_response(message) -> bool:
+    return isinstance(message, dict) and "method" not in message and ("result" in message or "error" in message)
+
+
 class _Process:
     """One stdio server process, one message at a time."""
 
@@ -39,17 +54,23 @@ class _Process:
             env=env, text=True, bufsize=1,
         )
         self.lock = threading.Lock()
+        self.write_lock = threading.Lock()
 
-    def exchange(self, message: dict | None, raw: str) -> tuple[list[dict], dict | None]:
-        """Writes one line; returns the notifications before the response and
-        the response (None for a notification, which gets no response)."""
-        with self.lock:
+    def write(self, raw: str) -> None:
+        """Writes one line; a client's answer is written while a call runs."""
+        with self.write_lock:
             self.proc.stdin.write(raw + "\n")
             self.proc.stdin.flush()
+
+    def exchange(self, message: dict | None, raw: str):
+        """Writes one line; yields each line the server writes until the
+        response (notifications, requests to the client, then the
+        response; nothing for a notification, which gets no response)."""
+        with self.lock:
+            self.write(raw)
             if message is not None and "id" not in message:
-                return [], None
+                return
             wanted = message.get("id") if isinstance(message, dict) else None
-            notes: list[dict] = []
             timer = threading.Timer(REPLY_TIMEOUT_S, self.proc.kill)
             timer.start()
             try:
@@ -57,9 +78,9 @@ class _Process:
                     if not line.strip():
                         continue
                     out = json.loads(line)
-                    if ("result" in out or "error" in out) and out.get("id") == wanted:
-                        return notes, out
-                    notes.append(out)
+                    yield out
+                    if is_response(out) and out.get("id") == wanted:
+                        return
             finally:
                 timer.cancel()
             raise RuntimeError("the stdio server ended (or timed out) before its response")
@@ -115,14 +136,43 @@ class Bridge:
                     process, owned = _Process(bridge.command, bridge.env), True
                 else:
                     process, owned = bridge.shared_process(), False
+                if is_response(message) and not owned:
+                    # A client's answer to a server-to-client request: its
+                    # process is waiting for it in the middle of a call.
+                    process.write(raw)
+                    return self._send(202)
+                initialize = isinstance(message, dict) and message.get("method") == "initialize"
+                sse = "text/event-stream" in self.headers.get("Accept", "")
+                notes, reply, streaming = [], None, False
                 try:
-                    notes, reply = process.exchange(message, raw)
+                    for out in process.exchange(message, raw):
+                        if is_response(out):
+                            reply = out
+                        elif streaming:
+                            self._event(out)
+                        elif "id" in out and sse:
+                            # The first request to the client: from here the
+                            # answer is a stream, the request sent now.
+                            streaming = True
+                            self.send_response(200)
+                            self.send_header("Content-Type", "text/event-stream")
+                            self.end_headers()
+                            for note in [*notes, out]:
+                                self._event(note)
+                        else:
+                            notes.append(out)
                 except RuntimeError as e:
+                    if streaming:
+                        return
                     return self._send(502, str(e).encode())
                 finally:
-                    if owned and not (isinstance(message, dict) and message.get("method") == "initialize"):
+                    if owned and not initialize:
                         process.stop()
-                if owned and isinstance(message, dict) and message.get("method") == "initialize":
+                if streaming:
+                    if reply is not None:
+                        self._event(reply)
+                    return
+                if owned and initialize:
                     if reply is not None and "result" in reply:
                         session = str(uuid.uuid4())
                         bridge.sessions[session] = process
@@ -131,12 +181,16 @@ class Bridge:
                         process.stop()
                 if reply is None:
                     return self._send(202, headers=headers)
-                if notes and "text/event-stream" in self.headers.get("Accept", ""):
+                if notes and sse:
                     events = "".join(f"event: message\ndata: {json.dumps(m)}\n\n" for m in [*notes, reply])
                     headers["Content-Type"] = "text/event-stream"
                     return self._send(200, events.encode(), headers)
                 headers["Content-Type"] = "application/json"
                 self._send(200, json.dumps(reply).encode(), headers)
+
+            def _event(self, message: dict) -> None:
+                self.wfile.write(f"event: message\ndata: {json.dumps(message)}\n\n".encode())
+                self.wfile.flush()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mcp"

@@ -98,6 +98,7 @@ macro_rules! message_error {
     };
 }
 
+pub mod ask;
 mod content;
 mod context;
 mod incoming;
@@ -116,6 +117,7 @@ mod tool;
 pub mod trace;
 mod version;
 
+pub use ask::{AskError, ClientChannel, ClientRequests};
 pub use context::{
     AuthScheme, CallContext, Cancellation, Cancelled, Discard, Extensions, Identity, LogLevel,
     Notify, RequestContext, log_notification, progress_notification,

@@ -44,9 +44,11 @@
 //!
 //! # Revisions
 //!
-//! Only 2026-07-28 has `input_required`. At a handshake revision
-//! [`CallContext::ask`] gives the author's code an error that says so, which
-//! a tool returns as an `isError` result.
+//! Only 2026-07-28 has `input_required`. At a handshake revision, where the
+//! transport can carry server-to-client requests ([`crate::ask`]), the same
+//! [`CallContext::ask`] sends them and the tool runs again with the answers;
+//! where it cannot, `ask` gives the author's code an error that says so,
+//! which a tool returns as an `isError` result.
 
 use std::fmt;
 use std::sync::Mutex;
@@ -251,7 +253,7 @@ impl InputMethod {
     }
 
     /// Whether `answer` has the shape of this method's result.
-    fn fits(self, answer: &Value) -> bool {
+    pub(crate) fn fits(self, answer: &Value) -> bool {
         match self {
             InputMethod::Elicitation => answer
                 .get("action")
@@ -354,6 +356,10 @@ impl From<InputRequired> for crate::ResourceReadError {
         crate::ResourceReadError::new(asked.message)
     }
 }
+
+/// What a round asked, unsealed ([`Round::take_asked`]): each request's
+/// key, method and params, and the state to keep.
+pub(crate) type Asks = (Vec<(String, InputMethod, Value)>, Option<Value>);
 
 /// What the author's code asked for in this round.
 #[derive(Debug)]
@@ -461,6 +467,68 @@ impl<'k> Round<'k> {
             }
         }
         Ok(payload.get("state").cloned())
+    }
+
+    /// A round run in this process for a handshake revision
+    /// ([`crate::ask`]): the answers the client gave to server-to-client
+    /// requests, and the state the previous round kept, both held in memory
+    /// (nothing to seal or verify). `capabilities`: what the client declared
+    /// at `initialize`, `None` when unknown (then every method may be asked).
+    pub(crate) fn local(
+        binding: Binding,
+        capabilities: Option<&Map<String, Value>>,
+        responses: Map<String, Value>,
+        state: Option<Value>,
+    ) -> Round<'static> {
+        let capabilities = Some(capabilities.cloned().unwrap_or_else(|| {
+            [
+                InputMethod::Elicitation,
+                InputMethod::Sampling,
+                InputMethod::Roots,
+            ]
+            .into_iter()
+            .map(|m| (m.capability().to_owned(), json!({})))
+            .collect()
+        }));
+        Round {
+            key: None,
+            binding,
+            capabilities,
+            responses,
+            resumed: state.is_some(),
+            state,
+            asked: Mutex::new(None),
+            now: SystemTime::now(),
+        }
+    }
+
+    /// What this round asked, unsealed: each request's key, method and
+    /// params, and the state to keep; `None` when it asked nothing. A method
+    /// the client did not declare is the `Err` of its capability's name.
+    pub(crate) fn take_asked(&self) -> Option<Result<Asks, String>> {
+        let asked = self
+            .asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()?;
+        let mut requests = Vec::new();
+        for (key, request) in asked.requests.0 {
+            let Some(method) = request["method"].as_str().and_then(InputMethod::of) else {
+                return Some(Err(format!(
+                    "input request {key:?} is not elicitation, sampling or roots"
+                )));
+            };
+            if !self.supports(method) {
+                return Some(Err(format!(
+                    "the client did not declare the `{}` capability, so it cannot be asked for `{}`",
+                    method.capability(),
+                    method.method()
+                )));
+            }
+            let params = request.get("params").cloned().unwrap_or_else(|| json!({}));
+            requests.push((key, method, params));
+        }
+        Some(Ok((requests, asked.state)))
     }
 
     /// Whether the client declared the capability `method` needs.

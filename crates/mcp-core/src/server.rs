@@ -17,6 +17,8 @@ use crate::prompt::{PromptArguments, Prompts};
 use crate::resource::{self, Resources};
 use crate::scopes::{BASELINE, ScopesError, ToolScopes};
 use crate::tool::{Arguments, CallOutcome, ToolRegistry};
+
+mod asking;
 use crate::{ProtocolVersion, meta};
 
 /// Who this server says it is (`serverInfo`).
@@ -920,6 +922,24 @@ impl Server {
         if let Some(refused) = self.admit(name, request, batch).await {
             return Err(refused);
         }
+        // A handshake revision whose transport carries server-to-client
+        // requests: the tool may ask, as at 2026-07-28 (`asking`).
+        if let Some(channel) = request
+            .extensions
+            .get::<crate::ask::ClientChannel>()
+            .filter(|_| !version.is_stateless() && self.tools.definition(name).is_some())
+        {
+            return self
+                .call_asking(
+                    name,
+                    arguments,
+                    meta,
+                    (version, log_level),
+                    request,
+                    channel,
+                )
+                .await;
+        }
         let round = match version.is_stateless() && self.tools.definition(name).is_some() {
             true => {
                 let bound = arguments.to_value();
@@ -940,26 +960,41 @@ impl Server {
             .with_trace_from(meta)
             .with_round(round.as_ref());
         let Some(call) = self.tools.call(name, arguments, cx) else {
-            // Only the tools this caller may see: the names of the others
-            // are not its business.
-            let known: Vec<&str> = self
-                .tools
-                .definitions()
-                .filter(|d| missing_scopes(d, request).is_empty())
-                .map(|d| d.name())
-                .collect();
-            return Err(ErrorObject::new(
-                ErrorCode::INVALID_PARAMS,
-                format!(
-                    "Unknown tool: {name:?}; available tools: {}",
-                    known.join(", ")
-                ),
-            ));
+            return Err(self.unknown_tool(name, request));
         };
         let outcome = call.await;
         if let Some(asked) = round.as_ref().and_then(|r| r.input_required()) {
             return asked.map(ServerResult::InputRequired);
         }
+        self.tool_outcome(name, outcome, version)
+    }
+
+    /// The error of a call of a tool that does not exist, naming only the
+    /// tools this caller may see: the names of the others are not its
+    /// business.
+    fn unknown_tool(&self, name: &str, request: &RequestContext) -> ErrorObject {
+        let known: Vec<&str> = self
+            .tools
+            .definitions()
+            .filter(|d| missing_scopes(d, request).is_empty())
+            .map(|d| d.name())
+            .collect();
+        ErrorObject::new(
+            ErrorCode::INVALID_PARAMS,
+            format!(
+                "Unknown tool: {name:?}; available tools: {}",
+                known.join(", ")
+            ),
+        )
+    }
+
+    /// The `tools/call` result of what the tool gave.
+    fn tool_outcome(
+        &self,
+        name: &str,
+        outcome: Result<CallOutcome, crate::tool::Broken>,
+        version: ProtocolVersion,
+    ) -> Result<ServerResult, ErrorObject> {
         Ok(ServerResult::CallTool(
             match outcome.map_err(ErrorObject::internal)? {
                 CallOutcome::Output(output) => tool_result(output, version),

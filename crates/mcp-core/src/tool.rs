@@ -419,7 +419,7 @@ use crate::BoxFuture;
 
 /// A call's arguments: a `Value` (the classified path) or the raw JSON object
 /// of the typed path, read straight into the tool's `Args`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Arguments<'a> {
     Value(Value),
     Raw(&'a RawValue),

@@ -27,6 +27,7 @@
 //! # }
 //! ```
 
+pub mod asking;
 mod auth;
 
 pub use auth::{AuthError, Authenticator, BoxFuture, TrustFront};
@@ -53,6 +54,15 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// Bodies above this are refused with 413.
     pub max_body_bytes: usize,
+    /// Whether a streamed call at a handshake revision may send the client
+    /// requests of its own ([`asking`]). Their answers reach the waiting
+    /// call only through this process's rendezvous, so a front turns it on
+    /// only where the answering POST is served by the same process while the
+    /// call runs; a Lambda instance serves one invocation at a time, so it
+    /// never is, and the function leaves it off (the tool then gets at once
+    /// the error that says the revision cannot ask, not a wait that cannot
+    /// end well).
+    pub client_requests: bool,
 }
 
 /// Default body bound: 1 MiB, well above any tool call and below Lambda's 6 MB.
@@ -63,6 +73,7 @@ impl Default for HttpConfig {
         HttpConfig {
             allowed_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            client_requests: false,
         }
     }
 }
@@ -74,6 +85,9 @@ impl HttpConfig {
         HttpConfig {
             allowed_origins: settings.allowed_origins.clone(),
             max_body_bytes: settings.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            // Off on Lambda until the rendezvous works across instances
+            // (docs/input-required.md).
+            client_requests: false,
         }
     }
 }
@@ -328,13 +342,21 @@ fn push_events(out: &mut String, notifications: &[Value], reply: &str) {
 /// A channel for the call's notifications when the client takes SSE (the
 /// context's sink then feeds it); `None` leaves them to the default sink.
 fn listen(request: &RequestParts<'_>, context: &mut RequestContext) -> Option<Notes> {
+    listen_with_sender(request, context).map(|(notes, _)| notes)
+}
+
+/// [`listen`], with the sending end too (for the requests to the client).
+fn listen_with_sender(
+    request: &RequestParts<'_>,
+    context: &mut RequestContext,
+) -> Option<(Notes, tokio::sync::mpsc::UnboundedSender<Value>)> {
     let accepts = header(request.headers, &ACCEPT)
         .and_then(Result::ok)
         .is_some_and(accepts_event_stream);
     accepts.then(|| {
         let (sender, notes) = tokio::sync::mpsc::unbounded_channel();
-        context.notify = Arc::new(Channel(sender));
-        notes
+        context.notify = Arc::new(Channel(sender.clone()));
+        (notes, sender)
     })
 }
 
@@ -415,9 +437,20 @@ pub async fn exchange_streamed<'a>(
     request: RequestParts<'a>,
     mut context: RequestContext,
 ) -> Streamed<'a> {
-    let Some(mut notes) = listen(&request, &mut context) else {
+    let Some((mut notes, events)) = listen_with_sender(&request, &mut context) else {
         return Streamed::Whole(exchange_with(server, config, auth, request, context).await);
     };
+    // A stream can carry the tool's requests to the client (handshake
+    // revisions; the answers come as POSTs: `asking`).
+    if config.client_requests {
+        let asks = asking::StreamAsks {
+            events,
+            deadline: context.deadline,
+        };
+        context
+            .extensions
+            .insert(mcp_core::ClientChannel::new(Arc::new(asks), None));
+    }
     // Decided before the tool runs, so known when the first event commits
     // the headers (they cannot follow in trailers).
     let rate_limit = Arc::clone(&context.rate_limit);
@@ -648,6 +681,13 @@ async fn answer(
         (out.method, out.tool) = (method, tool);
         out.traceparent = named.or(context.traceparent);
         return out;
+    }
+    // A client's answer to a request a call of this process sent it.
+    if message.method().is_none()
+        && let Ok(response) = serde_json::from_slice::<Value>(request.body)
+        && asking::deliver(&response)
+    {
+        return Exchange::new(StatusCode::ACCEPTED, None);
     }
     let mut session = Session::stateless(version);
     let reply = server.handle(&mut session, message, &context).await;

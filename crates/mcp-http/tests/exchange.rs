@@ -136,6 +136,13 @@ async fn send_streamed<'a>(
 
 static CONFIG: std::sync::LazyLock<HttpConfig> = std::sync::LazyLock::new(HttpConfig::default);
 
+/// A front that serves the answers of its calls' requests to the client in
+/// the same process (`client_requests`).
+static ASKING: std::sync::LazyLock<HttpConfig> = std::sync::LazyLock::new(|| HttpConfig {
+    client_requests: true,
+    ..HttpConfig::default()
+});
+
 /// The 2025-11-25 headers of a client that accepts `accept`.
 fn accepting(accept: &str) -> HeaderMap {
     let mut headers = headers("2025-11-25");
@@ -1078,4 +1085,126 @@ async fn a_listen_is_acknowledged_then_closed_gracefully() {
         sent[1]["result"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
         42
     );
+}
+
+/// Asks the client's model to finish a sentence (a server-to-client
+/// request at 2025-11-25, an `input_required` round at 2026-07-28).
+struct Finish;
+
+impl mcp_core::ContentTool for Finish {
+    type Args = NoArgs;
+    fn definition(&self) -> ToolDefinition {
+        ToolDefinition::new("finish", "Has the client's model finish a sentence.")
+    }
+    async fn call(
+        &self,
+        _: NoArgs,
+        cx: &CallContext<'_>,
+    ) -> Result<Vec<mcp_core::model::Content>, ToolError> {
+        match cx.sampled_text("s") {
+            Some(text) => Ok(vec![mcp_core::model::Content::text(format!(
+                "model: {text}"
+            ))]),
+            None => Err(cx
+                .ask(mcp_core::InputRequests::new().sample("s", "Roses are", 10))
+                .into()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_request_to_the_client_rides_the_stream_and_its_answer_a_post() {
+    let mut tools = ToolRegistry::new();
+    tools.register_content(Finish).expect("registers");
+    let server = Server::new(ServerInfo::new("t", "0"), tools);
+    let headers = accepting("application/json, text/event-stream");
+    let call = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"finish","arguments":{}}}"#;
+    // A front that does not opt in (a Lambda instance) never asks: the tool
+    // learns at once that it cannot.
+    let mcp_http::Streamed::Whole(out) = send_streamed(&server, &headers, call).await else {
+        panic!("nothing to stream");
+    };
+    assert!(
+        out.body
+            .as_deref()
+            .is_some_and(|b| b.contains("does not have")),
+        "{out:?}"
+    );
+    let parts = RequestParts {
+        method: &Method::POST,
+        path: "/mcp",
+        query: None,
+        headers: &headers,
+        body: call.as_bytes(),
+        front_identity: None,
+    };
+    let context = RequestContext::default();
+    let mcp_http::Streamed::Events { head, mut events } =
+        mcp_http::exchange_streamed(&server, &ASKING, &TrustFront, parts, context).await
+    else {
+        panic!("the request to the client commits the answer to a stream");
+    };
+    assert_eq!(head.status, StatusCode::OK);
+    let first = events.next().await.expect("the request's event");
+    let data = first
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .expect("data");
+    let asked: Value = serde_json::from_str(data).expect("json");
+    assert_eq!(asked["method"], "sampling/createMessage");
+    assert_eq!(
+        asked["params"]["messages"][0]["content"]["text"],
+        "Roses are"
+    );
+    let id = asked["id"].as_str().expect("a string id");
+    assert!(id.len() > 32, "an unguessable id: {id}");
+    // An answer to an id nobody waits for is accepted and goes nowhere.
+    let stray = json!({"jsonrpc": "2.0", "id": "mcp-ladder-0", "result": {}}).to_string();
+    let out = send(&server, &TrustFront, None, &headers, &stray).await;
+    assert_eq!(out.status, StatusCode::ACCEPTED);
+    let answer = json!({"jsonrpc": "2.0", "id": id, "result": {
+        "role": "assistant", "content": {"type": "text", "text": "red"}, "model": "m"}})
+    .to_string();
+    let (out, rest) = tokio::join!(
+        send(&server, &TrustFront, None, &headers, &answer),
+        events.next()
+    );
+    assert_eq!(out.status, StatusCode::ACCEPTED);
+    let rest = rest.expect("the reply's event");
+    assert!(rest.contains("model: red"), "{rest}");
+    assert!(rest.contains("\"id\":7"), "{rest}");
+}
+
+#[tokio::test]
+async fn a_client_that_never_answers_gets_a_tool_error_by_the_deadline() {
+    let mut tools = ToolRegistry::new();
+    tools.register_content(Finish).expect("registers");
+    let server = Server::new(ServerInfo::new("t", "0"), tools);
+    let headers = accepting("application/json, text/event-stream");
+    let call = r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"finish","arguments":{}}}"#;
+    let parts = RequestParts {
+        method: &Method::POST,
+        path: "/mcp",
+        query: None,
+        headers: &headers,
+        body: call.as_bytes(),
+        front_identity: None,
+    };
+    let context = RequestContext {
+        deadline: Some(std::time::Instant::now() + std::time::Duration::from_millis(800)),
+        ..RequestContext::default()
+    };
+    let started = std::time::Instant::now();
+    let mcp_http::Streamed::Events { mut events, .. } =
+        mcp_http::exchange_streamed(&server, &ASKING, &TrustFront, parts, context).await
+    else {
+        panic!("a stream");
+    };
+    let mut body = String::new();
+    while let Some(chunk) = events.next().await {
+        body.push_str(&chunk);
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert!(body.contains("\"isError\":true"), "{body}");
+    assert!(body.contains("another instance"), "{body}");
 }

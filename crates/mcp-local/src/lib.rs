@@ -8,20 +8,26 @@
 //! ```no_run
 //! let settings = mcp_settings::FunctionSettings::from_env().expect("usable settings");
 //! let server = mcp_local::server(&settings).expect("tools register");
-//! let stdin = std::io::stdin().lock();
+//! let stdin = std::io::BufReader::new(std::io::stdin());
 //! mcp_local::serve(&server, stdin, std::io::stdout(), &mcp_local::Config::default())
 //!     .expect("stdio works");
 //! ```
 
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead, Write};
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use mcp_core::{ErrorObject, Notify, Reply, RequestContext, Response, Server, ServerInfo, Session};
+use mcp_core::{
+    AskError, ClientChannel, ClientRequests, ErrorObject, Extensions, Notify, Reply,
+    RequestContext, Response, Server, ServerInfo, Session,
+};
 use mcp_settings::{FunctionSettings, Setting};
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::oneshot;
 
 /// The longest line accepted by default (4 MiB): far above any real tool call.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
@@ -32,12 +38,21 @@ pub struct Config {
     /// Lines longer than this are refused with an error reply and discarded
     /// without being held in memory.
     pub max_line_bytes: usize,
+    /// How long a tool waits for the client's answer to a request it sent
+    /// the client (an elicitation, a sampling, its roots) before the call
+    /// ends with an error that says so.
+    pub answer_wait: Duration,
 }
+
+/// How long a tool waits by default for the client's answer to its
+/// request: long enough for a person to fill a short form.
+pub const DEFAULT_ANSWER_WAIT: Duration = Duration::from_secs(120);
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            answer_wait: DEFAULT_ANSWER_WAIT,
         }
     }
 }
@@ -134,27 +149,153 @@ impl Notify for Lines {
     }
 }
 
+/// A server-to-client request on its way out, and where its answer goes.
+struct Ask {
+    id: String,
+    line: Vec<u8>,
+    answer: oneshot::Sender<Outcome>,
+}
+
+/// A client's response: its `result`, or its error's code and message.
+type Outcome = Result<Value, (i64, String)>;
+
+/// Server-to-client requests of a stdio connection ([`mcp_core::ask`]): a
+/// request is a line on stdout, its answer a line on stdin, read while the
+/// tool waits; the wait is bounded by [`Config::answer_wait`].
+struct StdioAsks {
+    asks: UnboundedSender<Ask>,
+    notes: UnboundedSender<Vec<u8>>,
+    next: AtomicU64,
+    wait: Duration,
+}
+
+impl ClientRequests for StdioAsks {
+    fn request<'a>(&'a self, method: &'a str, params: Value) -> mcp_core::ask::Answer<'a> {
+        Box::pin(async move {
+            let n = self.next.fetch_add(1, Ordering::Relaxed);
+            let id = format!("mcp-local-{n}");
+            let mut line = serde_json::to_vec(
+                &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+            )
+            .unwrap_or_default();
+            line.push(b'\n');
+            let (answer, answered) = oneshot::channel();
+            let undeliverable = |why: &str| AskError::Undeliverable {
+                method: method.to_owned(),
+                why: why.to_owned(),
+            };
+            self.asks
+                .send(Ask {
+                    id: id.clone(),
+                    line,
+                    answer,
+                })
+                .map_err(|_| undeliverable("the connection is closing"))?;
+            match tokio::time::timeout(self.wait, answered).await {
+                Ok(Ok(Ok(result))) => Ok(result),
+                Ok(Ok(Err((code, message)))) => Err(AskError::Refused {
+                    method: method.to_owned(),
+                    code,
+                    message,
+                }),
+                Ok(Err(_)) => Err(undeliverable("the client closed its input")),
+                Err(_) => {
+                    // Tell the client to stop working on it.
+                    let mut cancel = serde_json::to_vec(&json!({
+                        "jsonrpc": "2.0",
+                        "method": "notifications/cancelled",
+                        "params": {"requestId": id, "reason": "no answer in time"}
+                    }))
+                    .unwrap_or_default();
+                    cancel.push(b'\n');
+                    let _ = self.notes.send(cancel);
+                    Err(AskError::TimedOut {
+                        method: method.to_owned(),
+                        seconds: self.wait.as_secs(),
+                    })
+                }
+            }
+        })
+    }
+}
+
+/// What the reader thread hands the connection: a line, end of input
+/// (`None`), or a read error.
+type Read = io::Result<Option<(Line, Vec<u8>)>>;
+
 /// Serves one connection until end of input.
 ///
-/// Lines are read on this thread; each message's tool calls run on a
-/// current-thread tokio runtime, so tools can do asynchronous I/O. A tool's
-/// progress and log notifications are written as lines while it runs,
-/// before its result (each line whole: nothing else is written meanwhile).
+/// Lines are read on a thread of their own and messages are handled one
+/// after the other on a current-thread tokio runtime, so tools can do
+/// asynchronous I/O. A tool's progress and log notifications are written as
+/// lines while it runs, before its result (each line whole: nothing else is
+/// written meanwhile). A tool that asks the client (at a handshake revision)
+/// sends a request line and the connection reads on until the client's
+/// response comes or [`Config::answer_wait`] passes; messages that arrive
+/// meanwhile are handled after the call, in order.
 pub fn serve(
     server: &Server,
-    mut input: impl BufRead,
+    input: impl BufRead + Send,
     mut output: impl Write,
     config: &Config,
 ) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let (reads, mut lines) = tokio::sync::mpsc::channel::<Read>(4);
+    let max = config.max_line_bytes;
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut input = input;
+            loop {
+                let mut buf = Vec::new();
+                let read = read_line(&mut input, &mut buf, max);
+                let more = matches!(read, Ok(Some(_)));
+                // The connection stopped listening, or the input ended.
+                if reads
+                    .blocking_send(read.map(|kind| kind.map(|k| (k, buf))))
+                    .is_err()
+                    || !more
+                {
+                    break;
+                }
+            }
+        });
+        let served = runtime.block_on(connection(server, &mut lines, &mut output, config));
+        // A connection that failed stops the reader at its next line.
+        drop(lines);
+        served
+    })
+}
+
+async fn connection(
+    server: &Server,
+    lines: &mut tokio::sync::mpsc::Receiver<Read>,
+    output: &mut impl Write,
+    config: &Config,
+) -> io::Result<()> {
     let mut session = Session::new();
     let (notes, mut pending) = unbounded_channel::<Vec<u8>>();
     // One sink for the connection: each message's context shares it.
-    let notify: Arc<dyn Notify> = Arc::new(Lines(notes));
-    let mut line = Vec::new();
-    while let Some(kind) = read_line(&mut input, &mut line, config.max_line_bytes)? {
+    let notify: Arc<dyn Notify> = Arc::new(Lines(notes.clone()));
+    let (asks, mut asked) = unbounded_channel::<Ask>();
+    let requests: Arc<dyn ClientRequests> = Arc::new(StdioAsks {
+        asks,
+        notes,
+        next: AtomicU64::new(1),
+        wait: config.answer_wait,
+    });
+    let mut channel = ClientChannel::new(Arc::clone(&requests), None);
+    let mut deferred = VecDeque::new();
+    loop {
+        let (kind, line) = match deferred.pop_front() {
+            Some(read) => read,
+            None => match lines.recv().await {
+                Some(Ok(Some(read))) => read,
+                Some(Ok(None)) | None => break,
+                Some(Err(e)) => return Err(e),
+            },
+        };
         let started = Instant::now();
         let reply = match kind {
             Line::TooLong => {
@@ -172,16 +313,28 @@ pub fn serve(
                 if text.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
+                if let Some(capabilities) = declared_capabilities(text) {
+                    channel = ClientChannel::new(Arc::clone(&requests), Some(capabilities));
+                }
+                let mut extensions = Extensions::new();
+                extensions.insert(channel.clone());
                 let request = RequestContext {
                     notify: Arc::clone(&notify),
+                    extensions,
                     ..RequestContext::default()
                 };
                 let handled = server.handle_bytes(&mut session, text, &request);
-                runtime.block_on(while_writing_notes(handled, &mut pending, &mut output))?
+                let mut streams = Streams {
+                    notes: &mut pending,
+                    asked: &mut asked,
+                    lines,
+                    deferred: &mut deferred,
+                };
+                streams.serve(handled, output).await?
             }
         };
         if let Some(reply) = reply {
-            write_reply(&mut output, &reply)?;
+            write_reply(output, &reply)?;
         }
         tracing::debug!(
             elapsed_us = started.elapsed().as_micros() as u64,
@@ -191,29 +344,94 @@ pub fn serve(
     Ok(())
 }
 
-/// Runs `handled`, writing each notification it sends as it arrives, and
-/// the ones left when it ends.
-async fn while_writing_notes<T>(
-    handled: impl Future<Output = T>,
-    pending: &mut UnboundedReceiver<Vec<u8>>,
-    output: &mut impl Write,
-) -> io::Result<T> {
-    let mut handled = std::pin::pin!(handled);
-    let done = loop {
-        tokio::select! {
-            biased;
-            Some(note) = pending.recv() => {
-                output.write_all(&note)?;
-                output.flush()?;
-            }
-            done = &mut handled => break done,
-        }
-    };
-    while let Ok(note) = pending.try_recv() {
-        output.write_all(&note)?;
+/// The client capabilities of an `initialize` line, which the server's
+/// requests to the client must respect.
+fn declared_capabilities(text: &[u8]) -> Option<Map<String, Value>> {
+    const METHOD: &[u8] = b"\"initialize\"";
+    if !text.windows(METHOD.len()).any(|w| w == METHOD) {
+        return None;
     }
-    output.flush()?;
-    Ok(done)
+    let message: Value = serde_json::from_slice(text).ok()?;
+    (message.get("method")? == "initialize").then_some(())?;
+    message["params"]["capabilities"].as_object().cloned()
+}
+
+/// The id and outcome of a line that is a JSON-RPC response.
+fn response_of(text: &[u8]) -> Option<(String, Outcome)> {
+    let message: Value = serde_json::from_slice(text).ok()?;
+    if message.get("method").is_some() {
+        return None;
+    }
+    let id = message.get("id")?.as_str()?.to_owned();
+    if let Some(result) = message.get("result") {
+        return Some((id, Ok(result.clone())));
+    }
+    let error = message.get("error")?;
+    let code = error["code"].as_i64().unwrap_or(0);
+    let text = error["message"].as_str().unwrap_or("no message").to_owned();
+    Some((id, Err((code, text))))
+}
+
+/// What a message's handling reads and writes besides its reply.
+struct Streams<'s> {
+    notes: &'s mut UnboundedReceiver<Vec<u8>>,
+    asked: &'s mut UnboundedReceiver<Ask>,
+    lines: &'s mut tokio::sync::mpsc::Receiver<Read>,
+    deferred: &'s mut VecDeque<(Line, Vec<u8>)>,
+}
+
+impl Streams<'_> {
+    /// Runs `handled`, writing each notification and request to the client
+    /// as it comes, and reading the client's lines while a request waits for
+    /// its answer (other lines wait in `deferred`).
+    async fn serve<T>(
+        &mut self,
+        handled: impl Future<Output = T>,
+        output: &mut impl Write,
+    ) -> io::Result<T> {
+        let mut handled = std::pin::pin!(handled);
+        let mut waiting: HashMap<String, oneshot::Sender<_>> = HashMap::new();
+        let mut ended = false;
+        let done = loop {
+            tokio::select! {
+                biased;
+                Some(note) = self.notes.recv() => {
+                    output.write_all(&note)?;
+                    output.flush()?;
+                }
+                Some(ask) = self.asked.recv() => {
+                    output.write_all(&ask.line)?;
+                    output.flush()?;
+                    waiting.insert(ask.id, ask.answer);
+                }
+                read = self.lines.recv(), if !waiting.is_empty() && !ended => match read {
+                    Some(Ok(Some((Line::Complete, line)))) => {
+                        let answer = response_of(&line)
+                            .and_then(|(id, outcome)| Some((waiting.remove(&id)?, outcome)));
+                        match answer {
+                            Some((waiter, outcome)) => {
+                                let _ = waiter.send(outcome);
+                            }
+                            None => self.deferred.push_back((Line::Complete, line)),
+                        }
+                    }
+                    Some(Ok(Some(other))) => self.deferred.push_back(other),
+                    Some(Err(e)) => return Err(e),
+                    Some(Ok(None)) | None => {
+                        // No answer can come any more: the waiters learn it now.
+                        ended = true;
+                        waiting.clear();
+                    }
+                },
+                done = &mut handled => break done,
+            }
+        };
+        while let Ok(note) = self.notes.try_recv() {
+            output.write_all(&note)?;
+        }
+        output.flush()?;
+        Ok(done)
+    }
 }
 
 fn write_reply(output: &mut impl Write, reply: &Reply) -> io::Result<()> {
@@ -238,6 +456,7 @@ mod tests {
             &mut out,
             &Config {
                 max_line_bytes: max,
+                ..Config::default()
             },
         )
         .unwrap();
@@ -335,6 +554,142 @@ mod tests {
             untracked
                 .iter()
                 .all(|l| l["method"] != "notifications/progress")
+        );
+    }
+
+    /// Asks the client for its roots, then lists them.
+    struct AsksRoots;
+
+    impl mcp_core::ContentTool for AsksRoots {
+        type Args = mcp_core::NoArgs;
+        fn definition(&self) -> mcp_core::ToolDefinition {
+            mcp_core::ToolDefinition::new("roots", "Lists the client's roots.")
+        }
+        async fn call(
+            &self,
+            _: mcp_core::NoArgs,
+            cx: &mcp_core::CallContext<'_>,
+        ) -> Result<Vec<mcp_core::model::Content>, mcp_core::ToolError> {
+            match cx.roots("r") {
+                Some(roots) => Ok(vec![mcp_core::model::Content::text(roots.join(","))]),
+                None => Err(cx
+                    .ask(mcp_core::InputRequests::new().list_roots("r"))
+                    .into()),
+            }
+        }
+    }
+
+    const INIT_ROOTS: &str = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{\"roots\":{}},\"clientInfo\":{\"name\":\"t\",\"version\":\"0\"}}}\n\
+        {\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"roots\"}}\n";
+
+    /// Serves `input` (kept open `open_for` after it is written) to a server
+    /// with [`AsksRoots`]; the lines written.
+    fn asking_session(input: String, open_for: Duration, wait: Duration) -> Vec<Value> {
+        let mut tools = mcp_core::ToolRegistry::new();
+        tools.register_content(AsksRoots).unwrap();
+        let server = Server::new(ServerInfo::new("t", "0"), tools);
+        let (reader, mut writer) = io::pipe().unwrap();
+        let feeder = std::thread::spawn(move || {
+            writer.write_all(input.as_bytes()).unwrap();
+            std::thread::sleep(open_for);
+        });
+        let mut out = Vec::new();
+        let config = Config {
+            answer_wait: wait,
+            ..Config::default()
+        };
+        serve(&server, io::BufReader::new(reader), &mut out, &config).unwrap();
+        feeder.join().unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_tool_asks_the_client_and_reads_its_answer() {
+        // The answer comes after a ping, which is served after the call.
+        let input = format!(
+            "{INIT_ROOTS}{{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}}\n\
+             {{\"jsonrpc\":\"2.0\",\"id\":\"mcp-local-1\",\"result\":{{\"roots\":[{{\"uri\":\"file:///a\"}}]}}}}\n"
+        );
+        let lines = asking_session(input, Duration::ZERO, Duration::from_secs(10));
+        assert_eq!(lines[1]["method"], "roots/list");
+        assert_eq!(lines[1]["id"], "mcp-local-1");
+        assert_eq!(lines[2]["id"], 2);
+        assert_eq!(lines[2]["result"]["content"][0]["text"], "file:///a");
+        assert_eq!(lines[3]["id"], 3);
+    }
+
+    #[test]
+    fn no_answer_in_time_is_a_tool_error_not_a_hang() {
+        let started = Instant::now();
+        let lines = asking_session(
+            INIT_ROOTS.to_owned(),
+            Duration::from_millis(1500),
+            Duration::from_millis(200),
+        );
+        let result = &lines.last().unwrap()["result"];
+        assert_eq!(result["isError"], true);
+        let text = result["content"][0]["text"].as_str().unwrap();
+        assert!(text.contains("did not answer `roots/list`"), "{text}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["method"] == "notifications/cancelled")
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // Input that ends while the tool waits ends the wait at once.
+        let lines = asking_session(
+            INIT_ROOTS.to_owned(),
+            Duration::ZERO,
+            Duration::from_secs(60),
+        );
+        let text = lines.last().unwrap()["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(text.contains("closed its input"), "{text}");
+    }
+
+    #[test]
+    fn an_elicitation_before_2025_11_25_has_no_mode() {
+        let server = server(&FunctionSettings {
+            conformance_fixtures: true,
+            ..FunctionSettings::default()
+        })
+        .unwrap();
+        for (version, mode) in [("2025-06-18", None), ("2025-11-25", Some("form"))] {
+            let input = format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{{\"protocolVersion\":\"{version}\",\"capabilities\":{{\"elicitation\":{{}}}},\"clientInfo\":{{\"name\":\"t\",\"version\":\"0\"}}}}}}\n\
+                 {{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{{\"name\":\"test_elicitation\",\"arguments\":{{\"message\":\"Who?\"}}}}}}\n\
+                 {{\"jsonrpc\":\"2.0\",\"id\":\"mcp-local-1\",\"result\":{{\"action\":\"accept\",\"content\":{{\"username\":\"u\",\"email\":\"e\"}}}}}}\n"
+            );
+            let mut out = Vec::new();
+            serve(&server, input.as_bytes(), &mut out, &Config::default()).unwrap();
+            let lines: Vec<Value> = String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(lines[1]["method"], "elicitation/create");
+            assert_eq!(lines[1]["params"]["message"], "Who?");
+            assert_eq!(lines[1]["params"]["mode"].as_str(), mode, "{version}");
+            let text = lines[2]["result"]["content"][0]["text"].as_str().unwrap();
+            assert!(text.starts_with("User response: action=accept"), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_undeclared_capability_is_not_asked() {
+        let input = INIT_ROOTS.replace("{\"roots\":{}}", "{}");
+        let lines = asking_session(input, Duration::ZERO, Duration::from_secs(10));
+        assert!(lines.iter().all(|l| l["method"] != "roots/list"));
+        let text = lines[1]["result"]["content"][0]["text"].as_str().unwrap();
+        assert!(
+            text.contains("did not declare the `roots` capability"),
+            "{text}"
         );
     }
 

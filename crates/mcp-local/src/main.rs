@@ -44,12 +44,18 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> anyhow::Result<()> {
     let config = mcp_local::Config {
         max_line_bytes: usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX),
+        ..mcp_local::Config::default()
     };
     let settings = mcp_settings::FunctionSettings::from_env()?;
     let server = mcp_local::server(&settings)?;
     exit_cleanly_on_signals()?;
     tracing::info!(tools = server.tools().len(), "serving MCP on stdio");
-    mcp_local::serve(&server, io::stdin().lock(), io::stdout(), &config)?;
+    mcp_local::serve(
+        &server,
+        io::BufReader::new(io::stdin()),
+        io::stdout(),
+        &config,
+    )?;
     tracing::info!("end of input: shutting down");
     Ok(())
 }

@@ -31,6 +31,7 @@ use mcp_core::{
 
 use crate::Catalog;
 
+mod asking;
 mod input_required;
 
 /// A 1x1 red PNG.
@@ -494,5 +495,6 @@ pub fn install(catalog: &mut Catalog) -> Result<(), crate::CatalogError> {
     catalog.prompts.add(ArgumentsPrompt)?;
     catalog.prompts.add(EmbeddedResourcePrompt)?;
     catalog.prompts.add(ImagePrompt)?;
+    asking::install(catalog)?;
     input_required::install(catalog)
 }
