@@ -51,7 +51,7 @@
 //! which a tool returns as an `isError` result.
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -63,6 +63,7 @@ use serde_json::{Map, Value, json};
 use crate::context::CallContext;
 use crate::jsonrpc::{ErrorCode, ErrorObject};
 use crate::meta::CLIENT_CAPABILITIES_KEY;
+use crate::tool::Arguments;
 
 /// How long a `requestState` may be presented after it was sealed: long
 /// enough for a person to answer a form, short enough to bound a replay.
@@ -170,28 +171,46 @@ impl StateKey {
 }
 
 /// What a state is bound to: the request it was handed out on and who made it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Binding {
+/// The arguments' digest is taken only when a state is sealed or opened: a
+/// call that neither asks nor resumes (most calls) never reads, sorts and
+/// hashes its arguments for it.
+#[derive(Debug, Clone)]
+pub(crate) struct Binding<'a> {
     method: &'static str,
     name: String,
-    arguments: [u8; 32],
+    arguments: Arguments<'a>,
+    digest: OnceLock<[u8; 32]>,
     caller: String,
 }
 
-impl Binding {
-    /// `arguments` are hashed in canonical form (keys sorted, no spaces), so
-    /// the same arguments bind alike whatever order a client sends them in.
-    pub(crate) fn new(method: &'static str, name: &str, arguments: &Value, caller: &str) -> Self {
-        let canonical = serde_json::to_vec(&crate::model::sort_keys(arguments)).unwrap_or_default();
-        let digest = ring::digest::digest(&ring::digest::SHA256, &canonical);
-        let mut hashed = [0u8; 32];
-        hashed.copy_from_slice(digest.as_ref());
+impl<'a> Binding<'a> {
+    pub(crate) fn new(
+        method: &'static str,
+        name: &str,
+        arguments: Arguments<'a>,
+        caller: &str,
+    ) -> Self {
         Binding {
             method,
             name: name.to_owned(),
-            arguments: hashed,
+            arguments,
+            digest: OnceLock::new(),
             caller: caller.to_owned(),
         }
+    }
+
+    /// The arguments hashed in canonical form (keys sorted, no spaces), so
+    /// the same arguments bind alike whatever order a client sends them in.
+    fn digest(&self) -> &[u8; 32] {
+        self.digest.get_or_init(|| {
+            let arguments = self.arguments.to_value();
+            let canonical =
+                serde_json::to_vec(&crate::model::sort_keys(&arguments)).unwrap_or_default();
+            let digest = ring::digest::digest(&ring::digest::SHA256, &canonical);
+            let mut hashed = [0u8; 32];
+            hashed.copy_from_slice(digest.as_ref());
+            hashed
+        })
     }
 
     fn aad(&self) -> Vec<u8> {
@@ -200,7 +219,7 @@ impl Binding {
             CONTEXT,
             self.method.as_bytes(),
             self.name.as_bytes(),
-            &self.arguments,
+            self.digest(),
             self.caller.as_bytes(),
         ] {
             // Length-prefixed, so that no two bindings share an encoding.
@@ -374,7 +393,7 @@ struct Asked {
 #[derive(Debug)]
 pub(crate) struct Round<'k> {
     key: Option<&'k StateKey>,
-    binding: Binding,
+    binding: Binding<'k>,
     capabilities: Option<Map<String, Value>>,
     responses: Map<String, Value>,
     /// A verified `requestState` came with the request.
@@ -392,7 +411,7 @@ impl<'k> Round<'k> {
     /// answers do not fit what it asked.
     pub(crate) fn open(
         key: Option<&'k StateKey>,
-        binding: Binding,
+        binding: Binding<'k>,
         retry: Option<&Map<String, Value>>,
         meta: Option<&Map<String, Value>>,
         now: SystemTime,
@@ -475,7 +494,7 @@ impl<'k> Round<'k> {
     /// (nothing to seal or verify). `capabilities`: what the client declared
     /// at `initialize`, `None` when unknown (then every method may be asked).
     pub(crate) fn local(
-        binding: Binding,
+        binding: Binding<'static>,
         capabilities: Option<&Map<String, Value>>,
         responses: Map<String, Value>,
         state: Option<Value>,
@@ -700,8 +719,8 @@ mod tests {
         StateKey::derive(&[7u8; 32]).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn binding(name: &str, args: Value, caller: &str) -> Binding {
-        Binding::new("tools/call", name, &args, caller)
+    fn binding(name: &str, args: Value, caller: &str) -> Binding<'static> {
+        Binding::new("tools/call", name, Arguments::Value(args), caller)
     }
 
     fn params(pairs: Value) -> Map<String, Value> {
@@ -714,7 +733,7 @@ mod tests {
 
     fn open<'k>(
         key: &'k StateKey,
-        binding: Binding,
+        binding: Binding<'k>,
         retry: &Map<String, Value>,
         now: SystemTime,
     ) -> Result<Round<'k>, ErrorObject> {
@@ -723,7 +742,7 @@ mod tests {
 
     /// The first round of `binding`: asks for a name with `state`; the
     /// sealed `requestState` it hands out.
-    fn first_round(key: &StateKey, binding: Binding, now: SystemTime) -> String {
+    fn first_round(key: &StateKey, binding: Binding<'_>, now: SystemTime) -> String {
         let round = open(key, binding, &params(json!({})), now).unwrap();
         *round.asked.lock().unwrap() = Some(Asked {
             requests: InputRequests::new().elicit("name", "Name?", json!({"type": "object"})),
@@ -739,7 +758,7 @@ mod tests {
 
     fn retry<'k>(
         key: &'k StateKey,
-        binding: Binding,
+        binding: Binding<'k>,
         state: &str,
         now: SystemTime,
     ) -> Result<Round<'k>, ErrorObject> {
@@ -828,7 +847,12 @@ mod tests {
             now,
         ));
         assert!(caller.message.contains("integrity"), "{}", caller.message);
-        let prompt = Binding::new("prompts/get", "t", &json!({"n": 1}), "alice");
+        let prompt = Binding::new(
+            "prompts/get",
+            "t",
+            Arguments::Value(json!({"n": 1})),
+            "alice",
+        );
         refused(retry(&key, prompt, &state, now));
         let other_key = StateKey::derive(&[8u8; 32]).unwrap();
         refused(retry(

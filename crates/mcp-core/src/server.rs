@@ -942,10 +942,15 @@ impl Server {
         }
         let round = match version.is_stateless() && self.tools.definition(name).is_some() {
             true => {
-                let bound = arguments.to_value();
+                let binding = crate::mrtr::Binding::new(
+                    "tools/call",
+                    name,
+                    arguments.clone(),
+                    &caller(request),
+                );
                 crate::mrtr::Round::open(
                     self.state_key.as_ref(),
-                    crate::mrtr::Binding::new("tools/call", name, &bound, &caller(request)),
+                    binding,
                     retry,
                     meta,
                     std::time::SystemTime::now(),
@@ -1030,7 +1035,12 @@ impl Server {
         if !version.is_stateless() {
             return Ok(None);
         }
-        let binding = crate::mrtr::Binding::new(method, name, arguments, &caller(request));
+        let binding = crate::mrtr::Binding::new(
+            method,
+            name,
+            Arguments::Value(arguments.clone()),
+            &caller(request),
+        );
         let meta = params.get("_meta").and_then(Value::as_object);
         crate::mrtr::Round::open(
             self.state_key.as_ref(),

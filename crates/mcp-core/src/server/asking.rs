@@ -29,7 +29,7 @@ impl Server {
         let mut answers = Map::new();
         let mut state = None;
         for _ in 0..MAX_ROUNDS {
-            let binding = Binding::new("tools/call", name, &Value::Null, "");
+            let binding = Binding::new("tools/call", name, Arguments::Value(Value::Null), "");
             let round = Round::local(binding, channel.capabilities(), answers, state);
             let cx = request
                 .call(version, meta.and_then(|meta| meta.get("progressToken")))
