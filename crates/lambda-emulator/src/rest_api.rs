@@ -97,20 +97,17 @@ pub struct RestApi {
 /// forum.serverless.com "HTTP basic auth with Lambda + API Gateway", and
 /// in 2026 for Function URLs; DESIGN.md "Against real AWS (2)"). Only the
 /// responses API Gateway makes itself (gateway responses) carry the header.
-pub const REMAPPED: [&str; 1] = ["www-authenticate"];
+pub const REMAPPED: [(&str, &str); 1] = [("www-authenticate", "x-amzn-remapped-www-authenticate")];
 
 /// Renames the [`REMAPPED`] headers of a function's response as AWS does.
 pub fn remap(headers: &mut http::HeaderMap) {
-    for name in REMAPPED {
-        let values: Vec<HeaderValue> = headers.get_all(name).iter().cloned().collect();
-        if values.is_empty() {
-            continue;
-        }
-        headers.remove(name);
-        let renamed = http::HeaderName::from_bytes(format!("x-amzn-remapped-{name}").as_bytes())
-            .expect("a valid header name");
-        for value in values {
-            headers.append(renamed.clone(), value);
+    for (name, renamed) in REMAPPED {
+        if let http::header::Entry::Occupied(entry) = headers.entry(name) {
+            let values: Vec<HeaderValue> = entry.remove_entry_mult().1.collect();
+            let renamed = http::HeaderName::from_static(renamed);
+            for value in values {
+                headers.append(renamed.clone(), value);
+            }
         }
     }
 }
@@ -265,9 +262,15 @@ impl RestApi {
     }
 
     /// Invokes the function as the authorizer: its payload, or its error's
-    /// `errorMessage` (`Unauthorized` is API Gateway's 401).
+    /// `errorMessage` (`Unauthorized` is API Gateway's 401). Bounded like
+    /// an integration (AWS documents no longer wait for an authorizer): a
+    /// slower one is a failure, never a longer wait than AWS would allow.
     async fn invoke_authorizer(&self, event: Value) -> Result<Vec<u8>, String> {
-        match self.function.invoke(Bytes::from(event.to_string())).await {
+        let invoked = self.function.invoke(Bytes::from(event.to_string()));
+        let Ok(invoked) = tokio::time::timeout(self.integration_timeout, invoked).await else {
+            return Err("the authorizer timed out".into());
+        };
+        match invoked {
             Ok(payload) => Ok(payload.to_vec()),
             Err(InvokeError::Errored { message, .. }) => {
                 let body: Value = serde_json::from_str(&message).unwrap_or(Value::Null);

@@ -389,16 +389,12 @@ impl App {
 /// the root's hex digits are the trace id, as X-Ray maps W3C ids. `None`
 /// without a root or a parent.
 pub fn xray_traceparent(header: &str) -> Option<String> {
-    let (mut root, mut parent, mut sampled) = (None, None, false);
-    for field in header.split(';') {
-        match field.trim().split_once('=') {
-            Some(("Root", value)) => root = value.strip_prefix("1-")?.split_once('-'),
-            Some(("Parent", value)) => parent = Some(value),
-            Some(("Sampled", value)) => sampled = value == "1",
-            _ => {}
-        }
-    }
-    let ((epoch, unique), parent) = (root?, parent?);
+    let xray::TraceHeader {
+        root,
+        parent,
+        sampled,
+    } = xray::TraceHeader::parse(header)?;
+    let (epoch, unique) = root.strip_prefix("1-")?.split_once('-')?;
     // Built by hand: this runs on every invocation.
     let mut traceparent = String::with_capacity(55);
     for part in [

@@ -80,19 +80,44 @@ impl XRay {
     }
 }
 
+/// Lambda's X-Ray trace header (`Root=1-{8 hex}-{24 hex};Parent={16
+/// hex};Sampled={0|1}`, the value of `_X_AMZN_TRACE_ID`), read once for the
+/// call's W3C trace ([`crate::xray_traceparent`]) and its span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceHeader<'a> {
+    /// `Root`: the trace id.
+    pub root: &'a str,
+    /// `Parent`: the function segment's id.
+    pub parent: &'a str,
+    /// `Sampled=1`.
+    pub sampled: bool,
+}
+
+impl<'a> TraceHeader<'a> {
+    /// The header's fields; `None` without a root or a parent.
+    pub fn parse(header: &'a str) -> Option<TraceHeader<'a>> {
+        let (mut root, mut parent, mut sampled) = (None, None, false);
+        for part in header.split(';') {
+            match part.trim().split_once('=') {
+                Some(("Root", value)) => root = Some(value),
+                Some(("Parent", value)) => parent = Some(value),
+                Some(("Sampled", value)) => sampled = value == "1",
+                _ => {}
+            }
+        }
+        Some(TraceHeader {
+            root: root?,
+            parent: parent?,
+            sampled,
+        })
+    }
+}
+
 /// The root and parent of a sampled trace header; `None` when unsampled.
 fn sampled(header: &str) -> Option<(&str, &str)> {
-    let (mut root, mut parent, mut sampled) = (None, None, false);
-    for part in header.split(';') {
-        match part.trim().split_once('=') {
-            Some(("Root", value)) => root = Some(value),
-            Some(("Parent", value)) => parent = Some(value),
-            Some(("Sampled", value)) => sampled = value == "1",
-            _ => {}
-        }
-    }
-    sampled.then_some(())?;
-    Some((root?, parent?))
+    TraceHeader::parse(header)
+        .filter(|h| h.sampled)
+        .map(|h| (h.root, h.parent))
 }
 
 /// A fresh 16-hex-digit id.
