@@ -94,17 +94,12 @@ impl App {
         settings: &FunctionSettings,
         env: FunctionEnv,
     ) -> Result<App, runtime::Error> {
-        let mut app = App::build(
-            env,
-            HttpConfig::from_settings(settings),
-            settings.conformance_fixtures,
-        )?;
+        let mut app = App::governed(settings, env)?;
         app.streaming = settings.invoke_mode == InvokeMode::ResponseStream;
         app.rest_streaming = settings.rest_transfer_mode == TransferMode::Stream;
         app.gateway_target = settings.gateway_target;
         app.metrics = Metrics::from_settings(settings);
         app.xray = xray::XRay::from_env();
-        app.server = mcp_tools::govern(app.server, settings)?;
         // This instance's own key until the deployment's replaces it
         // (`runtime::start`, from `MCP_STATE_KEY_SECRET_ARN`).
         app = app.with_state_key(mcp_core::StateKey::random()?);
@@ -174,18 +169,25 @@ impl App {
     pub fn published_scopes(
         settings: &FunctionSettings,
     ) -> Result<mcp_oauth::Scopes, runtime::Error> {
-        let app = App::build(
-            FunctionEnv::default(),
-            HttpConfig::from_settings(settings),
-            settings.conformance_fixtures,
-        )?;
-        let server = mcp_tools::govern(app.server, settings)?;
+        let app = App::governed(settings, FunctionEnv::default())?;
         let configured = mcp_oauth::OAuthConfig::from_settings(settings)?
             .and_then(|config| config.scopes_supported);
         Ok(mcp_oauth::Scopes::of_server(
-            &server,
+            &app.server,
             configured.as_deref(),
         )?)
+    }
+
+    /// The catalog `settings` ask for (the fixture pack too, if asked),
+    /// with their scopes and batch limit applied ([`mcp_tools::govern`]).
+    fn governed(settings: &FunctionSettings, env: FunctionEnv) -> Result<App, runtime::Error> {
+        let mut app = App::build(
+            env,
+            HttpConfig::from_settings(settings),
+            settings.conformance_fixtures,
+        )?;
+        app.server = mcp_tools::govern(app.server, settings)?;
+        Ok(app)
     }
 
     /// Builds the app from explicit settings (tests): buffered, trusting
