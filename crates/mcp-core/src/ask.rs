@@ -13,12 +13,21 @@
 //! is an SSE event of the call's response and the answer another POST. A
 //! transport that cannot carry them attaches none, and asking stays the
 //! error that says the revision lacks it.
+//!
+//! A transport that cannot wait for the answer (a Lambda invocation, which
+//! ends with its response) attaches a *parking* channel instead
+//! ([`ClientChannel::parking`]): the call stops where the tool asked, the
+//! transport keeps what it needs to go on ([`Parked`]) and sends the
+//! requests, and a later request that brings the answers runs the tool again
+//! from there ([`Resume`]).
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
+
+use crate::mrtr::InputMethod;
 
 /// How many times one call may ask before it is stopped: a tool that asks
 /// again and again whatever it is answered must not loop for ever.
@@ -71,16 +80,48 @@ pub trait ClientRequests: Send + Sync {
 /// A transport's way to the client, attached to a request's extensions.
 #[derive(Clone)]
 pub struct ClientChannel {
-    requests: Arc<dyn ClientRequests>,
+    requests: Option<Arc<dyn ClientRequests>>,
     capabilities: Option<Map<String, Value>>,
+    resume: Option<Resume>,
+    parked: Arc<Mutex<Option<Parked>>>,
 }
 
 impl std::fmt::Debug for ClientChannel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientChannel")
             .field("capabilities", &self.capabilities)
+            .field("parks", &self.parks())
+            .field("resume", &self.resume)
             .finish_non_exhaustive()
     }
+}
+
+/// A round a parked call stopped at: what the tool asks, and what it needs
+/// to go on once the answers come.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parked {
+    /// Each request's key (the tool's name for it), method and params, as
+    /// they go to the client.
+    pub requests: Vec<(String, InputMethod, Value)>,
+    /// What the tool kept for the next round.
+    pub state: Option<Value>,
+    /// The rounds run so far, this one included.
+    pub round: usize,
+}
+
+/// A client's answer: its `result`, or its error's code and message.
+pub type ClientAnswer = Result<Value, (i64, String)>;
+
+/// The answers a parked call goes on with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resume {
+    /// Each request's key, method, and the client's `result` or its error's
+    /// code and message.
+    pub answers: Vec<(String, InputMethod, ClientAnswer)>,
+    /// What the tool kept ([`Parked::state`]).
+    pub state: Option<Value>,
+    /// [`Parked::round`].
+    pub round: usize,
 }
 
 impl ClientChannel {
@@ -93,8 +134,23 @@ impl ClientChannel {
         capabilities: Option<Map<String, Value>>,
     ) -> Self {
         ClientChannel {
-            requests,
+            requests: Some(requests),
             capabilities,
+            resume: None,
+            parked: Arc::default(),
+        }
+    }
+
+    /// A channel that parks the call where the tool asks
+    /// ([`ClientChannel::take_parked`]) instead of waiting; `resume`: the
+    /// answers to the round the call last parked at, when this request
+    /// brings them.
+    pub fn parking(resume: Option<Resume>) -> Self {
+        ClientChannel {
+            requests: None,
+            capabilities: None,
+            resume,
+            parked: Arc::default(),
         }
     }
 
@@ -103,9 +159,41 @@ impl ClientChannel {
         self.capabilities.as_ref()
     }
 
+    /// Whether the call parks where the tool asks.
+    pub fn parks(&self) -> bool {
+        self.requests.is_none()
+    }
+
+    /// The answers this request brings to a parked call.
+    pub fn resume(&self) -> Option<&Resume> {
+        self.resume.as_ref()
+    }
+
+    pub(crate) fn park(&self, parked: Parked) {
+        *self
+            .parked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(parked);
+    }
+
+    /// Where the call parked, if it did: the transport sends the requests
+    /// and keeps the rest; the call's own result is then only a placeholder.
+    pub fn take_parked(&self) -> Option<Parked> {
+        self.parked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
     /// Sends one request and waits for its answer.
     pub async fn request(&self, method: &str, params: Value) -> Result<Value, AskError> {
-        self.requests.request(method, params).await
+        match &self.requests {
+            Some(requests) => requests.request(method, params).await,
+            None => Err(AskError::Undeliverable {
+                method: method.to_owned(),
+                why: "this transport parks the call instead of waiting".to_owned(),
+            }),
+        }
     }
 }
 

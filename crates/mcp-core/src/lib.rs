@@ -117,7 +117,7 @@ mod tool;
 pub mod trace;
 mod version;
 
-pub use ask::{AskError, ClientChannel, ClientRequests};
+pub use ask::{AskError, ClientChannel, ClientRequests, Parked, Resume};
 pub use context::{
     AuthScheme, CallContext, Cancellation, Cancelled, Discard, Extensions, Identity, LogLevel,
     Notify, RequestContext, log_notification, progress_notification,

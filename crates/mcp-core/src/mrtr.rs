@@ -261,7 +261,8 @@ impl InputMethod {
         }
     }
 
-    fn of(method: &str) -> Option<InputMethod> {
+    /// The method named `method` on the wire, if it is one of these.
+    pub fn of(method: &str) -> Option<InputMethod> {
         [
             InputMethod::Elicitation,
             InputMethod::Sampling,

@@ -54,15 +54,10 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// Bodies above this are refused with 413.
     pub max_body_bytes: usize,
-    /// Whether a streamed call at a handshake revision may send the client
-    /// requests of its own ([`asking`]). Their answers reach the waiting
-    /// call only through this process's rendezvous, so a front turns it on
-    /// only where the answering POST is served by the same process while the
-    /// call runs; a Lambda instance serves one invocation at a time, so it
-    /// never is, and the function leaves it off (the tool then gets at once
-    /// the error that says the revision cannot ask, not a wait that cannot
-    /// end well).
-    pub client_requests: bool,
+    /// Where a call at a handshake revision that asks the client for input
+    /// is parked until the answers come ([`asking`]); `None`: such a call
+    /// cannot ask (the tool gets the error that says so).
+    pub rendezvous: Option<asking::RendezvousHandle>,
 }
 
 /// Default body bound: 1 MiB, well above any tool call and below Lambda's 6 MB.
@@ -73,7 +68,7 @@ impl Default for HttpConfig {
         HttpConfig {
             allowed_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            client_requests: false,
+            rendezvous: None,
         }
     }
 }
@@ -85,9 +80,8 @@ impl HttpConfig {
         HttpConfig {
             allowed_origins: settings.allowed_origins.clone(),
             max_body_bytes: settings.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
-            // Off on Lambda until the rendezvous works across instances
-            // (docs/input-required.md).
-            client_requests: false,
+            // The front chooses it: in process, or shared by its instances.
+            rendezvous: None,
         }
     }
 }
@@ -110,6 +104,9 @@ pub struct Exchange {
     /// Whether `body` is an SSE stream (`text/event-stream`): the request's
     /// notifications, then its reply.
     pub event_stream: bool,
+    /// Whether `body` is SSE text already (a parked call's requests to the
+    /// client, [`asking`]), not a reply to put in an event.
+    pub sse_body: bool,
     /// Whether `body` is a public document any cache may keep (resource
     /// metadata), not a JSON-RPC message.
     pub public_document: bool,
@@ -186,6 +183,7 @@ impl Exchange {
             tool: None,
             rate_limit: None,
             event_stream: false,
+            sse_body: false,
             public_document: false,
             outcome: None,
             traceparent: None,
@@ -277,6 +275,7 @@ static MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 static X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+static LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// A header's value as text (`Err` when it is not).
 fn header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Result<&'h str, ()>> {
@@ -325,38 +324,35 @@ fn accepts_event_stream(accept: &str) -> bool {
 }
 
 /// One SSE event carrying a JSON-RPC message.
-fn push_event(out: &mut String, message: &str) {
+pub(crate) fn push_event(out: &mut String, message: &str) {
     out.push_str("event: message\ndata: ");
     out.push_str(message);
     out.push_str("\n\n");
 }
 
-/// One event per notification, then one for the reply (its JSON text).
-fn push_events(out: &mut String, notifications: &[Value], reply: &str) {
+/// One event per notification, then the end of `done`: an event for its
+/// reply, or the SSE text of a parked call.
+fn push_events(out: &mut String, notifications: &[Value], done: &Exchange) {
     for notification in notifications {
         push_event(out, &notification.to_string());
     }
-    push_event(out, reply);
+    let body = done.body.as_deref().unwrap_or("null");
+    match done.sse_body {
+        true => out.push_str(body),
+        false => push_event(out, body),
+    }
 }
 
 /// A channel for the call's notifications when the client takes SSE (the
 /// context's sink then feeds it); `None` leaves them to the default sink.
 fn listen(request: &RequestParts<'_>, context: &mut RequestContext) -> Option<Notes> {
-    listen_with_sender(request, context).map(|(notes, _)| notes)
-}
-
-/// [`listen`], with the sending end too (for the requests to the client).
-fn listen_with_sender(
-    request: &RequestParts<'_>,
-    context: &mut RequestContext,
-) -> Option<(Notes, tokio::sync::mpsc::UnboundedSender<Value>)> {
     let accepts = header(request.headers, &ACCEPT)
         .and_then(Result::ok)
         .is_some_and(accepts_event_stream);
     accepts.then(|| {
         let (sender, notes) = tokio::sync::mpsc::unbounded_channel();
-        context.notify = Arc::new(Channel(sender.clone()));
-        (notes, sender)
+        context.notify = Arc::new(Channel(sender));
+        notes
     })
 }
 
@@ -364,11 +360,11 @@ fn listen_with_sender(
 /// reply, as SSE; a call that sent none stays JSON.
 fn with_events(out: &mut Exchange, notes: &mut Notes) {
     let queued = drain(notes);
-    if let (false, Some(body)) = (queued.is_empty(), &out.body) {
+    if out.body.is_some() && (out.sse_body || !queued.is_empty()) {
         let mut sse = String::new();
-        push_events(&mut sse, &queued, body);
+        push_events(&mut sse, &queued, out);
         out.body = Some(sse);
-        out.event_stream = true;
+        (out.event_stream, out.sse_body) = (true, false);
     }
 }
 
@@ -437,20 +433,9 @@ pub async fn exchange_streamed<'a>(
     request: RequestParts<'a>,
     mut context: RequestContext,
 ) -> Streamed<'a> {
-    let Some((mut notes, events)) = listen_with_sender(&request, &mut context) else {
+    let Some(mut notes) = listen(&request, &mut context) else {
         return Streamed::Whole(exchange_with(server, config, auth, request, context).await);
     };
-    // A stream can carry the tool's requests to the client (handshake
-    // revisions; the answers come as POSTs: `asking`).
-    if config.client_requests {
-        let asks = asking::StreamAsks {
-            events,
-            deadline: context.deadline,
-        };
-        context
-            .extensions
-            .insert(mcp_core::ClientChannel::new(Arc::new(asks), None));
-    }
     // Decided before the tool runs, so known when the first event commits
     // the headers (they cannot follow in trailers).
     let rate_limit = Arc::clone(&context.rate_limit);
@@ -533,7 +518,7 @@ impl EventStream<'_> {
                 self.call = None;
                 // What the tool sent before it returned, then the reply.
                 let queued = drain(&mut self.notes);
-                push_events(&mut out, &queued, done.body.as_deref().unwrap_or("null"));
+                push_events(&mut out, &queued, &done);
                 done.body = None;
                 self.done = Some(done);
             }
@@ -578,7 +563,11 @@ async fn exchange_with(
     {
         return Exchange::document(document);
     }
-    if request.method != Method::POST {
+    // A client resuming a parked call's stream (`asking`).
+    let resuming = *request.method == Method::GET
+        && config.rendezvous.is_some()
+        && request.headers.contains_key(&LAST_EVENT_ID);
+    if request.method != Method::POST && !resuming {
         return Exchange::refuse(
             StatusCode::METHOD_NOT_ALLOWED,
             format!(
@@ -603,6 +592,9 @@ async fn exchange_with(
     match auth.authenticate(&request).await {
         Ok(identity) => context.identity = identity,
         Err(refusal) => return Exchange::unauthorized(refusal),
+    }
+    if resuming {
+        return resume(server, config, auth, &request, context).await;
     }
     let content_type = get(&CONTENT_TYPE).and_then(Result::ok);
     if !content_type.is_some_and(is_json) {
@@ -638,19 +630,96 @@ async fn exchange_with(
             }
         }
     };
-    answer(server, auth, &request, version, context).await
+    let message = (request.headers, request.body);
+    answer(server, config, auth, message, version, context, None).await
+}
+
+/// A `GET` with `Last-Event-ID`: the client resumes the stream of a call
+/// parked until it answered (`asking`). The stream carries the call's
+/// response, or the next round's requests; or, while answers are missing,
+/// only the park's id again, so that the client comes back.
+async fn resume(
+    server: &Server,
+    config: &HttpConfig,
+    auth: &dyn Authenticator,
+    request: &RequestParts<'_>,
+    context: RequestContext,
+) -> Exchange {
+    let Some(asking::RendezvousHandle(rendezvous)) = &config.rendezvous else {
+        return Exchange::refuse(StatusCode::METHOD_NOT_ALLOWED, "nothing is parked here");
+    };
+    let get = |name| header(request.headers, name).and_then(Result::ok);
+    if !get(&ACCEPT).is_some_and(accepts_event_stream) {
+        return Exchange::refuse(
+            StatusCode::NOT_ACCEPTABLE,
+            "a stream is resumed as text/event-stream: accept it",
+        );
+    }
+    let Some(id) = get(&LAST_EVENT_ID).and_then(asking::park_of) else {
+        return Exchange::refuse(
+            StatusCode::BAD_REQUEST,
+            "Last-Event-ID names no stream this server sent",
+        );
+    };
+    let caller = asking::caller_of(&context);
+    let call = match asking::wait_for(rendezvous.as_ref(), id, &caller, context.deadline).await {
+        Ok(asking::Taken::Ready(call)) => call,
+        Ok(asking::Taken::Waiting) => {
+            let mut sse = String::new();
+            asking::push_park(&mut sse, id);
+            return Exchange {
+                sse_body: true,
+                ..Exchange::new(StatusCode::OK, Some(sse))
+            };
+        }
+        Ok(asking::Taken::Gone) => {
+            return Exchange::refuse(
+                StatusCode::NOT_FOUND,
+                "no call of this caller is parked under this Last-Event-ID: it was resumed \
+                 already, it expired (10 minutes), or it never was; call the tool again",
+            );
+        }
+        Err(why) => {
+            return Exchange::refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the parked call could not be read: {why}"),
+            );
+        }
+    };
+    let version = ProtocolVersion::parse(&call.version).unwrap_or(ProtocolVersion::HTTP_DEFAULT);
+    let resume = asking::resume_of(&call);
+    let message = (request.headers, call.request.as_bytes());
+    let mut out = answer(
+        server,
+        config,
+        auth,
+        message,
+        version,
+        context,
+        Some(resume),
+    )
+    .await;
+    // A resumed stream carries the response as an event, like any other.
+    if let (false, Some(body)) = (out.sse_body, out.body.take()) {
+        let mut sse = String::new();
+        push_event(&mut sse, &body);
+        (out.body, out.sse_body, out.status) = (Some(sse), true, StatusCode::OK);
+    }
+    out
 }
 
 /// The core's answer to the request's message, with what the log and the
 /// metrics need of it.
 async fn answer(
     server: &Server,
+    config: &HttpConfig,
     auth: &dyn Authenticator,
-    request: &RequestParts<'_>,
+    (headers, body): (&HeaderMap, &[u8]),
     version: ProtocolVersion,
     mut context: RequestContext,
+    resume: Option<mcp_core::Resume>,
 ) -> Exchange {
-    let message = match Incoming::parse(request.body) {
+    let message = match Incoming::parse(body) {
         Ok(message) => message,
         Err(e) => {
             return Exchange::error(StatusCode::BAD_REQUEST, None, ErrorObject::parse_error(e));
@@ -667,7 +736,7 @@ async fn answer(
     // request without a valid `_meta` envelope is malformed: both are 400,
     // with the request's id.
     let refusal = modern
-        .then(|| match check_modern_headers(&message, request.headers) {
+        .then(|| match check_modern_headers(&message, headers) {
             Err(what) => Some(ErrorObject::new(
                 ErrorCode::HEADER_MISMATCH,
                 format!("Header mismatch: {what}"),
@@ -682,16 +751,71 @@ async fn answer(
         out.traceparent = named.or(context.traceparent);
         return out;
     }
-    // A client's answer to a request a call of this process sent it.
-    if message.method().is_none()
-        && let Ok(response) = serde_json::from_slice::<Value>(request.body)
-        && asking::deliver(&response)
+    let rendezvous = config.rendezvous.as_ref().map(|r| r.0.as_ref());
+    // A client's answer to a request of a parked call.
+    if let Some(rendezvous) = rendezvous
+        && message.method().is_none()
+        && let Ok(response) = serde_json::from_slice::<Value>(body)
+        && let Some((id, index)) = asking::request_of(&response)
     {
-        return Exchange::new(StatusCode::ACCEPTED, None);
+        let caller = asking::caller_of(&context);
+        return match rendezvous.answer(id, index, &caller, &response).await {
+            Ok(true) => Exchange::new(StatusCode::ACCEPTED, None),
+            Ok(false) => Exchange::refuse(
+                StatusCode::NOT_FOUND,
+                "no call of this caller waits for this answer: it was answered already, \
+                 it expired (10 minutes), or it never asked",
+            ),
+            Err(why) => Exchange::refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the answer could not be kept: {why}"),
+            ),
+        };
     }
+    // At a handshake revision, to a client that takes SSE, a tool may ask:
+    // the call is parked where it asks (`asking`).
+    let takes_events = header(headers, &ACCEPT)
+        .and_then(Result::ok)
+        .is_some_and(accepts_event_stream);
+    let channel = rendezvous
+        .filter(|_| takes_events && !version.is_stateless())
+        .map(|_| mcp_core::ClientChannel::parking(resume));
+    if let Some(channel) = &channel {
+        context.extensions.insert(channel.clone());
+    }
+    let id = message.id();
     let mut session = Session::stateless(version);
-    let reply = server.handle(&mut session, message, &context).await;
+    let mut reply = server.handle(&mut session, message, &context).await;
     let traceparent = named.or_else(|| context.traceparent.take());
+    if let (Some(rendezvous), Some(parked)) = (rendezvous, channel.and_then(|c| c.take_parked())) {
+        let call = (
+            asking::caller_of(&context),
+            version.as_str(),
+            String::from_utf8_lossy(body).into_owned(),
+        );
+        match asking::park(rendezvous, parked, call).await {
+            Ok(sse) => {
+                return Exchange {
+                    outcome: Some(CallOutcome::InputRequired),
+                    traceparent,
+                    method,
+                    tool,
+                    rate_limit: context.rate_limit.get().cloned(),
+                    sse_body: true,
+                    ..Exchange::new(StatusCode::OK, Some(sse))
+                };
+            }
+            Err(why) => {
+                let result = mcp_core::model::CallToolResult::error(format!(
+                    "the tool asked the client, and the call could not be parked until it answers: {why}"
+                ));
+                let result = mcp_core::model::ResultEnvelope::plain(
+                    mcp_core::model::ServerResult::CallTool(result),
+                );
+                reply = id.map(|id| Reply::One(Response::result(id, result)));
+            }
+        }
+    }
     let status = match &reply {
         None => StatusCode::ACCEPTED,
         Some(reply) => status_of(reply, modern),

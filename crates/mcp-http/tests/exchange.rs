@@ -136,10 +136,11 @@ async fn send_streamed<'a>(
 
 static CONFIG: std::sync::LazyLock<HttpConfig> = std::sync::LazyLock::new(HttpConfig::default);
 
-/// A front that serves the answers of its calls' requests to the client in
-/// the same process (`client_requests`).
-static ASKING: std::sync::LazyLock<HttpConfig> = std::sync::LazyLock::new(|| HttpConfig {
-    client_requests: true,
+/// A front that parks the calls that ask the client, in process.
+static PARKING: std::sync::LazyLock<HttpConfig> = std::sync::LazyLock::new(|| HttpConfig {
+    rendezvous: Some(mcp_http::asking::RendezvousHandle(Arc::new(
+        mcp_http::asking::InProcess::default(),
+    ))),
     ..HttpConfig::default()
 });
 
@@ -1112,15 +1113,59 @@ impl mcp_core::ContentTool for Finish {
     }
 }
 
+/// One request to the parking front, as `who` (an IAM principal), ending
+/// within `wait` (the front's deadline).
+async fn at_parking_front(
+    server: &Server,
+    (method, headers, body): (Method, &HeaderMap, &str),
+    who: &str,
+    wait: std::time::Duration,
+) -> mcp_http::Exchange {
+    let identity = Identity {
+        scheme: AuthScheme::AwsIam,
+        principal: format!("arn:aws:iam::{}:user/{who}", "0".repeat(12)),
+        account: Some("0".repeat(12)),
+        scopes: None,
+    };
+    let parts = RequestParts {
+        method: &method,
+        path: "/mcp",
+        query: None,
+        headers,
+        body: body.as_bytes(),
+        front_identity: Some(&identity),
+    };
+    let context = RequestContext {
+        deadline: Some(std::time::Instant::now() + wait),
+        ..RequestContext::default()
+    };
+    mcp_http::exchange(server, &PARKING, &TrustFront, parts, context).await
+}
+
+/// The JSON messages and the `id` and `retry` fields of an SSE body.
+fn sse_fields(body: &str) -> (Vec<Value>, Vec<String>, Vec<String>) {
+    let field = |name: &str| -> Vec<String> {
+        body.lines()
+            .filter_map(|l| l.strip_prefix(name))
+            .map(str::to_owned)
+            .collect()
+    };
+    let messages = field("data: ")
+        .iter()
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .collect();
+    (messages, field("id: "), field("retry: "))
+}
+
 #[tokio::test]
-async fn a_request_to_the_client_rides_the_stream_and_its_answer_a_post() {
+async fn a_call_that_asks_is_parked_answered_by_post_and_resumed_by_get() {
     let mut tools = ToolRegistry::new();
     tools.register_content(Finish).expect("registers");
     let server = Server::new(ServerInfo::new("t", "0"), tools);
     let headers = accepting("application/json, text/event-stream");
     let call = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"finish","arguments":{}}}"#;
-    // A front that does not opt in (a Lambda instance) never asks: the tool
-    // learns at once that it cannot.
+    let second = std::time::Duration::from_secs(2);
+    // A front without a rendezvous never asks: the tool learns at once that it cannot.
     let mcp_http::Streamed::Whole(out) = send_streamed(&server, &headers, call).await else {
         panic!("nothing to stream");
     };
@@ -1130,81 +1175,129 @@ async fn a_request_to_the_client_rides_the_stream_and_its_answer_a_post() {
             .is_some_and(|b| b.contains("does not have")),
         "{out:?}"
     );
-    let parts = RequestParts {
-        method: &Method::POST,
-        path: "/mcp",
-        query: None,
-        headers: &headers,
-        body: call.as_bytes(),
-        front_identity: None,
-    };
-    let context = RequestContext::default();
-    let mcp_http::Streamed::Events { head, mut events } =
-        mcp_http::exchange_streamed(&server, &ASKING, &TrustFront, parts, context).await
-    else {
-        panic!("the request to the client commits the answer to a stream");
-    };
-    assert_eq!(head.status, StatusCode::OK);
-    let first = events.next().await.expect("the request's event");
-    let data = first
-        .lines()
-        .find_map(|l| l.strip_prefix("data: "))
-        .expect("data");
-    let asked: Value = serde_json::from_str(data).expect("json");
-    assert_eq!(asked["method"], "sampling/createMessage");
+    // The call asks: its stream carries the request and the park's id, not its response.
+    let post = |body| (Method::POST, &headers, body);
+    let out = at_parking_front(&server, post(call), "alice", second).await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert!(out.event_stream, "{out:?}");
+    assert_eq!(out.outcome, Some(CallOutcome::InputRequired));
+    let (messages, ids, retries) = sse_fields(out.body.as_deref().unwrap_or_default());
     assert_eq!(
-        asked["params"]["messages"][0]["content"]["text"],
+        messages.len(),
+        1,
+        "the request and nothing else: {messages:?}"
+    );
+    assert_eq!(messages[0]["method"], "sampling/createMessage");
+    assert_eq!(
+        messages[0]["params"]["messages"][0]["content"]["text"],
         "Roses are"
     );
-    let id = asked["id"].as_str().expect("a string id");
-    assert!(id.len() > 32, "an unguessable id: {id}");
-    // An answer to an id nobody waits for is accepted and goes nowhere.
-    let stray = json!({"jsonrpc": "2.0", "id": "mcp-ladder-0", "result": {}}).to_string();
-    let out = send(&server, &TrustFront, None, &headers, &stray).await;
-    assert_eq!(out.status, StatusCode::ACCEPTED);
-    let answer = json!({"jsonrpc": "2.0", "id": id, "result": {
+    assert_eq!(retries, ["300"]);
+    let park = ids[0].clone();
+    let hex = park.strip_prefix("mcp-ladder-").expect("our prefix");
+    assert_eq!(hex.len(), 32, "128 random bits: {park}");
+    assert_eq!(messages[0]["id"], format!("{park}.0"));
+    // Resumed before the answer: the same id again, so that the client comes back.
+    let mut resuming = accepting("text/event-stream");
+    resuming.insert(
+        "last-event-id",
+        HeaderValue::from_str(&park).expect("ascii"),
+    );
+    let get = || (Method::GET, &resuming, "");
+    let short = std::time::Duration::from_millis(1200);
+    let out = at_parking_front(&server, get(), "alice", short).await;
+    assert_eq!(out.status, StatusCode::OK);
+    let (messages, ids, _) = sse_fields(out.body.as_deref().unwrap_or_default());
+    assert!(messages.is_empty(), "{messages:?}");
+    assert_eq!(ids, std::slice::from_ref(&park));
+    // Another caller can neither answer nor resume it.
+    let answer = json!({"jsonrpc": "2.0", "id": format!("{park}.0"), "result": {
         "role": "assistant", "content": {"type": "text", "text": "red"}, "model": "m"}})
     .to_string();
-    let (out, rest) = tokio::join!(
-        send(&server, &TrustFront, None, &headers, &answer),
-        events.next()
-    );
+    let out = at_parking_front(&server, post(&answer), "mallory", second).await;
+    assert_eq!(out.status, StatusCode::NOT_FOUND);
+    let out = at_parking_front(&server, get(), "mallory", second).await;
+    assert_eq!(out.status, StatusCode::NOT_FOUND);
+    // An answer to a request nobody sent is refused too.
+    let stray = json!({"jsonrpc": "2.0", "id": format!("{park}.1"), "result": {}}).to_string();
+    let out = at_parking_front(&server, post(&stray), "alice", second).await;
+    assert_eq!(out.status, StatusCode::NOT_FOUND);
+    // The caller's answer is kept once; the resumed stream ends with the response.
+    let out = at_parking_front(&server, post(&answer), "alice", second).await;
     assert_eq!(out.status, StatusCode::ACCEPTED);
-    let rest = rest.expect("the reply's event");
-    assert!(rest.contains("model: red"), "{rest}");
-    assert!(rest.contains("\"id\":7"), "{rest}");
+    let out = at_parking_front(&server, post(&answer), "alice", second).await;
+    assert_eq!(out.status, StatusCode::NOT_FOUND, "a second answer");
+    let out = at_parking_front(&server, get(), "alice", second).await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert!(out.event_stream);
+    assert_eq!(out.tool.as_deref(), Some("finish"));
+    let (messages, _, _) = sse_fields(out.body.as_deref().unwrap_or_default());
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["id"], 7);
+    assert_eq!(messages[0]["result"]["content"][0]["text"], "model: red");
+    // Resumed once only.
+    let out = at_parking_front(&server, get(), "alice", second).await;
+    assert_eq!(out.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
-async fn a_client_that_never_answers_gets_a_tool_error_by_the_deadline() {
+async fn a_refused_or_unfit_answer_ends_the_call_with_a_tool_error() {
     let mut tools = ToolRegistry::new();
     tools.register_content(Finish).expect("registers");
     let server = Server::new(ServerInfo::new("t", "0"), tools);
     let headers = accepting("application/json, text/event-stream");
     let call = r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"finish","arguments":{}}}"#;
-    let parts = RequestParts {
-        method: &Method::POST,
-        path: "/mcp",
-        query: None,
-        headers: &headers,
-        body: call.as_bytes(),
-        front_identity: None,
-    };
-    let context = RequestContext {
-        deadline: Some(std::time::Instant::now() + std::time::Duration::from_millis(800)),
-        ..RequestContext::default()
-    };
-    let started = std::time::Instant::now();
-    let mcp_http::Streamed::Events { mut events, .. } =
-        mcp_http::exchange_streamed(&server, &ASKING, &TrustFront, parts, context).await
-    else {
-        panic!("a stream");
-    };
-    let mut body = String::new();
-    while let Some(chunk) = events.next().await {
-        body.push_str(&chunk);
+    let second = std::time::Duration::from_secs(2);
+    let answers = [
+        (
+            json!({"error": {"code": -1, "message": "the user said no"}}),
+            "the user said no",
+        ),
+        (json!({"result": {"action": "accept"}}), "is not its result"),
+    ];
+    for (answer, why) in answers {
+        let out = at_parking_front(&server, (Method::POST, &headers, call), "alice", second).await;
+        let (_, ids, _) = sse_fields(out.body.as_deref().unwrap_or_default());
+        let park = ids[0].clone();
+        let mut answer = answer;
+        answer["jsonrpc"] = json!("2.0");
+        answer["id"] = json!(format!("{park}.0"));
+        let answer = answer.to_string();
+        let out =
+            at_parking_front(&server, (Method::POST, &headers, &answer), "alice", second).await;
+        assert_eq!(out.status, StatusCode::ACCEPTED);
+        let mut resuming = accepting("text/event-stream");
+        resuming.insert(
+            "last-event-id",
+            HeaderValue::from_str(&park).expect("ascii"),
+        );
+        let out = at_parking_front(&server, (Method::GET, &resuming, ""), "alice", second).await;
+        let (messages, _, _) = sse_fields(out.body.as_deref().unwrap_or_default());
+        assert_eq!(messages[0]["result"]["isError"], true, "{messages:?}");
+        let text = messages[0]["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(text.contains(why), "{text}");
     }
-    assert!(started.elapsed() < std::time::Duration::from_secs(3));
-    assert!(body.contains("\"isError\":true"), "{body}");
-    assert!(body.contains("another instance"), "{body}");
+    // A GET that names no stream of ours, or takes no SSE, is refused.
+    let mut resuming = accepting("text/event-stream");
+    resuming.insert("last-event-id", HeaderValue::from_static("42"));
+    let out = at_parking_front(&server, (Method::GET, &resuming, ""), "alice", second).await;
+    assert_eq!(out.status, StatusCode::BAD_REQUEST);
+    let mut resuming = accepting("application/json");
+    resuming.insert(
+        "last-event-id",
+        HeaderValue::from_static("mcp-ladder-00000000000000000000000000000000"),
+    );
+    let out = at_parking_front(&server, (Method::GET, &resuming, ""), "alice", second).await;
+    assert_eq!(out.status, StatusCode::NOT_ACCEPTABLE);
+    // A GET without Last-Event-ID is still not served.
+    let out = at_parking_front(
+        &server,
+        (Method::GET, &accepting("text/event-stream"), ""),
+        "alice",
+        second,
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::METHOD_NOT_ALLOWED);
 }

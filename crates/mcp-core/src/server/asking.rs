@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::{LogLevel, ProtocolVersion, RequestContext, Server, ServerResult};
-use crate::ask::{ClientChannel, MAX_ROUNDS};
+use crate::ask::{AskError, ClientChannel, MAX_ROUNDS, Parked};
 use crate::jsonrpc::ErrorObject;
 use crate::model::CallToolResult;
 use crate::mrtr::{Binding, InputMethod, Round};
@@ -26,9 +26,25 @@ impl Server {
         channel: &ClientChannel,
     ) -> Result<ServerResult, ErrorObject> {
         let refused = |why: String| Ok(ServerResult::CallTool(CallToolResult::error(why)));
-        let mut answers = Map::new();
-        let mut state = None;
-        for _ in 0..MAX_ROUNDS {
+        let (mut answers, mut state, first) = match channel.resume() {
+            None => (Map::new(), None, 0),
+            Some(resume) => {
+                let mut answers = Map::new();
+                for (key, method, answer) in &resume.answers {
+                    let answer = answer.clone().map_err(|(code, message)| AskError::Refused {
+                        method: method.method().to_owned(),
+                        code,
+                        message,
+                    });
+                    match usable(name, *method, answer) {
+                        Ok(answer) => answers.insert(key.clone(), answer),
+                        Err(why) => return refused(why),
+                    };
+                }
+                (answers, resume.state.clone(), resume.round)
+            }
+        };
+        for round_number in first..MAX_ROUNDS {
             let binding = Binding::new("tools/call", name, Arguments::Value(Value::Null), "");
             let round = Round::local(binding, channel.capabilities(), answers, state);
             let cx = request
@@ -45,33 +61,38 @@ impl Server {
                 Some(Err(why)) => return refused(format!("Tool `{name}` cannot ask: {why}")),
                 Some(Ok(asked)) => asked,
             };
-            let (requests, kept) = asked;
-            answers = Map::new();
-            for (key, method, mut params) in requests {
-                // `mode` came with 2025-11-25 (form or URL); before it every
-                // elicitation is a form and the field is not in the schema.
-                if method == InputMethod::Elicitation
+            let (mut requests, kept) = asked;
+            // `mode` came with 2025-11-25 (form or URL); before it every
+            // elicitation is a form and the field is not in the schema.
+            for (_, method, params) in &mut requests {
+                if *method == InputMethod::Elicitation
                     && version < ProtocolVersion::V2025_11_25
                     && let Some(params) = params.as_object_mut()
                 {
                     params.remove("mode");
                 }
+            }
+            if channel.parks() {
+                channel.park(Parked {
+                    requests,
+                    state: kept,
+                    round: round_number + 1,
+                });
+                // A placeholder: the transport answers with the requests.
+                return refused(format!("Tool `{name}` waits for the client's answers"));
+            }
+            answers = Map::new();
+            for (key, method, params) in requests {
                 if request.cancellation.is_cancelled() {
                     return refused(format!(
                         "Tool `{name}` was cancelled while asking the client"
                     ));
                 }
-                let answer = match channel.request(method.method(), params).await {
-                    Ok(answer) => answer,
-                    Err(why) => return refused(format!("Tool `{name}` asked the client: {why}")),
+                let answer = channel.request(method.method(), params).await;
+                match usable(name, method, answer) {
+                    Ok(answer) => answers.insert(key, answer),
+                    Err(why) => return refused(why),
                 };
-                if !method.fits(&answer) {
-                    return refused(format!(
-                        "Tool `{name}` asked the client for `{}` and the answer is not its result: {answer}",
-                        method.method()
-                    ));
-                }
-                answers.insert(key, answer);
             }
             state = kept;
         }
@@ -79,4 +100,20 @@ impl Server {
             "Tool `{name}` asked the client {MAX_ROUNDS} times without finishing: it was stopped"
         ))
     }
+}
+
+/// The client's answer to `method`, when the tool can use it; else why not.
+fn usable(
+    name: &str,
+    method: InputMethod,
+    answer: Result<Value, AskError>,
+) -> Result<Value, String> {
+    let answer = answer.map_err(|why| format!("Tool `{name}` asked the client: {why}"))?;
+    if !method.fits(&answer) {
+        return Err(format!(
+            "Tool `{name}` asked the client for `{}` and the answer is not its result: {answer}",
+            method.method()
+        ));
+    }
+    Ok(answer)
 }
