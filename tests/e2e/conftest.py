@@ -179,6 +179,31 @@ def running_moto(extra_env: dict):
     process.wait(timeout=10)
 
 
+def shared_state(moto: str) -> tuple[str, ...]:
+    """What the stack gives every instance to share, made in moto: the
+    state-key secret (64 random characters, as the stack's secret generates)
+    and a table with the rendezvous contract (partition key `pk`, TTL
+    attribute `ttl`); the emulator's `--env` flags that name them."""
+    import boto3
+
+    aws = dict(endpoint_url=moto, region_name="eu-central-1", aws_access_key_id="x", aws_secret_access_key="y")
+    sm = boto3.client("secretsmanager", **aws)
+    value = sm.get_random_password(PasswordLength=64, ExcludePunctuation=True)["RandomPassword"]
+    suffix = f"{random.getrandbits(32):x}"
+    secret = sm.create_secret(Name=f"mcp-ladder-state-key-{suffix}", SecretString=value)["ARN"]
+    ddb = boto3.client("dynamodb", **aws)
+    table = f"mcp-ladder-rendezvous-{suffix}"
+    ddb.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"AttributeName": "ttl", "Enabled": True})
+    return ("--env", f"MCP_STATE_KEY_SECRET_ARN={secret}", "--env", f"MCP_RENDEZVOUS_TABLE={table}",
+            "--env", f"AWS_ENDPOINT_URL={moto}")
+
+
 def through_proxy(proxy: str, url: str, service: str, emulator):
     """mcp-proxy-for-aws as a stdio server, signing for `service` with the
     emulator's principal (and nothing else from this machine's AWS setup)."""

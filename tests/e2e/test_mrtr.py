@@ -3,9 +3,13 @@ path: `bootstrap` behind the emulator's IAM Function URL, several instances
 allowed, the requestState key derived from a Secrets Manager secret (moto)
 named by MCP_STATE_KEY_SECRET_ARN. Rounds begun on one instance resume on
 another; a state with one byte changed, or presented by another principal,
-is refused with -32602. The official Python SDK (`mcp`), in its 2026-07-28
-mode and signing with SigV4, answers a tool's questions through its
-elicitation callback and gets the tool's answer."""
+is refused with -32602. The official Python SDK (`mcp`), signing with SigV4,
+answers a tool's questions through its elicitation callback and gets the
+tool's answer: in its 2026-07-28 mode by retrying the call, in its legacy
+(2025-11-25) mode by answering server-to-client requests whose calls wait
+in the rendezvous table (moto, MCP_RENDEZVOUS_TABLE) until a GET with
+Last-Event-ID resumes them on any instance; mcp-proxy-for-aws, in its
+legacy mode, relays the same questions to its stdio client."""
 
 import concurrent.futures
 import json
@@ -25,7 +29,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_types import ElicitResult
 
-from conftest import running_emulator, running_moto
+from conftest import running_emulator, running_moto, shared_state, through_proxy
 
 INSTANCES = 4
 ROUNDS = 12  # concurrent three-round requests: more than one instance serves them
@@ -42,12 +46,8 @@ def moto():
 
 
 @pytest.fixture(scope="module")
-def secret_arn(moto) -> str:
-    sm = boto3.client("secretsmanager", endpoint_url=moto, region_name="eu-central-1",
-                      aws_access_key_id="x", aws_secret_access_key="y")
-    # What the stack's AWS::SecretsManager::Secret generates: 64 random characters.
-    value = sm.get_random_password(PasswordLength=64, ExcludePunctuation=True)["RandomPassword"]
-    return sm.create_secret(Name=f"mcp-ladder-state-key-{random.getrandbits(32):x}", SecretString=value)["ARN"]
+def state(moto) -> tuple[str, ...]:
+    return shared_state(moto)
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +69,13 @@ def principals(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def emulator(moto, secret_arn, principals):
+def emulator(state, principals):
     account, _, path = principals
     yield from running_emulator("aws-iam", (
         "--principals", path,
         "--concurrency", str(INSTANCES),
         "--env", "MCP_CONFORMANCE_FIXTURES=1",
-        "--env", f"MCP_STATE_KEY_SECRET_ARN={secret_arn}",
-        "--env", f"AWS_ENDPOINT_URL={moto}",
+        *state,
         "--env", "RUST_LOG=info",  # the init line with the key's load time
     ), account)
 
@@ -193,22 +192,32 @@ class _SigV4(httpx2.Auth):
         yield request
 
 
-async def _sdk_call(emulator, who: dict, tool: str, answers: dict) -> tuple[list, object]:
-    """`tool` called by the SDK pinned to 2026-07-28 (no handshake, no
-    probe); each elicitation it is asked is answered from `answers` by the
-    first property of the requested form, and recorded."""
-    asked = []
+def _answering(answers: dict, asked: list):
+    """An elicitation callback that answers from `answers` by the first
+    property of the requested form, and records what it was asked."""
 
     async def on_elicit(context, params):
         asked.append((params.message, params.requested_schema))
         field = next(iter(params.requested_schema["properties"]))
         return ElicitResult(action="accept", content={field: answers[params.message]})
 
+    return on_elicit
+
+
+# The SDK's modes: 2026-07-28 pinned (no handshake, no probe: input_required
+# rounds) and legacy (the 2025-11-25 handshake: server-to-client requests).
+MODES = {"2026-07-28": "2026-07-28", "legacy": "2025-11-25"}
+
+
+async def _sdk_call(emulator, who: dict, tool: str, answers: dict, mode: str = "2026-07-28") -> tuple[list, object]:
+    """`tool` called by the SDK in `mode`; each elicitation is answered
+    from `answers` and recorded."""
+    asked: list = []
     async with create_mcp_http_client(auth=_SigV4(who, emulator.region)) as http:
         transport = streamable_http_client(emulator.url, http_client=http)
-        async with Client(transport, mode="2026-07-28", elicitation_callback=on_elicit,
+        async with Client(transport, mode=mode, elicitation_callback=_answering(answers, asked),
                           read_timeout_seconds=60) as client:
-            assert client.protocol_version == "2026-07-28"
+            assert client.protocol_version == MODES[mode]
             return asked, await client.call_tool(tool, {})
 
 
@@ -221,30 +230,63 @@ def _calls_of(emulator, tool: str) -> dict:
             and r["dimensions"]["tool"] == tool}
 
 
-def test_python_sdk_answers_the_questions_of_a_tool(emulator, principals) -> None:
+@pytest.mark.parametrize("mode", list(MODES))
+def test_python_sdk_answers_the_questions_of_a_tool(emulator, principals, mode: str) -> None:
     _, (alice, _), _ = principals
     before = _calls_of(emulator, TOOL)
     asked, result = anyio.run(_sdk_call, emulator, alice, TOOL, {
         "Step 1: What is your name?": "Grace",
         "Step 2: What is your favorite color?": "teal",
-    })
+    }, mode)
     # Two questions, each in its own round: the second round came back with
-    # the first answer sealed in its requestState, the third completed.
+    # the first answer (sealed in its requestState at 2026-07-28; kept in the
+    # rendezvous table at 2025-11-25), the third completed.
     assert [message for message, _ in asked] == ["Step 1: What is your name?",
                                                   "Step 2: What is your favorite color?"], asked
     assert result.is_error is False, result
     assert result.content[0].text == "Grace likes teal.", result
-    # Three signed tools/call through the Function URL, counted by the function
-    # itself: two asked for input, the last completed.
+    # Three rounds through the Function URL, counted by the function itself:
+    # two asked for input, the last completed (at 2025-11-25 the first is the
+    # tools/call POST, the others GETs that resume it).
     after = _calls_of(emulator, TOOL)
     assert after["input_required"] - before.get("input_required", 0) == 2, (before, after)
     assert after["ok"] - before.get("ok", 0) == 1, (before, after)
 
 
-def test_python_sdk_answers_the_elicitation_of_a_tool(emulator, principals) -> None:
+@pytest.mark.parametrize("mode", list(MODES))
+def test_python_sdk_answers_the_elicitation_of_a_tool(emulator, principals, mode: str) -> None:
     _, (alice, _), _ = principals
     asked, result = anyio.run(_sdk_call, emulator, alice, "test_input_required_result_elicitation",
-                              {"What is your name?": "Ada"})
+                              {"What is your name?": "Ada"}, mode)
     assert asked == [("What is your name?", {"type": "object", "properties": {"name": {"type": "string"}},
                                              "required": ["name"]})], asked
     assert result.content[0].text == "Hello, Ada!", result
+
+
+class _Principal:
+    """What `through_proxy` needs of an emulator, for one principal."""
+
+    def __init__(self, emulator, who: dict) -> None:
+        self.region = emulator.region
+        self.env = {"AWS_ACCESS_KEY_ID": who["accessKeyId"], "AWS_SECRET_ACCESS_KEY": who["secretAccessKey"],
+                    "AWS_REGION": emulator.region}
+
+
+def test_mcp_proxy_for_aws_relays_the_questions_of_a_tool(proxy_bin, emulator, principals) -> None:
+    """mcp-proxy-for-aws (a stdio server to its client, the handshake
+    revisions to the function) relays each server-to-client request to its
+    client and the answer back; the parked call resumes and completes."""
+    _, (alice, _), _ = principals
+    params = through_proxy(proxy_bin, emulator.url, "lambda", _Principal(emulator, alice))
+    asked: list = []
+    answers = {"Step 1: What is your name?": "Lin", "Step 2: What is your favorite color?": "amber"}
+
+    async def call():
+        async with Client(params, mode="legacy", elicitation_callback=_answering(answers, asked),
+                          read_timeout_seconds=60) as client:
+            return await client.call_tool(TOOL, {})
+
+    result = anyio.run(call)
+    assert [message for message, _ in asked] == list(answers), asked
+    assert result.is_error is False, result
+    assert result.content[0].text == "Lin likes amber.", result

@@ -14,7 +14,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from mcp import Client
 
-from conftest import REPO, REQUIREMENTS, run_requirements, running_emulator, through_proxy, timed_events
+from conftest import (REPO, REQUIREMENTS, run_requirements, running_emulator, running_moto, shared_state, through_proxy,
+                      timed_events)
 
 CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "demo_account_context", "arguments": {}}}
 
@@ -90,15 +91,22 @@ FIXTURES = ("--env", "MCP_CONFORMANCE_FIXTURES=1")
 
 
 @pytest.fixture(scope="module")
-def fixtures_emulator():
-    """The function with the conformance fixture pack, no authentication."""
-    yield from running_emulator("none", FIXTURES)
+def moto():
+    yield from running_moto({})
 
 
 @pytest.fixture(scope="module")
-def streaming_emulator():
+def fixtures_emulator(moto):
+    """The function with the conformance fixture pack, no authentication,
+    several instances (the emulator's default concurrency) sharing what a
+    stack gives them: the state key's secret and the rendezvous table."""
+    yield from running_emulator("none", FIXTURES + shared_state(moto))
+
+
+@pytest.fixture(scope="module")
+def streaming_emulator(moto):
     """The same, behind a URL with InvokeMode RESPONSE_STREAM."""
-    yield from running_emulator("none", FIXTURES + ("--invoke-mode", "response-stream"))
+    yield from running_emulator("none", FIXTURES + shared_state(moto) + ("--invoke-mode", "response-stream"))
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,7 @@ pub struct ParkedCall {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Taken {
     /// Every request is answered: the call, removed from the rendezvous.
-    Ready(ParkedCall),
+    Ready(Box<ParkedCall>),
     /// The call waits for more answers.
     Waiting,
     /// No such call for this caller: finished, expired, or never parked.
@@ -188,7 +188,9 @@ impl Rendezvous for InProcess {
         let taken = match calls.get(id) {
             Some(c) if c.caller == caller && c.expires > now => {
                 match c.answers.iter().all(Option::is_some) {
-                    true => calls.remove(id).map_or(Taken::Gone, Taken::Ready),
+                    true => calls
+                        .remove(id)
+                        .map_or(Taken::Gone, |c| Taken::Ready(Box::new(c))),
                     false => Taken::Waiting,
                 }
             }

@@ -700,7 +700,9 @@ async fn resume(
     )
     .await;
     // A resumed stream carries the response as an event, like any other.
-    if let (false, Some(body)) = (out.sse_body, out.body.take()) {
+    if !out.sse_body
+        && let Some(body) = out.body.take()
+    {
         let mut sse = String::new();
         push_event(&mut sse, &body);
         (out.body, out.sse_body, out.status) = (Some(sse), true, StatusCode::OK);

@@ -1301,3 +1301,68 @@ async fn a_refused_or_unfit_answer_ends_the_call_with_a_tool_error() {
     .await;
     assert_eq!(out.status, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+/// Asks the client's model twice, one round after the other.
+struct Twice;
+
+impl mcp_core::ContentTool for Twice {
+    type Args = NoArgs;
+    fn definition(&self) -> ToolDefinition {
+        ToolDefinition::new("twice", "Has the client's model answer two questions.")
+    }
+    async fn call(
+        &self,
+        _: NoArgs,
+        cx: &CallContext<'_>,
+    ) -> Result<Vec<mcp_core::model::Content>, ToolError> {
+        // The first answer travels in the state the tool keeps, as at 2026-07-28.
+        let kept = cx.input_state().and_then(Value::as_str);
+        let Some(first) = kept.or(cx.sampled_text("first")) else {
+            let ask = mcp_core::InputRequests::new().sample("first", "first", 10);
+            return Err(cx.ask(ask).into());
+        };
+        let Some(second) = cx.sampled_text("second") else {
+            let ask = mcp_core::InputRequests::new().sample("second", "second", 10);
+            return Err(cx.ask_with_state(ask, json!(first)).into());
+        };
+        Ok(vec![mcp_core::model::Content::text(format!(
+            "{first} {second}"
+        ))])
+    }
+}
+
+#[tokio::test]
+async fn a_resumed_call_that_asks_again_is_parked_again_under_a_new_id() {
+    let mut tools = ToolRegistry::new();
+    tools.register_content(Twice).expect("registers");
+    let server = Server::new(ServerInfo::new("t", "0"), tools);
+    let headers = accepting("application/json, text/event-stream");
+    let call = r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"twice","arguments":{}}}"#;
+    let second = std::time::Duration::from_secs(2);
+    let mut out = at_parking_front(&server, (Method::POST, &headers, call), "alice", second).await;
+    let mut parks = Vec::new();
+    for word in ["red", "blue"] {
+        let (messages, ids, _) = sse_fields(out.body.as_deref().unwrap_or_default());
+        assert_eq!(messages.len(), 1, "one request: {messages:?}");
+        let park = ids[0].clone();
+        let answer = json!({"jsonrpc": "2.0", "id": messages[0]["id"], "result": {
+            "role": "assistant", "content": {"type": "text", "text": word}, "model": "m"}})
+        .to_string();
+        let answered =
+            at_parking_front(&server, (Method::POST, &headers, &answer), "alice", second);
+        assert_eq!(answered.await.status, StatusCode::ACCEPTED);
+        let mut resuming = accepting("text/event-stream");
+        resuming.insert(
+            "last-event-id",
+            HeaderValue::from_str(&park).expect("ascii"),
+        );
+        out = at_parking_front(&server, (Method::GET, &resuming, ""), "alice", second).await;
+        assert_eq!(out.status, StatusCode::OK);
+        assert!(out.event_stream, "{out:?}");
+        parks.push(park);
+    }
+    assert_ne!(parks[0], parks[1]);
+    let (messages, _, _) = sse_fields(out.body.as_deref().unwrap_or_default());
+    assert_eq!(messages[0]["id"], 9);
+    assert_eq!(messages[0]["result"]["content"][0]["text"], "red blue");
+}

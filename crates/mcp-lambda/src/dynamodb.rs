@@ -205,7 +205,7 @@ const THROTTLING: [&str; 3] = [
 /// no use on Lambda, which puts all of this in the environment. With them
 /// and the SDK's default HTTP client the zipped function was 2.3 MB, over
 /// its 2 MB budget (measured; see [`Http1Client`]).
-fn client_from_env() -> Client {
+pub(crate) fn client_from_env() -> Client {
     let aws = AwsEnv::read("AWS_ENDPOINT_URL_DYNAMODB");
     let mut config = client_config();
     if let Some(region) = aws.region {

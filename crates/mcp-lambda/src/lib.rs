@@ -27,6 +27,7 @@ pub mod dynamodb;
 mod gateway;
 pub mod metrics;
 pub mod oauth;
+pub mod rendezvous;
 pub mod runtime;
 pub mod state_key;
 mod tls;
@@ -181,11 +182,16 @@ impl App {
     /// The catalog `settings` ask for (the fixture pack too, if asked),
     /// with their scopes and batch limit applied ([`mcp_tools::govern`]).
     fn governed(settings: &FunctionSettings, env: FunctionEnv) -> Result<App, runtime::Error> {
-        let mut app = App::build(
-            env,
-            HttpConfig::from_settings(settings),
-            settings.conformance_fixtures,
-        )?;
+        let mut config = HttpConfig::from_settings(settings);
+        // Calls that ask the client wait in the table every instance reads,
+        // else in this instance (docs/input-required.md).
+        let rendezvous: std::sync::Arc<dyn mcp_http::asking::Rendezvous> =
+            match &settings.rendezvous_table {
+                Some(table) => std::sync::Arc::new(rendezvous::DynamoDbRendezvous::new(table)),
+                None => std::sync::Arc::new(mcp_http::asking::InProcess::default()),
+            };
+        config.rendezvous = Some(mcp_http::asking::RendezvousHandle(rendezvous));
+        let mut app = App::build(env, config, settings.conformance_fixtures)?;
         app.server = mcp_tools::govern(app.server, settings)?;
         Ok(app)
     }

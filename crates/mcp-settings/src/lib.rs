@@ -106,11 +106,18 @@ pub enum Setting {
     /// init. Without it each instance makes a random key of its own, so a
     /// round is resumed only by the instance that began it.
     StateKeySecretArn,
+    /// `MCP_RENDEZVOUS_TABLE`: the DynamoDB table where a call at a
+    /// handshake revision that asks the client (elicitation, sampling,
+    /// roots) waits for the answers, which may reach any instance: the
+    /// rate-limit table's contract (partition key `pk`, TTL attribute
+    /// `ttl`), and may be the same table. Without it the calls wait in the
+    /// instance that parked them, which only that instance can resume.
+    RendezvousTable,
 }
 
 impl Setting {
     /// Every setting, in the order [`FunctionSettings::to_env`] writes them.
-    pub const ALL: [Setting; 23] = [
+    pub const ALL: [Setting; 24] = [
         Setting::Auth,
         Setting::OAuthIssuer,
         Setting::OAuthAudience,
@@ -134,6 +141,7 @@ impl Setting {
         Setting::Metrics,
         Setting::MetricsNamespace,
         Setting::StateKeySecretArn,
+        Setting::RendezvousTable,
     ];
 
     /// The OAuth settings that only `MCP_AUTH=oauth` may come with.
@@ -171,6 +179,7 @@ impl Setting {
             Setting::Metrics => "MCP_METRICS",
             Setting::MetricsNamespace => "MCP_METRICS_NAMESPACE",
             Setting::StateKeySecretArn => "MCP_STATE_KEY_SECRET_ARN",
+            Setting::RendezvousTable => "MCP_RENDEZVOUS_TABLE",
         }
     }
 }
@@ -351,6 +360,8 @@ pub struct FunctionSettings {
     pub metrics_namespace: Option<String>,
     /// [`Setting::StateKeySecretArn`], trimmed, when not blank.
     pub state_key_secret_arn: Option<String>,
+    /// [`Setting::RendezvousTable`], trimmed, when not blank.
+    pub rendezvous_table: Option<String>,
 }
 
 /// The CloudWatch namespace of the function's metrics when
@@ -629,6 +640,7 @@ impl FunctionSettings {
             metrics_namespace,
             state_key_secret_arn: not_blank(Setting::StateKeySecretArn)
                 .map(|t| t.trim().to_owned()),
+            rendezvous_table: not_blank(Setting::RendezvousTable).map(|t| t.trim().to_owned()),
         })
     }
 
@@ -673,6 +685,7 @@ impl FunctionSettings {
             Setting::Metrics => self.metrics_off.then(|| "off".into()),
             Setting::MetricsNamespace => text(&self.metrics_namespace),
             Setting::StateKeySecretArn => text(&self.state_key_secret_arn),
+            Setting::RendezvousTable => text(&self.rendezvous_table),
         }
     }
 }
@@ -724,6 +737,7 @@ mod tests {
                 "MCP_METRICS",
                 "MCP_METRICS_NAMESPACE",
                 "MCP_STATE_KEY_SECRET_ARN",
+                "MCP_RENDEZVOUS_TABLE",
             ]
         );
         assert_eq!(Setting::Auth.to_string(), "MCP_AUTH");
@@ -936,6 +950,7 @@ mod tests {
             metrics_off in any::<bool>(),
             metrics_namespace in proptest::option::of("[a-zA-Z0-9/_.#:-]{1,20}"),
             state_key_secret_arn in proptest::option::of("arn:aws:secretsmanager:[a-z0-9:-]{1,20}"),
+            rendezvous_table in proptest::option::of("[a-zA-Z0-9_.-]{3,20}"),
         ) -> FunctionSettings {
             let (auth, oauth) = match oauth {
                 None => (AuthMode::Iam, OAuthSettings::default()),
@@ -972,6 +987,7 @@ mod tests {
                 metrics_off,
                 metrics_namespace,
                 state_key_secret_arn,
+                rendezvous_table,
             }
         }
     }
