@@ -18,6 +18,7 @@ pub mod gateway;
 pub mod internet;
 pub mod observe;
 pub mod rate_limit;
+pub mod rendezvous;
 pub mod state_key;
 pub mod url;
 
@@ -35,13 +36,14 @@ use crate::template::{SpecError, StackSpec, Template};
 
 /// Every rung and add-on, in the order they build a stack, smoke-test it and
 /// are torn down.
-pub const ALL: [&dyn Rung; 6] = [
+pub const ALL: [&dyn Rung; 7] = [
     &url::Url,
     &gateway::Gateway,
     &internet::Internet,
     &rate_limit::RateLimits,
     &observe::Observe,
     &state_key::StateKey,
+    &rendezvous::Rendezvous,
 ];
 
 /// How teardown proves a resource of some type gone.

@@ -97,19 +97,7 @@ impl Rung for RateLimits {
                 )),
             ),
             None => {
-                // The table's contract: partition key `pk` (String), no sort
-                // key, TTL attribute `ttl`; on demand; deleted with the stack.
-                let table = json!({
-                    "BillingMode": "PAY_PER_REQUEST",
-                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-                    "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": true},
-                    "Tags": tags()
-                });
-                t.insert(
-                    TABLE,
-                    Resource::new("AWS::DynamoDB::Table", table).deleted_with_stack(),
-                );
+                t.insert(TABLE, contract_table());
                 t.output(
                     OUTPUT,
                     Some("The rate-limit counts every instance shares"),
@@ -131,29 +119,54 @@ impl Rung for RateLimits {
         stack_name: &'a str,
         progress: &'a Progress,
     ) -> BoxFuture<'a, Vec<Recorded>> {
-        Box::pin(async move {
-            let prefix = format!("{stack_name}-{TABLE}-");
-            by_name(
-                tables(aws).await,
-                |name: &str| name.starts_with(&prefix).then_some(TABLE),
-                "AWS::DynamoDB::Table",
-                "aws dynamodb list-tables",
-                progress,
-            )
-        })
+        Box::pin(tables_named(aws, stack_name, TABLE, progress))
     }
 
     fn checks(&self) -> &'static [(&'static str, Check)] {
-        const CHECKS: [(&str, Check); 1] = [(
-            "AWS::DynamoDB::Table",
-            gone_by!(
-                "table",
-                |aws, id| aws.dynamodb.describe_table().table_name(id),
-                is_resource_not_found_exception
-            ),
-        )];
-        &CHECKS
+        &TABLE_CHECKS
     }
+}
+
+/// A table with the contract the function's tables share: partition key
+/// `pk` (String), no sort key, TTL attribute `ttl`; on demand; deleted with
+/// the stack.
+pub(crate) fn contract_table() -> Resource {
+    let table = json!({
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": true},
+        "Tags": tags()
+    });
+    Resource::new("AWS::DynamoDB::Table", table).deleted_with_stack()
+}
+
+/// How teardown proves a table gone.
+pub(crate) const TABLE_CHECKS: [(&str, Check); 1] = [(
+    "AWS::DynamoDB::Table",
+    gone_by!(
+        "table",
+        |aws, id| aws.dynamodb.describe_table().table_name(id),
+        is_resource_not_found_exception
+    ),
+)];
+
+/// The stack's table `logical_id` once the stack is gone: CloudFormation
+/// named it `<stack>-<logical id>-<suffix>`.
+pub(crate) async fn tables_named(
+    aws: &Aws,
+    stack_name: &str,
+    logical_id: &'static str,
+    progress: &Progress,
+) -> Vec<Recorded> {
+    let prefix = format!("{stack_name}-{logical_id}-");
+    by_name(
+        tables(aws).await,
+        |name: &str| name.starts_with(&prefix).then_some(logical_id),
+        "AWS::DynamoDB::Table",
+        "aws dynamodb list-tables",
+        progress,
+    )
 }
 
 /// Every table of the region, as `(name, name)`.
