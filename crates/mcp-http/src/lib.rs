@@ -115,6 +115,10 @@ pub struct Exchange {
     /// The request's W3C `traceparent`: its `_meta`'s (SEP-414), else the
     /// front's ([`RequestContext::traceparent`]), for the log and metrics.
     pub traceparent: Option<String>,
+    /// The `Mcp-Session-Id` of a successful `initialize` at a handshake
+    /// revision: a name for the client's connection that the server keeps
+    /// nothing under (see [`session_id`]).
+    pub session_id: Option<String>,
 }
 
 /// How a `tools/call` ended, as its metrics name it.
@@ -187,6 +191,7 @@ impl Exchange {
             public_document: false,
             outcome: None,
             traceparent: None,
+            session_id: None,
         }
     }
 
@@ -253,6 +258,11 @@ impl Exchange {
         if let Some(challenge) = &self.www_authenticate {
             headers.insert(WWW_AUTHENTICATE, challenge.clone());
         }
+        if let Some(id) = self.session_id.as_deref()
+            && let Ok(id) = HeaderValue::from_str(id)
+        {
+            headers.insert(MCP_SESSION_ID.clone(), id);
+        }
         if let Some(decision) = &self.rate_limit {
             let mut set = |name: &HeaderName, value: String| {
                 if let Ok(value) = HeaderValue::from_str(&value) {
@@ -276,6 +286,7 @@ static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy"
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 static X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 static LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+static MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 
 /// A header's value as text (`Err` when it is not).
 fn header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Result<&'h str, ()>> {
@@ -822,7 +833,10 @@ async fn answer(
         None => StatusCode::ACCEPTED,
         Some(reply) => status_of(reply, modern),
     };
+    let initialized = method.as_deref() == Some("initialize")
+        && matches!(&reply, Some(Reply::One(response)) if response.body.is_ok());
     Exchange {
+        session_id: initialized.then(session_id).flatten(),
         www_authenticate: reply
             .as_ref()
             .and_then(|r| scope_challenge(r, auth.resource_metadata())),
@@ -833,6 +847,19 @@ async fn answer(
         rate_limit: context.rate_limit.get().cloned(),
         ..Exchange::new(status, reply.map(|r| r.to_json()))
     }
+}
+
+/// A fresh `Mcp-Session-Id` for a client that completed `initialize` at a
+/// handshake revision: 128 random bits, visible ASCII, as the transport asks
+/// ([spec 2025-11-25: session management](https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#session-management)).
+/// The server keeps nothing under it: every request stands alone (its own
+/// identity, scopes and limits), a request without it is served as well
+/// (the spec's 400 is for servers that *require* a session), and `DELETE`
+/// is 405, the spec's answer of a server that does not let clients end a
+/// session. It lets a client that needs a session name (to open several
+/// streams) work with a server no instance of which remembers it.
+fn session_id() -> Option<String> {
+    mcp_core::ask::random_id("")
 }
 
 /// 2026-07-28 over HTTP: the routing headers must say what the body says.

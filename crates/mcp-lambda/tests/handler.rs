@@ -56,9 +56,15 @@ fn send_with(app: &App, event: &Value) -> (u16, Response<Body>, Value) {
         Body::Binary(_) => panic!("binary response"),
         _ => panic!("unexpected body"),
     };
-    assert!(
-        response.headers().get("mcp-session-id").is_none(),
-        "stateless: no session id"
+    // A session id names a client's connection after `initialize` only.
+    let initialize = event["body"]
+        .as_str()
+        .is_some_and(|b| b.contains(r#""method":"initialize""#));
+    let session = response.headers().get("mcp-session-id");
+    assert_eq!(
+        session.is_some(),
+        initialize && status == 200 && body.get("result").is_some(),
+        "{session:?}"
     );
     (status, response, body)
 }
