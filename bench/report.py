@@ -100,6 +100,7 @@ def main() -> int:
     parser.add_argument("--machine", default="")
     parser.add_argument("--stream", help="stream_bench.py's JSON: the response-streaming section")
     parser.add_argument("--oauth", help="oauth_bench.py's JSON: the bearer-token section")
+    parser.add_argument("--mrtr", help="mrtr_bench.py's JSON: the instructions of a multi round-trip request")
     parser.add_argument("--artifact", action="append", default=[], metavar="ARCH=ZIP",
                         help="the function's zip as deployed (cargo-lambda) for an architecture, for the size goal")
     parser.add_argument("--bloat", action="append", default=[],
@@ -231,6 +232,39 @@ first limited call, so init stays the floor's.
 
 {added}
 """
+    state_key = ""
+    if "rust-key" in lruns:
+        names = ("rust", "rust-key")
+        rows = [[label] + [fmt([x[key] for x in lruns[n]]) for n in names]
+                + [fmt(pair_ratios(lruns, "rust-key", "rust", key))]
+                for key, label in LAMBDA_FIGURES if key in ("init_ms", "peak_rss_mb")]
+        if all(n in counted for n in names):
+            for key, label in [("init_instructions", "instructions to serve 1 request"),
+                               ("per_request_instructions", "instructions per warm request")]:
+                rows.append([label] + [f"{counted[n][key]:,.0f}" for n in names]
+                            + [f"{counted['rust-key'][key] / counted['rust'][key]:.3g}"])
+        round_line = ""
+        if args.mrtr:
+            with open(args.mrtr) as f:
+                mrtr = json.load(f)
+            round_line = (f"One multi round-trip request - the round that asks (the tool runs, its state is sealed "
+                          f"with AES-256-GCM) and the retry that completes (the state opened and checked, the tool run "
+                          f"again) - is {mrtr['per_round_instructions']:,.0f} instructions through "
+                          f"`Server::handle_bytes` (`bench/mrtr_bench.py`, over {mrtr['rounds']} requests, "
+                          "`crates/mcp-core/examples/mrtr_round.rs`).")
+        state_key = f"""
+## The state key and a multi round-trip request
+
+Every stack gives the function a Secrets Manager secret from which each instance derives the
+key that seals 2026-07-28 `requestState` (`MCP_STATE_KEY_SECRET_ARN`): one signed
+`GetSecretValue` at init (docs/input-required.md). `rust-key` is the same function reading
+that secret from moto on 127.0.0.1 over plain HTTP (AWS adds TLS, and its network's round
+trip); most of its extra init is loading the system's trust roots for the HTTPS client.
+
+{table(["figure", "rust", "rust-key", "key / rust"], rows)}
+
+{round_line}
+"""
     streaming = ""
     if args.stream:
         with open(args.stream) as f:
@@ -332,7 +366,7 @@ through the Runtime API as a function error, and abort would crash the instance 
 `serde_json`, `mcp-core` and `mcp-http` are built at `opt-level = 3` (the JSON path of every
 request): at "s", serde_json calls a non-inlined `Vec::extend_from_slice` and `memcpy` per
 token, and a reply took twice the instructions.
-{code}{gateway}{limits}{streaming}{bearer}"""
+{code}{gateway}{limits}{state_key}{streaming}{bearer}"""
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "benchmarks.md"), "w") as f:
         f.write(md)

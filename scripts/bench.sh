@@ -31,6 +31,7 @@ if [[ "$profile" == release ]]; then
   cargo build --release --locked -p mcp-local -p mcp-lambda -p lambda-floor
   cargo build --release --locked -p lambda-emulator
   cargo build --release --locked -p mcp-lambda --example agentcore_tools
+  cargo build --release --locked -p mcp-core --example mrtr_round
 else
   # The tests' own debug build (lib.sh): a plain `cargo build` here would
   # relink target/debug/bootstrap without the conformance fixture pack that
@@ -60,13 +61,13 @@ step "stdio: mcp-local against FastMCP"
 "$python" bench/stdio_bench.py --mcp-local "$bin/mcp-local" --python "$python" \
   --rounds "$rounds" --calls "$calls" --json "$work/stdio.json"
 
-step "moto (DynamoDB) for the rate-limit counter's figures"
+step "moto (DynamoDB, Secrets Manager) for the rate-limit counter's and the state key's figures"
 ensure_venv "$REPO/.venv-moto" "$REPO/tests/requirements-moto.txt"
 moto_port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 (cd tests/moto && exec "$REPO/.venv-moto/bin/python" run_moto.py "$moto_port" >/dev/null 2>&1) &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
-"$REPO/.venv-moto/bin/python" - "http://127.0.0.1:$moto_port" <<'PY'
+state_key_arn=$("$REPO/.venv-moto/bin/python" - "http://127.0.0.1:$moto_port" <<'PY'
 import sys, time, boto3
 ddb = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="eu-central-1",
                    aws_access_key_id="bench", aws_secret_access_key="bench")
@@ -80,7 +81,13 @@ for _ in range(300):
         time.sleep(0.2)
 else:
     sys.exit("moto did not start")
+# The stack's state key: a secret of 64 random letters and digits.
+sm = boto3.client("secretsmanager", endpoint_url=sys.argv[1], region_name="eu-central-1",
+                  aws_access_key_id="bench", aws_secret_access_key="bench")
+value = sm.get_random_password(PasswordLength=64, ExcludePunctuation=True)["RandomPassword"]
+print(sm.create_secret(Name="bench-state-key", SecretString=value)["ARN"])
 PY
+)
 # A quota no run reaches: every call is counted and admitted.
 limits='MCP_RATE_LIMITS={"default": "100000000/1h"}'
 
@@ -97,10 +104,20 @@ fi
   --function "rust-shared=$bin/bootstrap" --function-env "rust-shared=$limits" \
   --function-env "rust-shared=MCP_RATE_LIMIT_TABLE=bench-limits" \
   --function-env "rust-shared=AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port" \
+  --function "rust-key=$bin/bootstrap" --function-env "rust-key=MCP_STATE_KEY_SECRET_ARN=$state_key_arn" \
+  --function-env "rust-key=AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port" \
   --ratio rust/python --ratio rust/floor --ratio rust-limited/rust --ratio rust-shared/rust --ratio rust-shared/floor \
+  --ratio rust-key/rust \
   --package "rust=$work/packages/rust.zip" --package "python=$work/packages/python.zip" --package "floor=$work/packages/floor.zip" \
   "${gateway_args[@]}" \
   --rounds "$rounds" --calls "$calls" --instructions "$instructions" --json "$work/lambda.json"
+
+mrtr_args=()
+if [[ "$profile" == release && "$instructions" -gt 0 ]]; then
+  step "one multi round-trip request (2026-07-28): its instructions"
+  "$python" bench/mrtr_bench.py --example "$bin/examples/mrtr_round" --json "$work/mrtr.json"
+  mrtr_args=(--mrtr "$work/mrtr.json")
+fi
 
 step "Lambda response streaming: a buffered URL against a streaming one"
 "$python" bench/stream_bench.py --emulator "$bin/lambda-emulator" --bootstrap "$bin/bootstrap" \
@@ -143,4 +160,4 @@ machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /pro
 step "the cost ladder: docs/cost.md from these measurements and bench/prices.json"
 "$python" bench/cost.py --lambda "$work/lambda.json" --prices bench/prices.json --out "$out/cost.md" --machine "$machine"
 "$python" bench/report.py --stdio "$work/stdio.json" --lambda "$work/lambda.json" --stream "$work/stream.json" \
-  --oauth "$work/oauth.json" "${artifact_args[@]}" "${bloat_args[@]}" --out "$out" --machine "$machine"
+  --oauth "$work/oauth.json" "${artifact_args[@]}" "${bloat_args[@]}" "${mrtr_args[@]}" --out "$out" --machine "$machine"

@@ -21,10 +21,11 @@ def test_bench_command_writes_a_well_formed_report(tmp_path) -> None:
     for heading in ["## Goals", "## Local stdio: mcp-local against FastMCP",
                     "## Lambda: the function on the local Runtime API emulator", "## The release profile",
                     "## Rate limits: what counting costs", "## Response streaming: what it costs and buys",
-                    "## Bearer tokens: what the resource server costs"]:
+                    "## Bearer tokens: what the resource server costs",
+                    "## The state key and a multi round-trip request"]:
         assert heading in report, heading
     tables = re.findall(r"((?:^\|.*\|\n)+)", report, re.M)
-    assert len(tables) == 6, tables
+    assert len(tables) == 7, tables
     for t in tables:
         rows = t.strip().splitlines()
         widths = {row.count("|") for row in rows}
