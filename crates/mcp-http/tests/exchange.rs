@@ -1366,3 +1366,23 @@ async fn a_resumed_call_that_asks_again_is_parked_again_under_a_new_id() {
     assert_eq!(messages[0]["id"], 9);
     assert_eq!(messages[0]["result"]["content"][0]["text"], "red blue");
 }
+
+#[tokio::test]
+async fn a_tool_in_a_batch_cannot_ask_and_the_batch_is_answered_whole() {
+    let mut tools = ToolRegistry::new();
+    tools.register_content(Finish).expect("registers");
+    let server = Server::new(ServerInfo::new("t", "0"), tools);
+    let mut headers = accepting("application/json, text/event-stream");
+    headers.insert(
+        "mcp-protocol-version",
+        HeaderValue::from_static("2025-03-26"),
+    );
+    let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"finish","arguments":{}}},{"jsonrpc":"2.0","id":2,"method":"ping"}]"#;
+    let second = std::time::Duration::from_secs(2);
+    let out = at_parking_front(&server, (Method::POST, &headers, batch), "alice", second).await;
+    assert_eq!(out.status, StatusCode::OK);
+    let replies = out.json().unwrap_or_default();
+    assert_eq!(replies.as_array().map(Vec::len), Some(2), "{replies}");
+    assert_eq!(replies[0]["result"]["isError"], true, "{replies}");
+    assert_eq!(replies[1]["result"], json!({}), "{replies}");
+}
