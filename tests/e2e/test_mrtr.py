@@ -290,3 +290,53 @@ def test_mcp_proxy_for_aws_relays_the_questions_of_a_tool(proxy_bin, emulator, p
     assert [message for message, _ in asked] == list(answers), asked
     assert result.is_error is False, result
     assert result.content[0].text == "Lin likes amber.", result
+
+
+def _signed(emulator, who: dict, method: str, body: bytes, headers: dict) -> tuple[int, str]:
+    """One SigV4-signed request as `who`: its status and body (retried while
+    every instance is busy, the emulator's 429 as Lambda's)."""
+    for _ in range(200):
+        request = AWSRequest(method=method, url=emulator.url, data=body, headers=headers)
+        SigV4Auth(Credentials(who["accessKeyId"], who["secretAccessKey"]), "lambda",
+                  emulator.region).add_auth(request)
+        try:
+            with urllib.request.urlopen(urllib.request.Request(
+                    emulator.url, data=body or None, method=method, headers=dict(request.headers)), timeout=30) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            payload = e.read().decode()
+            if e.code == 429 and e.headers.get("x-amzn-ErrorType") == "TooManyRequestsException":
+                continue
+            return e.code, payload
+    pytest.fail("throttled by the emulator 200 times in a row")
+
+
+def test_a_parked_call_is_answered_and_resumed_by_its_caller_only(emulator, principals) -> None:
+    """At 2025-11-25 a call that asks is parked in the rendezvous table; another
+    principal can neither answer nor resume it, an answer is kept once, and
+    the caller's GET with Last-Event-ID, on any instance, gets the result."""
+    _, (alice, mallory), _ = principals
+    legacy = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+              "MCP-Protocol-Version": "2025-11-25"}
+    call = json.dumps({"jsonrpc": "2.0", "id": 41, "method": "tools/call",
+                       "params": {"name": "test_input_required_result_elicitation", "arguments": {}}}).encode()
+    status, body = _signed(emulator, alice, "POST", call, legacy)
+    assert status == 200, body
+    data = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: {")]
+    park = next(line[4:] for line in body.splitlines() if line.startswith("id: "))
+    assert [m["method"] for m in data] == ["elicitation/create"], body
+    assert data[0]["id"] == f"{park}.0"
+    answer = json.dumps({"jsonrpc": "2.0", "id": data[0]["id"],
+                         "result": {"action": "accept", "content": {"name": "Ada"}}}).encode()
+    resume = {"Accept": "text/event-stream", "MCP-Protocol-Version": "2025-11-25", "Last-Event-ID": park}
+    # Someone else: neither the answer nor the resume is theirs.
+    assert _signed(emulator, mallory, "POST", answer, legacy)[0] == 404
+    assert _signed(emulator, mallory, "GET", b"", resume)[0] == 404
+    # The caller: kept once; resumed once, with the answer.
+    assert _signed(emulator, alice, "POST", answer, legacy)[0] == 202
+    assert _signed(emulator, alice, "POST", answer, legacy)[0] == 404
+    status, body = _signed(emulator, alice, "GET", b"", resume)
+    assert status == 200, body
+    reply = json.loads(next(line[6:] for line in body.splitlines() if line.startswith("data: {")))
+    assert reply["id"] == 41 and reply["result"]["content"][0]["text"] == "Hello, Ada!", reply
+    assert _signed(emulator, alice, "GET", b"", resume)[0] == 404
