@@ -44,9 +44,44 @@ pub fn trace_id(traceparent: &str) -> Option<&str> {
     valid.then(|| &traceparent[3..35])
 }
 
+std::thread_local! {
+    /// The trace id of what this thread serves now ([`set_current`]).
+    static CURRENT: std::cell::Cell<Option<[u8; 32]>> = const { std::cell::Cell::new(None) };
+}
+
+/// Marks the trace of what this thread serves from now on: the trace id of
+/// `traceparent` when it is valid, else none. A front sets it when a request
+/// begins (its platform's trace) and again when the request names its own
+/// (`_meta`), so that every log line of the request can carry it
+/// ([`current`]); a thread serves one request at a time (a Lambda
+/// instance's current-thread runtime).
+pub fn set_current(traceparent: Option<&str>) {
+    let id = traceparent
+        .and_then(trace_id)
+        .and_then(|id| <[u8; 32]>::try_from(id.as_bytes()).ok());
+    CURRENT.set(id);
+}
+
+/// The trace id [`set_current`] marked on this thread, if any.
+pub fn current() -> Option<[u8; 32]> {
+    CURRENT.get()
+}
+
 #[cfg(test)]
 mod tests {
     use super::trace_id;
+
+    #[test]
+    fn the_current_trace_is_the_last_valid_one_set() {
+        let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        super::set_current(Some(&format!("00-{id}-00f067aa0ba902b7-01")));
+        assert_eq!(
+            super::current().as_ref().map(|c| &c[..]),
+            Some(id.as_bytes())
+        );
+        super::set_current(Some("not a traceparent"));
+        assert_eq!(super::current(), None);
+    }
 
     #[test]
     fn only_well_formed_traceparents_have_a_trace_id() {

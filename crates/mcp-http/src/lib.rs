@@ -744,6 +744,10 @@ async fn answer(
     // The request's own trace, else (taken, not copied, once the call is
     // done) the front's.
     let named = message.traceparent().map(str::to_owned);
+    if named.is_some() {
+        // The request's own trace, for every log line it causes.
+        mcp_core::trace::set_current(named.as_deref());
+    }
     let modern = version.is_stateless() || message.has_envelope();
     // At 2026-07-28 the routing headers must say what the body says, and a
     // request without a valid `_meta` envelope is malformed: both are 400,

@@ -164,6 +164,7 @@ impl App {
             .xray_trace_id
             .as_deref()
             .and_then(crate::xray_traceparent);
+        mcp_core::trace::set_current(request.traceparent.as_deref());
         let message = json!({
             "jsonrpc": "2.0",
             "id": 0,

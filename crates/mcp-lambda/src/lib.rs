@@ -25,6 +25,7 @@ pub mod agentcore;
 pub mod authorizer;
 pub mod dynamodb;
 mod gateway;
+pub mod logging;
 pub mod metrics;
 pub mod oauth;
 pub mod rendezvous;
@@ -297,6 +298,7 @@ fn request_context(req: &Request) -> (Option<Identity>, RequestContext) {
     context.traceparent = lambda
         .and_then(|c| c.xray_trace_id.as_deref())
         .and_then(xray_traceparent);
+    mcp_core::trace::set_current(context.traceparent.as_deref());
     context.deadline = lambda.and_then(|c| deadline_of(c.deadline));
     (identity, context)
 }

@@ -9,14 +9,7 @@ fn main() -> Result<(), mcp_lambda::runtime::Error> {
         .iter()
         .find_map(|name| std::env::var(name).ok()?.parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::INFO);
-    tracing_subscriber::fmt()
-        .json()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_current_span(false)
-        .with_span_list(false)
-        .without_time() // CloudWatch stamps every line
-        .init();
+    mcp_lambda::logging::init(level);
 
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -509,6 +509,8 @@ async fn serve(client: &Client, app: &App) -> Result<(), Error> {
                 "the Runtime API sent an invocation without Lambda-Runtime-Aws-Request-Id".into(),
             );
         };
+        // No trace until this invocation's request names one (its log lines').
+        mcp_core::trace::set_current(None);
         // A panic anywhere below is an error reply, never an exit.
         let routed = AssertUnwindSafe(app.route(&config, parts.headers, &event)).catch_unwind();
         let outcome = match routed.await.unwrap_or_else(|_| Route::Done(panicked())) {
