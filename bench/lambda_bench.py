@@ -203,8 +203,11 @@ def main() -> int:
                 counted[name] = {"init_instructions": one, "per_request_instructions": (many - one) / args.instructions}
                 print(f"instructions of {name}: {counted[name]}", file=sys.stderr)
             if args.gateway_tools and "rust" in functions:
-                one = instructions(args.emulator, "rust", functions["rust"], 1, args.gateway_tools)
-                many = instructions(args.emulator, "rust", functions["rust"], 1 + args.instructions, args.gateway_tools)
+                # A gateway target says so (MCP_GATEWAY_TARGET), as the gateway stack's function does.
+                target = envs["rust"] + ("--env", "MCP_GATEWAY_TARGET=1")
+                one = instructions(args.emulator, "rust", functions["rust"], 1, args.gateway_tools, env=target)
+                many = instructions(args.emulator, "rust", functions["rust"], 1 + args.instructions,
+                                    args.gateway_tools, env=target)
                 counted["rust-gateway"] = {"init_instructions": one,
                                            "per_request_instructions": (many - one) / args.instructions}
                 print(f"instructions of rust through the gateway: {counted['rust-gateway']}", file=sys.stderr)

@@ -42,6 +42,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp_types import ElicitResult
 
 from conftest import REPO, free_port, internet_template, running_emulator
 
@@ -165,6 +166,51 @@ def test_the_python_sdk_discovers_the_issuer_gets_a_token_and_calls_tools(intern
     # A header that lies about the tool gains nothing: the function checks the body.
     status, _, body = _post(url, drop, storage.tokens.access_token, {"mcp-method": "tools/call", "mcp-name": "word_count"})
     assert status == 403, body
+
+
+@pytest.fixture(scope="module")
+def internet_fixtures_emulator(mock_issuer, internet_template_path):
+    """The internet rung's REST front with the conformance fixture pack (tools that ask)."""
+    port = free_port()
+    yield from running_emulator("aws-iam", (
+        "--rest-api", "--rest-port", str(port), "--rest-stage", "prod", "--template", internet_template_path,
+        "--env", "MCP_AUTH=oauth",
+        "--env", f"MCP_OAUTH_ISSUER={mock_issuer}",
+        "--env", f"MCP_OAUTH_AUDIENCE=http://127.0.0.1:{port}/prod/mcp",
+        "--env", "MCP_CONFORMANCE_FIXTURES=1",
+        # A read token suffices for the tool that asks: a legacy client sends no
+        # Mcp-Name, so it cannot step up through API Gateway (docs/auth.md).
+        "--env", 'MCP_TOOL_SCOPES={"test_input_required_result_elicitation": ["mcp:read"]}',
+    ))
+
+
+def test_a_tool_asks_a_legacy_client_through_api_gateway(internet_fixtures_emulator, mock_issuer) -> None:
+    """At 2025-11-25 through the REST front (authorizer, gateway responses, web ACL): the
+    tool's elicitation goes out on the call's stream, the SDK's answer is a POST and its
+    reconnection a GET with Last-Event-ID, each with the bearer token; the call resumes."""
+    url = internet_fixtures_emulator.rest_api_url
+    assert url is not None
+    asked = []
+
+    async def on_elicit(context, params):
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"name": "Grace"})
+
+    async def call():
+        provider = ClientCredentialsOAuthProvider(
+            server_url=url, storage=Memory(), client_id="ladder-agent", client_secret="not-checked-by-the-mock",
+            scope="mcp:read", issuer=mock_issuer,
+        )
+        http = create_mcp_http_client(auth=provider)
+        async with http, Client(streamable_http_client(url, http_client=http), mode="legacy",
+                                elicitation_callback=on_elicit, read_timeout_seconds=60) as client:
+            assert client.protocol_version == "2025-11-25"
+            return await client.call_tool("test_input_required_result_elicitation", {})
+
+    result = anyio.run(call)
+    assert asked == ["What is your name?"], asked
+    assert result.is_error is False, result
+    assert result.content[0].text == "Hello, Grace!", result
 
 
 def _metadata_url(endpoint: str) -> str:
