@@ -179,6 +179,23 @@ def running_moto(extra_env: dict):
     process.wait(timeout=10)
 
 
+def contract_table(moto: str, name: str) -> str:
+    """A table in moto with the contract the function's tables share
+    (partition key `pk`, a String, no sort key; TTL attribute `ttl`): `name`."""
+    import boto3
+
+    ddb = boto3.client("dynamodb", endpoint_url=moto, region_name="eu-central-1",
+                       aws_access_key_id="x", aws_secret_access_key="y")
+    ddb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"AttributeName": "ttl", "Enabled": True})
+    return name
+
+
 def shared_state(moto: str) -> tuple[str, ...]:
     """What the stack gives every instance to share, made in moto: the
     state-key secret (64 random characters, as the stack's secret generates)
@@ -191,15 +208,7 @@ def shared_state(moto: str) -> tuple[str, ...]:
     value = sm.get_random_password(PasswordLength=64, ExcludePunctuation=True)["RandomPassword"]
     suffix = f"{random.getrandbits(32):x}"
     secret = sm.create_secret(Name=f"mcp-ladder-state-key-{suffix}", SecretString=value)["ARN"]
-    ddb = boto3.client("dynamodb", **aws)
-    table = f"mcp-ladder-rendezvous-{suffix}"
-    ddb.create_table(
-        TableName=table,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"AttributeName": "ttl", "Enabled": True})
+    table = contract_table(moto, f"mcp-ladder-rendezvous-{suffix}")
     return ("--env", f"MCP_STATE_KEY_SECRET_ARN={secret}", "--env", f"MCP_RENDEZVOUS_TABLE={table}",
             "--env", f"AWS_ENDPOINT_URL={moto}")
 

@@ -18,13 +18,12 @@ import urllib.request
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from conftest import running_emulator, running_moto
+from conftest import contract_table, running_emulator, running_moto
 
 TABLE = "mcp-ladder-rate-limits"
 LIMITS = {"default": "7/1h", "tools": {"word_count": "5/1h"}}
@@ -41,17 +40,8 @@ def moto():
 
 @pytest.fixture(scope="module")
 def table(moto) -> str:
-    ddb = boto3.client("dynamodb", endpoint_url=moto, region_name="eu-central-1",
-                       aws_access_key_id="x", aws_secret_access_key="y")
     # The table's contract: partition key pk (String), no sort key, TTL attribute ttl.
-    ddb.create_table(
-        TableName=TABLE,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.update_time_to_live(TableName=TABLE, TimeToLiveSpecification={"AttributeName": "ttl", "Enabled": True})
-    return TABLE
+    return contract_table(moto, TABLE)
 
 
 @pytest.fixture(scope="module")
