@@ -7,30 +7,38 @@
 //! attribute `ttl`) and may be the same table: a parked call is one item,
 //! `pk = "park#<128 random bits>"`, which no counter's key can be. It holds
 //! the caller, the revision, the request, what was asked, what the tool
-//! kept, the round, `ttl` (10 minutes on) and `n` (how many requests), and
-//! gains `a<i>` as the client answers request `i`:
+//! kept, the round, `ttl` (10 minutes on), `n` (how many requests), `m` (how
+//! many are answered) and `ans` (the answers, by request index). Every step
+//! is one conditional `UpdateItem`, the one operation the rate limiter
+//! already links (each other operation adds its own serialisers to the
+//! binary, about 30 KB zipped each):
 //!
 //! ```text
-//! park    PutItem     condition attribute_not_exists(pk)
-//! answer  UpdateItem  SET a<i> = :response
-//!                     condition caller = :caller AND ttl > :now
-//!                           AND n > :i AND attribute_not_exists(a<i>)
-//! take    GetItem (strongly consistent), then, once every a<i> is in,
-//!         DeleteItem  condition attribute_exists(pk)
+//! park    SET the call's attributes, m = 0, ans = {}
+//!         condition attribute_not_exists(pk)
+//! answer  SET ans.<i> = :response ADD m :one
+//!         condition caller = :caller AND ttl > :now AND n > :i
+//!               AND attribute_not_exists(ans.<i>)
+//! take    SET ttl = :now REMOVE req, state, ans     (ReturnValues ALL_OLD)
+//!         condition caller = :caller AND ttl > :now AND m = n
 //! ```
 //!
-//! DynamoDB deletes expired items within days, not at once (its TTL
-//! documentation), so `ttl` is checked by every operation as well; the
-//! conditional delete lets exactly one `GET` resume a call. Every operation
-//! has a time budget; past it the client is told the rendezvous did not
-//! answer.
+//! A take whose condition fails reads the item from the failure
+//! (`ReturnValuesOnConditionCheckFailure ALL_OLD`): the caller's live call
+//! with answers missing is [`Taken::Waiting`], anything else
+//! [`Taken::Gone`]. A taken call keeps no request, state or answer, and its
+//! `ttl` is now, so no step finds it again; DynamoDB deletes expired items
+//! within days, not at once (its TTL documentation), which is why every
+//! step checks `ttl` itself. Every operation has a time budget; past it
+//! the client is told the rendezvous did not answer.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use mcp_core::InputMethod;
 use mcp_http::asking::{ParkedCall, Pending, Rendezvous, RendezvousError, Taken, now_s};
 use serde_json::Value;
@@ -98,29 +106,8 @@ fn number(n: impl ToString) -> AttributeValue {
     AttributeValue::N(n.to_string())
 }
 
-fn item_of(call: &ParkedCall) -> Item {
-    let asked: Vec<[&str; 2]> = call
-        .asked
-        .iter()
-        .map(|(key, method)| [key.as_str(), method.method()])
-        .collect();
-    let mut item = Item::from([
-        ("pk".to_owned(), key(&call.id)),
-        ("ttl".to_owned(), number(call.expires)),
-        ("caller".to_owned(), AttributeValue::S(call.caller.clone())),
-        ("v".to_owned(), AttributeValue::S(call.version.clone())),
-        ("req".to_owned(), AttributeValue::S(call.request.clone())),
-        (
-            "asked".to_owned(),
-            AttributeValue::S(serde_json::to_string(&asked).unwrap_or_default()),
-        ),
-        ("round".to_owned(), number(call.round)),
-        ("n".to_owned(), number(call.asked.len())),
-    ]);
-    if let Some(state) = &call.state {
-        item.insert("state".to_owned(), AttributeValue::S(state.to_string()));
-    }
-    item
+fn text(s: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(s.into())
 }
 
 /// The call an item holds; `None` when it is not one of ours.
@@ -136,8 +123,12 @@ fn call_of(id: &str, item: &Item) -> Option<ParkedCall> {
         .into_iter()
         .map(|(key, method)| Some((key, InputMethod::of(&method)?)))
         .collect::<Option<Vec<_>>>()?;
+    let answers = item.get("ans").and_then(|a| a.as_m().ok());
     let answers = (0..asked.len())
-        .map(|i| text(&format!("a{i}")).and_then(|a| serde_json::from_str::<Value>(&a).ok()))
+        .map(|i| {
+            let answer = answers?.get(&i.to_string())?.as_s().ok()?;
+            serde_json::from_str::<Value>(answer).ok()
+        })
         .collect();
     Some(ParkedCall {
         id: id.to_owned(),
@@ -155,14 +146,48 @@ fn call_of(id: &str, item: &Item) -> Option<ParkedCall> {
 impl Rendezvous for DynamoDbRendezvous {
     fn park<'a>(&'a self, call: &'a ParkedCall) -> Pending<'a, ()> {
         Box::pin(async move {
-            let put = self
+            let asked: Vec<[&str; 2]> = call
+                .asked
+                .iter()
+                .map(|(key, method)| [key.as_str(), method.method()])
+                .collect();
+            let mut sets = "#caller = :caller, #v = :v, #req = :req, #asked = :asked, \
+                            #round = :round, #n = :n, #m = :zero, #ans = :empty, #t = :ttl"
+                .to_owned();
+            let mut update = self
                 .client()
-                .put_item()
+                .update_item()
                 .table_name(&self.table)
-                .set_item(Some(item_of(call)))
+                .key("pk", key(&call.id))
                 .condition_expression("attribute_not_exists(pk)")
+                .expression_attribute_values(":caller", text(&call.caller))
+                .expression_attribute_values(":v", text(&call.version))
+                .expression_attribute_values(":req", text(&call.request))
+                .expression_attribute_values(
+                    ":asked",
+                    text(serde_json::to_string(&asked).unwrap_or_default()),
+                )
+                .expression_attribute_values(":round", number(call.round))
+                .expression_attribute_values(":n", number(call.asked.len()))
+                .expression_attribute_values(":zero", number(0))
+                .expression_attribute_values(":empty", AttributeValue::M(Item::new()))
+                .expression_attribute_values(":ttl", number(call.expires));
+            if let Some(state) = &call.state {
+                sets.push_str(", #state = :state");
+                update = update.expression_attribute_values(":state", text(state.to_string()));
+            }
+            for name in [
+                "caller", "v", "req", "asked", "round", "n", "m", "ans", "state",
+            ] {
+                if name != "state" || call.state.is_some() {
+                    update = update.expression_attribute_names(format!("#{name}"), name);
+                }
+            }
+            let update = update
+                .expression_attribute_names("#t", "ttl")
+                .update_expression(format!("SET {sets}"))
                 .send();
-            self.within("parking a call", put)
+            self.within("parking a call", update)
                 .await?
                 .map(|_| ())
                 .map_err(|e| self.failed("parking a call", DisplayErrorContext(e)))
@@ -182,15 +207,19 @@ impl Rendezvous for DynamoDbRendezvous {
                 .update_item()
                 .table_name(&self.table)
                 .key("pk", key(id))
-                .update_expression("SET #a = :response")
+                .update_expression("SET #ans.#i = :response ADD #m :one")
                 .condition_expression(
-                    "caller = :caller AND #t > :now AND #n > :i AND attribute_not_exists(#a)",
+                    "#caller = :caller AND #t > :now AND #n > :i AND attribute_not_exists(#ans.#i)",
                 )
-                .expression_attribute_names("#a", format!("a{index}"))
-                .expression_attribute_names("#t", "ttl")
+                .expression_attribute_names("#ans", "ans")
+                .expression_attribute_names("#i", index.to_string())
+                .expression_attribute_names("#m", "m")
                 .expression_attribute_names("#n", "n")
-                .expression_attribute_values(":response", AttributeValue::S(response.to_string()))
-                .expression_attribute_values(":caller", AttributeValue::S(caller.to_owned()))
+                .expression_attribute_names("#t", "ttl")
+                .expression_attribute_names("#caller", "caller")
+                .expression_attribute_values(":response", text(response.to_string()))
+                .expression_attribute_values(":one", number(1))
+                .expression_attribute_values(":caller", text(caller))
                 .expression_attribute_values(":now", number(now_s()))
                 .expression_attribute_values(":i", number(index))
                 .send();
@@ -204,38 +233,49 @@ impl Rendezvous for DynamoDbRendezvous {
 
     fn take<'a>(&'a self, id: &'a str, caller: &'a str) -> Pending<'a, Taken> {
         Box::pin(async move {
-            let get = self
+            let now = now_s();
+            let update = self
                 .client()
-                .get_item()
+                .update_item()
                 .table_name(&self.table)
                 .key("pk", key(id))
-                .consistent_read(true)
+                .update_expression("SET #t = :now REMOVE #req, #state, #ans")
+                .condition_expression("#caller = :caller AND #t > :now AND #m = #n")
+                .expression_attribute_names("#t", "ttl")
+                .expression_attribute_names("#req", "req")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_names("#ans", "ans")
+                .expression_attribute_names("#caller", "caller")
+                .expression_attribute_names("#m", "m")
+                .expression_attribute_names("#n", "n")
+                .expression_attribute_values(":caller", text(caller))
+                .expression_attribute_values(":now", number(now))
+                .return_values(ReturnValue::AllOld)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .send();
-            let output = self
-                .within("reading a parked call", get)
-                .await?
-                .map_err(|e| self.failed("reading a parked call", DisplayErrorContext(e)))?;
-            let Some(call) = output.item().and_then(|item| call_of(id, item)) else {
-                return Ok(Taken::Gone);
-            };
-            if call.caller != caller || call.expires <= now_s() {
-                return Ok(Taken::Gone);
-            }
-            if call.answers.iter().any(Option::is_none) {
-                return Ok(Taken::Waiting);
-            }
-            let delete = self
-                .client()
-                .delete_item()
-                .table_name(&self.table)
-                .key("pk", key(id))
-                .condition_expression("attribute_exists(pk)")
-                .send();
-            match self.within("taking a parked call", delete).await? {
-                Ok(_) => Ok(Taken::Ready(Box::new(call))),
-                // Another request took it first.
-                Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(Taken::Gone),
-                Err(e) => Err(self.failed("taking a parked call", DisplayErrorContext(e))),
+            match self.within("taking a parked call", update).await? {
+                Ok(taken) => Ok(taken
+                    .attributes()
+                    .and_then(|item| call_of(id, item))
+                    .map_or(Taken::Gone, |call| Taken::Ready(Box::new(call)))),
+                Err(e) => match e.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                        // The caller's live call, not every answer in yet.
+                        let waiting = failed.item().is_some_and(|item| {
+                            let live = |name: &str| item.get(name).and_then(|v| v.as_n().ok());
+                            item.get("caller")
+                                .and_then(|c| c.as_s().ok())
+                                .is_some_and(|c| c == caller)
+                                && live("ttl")
+                                    .and_then(|t| t.parse::<u64>().ok())
+                                    .is_some_and(|t| t > now)
+                        });
+                        Ok(if waiting { Taken::Waiting } else { Taken::Gone })
+                    }
+                    _ => Err(self.failed("taking a parked call", DisplayErrorContext(e))),
+                },
             }
         })
     }

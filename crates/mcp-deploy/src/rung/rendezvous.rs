@@ -5,7 +5,8 @@
 //! instance may serve (docs/input-required.md). The stack makes a DynamoDB
 //! table with the rate-limit table's contract (on demand: nothing to pay
 //! while no call asks), gives the function the right to park, answer and
-//! take calls in it, and names it in `MCP_RENDEZVOUS_TABLE`.
+//! take calls in it (`dynamodb:UpdateItem` only), and names it in
+//! `MCP_RENDEZVOUS_TABLE`.
 
 use futures_util::future::BoxFuture;
 use mcp_settings::Setting;
@@ -20,14 +21,9 @@ use crate::template::{Expr, SpecError, StackSpec, Template};
 /// The table's logical id.
 pub const TABLE: &str = "McpRendezvousTable";
 
-/// What the function does in the table: park a call, keep an answer, read
-/// and take a call.
-pub const ACTIONS: [&str; 4] = [
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:GetItem",
-    "dynamodb:DeleteItem",
-];
+/// What the function does in the table: every step (park a call, keep an
+/// answer, take a call) is one conditional `UpdateItem`.
+pub const ACTIONS: [&str; 1] = ["dynamodb:UpdateItem"];
 
 /// The add-on.
 #[derive(Debug)]
