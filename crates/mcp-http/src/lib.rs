@@ -790,13 +790,14 @@ async fn answer(
         };
     }
     // At a handshake revision, to a client that takes SSE, a tool may ask:
-    // the call is parked where it asks (`asking`). Not in a batch, whose
-    // other answers a parked call would hold back.
+    // the call is parked where it asks (`asking`). Only a `tools/call`, and
+    // not in a batch, whose other answers a parked call would hold back.
     let takes_events = header(headers, &ACCEPT)
         .and_then(Result::ok)
         .is_some_and(accepts_event_stream);
+    let asks = tool.is_some() && takes_events && !version.is_stateless() && message.is_object();
     let channel = rendezvous
-        .filter(|_| takes_events && !version.is_stateless() && message.is_object())
+        .filter(|_| asks)
         .map(|_| mcp_core::ClientChannel::parking(resume));
     if let Some(channel) = &channel {
         context.extensions.insert(channel.clone());
