@@ -179,6 +179,26 @@ def running_moto(extra_env: dict):
     process.wait(timeout=10)
 
 
+def iam_principals(tmp_path_factory, label: str, count: int) -> tuple[str, list[dict], str]:
+    """`count` IAM users of one random account, each with its own keys, for
+    the emulator's `--principals`: the account, the users, the file's path."""
+    account = f"{random.randrange(10**11, 10**12)}"
+    tag = label.upper()
+    people = [
+        {
+            "accessKeyId": f"AKIA{tag}{n}{random.randrange(10**6, 10**7)}",
+            "secretAccessKey": f"secret-{random.getrandbits(64):x}",
+            "accountId": account,
+            "arn": f"arn:aws:iam::{account}:user/{label}-{n}",
+            "userId": f"AIDA{tag}{n}",
+        }
+        for n in range(count)
+    ]
+    path = tmp_path_factory.mktemp("principals") / "principals.json"
+    path.write_text(json.dumps({"principals": people}))
+    return account, people, str(path)
+
+
 def contract_table(moto: str, name: str) -> str:
     """A table in moto with the contract the function's tables share
     (partition key `pk`, a String, no sort key; TTL attribute `ttl`): `name`."""

@@ -18,7 +18,6 @@ import urllib.error
 import urllib.request
 
 import anyio
-import boto3
 import httpx2
 import pytest
 from botocore.auth import SigV4Auth
@@ -29,7 +28,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_types import ElicitResult
 
-from conftest import running_emulator, running_moto, shared_state, through_proxy
+from conftest import iam_principals, running_emulator, running_moto, shared_state, through_proxy
 
 INSTANCES = 4
 ROUNDS = 12  # concurrent three-round requests: more than one instance serves them
@@ -52,20 +51,7 @@ def state(moto) -> tuple[str, ...]:
 
 @pytest.fixture(scope="module")
 def principals(tmp_path_factory):
-    account = f"{random.randrange(10**11, 10**12)}"
-    people = [
-        {
-            "accessKeyId": f"AKIAMRTR{n}{random.randrange(10**6, 10**7)}",
-            "secretAccessKey": f"secret-{random.getrandbits(64):x}",
-            "accountId": account,
-            "arn": f"arn:aws:iam::{account}:user/mrtr-{n}",
-            "userId": f"AIDAMRTR{n}",
-        }
-        for n in range(2)
-    ]
-    path = tmp_path_factory.mktemp("principals") / "principals.json"
-    path.write_text(json.dumps({"principals": people}))
-    return account, people, str(path)
+    return iam_principals(tmp_path_factory, "mrtr", 2)
 
 
 @pytest.fixture(scope="module")
@@ -83,23 +69,11 @@ def emulator(state, principals):
 def _call(emulator, who: dict, arguments: dict) -> dict:
     body = json.dumps({"jsonrpc": "2.0", "id": random.randrange(1, 10**9), "method": "tools/call",
                        "params": {"name": TOOL, "_meta": META, **arguments}}).encode()
-    for _ in range(200):  # the emulator's 429 when every instance is busy: back off, retry
-        request = AWSRequest(method="POST", url=emulator.url, data=body, headers={
-            "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
-            # The 2026-07-28 headers (SEP-2243) that must match the body.
-            "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": TOOL})
-        SigV4Auth(Credentials(who["accessKeyId"], who["secretAccessKey"]), "lambda",
-                  emulator.region).add_auth(request)
-        try:
-            with urllib.request.urlopen(urllib.request.Request(
-                    emulator.url, data=body, headers=dict(request.headers)), timeout=30) as r:
-                return json.load(r)
-        except urllib.error.HTTPError as e:
-            payload = e.read()
-            if e.code == 429 and e.headers.get("x-amzn-ErrorType") == "TooManyRequestsException":
-                continue
-            return json.loads(payload)
-    pytest.fail("throttled by the emulator 200 times in a row")
+    _, payload = _signed(emulator, who, "POST", body, {
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+        # The 2026-07-28 headers (SEP-2243) that must match the body.
+        "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": TOOL})
+    return json.loads(payload)
 
 
 def _three_rounds(emulator, who: dict, n: int) -> str:

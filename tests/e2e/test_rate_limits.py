@@ -23,7 +23,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from conftest import contract_table, running_emulator, running_moto
+from conftest import contract_table, iam_principals, running_emulator, running_moto
 
 TABLE = "mcp-ladder-rate-limits"
 LIMITS = {"default": "7/1h", "tools": {"word_count": "5/1h"}}
@@ -46,20 +46,7 @@ def table(moto) -> str:
 
 @pytest.fixture(scope="module")
 def principals(tmp_path_factory):
-    account = f"{random.randrange(10**11, 10**12)}"
-    people = [
-        {
-            "accessKeyId": f"AKIACALLER{n}{random.randrange(10**6, 10**7)}",
-            "secretAccessKey": f"secret-{random.getrandbits(64):x}",
-            "accountId": account,
-            "arn": f"arn:aws:iam::{account}:user/caller-{n}",
-            "userId": f"AIDACALLER{n}",
-        }
-        for n in range(PRINCIPALS)
-    ]
-    path = tmp_path_factory.mktemp("principals") / "principals.json"
-    path.write_text(json.dumps({"principals": people}))
-    return account, people, str(path)
+    return iam_principals(tmp_path_factory, "caller", PRINCIPALS)
 
 
 @pytest.fixture(scope="module")

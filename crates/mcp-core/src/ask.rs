@@ -200,9 +200,5 @@ impl ClientChannel {
 /// A fresh id for a server-to-client request: 128 random bits, so that
 /// nobody who has not seen the request can answer it.
 pub fn random_id(prefix: &str) -> Option<String> {
-    use ring::rand::SecureRandom;
-    let mut bytes = [0u8; 16];
-    ring::rand::SystemRandom::new().fill(&mut bytes).ok()?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Some(format!("{prefix}{hex}"))
+    Some(format!("{prefix}{}", crate::hex::random::<16>()?))
 }

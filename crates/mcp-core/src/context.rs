@@ -327,6 +327,15 @@ impl fmt::Debug for RequestContext {
 }
 
 impl RequestContext {
+    /// Who calls, as what spans requests is bound to (a `requestState`, a
+    /// parked call): the principal, by scheme; `anonymous` without one.
+    pub fn caller(&self) -> String {
+        match &self.identity {
+            Some(identity) => format!("{:?}:{}", identity.scheme, identity.principal),
+            None => "anonymous".to_owned(),
+        }
+    }
+
     /// A context with the given extensions.
     pub fn with_extensions(extensions: Extensions) -> Self {
         RequestContext {

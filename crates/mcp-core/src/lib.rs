@@ -100,6 +100,8 @@ macro_rules! message_error {
 
 pub mod ask;
 mod content;
+pub mod hex;
+
 mod context;
 mod incoming;
 mod jsonrpc;

@@ -907,9 +907,13 @@ impl Server {
                 return Err(crate::scopes::insufficient(name, &required, &missing));
             }
         }
-        if version.is_stateless()
-            && let Some(definition) = self.tools.definition(name)
-        {
+        // At 2026-07-28 the tool's definition decides two things: the
+        // capabilities its caller must declare, and whether it may ask.
+        let stateless_tool = version
+            .is_stateless()
+            .then(|| self.tools.definition(name))
+            .flatten();
+        if let Some(definition) = stateless_tool {
             let missing =
                 meta::undeclared_capabilities(meta, definition.required_client_capabilities());
             if !missing.is_empty() {
@@ -940,13 +944,13 @@ impl Server {
                 )
                 .await;
         }
-        let round = match version.is_stateless() && self.tools.definition(name).is_some() {
+        let round = match stateless_tool.is_some() {
             true => {
                 let binding = crate::mrtr::Binding::new(
                     "tools/call",
                     name,
                     arguments.clone(),
-                    &caller(request),
+                    &request.caller(),
                 );
                 crate::mrtr::Round::open(
                     self.state_key.as_ref(),
@@ -1039,7 +1043,7 @@ impl Server {
             method,
             name,
             Arguments::Value(arguments.clone()),
-            &caller(request),
+            &request.caller(),
         );
         let meta = params.get("_meta").and_then(Value::as_object);
         crate::mrtr::Round::open(
@@ -1113,14 +1117,6 @@ impl Server {
             let _ = request.rate_limit.set(decision);
         }
         refused
-    }
-}
-
-/// Who a `requestState` is bound to: the request's principal, by scheme.
-fn caller(request: &RequestContext) -> String {
-    match &request.identity {
-        Some(identity) => format!("{:?}:{}", identity.scheme, identity.principal),
-        None => "anonymous".to_owned(),
     }
 }
 

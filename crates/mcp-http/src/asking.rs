@@ -200,14 +200,6 @@ impl Rendezvous for InProcess {
     }
 }
 
-/// Who calls, as the rendezvous binds a parked call to them.
-pub(crate) fn caller_of(context: &mcp_core::RequestContext) -> String {
-    match &context.identity {
-        Some(identity) => format!("{:?}:{}", identity.scheme, identity.principal),
-        None => "anonymous".to_owned(),
-    }
-}
-
 /// The park id and request index of a client's response to one of our
 /// requests (`mcp-ladder-<id>.<n>`).
 pub(crate) fn request_of(response: &Value) -> Option<(&str, usize)> {

@@ -335,7 +335,7 @@ fn accepts_event_stream(accept: &str) -> bool {
 }
 
 /// One SSE event carrying a JSON-RPC message.
-pub(crate) fn push_event(out: &mut String, message: &str) {
+pub fn push_event(out: &mut String, message: &str) {
     out.push_str("event: message\ndata: ");
     out.push_str(message);
     out.push_str("\n\n");
@@ -672,7 +672,7 @@ async fn resume(
             "Last-Event-ID names no stream this server sent",
         );
     };
-    let caller = asking::caller_of(&context);
+    let caller = context.caller();
     let call = match asking::wait_for(rendezvous.as_ref(), id, &caller, context.deadline).await {
         Ok(asking::Taken::Ready(call)) => call,
         Ok(asking::Taken::Waiting) => {
@@ -775,7 +775,7 @@ async fn answer(
         && let Ok(response) = serde_json::from_slice::<Value>(body)
         && let Some((id, index)) = asking::request_of(&response)
     {
-        let caller = asking::caller_of(&context);
+        let caller = context.caller();
         return match rendezvous.answer(id, index, &caller, &response).await {
             Ok(true) => Exchange::new(StatusCode::ACCEPTED, None),
             Ok(false) => Exchange::refuse(
@@ -796,19 +796,21 @@ async fn answer(
         .and_then(Result::ok)
         .is_some_and(accepts_event_stream);
     let asks = tool.is_some() && takes_events && !version.is_stateless() && message.is_object();
-    let channel = rendezvous
-        .filter(|_| asks)
-        .map(|_| mcp_core::ClientChannel::parking(resume));
-    if let Some(channel) = &channel {
-        context.extensions.insert(channel.clone());
+    if asks && rendezvous.is_some() {
+        let channel = mcp_core::ClientChannel::parking(resume);
+        context.extensions.insert(channel);
     }
     let id = message.id();
     let mut session = Session::stateless(version);
     let mut reply = server.handle(&mut session, message, &context).await;
     let traceparent = named.or_else(|| context.traceparent.take());
-    if let (Some(rendezvous), Some(parked)) = (rendezvous, channel.and_then(|c| c.take_parked())) {
+    let parked = context
+        .extensions
+        .get::<mcp_core::ClientChannel>()
+        .and_then(mcp_core::ClientChannel::take_parked);
+    if let (Some(rendezvous), Some(parked)) = (rendezvous, parked) {
         let call = (
-            asking::caller_of(&context),
+            context.caller(),
             version.as_str(),
             String::from_utf8_lossy(body).into_owned(),
         );

@@ -349,13 +349,8 @@ impl aws_smithy_runtime_api::client::http::HttpClient for Http1Client {
 /// caller is its SHA-256 in hex: 64 bytes whatever its length (tool names
 /// are the server's own, so the key stays far below DynamoDB's 2,048 bytes).
 fn item_key(call: &Call<'_>, start_s: u64) -> String {
-    use std::fmt::Write as _;
     let digest = ring::digest::digest(&ring::digest::SHA256, call.caller.as_bytes());
-    // One string, not one per byte: this runs on every limited call.
-    let mut caller = String::with_capacity(64);
-    for byte in digest.as_ref() {
-        let _ = write!(caller, "{byte:02x}");
-    }
+    let caller = mcp_core::hex::encode(digest.as_ref());
     format!("{}#{}s#{start_s}#{caller}", call.tool, call.quota.window_s)
 }
 

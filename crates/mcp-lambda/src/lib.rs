@@ -102,9 +102,11 @@ impl App {
         app.gateway_target = settings.gateway_target;
         app.metrics = Metrics::from_settings(settings);
         app.xray = xray::XRay::from_env();
-        // This instance's own key until the deployment's replaces it
-        // (`runtime::start`, from `MCP_STATE_KEY_SECRET_ARN`).
-        app = app.with_state_key(mcp_core::StateKey::random()?);
+        // Without the deployment's key (`runtime::start` reads it from
+        // `MCP_STATE_KEY_SECRET_ARN`), this instance's own.
+        if settings.state_key_secret_arn.is_none() {
+            app = app.with_state_key(mcp_core::StateKey::random()?);
+        }
         // After the scopes: the metadata publishes what the tools need.
         app.oauth = oauth::resource_server(settings, &app.server)?;
         let limits = match &settings.rate_limits {

@@ -314,7 +314,9 @@ fn error_event(request: &[u8], message: &str) -> String {
         "id": id,
         "error": {"code": mcp_core::ErrorCode::INTERNAL_ERROR.0, "message": message}
     });
-    format!("event: message\ndata: {error}\n\n")
+    let mut event = String::new();
+    mcp_http::push_event(&mut event, &error.to_string());
+    event
 }
 
 /// The trailers that report a mid-stream error to the Runtime API.

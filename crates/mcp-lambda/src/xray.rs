@@ -122,10 +122,7 @@ fn sampled(header: &str) -> Option<(&str, &str)> {
 
 /// A fresh 16-hex-digit id.
 fn new_id() -> String {
-    use ring::rand::SecureRandom as _;
-    let mut bytes = [0u8; 8];
-    let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    mcp_core::hex::random::<8>().unwrap_or_else(|| "0".repeat(16))
 }
 
 fn document(root: &str, parent: &str, span: &Span<'_>, start: Duration, end: Duration) -> Value {
